@@ -1,0 +1,62 @@
+# centbook: everything a person does is a target here. Nothing is installed by hand.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip install -q -c constraints.txt
+DEPS := $(VENV)/.deps-stamp
+DEBUG_SITE := build/debug/site
+SOURCES := $(wildcard src/centbook/*.pyx src/centbook/*.pxd src/centbook/*/*.pyx src/centbook/*/*.pxd csrc/*.h csrc/*.c) setup.py
+BOOK_TESTS := $(wildcard tests/unit/test_fixed.py tests/unit/test_grid.py tests/unit/test_book*.py)
+PYTEST_FLAGS ?=
+
+.PHONY: all setup build debug-build test test-debug bench lint demo fuzz clean
+
+all: build
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Dependencies (pinned by constraints.txt) and the editable install; redone when they change.
+$(DEPS): constraints.txt pyproject.toml | $(BIN)/python
+	$(PIP) setuptools wheel cython
+	$(PIP) --no-build-isolation -e '.[test,lint]'
+	touch $@
+
+setup: $(DEPS)
+
+# Release build of the extensions in place (incremental: only changed modules recompile).
+build: $(DEPS)
+	$(BIN)/python setup.py -q build_ext --inplace 2>&1 | grep -v -e '^\s*$$' -e 'Compiling' || true
+	@$(BIN)/python -c "import centbook.book" || (echo "centbook failed to build" && exit 1)
+
+# Debug build (-O0 -g, bounds checks on) in its own directory; never touches the release build.
+debug-build: $(DEPS)
+	CENTBOOK_DEBUG=1 $(BIN)/python -m pip install -q --no-build-isolation --no-deps --upgrade \
+		--target $(DEBUG_SITE) . 2>&1 | grep -v -i -e 'warning' -e '^\s*$$' || true
+	@test -f $(DEBUG_SITE)/centbook/__init__.py || (echo "debug build failed" && exit 1)
+
+test: build debug-build
+	$(BIN)/python -m pytest $(PYTEST_FLAGS)
+	$(MAKE) --no-print-directory test-debug
+
+test-debug:
+	CENTBOOK_EXPECT_DEBUG=1 PYTHONPATH=$(DEBUG_SITE) $(BIN)/python -m pytest -p no:cacheprovider \
+		$(BOOK_TESTS) -q --durations=5
+
+bench: build
+	$(PIP) --no-build-isolation -e '.[test,lint,bench]'
+	$(BIN)/python -m pytest benchmarks -p no:randomly --benchmark-only \
+		--benchmark-json=build/bench/results.json --benchmark-columns=min,median,mean,stddev,rounds \
+		--benchmark-sort=name -q
+	$(BIN)/python scripts/bench_report.py build/bench/results.json README.md
+
+lint: build
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/cython-lint src/centbook
+	$(BIN)/mypy
+
+demo: build
+	$(BIN)/python -m centbook.demo
+
+clean:
+	rm -rf build src/centbook/*.so src/centbook/*/*.so src/centbook/*.c .pytest_cache

@@ -1,0 +1,36 @@
+"""Build centbook's compiled extensions.
+
+Release builds: -O2, Cython's bounds/wraparound/initialized checks off. Set CENTBOOK_DEBUG=1 for a
+debug build (-O0 -g, every Cython check on, C asserts on); it generates its C and objects under
+build/debug so it never clobbers the release build. Never -march=native: wheels must run anywhere.
+"""
+import os
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+DEBUG = os.environ.get("CENTBOOK_DEBUG", "") not in ("", "0")
+MODULES = ["fixed", "grid", "book", "_floor"]
+
+if DEBUG:
+    directives = {"boundscheck": True, "wraparound": True, "initializedcheck": True,
+                  "overflowcheck": True}
+    compile_args = ["-O0", "-g", "-UNDEBUG", "-DCB_DEBUG=1"]
+    build_base = os.path.join("build", "debug")
+else:
+    directives = {"boundscheck": False, "wraparound": False, "initializedcheck": False}
+    compile_args = ["-O2"]
+    build_base = os.path.join("build", "release")
+directives.update({"language_level": 3, "embedsignature": True, "cdivision": True})
+
+extensions = [
+    Extension(f"centbook.{name}", [f"src/centbook/{name}.pyx"], include_dirs=["csrc"],
+              extra_compile_args=compile_args, depends=["csrc/cb_fixed.h", "csrc/cb_bits.h"])
+    for name in MODULES
+]
+
+setup(
+    ext_modules=cythonize(extensions, compiler_directives=directives,
+                          build_dir=os.path.join(build_base, "c"), include_path=["src"]),
+    options={"build": {"build_base": build_base}},
+)

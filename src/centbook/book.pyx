@@ -1,0 +1,770 @@
+"""The order book: price levels in fixed NumPy arrays indexed by tick.
+
+One :class:`OrderBook` per market holds two int64 arrays, YES bids and NO bids, with one slot
+per multiple of the market's tick (101 slots on a whole-cent market, 10,001 on a 1 bp grid). The
+NO array is indexed by the NO-leg price, as Kalshi's REST API and its default WebSocket send it,
+so the best YES ask is 10000 - best NO bid. Applying a delta is index arithmetic and an add; the
+best bid of each side is kept in O(1) by a two-level occupancy bitmap (count-leading-zeros over
+at most three summary words), also when the top level empties again and again.
+
+Units: prices in basis points of $1 (0..10000), sizes in hundredths of a contract.
+"""
+from enum import IntEnum
+
+import numpy as np
+
+cimport cython
+from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Malloc
+from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.string cimport memset
+
+from centbook.cb cimport cb_add_overflow, cb_high_bit, cb_mask_below, cb_popcount
+from centbook.fixed cimport price_bp_from, size_from
+from centbook.grid cimport PriceGrid
+
+__all__ = ["OrderBook", "Side", "BookState", "BookFault"]
+
+cdef enum:
+    MAX_BP = 10000
+
+
+class Side(IntEnum):
+    """Which bid book: YES bids or NO bids (both sides of a Kalshi book are bids)."""
+    YES = 0
+    NO = 1
+
+
+class BookState(IntEnum):
+    """Whether a book can be trusted; see ``OrderBook.state`` for the transitions."""
+    EMPTY = CB_BOOK_EMPTY
+    SYNCING = CB_BOOK_SYNCING
+    LIVE = CB_BOOK_LIVE
+    GAPPED = CB_BOOK_GAPPED
+    STALE = CB_BOOK_STALE
+    FAULTED = CB_BOOK_FAULTED
+
+
+class BookFault(ValueError):
+    """A snapshot or delta the book cannot apply; the book is now FAULTED.
+
+    Attributes
+    ----------
+    ticker : str
+    reason : str
+        ``"no_snapshot"``, ``"off_grid"``, ``"negative"``, ``"overflow"``, ``"duplicate"``,
+        ``"bad_side"``, ``"bad_value"``, ``"external"`` or ``"faulted"`` (refused because the book
+        was already FAULTED).
+    side, price_bp, amount : int or None
+        The offending level and the delta or size that was refused.
+    index : int or None
+        For a batch, how many deltas were applied before this one.
+    """
+
+    def __init__(self, message, *, ticker=None, reason=None, side=None, price_bp=None,
+                 amount=None, index=None):
+        super().__init__(message)
+        self.ticker = ticker
+        self.reason = reason
+        self.side = side
+        self.price_bp = price_bp
+        self.amount = amount
+        self.index = index
+
+
+_REASONS = {
+    CB_REFUSED_FAULTED: ("faulted", "the book is FAULTED; apply a snapshot or clear() first"),
+    CB_FAULT_NO_SNAPSHOT: ("no_snapshot", "delta before any snapshot"),
+    CB_FAULT_OFF_GRID: ("off_grid", "price is not on the market's grid"),
+    CB_FAULT_NEGATIVE: ("negative", "level would go below zero"),
+    CB_FAULT_OVERFLOW: ("overflow", "size overflows int64"),
+    CB_FAULT_DUPLICATE: ("duplicate", "snapshot lists a price twice"),
+    CB_FAULT_BAD_SIDE: ("bad_side", "side must be 0 (YES) or 1 (NO)"),
+    CB_FAULT_BAD_VALUE: ("bad_value", "level is not a (price, size) pair of decimal strings"),
+    CB_FAULT_EXTERNAL: ("external", "faulted by its feed"),
+}
+
+# Allowed set_state targets per current state (bit i = BookState i); LIVE and EMPTY are never
+# targets of set_state: LIVE comes only from a good snapshot, EMPTY only from clear().
+cdef uint32_t _ALLOWED[6]
+_ALLOWED[<int>CB_BOOK_EMPTY] = (1 << CB_BOOK_SYNCING) | (1 << CB_BOOK_STALE) | (1 << CB_BOOK_FAULTED)
+_ALLOWED[<int>CB_BOOK_SYNCING] = (1 << CB_BOOK_GAPPED) | (1 << CB_BOOK_STALE) | (1 << CB_BOOK_FAULTED)
+_ALLOWED[<int>CB_BOOK_LIVE] = ((1 << CB_BOOK_SYNCING) | (1 << CB_BOOK_GAPPED) | (1 << CB_BOOK_STALE)
+                               | (1 << CB_BOOK_FAULTED))
+_ALLOWED[<int>CB_BOOK_GAPPED] = (1 << CB_BOOK_SYNCING) | (1 << CB_BOOK_STALE) | (1 << CB_BOOK_FAULTED)
+_ALLOWED[<int>CB_BOOK_STALE] = (1 << CB_BOOK_SYNCING) | (1 << CB_BOOK_FAULTED)
+_ALLOWED[<int>CB_BOOK_FAULTED] = (1 << CB_BOOK_SYNCING)
+
+
+cdef inline int32_t _high_slot(const uint64_t *bits, const uint64_t *summary) noexcept nogil:
+    cdef int i, w
+    for i in range(CB_MAX_SUMMARY - 1, -1, -1):
+        if summary[i]:
+            w = (i << 6) + cb_high_bit(summary[i])
+            return (w << 6) + cb_high_bit(bits[w])
+    return -1
+
+
+cdef inline void _set_bit(uint64_t *bits, uint64_t *summary, int32_t slot) noexcept nogil:
+    cdef int32_t w = slot >> 6
+    bits[w] |= (<uint64_t>1) << (slot & 63)
+    summary[w >> 6] |= (<uint64_t>1) << (w & 63)
+
+
+cdef inline void _clear_bit(uint64_t *bits, uint64_t *summary, int32_t slot) noexcept nogil:
+    cdef int32_t w = slot >> 6
+    bits[w] &= ~((<uint64_t>1) << (slot & 63))
+    if bits[w] == 0:
+        summary[w >> 6] &= ~((<uint64_t>1) << (w & 63))
+
+
+cdef int _side_of(object side) except -1:
+    cdef long s = side
+    if s != 0 and s != 1:
+        raise ValueError(f"side must be Side.YES (0) or Side.NO (1), got {side!r}")
+    return <int>s
+
+
+cdef class OrderBook:
+    """The order book of one Kalshi market.
+
+    Parameters
+    ----------
+    ticker : str
+        The market ticker (only used in messages and by the registry of books).
+    grid : PriceGrid, optional
+        The market's price grid; whole cents when omitted.
+
+    Notes
+    -----
+    ``state`` tells whether the book can be trusted (:class:`BookState`):
+
+    - EMPTY: new or cleared, no snapshot yet.
+    - SYNCING: waiting for a first snapshot of a subscription; a delta here faults the book.
+    - LIVE: built from a snapshot and every delta since; the only state to trade on.
+    - GAPPED: messages were missed (seq gap); deltas still apply, a snapshot is due.
+    - STALE: the connection is dead or the subscription ended; nothing arrives.
+    - FAULTED: a snapshot or delta could not be applied; deltas are refused.
+
+    Transitions: a good snapshot makes any state LIVE and bumps ``generation``; ``clear()``
+    makes any state EMPTY and bumps ``generation``; a bad snapshot or delta makes it FAULTED;
+    ``set_state`` moves EMPTY to SYNCING/STALE, SYNCING to GAPPED/STALE, LIVE to
+    SYNCING/GAPPED/STALE, GAPPED to SYNCING/STALE, STALE to SYNCING, FAULTED to SYNCING, and any
+    state to FAULTED. Deltas apply in LIVE, GAPPED and STALE. Read prices whatever the state,
+    but trade only while ``is_live``.
+    """
+
+    def __cinit__(self, ticker, PriceGrid grid=None):
+        if not isinstance(ticker, str) or not ticker:
+            raise ValueError(f"ticker must be a non-empty str, got {ticker!r}")
+        self.ticker = ticker
+        self._state = CB_BOOK_EMPTY
+        self.generation = 0
+        self.last_seq = 0
+        self._bits[0] = NULL
+        self._bits[1] = NULL
+        self._install(PriceGrid.linear_cent() if grid is None else grid)
+
+    def __dealloc__(self):
+        PyMem_Free(self._bits[0])
+        PyMem_Free(self._bits[1])
+
+    cdef int _install(self, PriceGrid grid) except -1:
+        """Allocate empty arrays and bitmaps for ``grid`` and make it the book's grid."""
+        cdef int64_t[::1] yes_view
+        cdef int64_t[::1] no_view
+        cdef int nwords = (grid.slot_count + 63) >> 6
+        cdef uint64_t *bits_yes = <uint64_t *>PyMem_Calloc(nwords, sizeof(uint64_t))
+        cdef uint64_t *bits_no = <uint64_t *>PyMem_Calloc(nwords, sizeof(uint64_t))
+        if bits_yes == NULL or bits_no == NULL:
+            PyMem_Free(bits_yes)
+            PyMem_Free(bits_no)
+            raise MemoryError()
+        yes = np.zeros(grid.slot_count, dtype=np.int64)
+        no = np.zeros(grid.slot_count, dtype=np.int64)
+        yes_view = yes
+        no_view = no
+        PyMem_Free(self._bits[0])
+        PyMem_Free(self._bits[1])
+        self.grid = grid
+        self._arrays = (yes, no)
+        self._tick = grid.tick_bp
+        self._nslots = grid.slot_count
+        self._nwords = nwords
+        self._slot_of[0] = grid.slot_of[0]
+        self._slot_of[1] = grid.slot_of[1]
+        self._levels[0] = &yes_view[0]
+        self._levels[1] = &no_view[0]
+        self._bits[0] = bits_yes
+        self._bits[1] = bits_no
+        memset(self._summary, 0, sizeof(self._summary))
+        self._best[0] = -1
+        self._best[1] = -1
+        self._total[0] = 0
+        self._total[1] = 0
+        self._mark_all_dirty()
+        return 0
+
+    cdef void _mark_all_dirty(self) noexcept nogil:
+        self._bid_dirty[0] = 1
+        self._bid_dirty[1] = 1
+        self._ask_dirty[0] = 1
+        self._ask_dirty[1] = 1
+
+    # ----------------------------------------------------------------------------- kernels
+
+    cdef void fault_c(self, cb_apply_t code, int side, int32_t price_bp, int64_t amount) noexcept nogil:
+        self._state = CB_BOOK_FAULTED
+        self._fault_code = code
+        self._fault_side = side
+        self._fault_price_bp = price_bp
+        self._fault_amount = amount
+        self._fault_count += 1
+
+    cdef cb_apply_t apply_delta_c(self, int side, int32_t price_bp, int64_t delta,
+                                  int64_t *new_size) noexcept nogil:
+        cdef cb_book_state_t state = self._state
+        cdef int32_t slot, best
+        cdef int64_t old, new, total
+        cdef int64_t *levels
+        if state == CB_BOOK_FAULTED:
+            return CB_REFUSED_FAULTED
+        if <uint32_t>side > 1:
+            self.fault_c(CB_FAULT_BAD_SIDE, side, price_bp, delta)
+            return CB_FAULT_BAD_SIDE
+        if state == CB_BOOK_EMPTY or state == CB_BOOK_SYNCING:
+            self.fault_c(CB_FAULT_NO_SNAPSHOT, side, price_bp, delta)
+            return CB_FAULT_NO_SNAPSHOT
+        if <uint32_t>price_bp > MAX_BP or self._slot_of[side][price_bp] < 0:
+            self.fault_c(CB_FAULT_OFF_GRID, side, price_bp, delta)
+            return CB_FAULT_OFF_GRID
+        slot = self._slot_of[side][price_bp]
+        levels = self._levels[side]
+        old = levels[slot]
+        if cb_add_overflow(old, delta, &new) or cb_add_overflow(self._total[side], delta, &total):
+            self.fault_c(CB_FAULT_OVERFLOW, side, price_bp, delta)
+            return CB_FAULT_OVERFLOW
+        if new < 0:
+            self.fault_c(CB_FAULT_NEGATIVE, side, price_bp, delta)
+            return CB_FAULT_NEGATIVE
+        levels[slot] = new
+        self._total[side] = total
+        best = self._best[side]
+        if slot >= best:
+            # the top level changed size, appeared or emptied
+            self._bid_dirty[side] = 1
+            self._ask_dirty[1 - side] = 1
+        if old == 0:
+            if new != 0:
+                _set_bit(self._bits[side], self._summary[side], slot)
+                if slot > best:
+                    self._best[side] = slot
+        elif new == 0:
+            _clear_bit(self._bits[side], self._summary[side], slot)
+            if slot == best:
+                self._best[side] = _high_slot(self._bits[side], self._summary[side])
+        new_size[0] = new
+        return CB_APPLIED
+
+    cdef cb_apply_t load_snapshot_c(self, const int32_t *yes_prices, const int64_t *yes_sizes,
+                                    Py_ssize_t n_yes, const int32_t *no_prices,
+                                    const int64_t *no_sizes, Py_ssize_t n_no) noexcept nogil:
+        cdef uint64_t seen[CB_MAX_WORDS]
+        cdef const int32_t *prices
+        cdef const int64_t *sizes
+        cdef Py_ssize_t n, i
+        cdef int side, w, b
+        cdef int32_t p, slot
+        cdef int64_t total
+        cdef uint64_t word
+        cdef int64_t *levels
+        # validate everything first: a refused snapshot changes no level
+        for side in range(2):
+            prices = yes_prices if side == 0 else no_prices
+            sizes = yes_sizes if side == 0 else no_sizes
+            n = n_yes if side == 0 else n_no
+            memset(seen, 0, self._nwords * sizeof(uint64_t))
+            total = 0
+            for i in range(n):
+                p = prices[i]
+                if <uint32_t>p > MAX_BP or self._slot_of[side][p] < 0:
+                    self.fault_c(CB_FAULT_OFF_GRID, side, p, sizes[i])
+                    return CB_FAULT_OFF_GRID
+                if sizes[i] < 0:
+                    self.fault_c(CB_FAULT_NEGATIVE, side, p, sizes[i])
+                    return CB_FAULT_NEGATIVE
+                slot = self._slot_of[side][p]
+                if seen[slot >> 6] & ((<uint64_t>1) << (slot & 63)):
+                    self.fault_c(CB_FAULT_DUPLICATE, side, p, sizes[i])
+                    return CB_FAULT_DUPLICATE
+                seen[slot >> 6] |= (<uint64_t>1) << (slot & 63)
+                if cb_add_overflow(total, sizes[i], &total):
+                    self.fault_c(CB_FAULT_OVERFLOW, side, p, sizes[i])
+                    return CB_FAULT_OVERFLOW
+        for side in range(2):
+            prices = yes_prices if side == 0 else no_prices
+            sizes = yes_sizes if side == 0 else no_sizes
+            n = n_yes if side == 0 else n_no
+            levels = self._levels[side]
+            # zero only the occupied levels: O(levels + words), not O(slots)
+            for w in range(self._nwords):
+                word = self._bits[side][w]
+                while word:
+                    b = cb_high_bit(word)
+                    levels[(w << 6) + b] = 0
+                    word &= ~((<uint64_t>1) << b)
+                self._bits[side][w] = 0
+            memset(self._summary[side], 0, sizeof(self._summary[side]))
+            total = 0
+            for i in range(n):
+                if sizes[i] > 0:
+                    slot = self._slot_of[side][prices[i]]
+                    levels[slot] = sizes[i]
+                    _set_bit(self._bits[side], self._summary[side], slot)
+                    total += sizes[i]
+            self._total[side] = total
+            self._best[side] = _high_slot(self._bits[side], self._summary[side])
+        self._mark_all_dirty()
+        self._state = CB_BOOK_LIVE
+        self.generation += 1
+        return CB_APPLIED
+
+    cdef int set_state_c(self, cb_book_state_t state) noexcept nogil:
+        if state == self._state:
+            return 0
+        if <uint32_t>state > CB_BOOK_FAULTED or not (_ALLOWED[<int>self._state] & (1u << state)):
+            return -1
+        if state == CB_BOOK_FAULTED:
+            self.fault_c(CB_FAULT_EXTERNAL, -1, -1, 0)
+        else:
+            self._state = state
+        return 0
+
+    cdef int32_t best_slot_below(self, int side, int32_t slot) noexcept nogil:
+        """Highest occupied slot strictly below ``slot`` (which may be _nslots), or -1."""
+        cdef const uint64_t *bits = self._bits[side]
+        cdef const uint64_t *summary = self._summary[side]
+        cdef int32_t w, sw
+        cdef uint64_t m
+        if slot >= self._nslots:
+            return self._best[side]
+        if slot <= 0:
+            return -1
+        w = slot >> 6
+        m = bits[w] & cb_mask_below(slot & 63)
+        if m:
+            return (w << 6) + cb_high_bit(m)
+        sw = w >> 6
+        m = summary[sw] & cb_mask_below(w & 63)
+        while True:
+            if m:
+                w = (sw << 6) + cb_high_bit(m)
+                return (w << 6) + cb_high_bit(bits[w])
+            if sw == 0:
+                return -1
+            sw -= 1
+            m = summary[sw]
+
+    # ----------------------------------------------------------------------------- errors
+
+    def _fault_error(self, int code, index=None):
+        reason, text = _REASONS.get(code, ("unknown", "unknown fault"))
+        if code == CB_REFUSED_FAULTED:
+            return BookFault(f"{self.ticker}: {text}", ticker=self.ticker, reason=reason, index=index)
+        side = self._fault_side
+        where = ""
+        if side in (0, 1):
+            where = f" ({'YES' if side == 0 else 'NO'} @ {self._fault_price_bp} bp, {self._fault_amount})"
+        return BookFault(f"{self.ticker}: {text}{where}; the book is FAULTED", ticker=self.ticker,
+                         reason=reason, side=side if side in (0, 1) else None,
+                         price_bp=self._fault_price_bp if side in (0, 1) else None,
+                         amount=self._fault_amount, index=index)
+
+    # ----------------------------------------------------------------------------- updates
+
+    def apply_delta(self, int side, int32_t price_bp, int64_t delta):
+        """Add ``delta`` to the level at ``price_bp`` on ``side``; O(1).
+
+        Parameters
+        ----------
+        side : Side or int
+            ``Side.YES`` (0) or ``Side.NO`` (1); NO prices are NO-leg prices.
+        price_bp : int
+            Level price in basis points; must be on the side's grid.
+        delta : int
+            Signed change in hundredths of a contract (Kalshi's ``delta_fp`` x 100).
+
+        Returns
+        -------
+        int
+            The level's new size.
+
+        Raises
+        ------
+        BookFault
+            If the level would go negative, the price is off the grid, no snapshot was applied
+            yet, or the book is FAULTED. No level changes and the book is FAULTED.
+        ValueError
+            If ``side`` is neither 0 nor 1 (the book is unchanged).
+        """
+        cdef int64_t new_size
+        cdef cb_apply_t rc
+        if <uint32_t>side > 1:
+            _side_of(side)
+        rc = self.apply_delta_c(side, price_bp, delta, &new_size)
+        if rc != CB_APPLIED:
+            raise self._fault_error(rc)
+        return new_size
+
+    def apply_deltas(self, sides, prices_bp, deltas):
+        """Apply a batch of deltas in one call.
+
+        Parameters
+        ----------
+        sides : array_like of uint8
+        prices_bp : array_like of int32
+        deltas : array_like of int64
+            Same length; contiguous NumPy arrays of these dtypes are used without a copy.
+
+        Returns
+        -------
+        int
+            The number of deltas applied (all of them).
+
+        Raises
+        ------
+        BookFault
+            At the first delta the book refuses; ``index`` says how many were applied before it.
+        """
+        cdef const uint8_t[::1] s = np.ascontiguousarray(sides, dtype=np.uint8)
+        cdef const int32_t[::1] p = np.ascontiguousarray(prices_bp, dtype=np.int32)
+        cdef const int64_t[::1] d = np.ascontiguousarray(deltas, dtype=np.int64)
+        cdef Py_ssize_t n = s.shape[0], i
+        cdef int64_t new_size
+        cdef cb_apply_t rc = CB_APPLIED
+        if p.shape[0] != n or d.shape[0] != n:
+            raise ValueError(f"sides, prices_bp and deltas differ in length ({n}, {p.shape[0]}, {d.shape[0]})")
+        with nogil:
+            for i in range(n):
+                rc = self.apply_delta_c(s[i], p[i], d[i], &new_size)
+                if rc != CB_APPLIED:
+                    break
+        if rc != CB_APPLIED:
+            raise self._fault_error(rc, index=i)
+        return n
+
+    def apply_snapshot(self, yes=None, no=None):
+        """Replace the book with a snapshot given as wire-style level pairs.
+
+        Parameters
+        ----------
+        yes, no : sequence of (str, str), optional
+            ``[("0.0800", "300.00"), ...]``: YES bids and NO bids (NO-leg prices), in any order,
+            as ``yes_dollars_fp`` / ``no_dollars_fp`` carry them. An omitted side is empty.
+
+        Raises
+        ------
+        BookFault
+            On a duplicate, negative, off-grid or unparseable level: no level changes and the
+            book is FAULTED. On success the book is LIVE and ``generation`` is bumped.
+        """
+        self._snapshot(yes, no, True)
+
+    def apply_snapshot_bp(self, yes=None, no=None):
+        """Replace the book with a snapshot of integer ``(price_bp, size)`` pairs.
+
+        As :meth:`apply_snapshot`, with prices in basis points and sizes in hundredths.
+        """
+        self._snapshot(yes, no, False)
+
+    cdef _snapshot(self, yes, no, bint strings):
+        cdef Py_ssize_t ny = 0 if yes is None else len(yes)
+        cdef Py_ssize_t nn = 0 if no is None else len(no)
+        cdef Py_ssize_t total = ny + nn
+        cdef int32_t *prices = <int32_t *>PyMem_Malloc((total + 1) * sizeof(int32_t))
+        cdef int64_t *sizes = <int64_t *>PyMem_Malloc((total + 1) * sizeof(int64_t))
+        cdef Py_ssize_t i = 0
+        cdef cb_apply_t rc
+        if prices == NULL or sizes == NULL:
+            PyMem_Free(prices)
+            PyMem_Free(sizes)
+            raise MemoryError()
+        try:
+            for side, levels in ((0, yes), (1, no)):
+                for level in (levels or ()):
+                    try:
+                        price, size = level
+                        if strings:
+                            prices[i] = price_bp_from(price)
+                            sizes[i] = size_from(size)
+                        else:
+                            if not -1 <= price <= MAX_BP + 1:
+                                price = -1
+                            prices[i] = price
+                            sizes[i] = size
+                    except (TypeError, ValueError, OverflowError) as exc:
+                        self.fault_c(CB_FAULT_BAD_VALUE, side, -1, 0)
+                        raise BookFault(f"{self.ticker}: snapshot {'YES' if side == 0 else 'NO'} level "
+                                        f"{level!r}: {exc}; the book is FAULTED", ticker=self.ticker,
+                                        reason="bad_value", side=side) from None
+                    i += 1
+            rc = self.load_snapshot_c(prices, sizes, ny, prices + ny, sizes + ny, nn)
+            if rc != CB_APPLIED:
+                raise self._fault_error(rc)
+        finally:
+            PyMem_Free(prices)
+            PyMem_Free(sizes)
+
+    def clear(self):
+        """Empty the book and make it EMPTY (``generation`` is bumped)."""
+        cdef int side
+        for side in range(2):
+            self._arrays[side][:] = 0
+            memset(self._bits[side], 0, self._nwords * sizeof(uint64_t))
+            self._best[side] = -1
+            self._total[side] = 0
+        memset(self._summary, 0, sizeof(self._summary))
+        self._mark_all_dirty()
+        self._state = CB_BOOK_EMPTY
+        self.generation += 1
+
+    def regrid(self, PriceGrid grid not None):
+        """Move the levels onto a new grid (the market's price structure changed); O(slots).
+
+        Resting levels keep their prices; Kalshi carries resting orders over to the new grid.
+        Views from :meth:`levels_array` taken before this call keep the old arrays and are no
+        longer updated. State and generation are unchanged.
+
+        Raises
+        ------
+        BookFault
+            If a resting level is not on the new grid: no level changes and the book is FAULTED.
+        """
+        cdef int side
+        cdef int32_t slot, p
+        cdef int64_t *old_levels[2]
+        cdef int32_t old_tick = self._tick
+        cdef list occupied = []
+        for side in range(2):
+            slot = self._best[side]
+            while slot >= 0:
+                p = slot * old_tick
+                if not grid.is_valid(p, side):
+                    self.fault_c(CB_FAULT_OFF_GRID, side, p, self._levels[side][slot])
+                    raise BookFault(f"{self.ticker}: cannot regrid: {'YES' if side == 0 else 'NO'} level at "
+                                    f"{p} bp is not on {grid!r}; the book is FAULTED", ticker=self.ticker,
+                                    reason="off_grid", side=side, price_bp=p,
+                                    amount=self._levels[side][slot])
+                occupied.append((side, p, self._levels[side][slot]))
+                slot = self.best_slot_below(side, slot)
+        self._install(grid)
+        for side, p, size in occupied:
+            slot = self._slot_of[side][p]
+            self._levels[side][slot] = size
+            _set_bit(self._bits[side], self._summary[side], slot)
+            self._total[side] += size
+        for side in range(2):
+            self._best[side] = _high_slot(self._bits[side], self._summary[side])
+
+    def set_state(self, state):
+        """Move the book to SYNCING, GAPPED, STALE or FAULTED (see the class notes).
+
+        Raises
+        ------
+        ValueError
+            If the transition is not allowed (LIVE only comes from a snapshot, EMPTY from clear()).
+        """
+        cdef int target = BookState(state)
+        if self.set_state_c(<cb_book_state_t>target) != 0:
+            raise ValueError(f"{self.ticker}: no transition from {BookState(self._state).name} "
+                             f"to {BookState(target).name}")
+
+    # ----------------------------------------------------------------------------- reads
+
+    @property
+    def state(self):
+        """BookState: whether the book can be trusted."""
+        return BookState(self._state)
+
+    @property
+    def is_live(self):
+        """True when the state is LIVE: the only state in which to add exposure."""
+        return self._state == CB_BOOK_LIVE
+
+    @property
+    def fault_count(self):
+        """Number of faults since the book was made."""
+        return self._fault_count
+
+    @property
+    def last_fault(self):
+        """The reason of the last fault (``BookFault.reason``), or None."""
+        if self._fault_count == 0:
+            return None
+        return _REASONS[self._fault_code][0]
+
+    def best_bid(self, int side):
+        """Return the best bid of ``side`` as ``(price_bp, size)``, or None if the side is empty.
+
+        O(1): the tuple is cached and rebuilt only after the top level changed.
+        """
+        cdef int32_t s
+        if side == 0:
+            if self._bid_dirty[0]:
+                s = self._best[0]
+                self._bid_cache_yes = None if s < 0 else (s * self._tick, self._levels[0][s])
+                self._bid_dirty[0] = 0
+            return self._bid_cache_yes
+        if side == 1:
+            if self._bid_dirty[1]:
+                s = self._best[1]
+                self._bid_cache_no = None if s < 0 else (s * self._tick, self._levels[1][s])
+                self._bid_dirty[1] = 0
+            return self._bid_cache_no
+        _side_of(side)
+
+    def best_ask(self, int side):
+        """Return the best ask of ``side`` as ``(price_bp, size)``, or None.
+
+        The YES ask is 10000 - the best NO bid, with its size; the NO ask likewise. O(1), cached.
+        """
+        cdef int32_t s
+        if side == 0:
+            if self._ask_dirty[0]:
+                s = self._best[1]
+                self._ask_cache_yes = None if s < 0 else (MAX_BP - s * self._tick, self._levels[1][s])
+                self._ask_dirty[0] = 0
+            return self._ask_cache_yes
+        if side == 1:
+            if self._ask_dirty[1]:
+                s = self._best[0]
+                self._ask_cache_no = None if s < 0 else (MAX_BP - s * self._tick, self._levels[0][s])
+                self._ask_dirty[1] = 0
+            return self._ask_cache_no
+        _side_of(side)
+
+    def best_bid_bp(self, int side):
+        """Return the best bid price of ``side`` in bp, or -1 if the side is empty."""
+        if <uint32_t>side > 1:
+            _side_of(side)
+        return self.best_bid_bp_c(side)
+
+    def best_bid_size(self, int side):
+        """Return the size at the best bid of ``side`` (0 if the side is empty)."""
+        if <uint32_t>side > 1:
+            _side_of(side)
+        return self.best_bid_size_c(side)
+
+    def best_ask_bp(self, int side):
+        """Return the best ask price of ``side`` in bp, or -1 if there is none."""
+        if <uint32_t>side > 1:
+            _side_of(side)
+        cdef int32_t s = self._best[1 - side]
+        return MAX_BP - s * self._tick if s >= 0 else -1
+
+    def best_ask_size(self, int side):
+        """Return the size at the best ask of ``side`` (0 if there is none)."""
+        if <uint32_t>side > 1:
+            _side_of(side)
+        return self.best_bid_size_c(1 - side)
+
+    def size_at(self, int side, int32_t price_bp):
+        """Return the size resting at ``price_bp`` on ``side`` (0 for an empty level).
+
+        Raises
+        ------
+        ValueError
+            If the price is not on the side's grid.
+        """
+        side = _side_of(side)
+        if <uint32_t>price_bp > MAX_BP or self._slot_of[side][price_bp] < 0:
+            raise ValueError(f"{self.ticker}: price {price_bp} bp is not on the "
+                             f"{'YES' if side == 0 else 'NO'} grid")
+        return self._levels[side][self._slot_of[side][price_bp]]
+
+    def depth(self, int side, int n=10):
+        """Return up to ``n`` best levels of ``side`` as ``[(price_bp, size), ...]``, best first.
+
+        Walks the occupancy bitmap: O(n + words skipped), never the whole array.
+        """
+        side = _side_of(side)
+        cdef list out = []
+        cdef int32_t slot = self._best[side]
+        while slot >= 0 and len(out) < n:
+            out.append((slot * self._tick, self._levels[side][slot]))
+            slot = self.best_slot_below(side, slot)
+        return out
+
+    def levels(self, int side):
+        """Return every non-empty level of ``side``, ascending (best last, as Kalshi's REST)."""
+        out = self.depth(side, self._nslots)
+        out.reverse()
+        return out
+
+    def level_count(self, int side):
+        """Return the number of non-empty levels on ``side``."""
+        side = _side_of(side)
+        cdef int w, c = 0
+        for w in range(self._nwords):
+            c += cb_popcount(self._bits[side][w])
+        return c
+
+    def total_size(self, int side):
+        """Return the sum of all levels of ``side``, in hundredths; O(1)."""
+        side = _side_of(side)
+        return self._total[side]
+
+    def spread(self):
+        """Return YES ask - YES bid in bp, or None unless both exist. Negative when crossed."""
+        if self._best[0] < 0 or self._best[1] < 0:
+            return None
+        return MAX_BP - self._best[1] * self._tick - self._best[0] * self._tick
+
+    def mid(self):
+        """Return the YES mid price in bp (a float: it may fall between ticks), or None."""
+        if self._best[0] < 0 or self._best[1] < 0:
+            return None
+        return (self._best[0] * self._tick + MAX_BP - self._best[1] * self._tick) / 2.0
+
+    def microprice(self):
+        """Return the size-weighted YES microprice in bp, or None.
+
+        ``(bid * ask_size + ask * bid_size) / (bid_size + ask_size)``: leans toward the side with
+        less size, where the price is more likely to move.
+        """
+        if self._best[0] < 0 or self._best[1] < 0:
+            return None
+        cdef double bid = self._best[0] * self._tick
+        cdef double ask = MAX_BP - self._best[1] * self._tick
+        cdef double bid_size = self._levels[0][self._best[0]]
+        cdef double ask_size = self._levels[1][self._best[1]]
+        return (bid * ask_size + ask * bid_size) / (bid_size + ask_size)
+
+    @property
+    def is_crossed(self):
+        """True if the best YES bid is at or above the best YES ask (never so on a good book)."""
+        return (self._best[0] >= 0 and self._best[1] >= 0
+                and self._best[0] * self._tick + self._best[1] * self._tick >= MAX_BP)
+
+    def levels_array(self, int side):
+        """Return a read-only NumPy view of ``side``'s level sizes, one entry per slot.
+
+        Slot ``i`` holds price ``i * grid.tick_bp``. The view reads the live array: it changes
+        as deltas apply, and it stays valid (but stops changing) after :meth:`regrid`, which
+        gives the book new arrays. Off-grid slots of a mixed-step grid are always 0.
+        """
+        side = _side_of(side)
+        view = self._arrays[side].view()
+        view.flags.writeable = False
+        return view
+
+    def as_wire(self):
+        """Return the book as Kalshi's REST ``orderbook_fp``: dollar strings, ascending."""
+        from centbook.fixed import format_price, format_size
+        return {
+            key: [[format_price(p), format_size(s)] for p, s in self.levels(side)]
+            for side, key in ((0, "yes_dollars"), (1, "no_dollars"))
+        }
+
+    def __repr__(self):
+        return (f"<OrderBook {self.ticker} {BookState(self._state).name} gen={self.generation} "
+                f"bid={self.best_bid(0)} ask={self.best_ask(0)}>")
