@@ -52,7 +52,7 @@ bench: build
 
 lint: build
 	$(BIN)/ruff check src tests benchmarks scripts
-	$(BIN)/cython-lint src/centbook
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/cython-lint src/centbook
 	$(BIN)/mypy
 
 demo: build

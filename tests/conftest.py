@@ -1,8 +1,9 @@
 """Test configuration shared by every test: hypothesis profiles and the build under test."""
 import os
 
-import centbook
 from hypothesis import HealthCheck, settings
+
+import centbook
 
 # CI profile: no deadlines (the machines are noisy), bounded examples, the failing example's
 # reproduction blob printed. `HYPOTHESIS_PROFILE=dev` locally for more examples.

@@ -4,7 +4,12 @@ The order book imports nothing from the network layers: ``import centbook.book``
 """
 from centbook.book import BookFault, BookState, OrderBook, Side
 from centbook.fixed import (
-    format_money, format_price, format_size, parse_money, parse_price_bp, parse_size,
+    format_money,
+    format_price,
+    format_size,
+    parse_money,
+    parse_price_bp,
+    parse_size,
 )
 from centbook.grid import PriceGrid
 

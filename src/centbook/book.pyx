@@ -13,9 +13,8 @@ from enum import IntEnum
 
 import numpy as np
 
-cimport cython
 from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Malloc
-from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memset
 
 from centbook.cb cimport cb_add_overflow, cb_high_bit, cb_mask_below, cb_popcount
@@ -442,7 +441,8 @@ cdef class OrderBook:
         cdef int64_t new_size
         cdef cb_apply_t rc = CB_APPLIED
         if p.shape[0] != n or d.shape[0] != n:
-            raise ValueError(f"sides, prices_bp and deltas differ in length ({n}, {p.shape[0]}, {d.shape[0]})")
+            raise ValueError(f"sides, prices_bp and deltas differ in length "
+                             f"({n}, {p.shape[0]}, {d.shape[0]})")
         with nogil:
             for i in range(n):
                 rc = self.apply_delta_c(s[i], p[i], d[i], &new_size)
@@ -541,7 +541,6 @@ cdef class OrderBook:
         """
         cdef int side
         cdef int32_t slot, p
-        cdef int64_t *old_levels[2]
         cdef int32_t old_tick = self._tick
         cdef list occupied = []
         for side in range(2):

@@ -16,7 +16,6 @@ from math import gcd
 
 import numpy as np
 
-cimport cython
 from libc.stdint cimport int16_t
 
 from centbook.fixed cimport price_bp_from
@@ -117,8 +116,10 @@ cdef class PriceGrid:
         ValueError
             If the price is not on the side's grid.
         """
-        if price_bp < 0 or price_bp > MAX_BP or side < 0 or side > 1 or self.slot_of[side][price_bp] < 0:
-            raise ValueError(f"price {price_bp} bp is not on the {'YES' if side == 0 else 'NO'} grid {self.bands}")
+        if (price_bp < 0 or price_bp > MAX_BP or side < 0 or side > 1
+                or self.slot_of[side][price_bp] < 0):
+            name = "YES" if side == 0 else "NO"
+            raise ValueError(f"price {price_bp} bp is not on the {name} grid {self.bands}")
         return self.slot_of[side][price_bp]
 
     def price(self, int slot):

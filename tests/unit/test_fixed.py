@@ -2,11 +2,17 @@
 from decimal import Decimal
 
 import pytest
-from centbook import (
-    format_money, format_price, format_size, parse_money, parse_price_bp, parse_size,
-)
 from hypothesis import given
 from hypothesis import strategies as st
+
+from centbook import (
+    format_money,
+    format_price,
+    format_size,
+    parse_money,
+    parse_price_bp,
+    parse_size,
+)
 
 
 @pytest.mark.parametrize(("text", "bp"), [

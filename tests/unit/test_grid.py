@@ -1,5 +1,6 @@
 """PriceGrid: every price structure on Kalshi's fixed-point page, and malformed ranges."""
 import pytest
+
 from centbook import PriceGrid
 
 E = "0.1000"  # edge/center boundary
