@@ -45,7 +45,7 @@ test-debug:
 
 bench: build
 	$(PIP) --no-build-isolation -e '.[test,lint,bench]'
-	$(BIN)/python -m pytest benchmarks -p no:randomly --benchmark-only \
+	$(BIN)/python -m pytest benchmarks --timeout=1800 --benchmark-only \
 		--benchmark-json=build/bench/results.json --benchmark-columns=min,median,mean,stddev,rounds \
 		--benchmark-sort=name -q
 	$(BIN)/python scripts/bench_report.py build/bench/results.json README.md

@@ -4,6 +4,8 @@ Release builds: -O2, Cython's bounds/wraparound/initialized checks off. Set CENT
 debug build (-O0 -g, every Cython check on, C asserts on); it generates its C and objects under
 build/debug so it never clobbers the release build. Never -march=native: wheels must run anywhere.
 """
+import hashlib
+import json
 import os
 
 from Cython.Build import cythonize
@@ -21,7 +23,11 @@ else:
     directives = {"boundscheck": False, "wraparound": False, "initializedcheck": False}
     compile_args = ["-O2"]
     build_base = os.path.join("build", "release")
-directives.update({"language_level": 3, "embedsignature": True, "cdivision": True})
+directives.update({"language_level": 3, "embedsignature": True, "cdivision": True, "binding": False})
+
+# Generated C lives in a directory named after the directives and flags, so changing either
+# regenerates it (cythonize itself only compares timestamps).
+config_id = hashlib.sha1(json.dumps([directives, compile_args], sort_keys=True).encode()).hexdigest()[:10]
 
 extensions = [
     Extension(f"centbook.{name}", [f"src/centbook/{name}.pyx"], include_dirs=["csrc"],
@@ -31,6 +37,6 @@ extensions = [
 
 setup(
     ext_modules=cythonize(extensions, compiler_directives=directives,
-                          build_dir=os.path.join(build_base, "c"), include_path=["src"]),
+                          build_dir=os.path.join(build_base, f"c-{config_id}"), include_path=["src"]),
     options={"build": {"build_base": build_base}},
 )

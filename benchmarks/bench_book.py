@@ -1,0 +1,144 @@
+"""Book operations: one seeded stream of 1,000,000 deltas, every contender in the same run.
+
+Each contender first replays the whole stream untimed and must end with the same book and the
+same checksum of best bids as the reference; only then is it timed. Figures are per delta
+(``extra_info["ops"]`` deltas per round); `make bench` turns them into the README table.
+"""
+from __future__ import annotations
+
+import pytest
+from centbook import OrderBook, PriceGrid
+from centbook._floor import FloorBook
+
+from benchmarks.contenders import DictBook, SortedBook
+from benchmarks.streams import make_stream
+
+N = 1_000_000
+GRIDS = {100: "cent", 10: "deci-cent", 1: "centi-cent"}
+
+
+def grid_for(tick):
+    return PriceGrid.linear_cent() if tick == 100 else PriceGrid.from_bands([(0, 10000, tick)])
+
+
+@pytest.fixture(scope="module", params=sorted(GRIDS, reverse=True), ids=lambda t: GRIDS[t])
+def stream(request):
+    return make_stream(N, request.param)
+
+
+def new_centbook(stream):
+    book = OrderBook("KXBENCH", grid_for(stream.tick_bp))
+    book.apply_snapshot_bp(stream.snapshot_yes, stream.snapshot_no)
+    return book
+
+
+def replay_checked(stream, book, best=None):
+    """Untimed: replay with a best-bid read after each delta; return (levels, checksum)."""
+    best = best or book.best_bid
+    checksum = 0
+    for s, p, d in zip(*stream.as_lists(), strict=True):
+        book.apply_delta(s, p, d)
+        top = best(s)
+        checksum += top[0] if isinstance(top, tuple) else (top if top is not None and top >= 0 else 0)
+    return (book.levels(0), book.levels(1)), checksum
+
+
+@pytest.fixture(scope="module")
+def expected(stream):
+    return replay_checked(stream, DictBook(stream.snapshot_yes, stream.snapshot_no))
+
+
+def run_per_call(benchmark, stream, make, best_name, expected, group, rounds):
+    book = make()
+    assert replay_checked(stream, book, getattr(book, best_name)) == expected
+    sides, prices, deltas = stream.as_lists()
+
+    def setup():
+        return (make(),), {}
+
+    def loop(book):
+        apply = book.apply_delta
+        best = getattr(book, best_name)
+        for s, p, d in zip(sides, prices, deltas):
+            apply(s, p, d)
+            best(s)
+
+    benchmark.group = group
+    benchmark.extra_info.update(ops=len(stream), tick_bp=stream.tick_bp)
+    benchmark.pedantic(loop, setup=setup, rounds=rounds, iterations=1)
+
+
+def test_dict_max(benchmark, stream, expected):
+    run_per_call(benchmark, stream, lambda: DictBook(stream.snapshot_yes, stream.snapshot_no),
+                 "best_bid", expected, f"book apply+best {GRIDS[stream.tick_bp]}", 3)
+
+
+def test_sortedcontainers(benchmark, stream, expected):
+    run_per_call(benchmark, stream, lambda: SortedBook(stream.snapshot_yes, stream.snapshot_no),
+                 "best_bid", expected, f"book apply+best {GRIDS[stream.tick_bp]}", 3)
+
+
+def test_centbook_tuple(benchmark, stream, expected):
+    run_per_call(benchmark, stream, lambda: new_centbook(stream), "best_bid", expected,
+                 f"book apply+best {GRIDS[stream.tick_bp]}", 7)
+
+
+def test_centbook_int(benchmark, stream, expected):
+    run_per_call(benchmark, stream, lambda: new_centbook(stream), "best_bid_bp", expected,
+                 f"book apply+best {GRIDS[stream.tick_bp]}", 7)
+
+
+def test_floor_kernel(benchmark, stream, expected):
+    def make():
+        book = FloorBook(stream.tick_bp)
+        for side, levels in ((0, stream.snapshot_yes), (1, stream.snapshot_no)):
+            for p, s in levels:
+                book.apply_delta(side, p, s)
+        return book
+    run_per_call(benchmark, stream, make, "best_bid_bp", expected,
+                 f"book apply+best {GRIDS[stream.tick_bp]}", 7)
+
+
+def test_centbook_batch(benchmark, stream, expected):
+    book = new_centbook(stream)
+    book.apply_deltas(stream.sides, stream.prices, stream.deltas)
+    assert (book.levels(0), book.levels(1)) == expected[0]
+    benchmark.group = f"book batch {GRIDS[stream.tick_bp]}"
+    benchmark.extra_info.update(ops=len(stream), tick_bp=stream.tick_bp)
+    benchmark.pedantic(lambda b: b.apply_deltas(stream.sides, stream.prices, stream.deltas),
+                       setup=lambda: ((new_centbook(stream),), {}), rounds=15, iterations=1)
+
+
+def test_floor_batch(benchmark, stream, expected):
+    def make():
+        book = FloorBook(stream.tick_bp)
+        for side, levels in ((0, stream.snapshot_yes), (1, stream.snapshot_no)):
+            for p, s in levels:
+                book.apply_delta(side, p, s)
+        return book
+    book = make()
+    book.apply_deltas(stream.sides, stream.prices, stream.deltas)
+    assert (book.levels(0), book.levels(1)) == expected[0]
+    benchmark.group = f"book batch {GRIDS[stream.tick_bp]}"
+    benchmark.extra_info.update(ops=len(stream), tick_bp=stream.tick_bp)
+    benchmark.pedantic(lambda b: b.apply_deltas(stream.sides, stream.prices, stream.deltas),
+                       setup=lambda: ((make(),), {}), rounds=15, iterations=1)
+
+
+READS = 1_000_000
+
+
+@pytest.mark.parametrize("method", ["best_bid", "best_bid_bp"])
+def test_best_bid_read(benchmark, method):
+    book = OrderBook("KXBENCH")
+    book.apply_snapshot_bp([(4200, 100), (4100, 5)], [(5000, 7)])
+    read = getattr(book, method)
+    assert read(0) in ((4200, 100), 4200)
+    rng = range(READS)
+
+    def loop():
+        for _ in rng:
+            read(0)
+    benchmark.group = "book read"
+    benchmark.extra_info.update(ops=READS)
+    benchmark.pedantic(loop, rounds=7, iterations=1)
