@@ -81,11 +81,14 @@ async def _serve(args: argparse.Namespace, config: dict[str, Any]) -> None:
     site = web.TCPSite(runner, "127.0.0.1", args.port)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    print(f"http://127.0.0.1:{port}", flush=True)
+    # credentials first: whoever reads the URL line may read the credentials file at once
+    written = None
     for cred in creds.values():
-        path = write_credentials(args.credentials_out, cred.api_key_id, cred.private_key_pem)
-        print(f"credentials for user {cred.user!r} written to {path}", flush=True)
+        written = (cred.user, write_credentials(args.credentials_out, cred.api_key_id, cred.private_key_pem))
         break
+    print(f"http://127.0.0.1:{port}", flush=True)
+    if written is not None:
+        print(f"credentials for user {written[0]!r} written to {written[1]}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
