@@ -3,6 +3,7 @@
 Each subcommand registers itself with :func:`_add_sim`-style functions that add a parser and set
 ``func``; :func:`main` dispatches.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,14 +17,25 @@ __all__ = ["main"]
 
 
 def _add_sim(sub: Any) -> None:
-    p = sub.add_parser("sim", help="run the embedded Kalshi-compatible exchange on 127.0.0.1",
-                       description="Run centbook's embedded exchange: Kalshi's REST v2 protocol on 127.0.0.1.")
+    p = sub.add_parser(
+        "sim",
+        help="run the embedded Kalshi-compatible exchange on 127.0.0.1",
+        description="Run centbook's embedded exchange: Kalshi's REST v2 protocol on 127.0.0.1.",
+    )
     p.add_argument("--port", type=int, default=0, help="TCP port (0 = pick a free one; default 0)")
     p.add_argument("--seed", type=int, default=0, help="seed of generated ids (default 0)")
-    p.add_argument("--api-key", action="append", default=[], metavar="KEY_ID=PUBLIC_PEM_FILE",
-                   help="register an RSA public key for the default user (repeatable)")
-    p.add_argument("--credentials-out", metavar="FILE",
-                   help="with no --api-key: write the generated key as JSON here (default: a temp file)")
+    p.add_argument(
+        "--api-key",
+        action="append",
+        default=[],
+        metavar="KEY_ID=PUBLIC_PEM_FILE",
+        help="register an RSA public key for the default user (repeatable)",
+    )
+    p.add_argument(
+        "--credentials-out",
+        metavar="FILE",
+        help="with no --api-key: write the generated key as JSON here (default: a temp file)",
+    )
     p.add_argument("--config", metavar="FILE", help="JSON configuration (series, events, markets, users)")
     p.add_argument("--tier", help="rate-limit tier of every configured user (basic, advanced, ..., fast)")
     p.add_argument("--max-skew-ms", type=int, help="accepted signature timestamp skew in ms (default 30000)")
@@ -99,7 +111,9 @@ async def _serve(args: argparse.Namespace, config: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``centbook`` command line; return the exit status."""
-    parser = argparse.ArgumentParser(prog="centbook", description="centbook: Kalshi market data and execution")
+    parser = argparse.ArgumentParser(
+        prog="centbook", description="centbook: Kalshi market data and execution"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_sim(sub)
     args = parser.parse_args(argv)

@@ -11,6 +11,7 @@ Precedence (the newest, most authoritative first):
 
 Spec files are read from ``<repo>/../shared/kalshi/`` (or ``$CENTBOOK_KALSHI_SPECS``).
 """
+
 from __future__ import annotations
 
 import copy
@@ -24,17 +25,35 @@ import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SPEC_ROOT = os.environ.get("CENTBOOK_KALSHI_SPECS") or os.path.normpath(
-    os.path.join(HERE, "..", "..", "..", "shared", "kalshi"))
+    os.path.join(HERE, "..", "..", "..", "shared", "kalshi")
+)
 DOCS_DIR = os.path.join(SPEC_ROOT, "docs-2026-08-22", "api-reference")
 OPENAPI_313 = os.path.join(SPEC_ROOT, "spec", "openapi.yaml")
 
 # Fields the 3.13 schemas still require but Kalshi has removed since (PROTOCOL.md 0.1, 4.x, 8).
-REMOVED_FIELDS = frozenset({
-    "yes_price", "no_price", "count", "remaining_count", "fill_count", "initial_count", "taker_fees",
-    "maker_fees", "position", "market_exposure", "realized_pnl", "fees_paid", "total_traded",
-    "resting_orders_count", "tick_size", "response_price_units", "fractional_trading_enabled",
-    "queue_position", "service",
-})
+REMOVED_FIELDS = frozenset(
+    {
+        "yes_price",
+        "no_price",
+        "count",
+        "remaining_count",
+        "fill_count",
+        "initial_count",
+        "taker_fees",
+        "maker_fees",
+        "position",
+        "market_exposure",
+        "realized_pnl",
+        "fees_paid",
+        "total_traded",
+        "resting_orders_count",
+        "tick_size",
+        "response_price_units",
+        "fractional_trading_enabled",
+        "queue_position",
+        "service",
+    }
+)
 
 
 def available() -> bool:
@@ -111,8 +130,9 @@ class Schemas:
                     best = (literal, template, entry)
         return None if best is None else (best[1], best[2])
 
-    def _response_schema(self, responses: dict[str, Any], components: dict[str, Any],
-                         status: int) -> dict[str, Any] | None:
+    def _response_schema(
+        self, responses: dict[str, Any], components: dict[str, Any], status: int
+    ) -> dict[str, Any] | None:
         resp = responses.get(str(status))
         if resp is None:
             return None
@@ -135,11 +155,21 @@ class Schemas:
         if status >= 400:
             if isinstance(body, dict) and "error" in body:
                 inner = body["error"]
-                assert isinstance(inner, dict) and isinstance(inner.get("code"), str) \
-                    and isinstance(inner.get("message"), str), body
-                error_schema = {"type": "object", "properties": {
-                    "code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "string"}},
-                    "required": ["code", "message"], "additionalProperties": False}
+                assert (
+                    isinstance(inner, dict)
+                    and isinstance(inner.get("code"), str)
+                    and isinstance(inner.get("message"), str)
+                ), body
+                error_schema = {
+                    "type": "object",
+                    "properties": {
+                        "code": {"type": "string"},
+                        "message": {"type": "string"},
+                        "details": {"type": "string"},
+                    },
+                    "required": ["code", "message"],
+                    "additionalProperties": False,
+                }
                 jsonschema.validate(inner, error_schema)
                 return "protocol"
             assert body.get("code") == "bad_request" and "message" in body, body

@@ -1,4 +1,5 @@
 """The sim's matching engine and account rules, called directly (no sockets: fast and exact)."""
+
 from __future__ import annotations
 
 import random
@@ -12,8 +13,8 @@ from centbook.sim.engine import GROUP_WINDOW_NS, Exchange
 from centbook.sim.errors import SimError
 from centbook.sim.wire import orderbook_json
 
-T = "KXDEMO-26DEC31-T50"       # linear cent, shard 0, quadratic fees
-TD = "KXDEMO-26DEC31-T60"      # deci cent, shard 0
+T = "KXDEMO-26DEC31-T50"  # linear cent, shard 0, quadratic fees
+TD = "KXDEMO-26DEC31-T60"  # deci cent, shard 0
 TC = "KXBTCD-26DEC3117-T100000"  # centi cent, shard 2, maker fees
 TB = "KXBTCD-26DEC3117-T110000"  # linear cent, shard 2
 
@@ -30,8 +31,17 @@ def make():
 
 def place(ex, uid, side, size, price_bp, ticker=T, tif="good_till_canceled", stp="taker_at_cross", **kw):
     shard = kw.pop("exchange_index", ex.markets[ticker].exchange_index)
-    return ex.create_order(uid, ticker=ticker, side=side, count=size, price_bp=price_bp, time_in_force=tif,
-                           stp=stp, exchange_index=shard, **kw)
+    return ex.create_order(
+        uid,
+        ticker=ticker,
+        side=side,
+        count=size,
+        price_bp=price_bp,
+        time_in_force=tif,
+        stp=stp,
+        exchange_index=shard,
+        **kw,
+    )
 
 
 def pos(ex, uid, ticker=T, sub=0):
@@ -54,15 +64,17 @@ def test_crossing_partial_fills_trade_at_resting_price():
 
 def test_no_side_is_yes_ask_in_rest_book():
     ex, a, b, _ = make()
-    place(ex, a, "ask", 500, 4000)       # sell YES at 0.40 == NO bid at 0.60
+    place(ex, a, "ask", 500, 4000)  # sell YES at 0.40 == NO bid at 0.60
     place(ex, a, "ask", 100, 4300)
     place(ex, b, "bid", 200, 3500)
     place(ex, b, "bid", 100, 3600)
     book = orderbook_json(ex.markets[T])
     assert book["yes_dollars"] == [["0.3500", "2.00"], ["0.3600", "1.00"]]
     assert book["no_dollars"] == [["0.5700", "1.00"], ["0.6000", "5.00"]]  # ascending, best last
-    assert orderbook_json(ex.markets[T], depth=1) == {"yes_dollars": [["0.3600", "1.00"]],
-                                                      "no_dollars": [["0.6000", "5.00"]]}
+    assert orderbook_json(ex.markets[T], depth=1) == {
+        "yes_dollars": [["0.3600", "1.00"]],
+        "no_dollars": [["0.6000", "5.00"]],
+    }
 
 
 def test_ioc_and_fok():
@@ -77,7 +89,9 @@ def test_ioc_and_fok():
     o, fills = place(ex, b, "bid", 500, 4000, tif="fill_or_kill")
     assert o.status == "executed" and o.filled == 500
     with pytest.raises(SimError, match="expiration_time"):
-        place(ex, b, "bid", 100, 4000, tif="immediate_or_cancel", expiration_s=ex.clock.now_ns() // 10**9 + 60)
+        place(
+            ex, b, "bid", 100, 4000, tif="immediate_or_cancel", expiration_s=ex.clock.now_ns() // 10**9 + 60
+        )
     ex.check_invariants()
 
 
@@ -113,7 +127,9 @@ def test_amend_priority_rules_and_crossing():
     o1, _ = place(ex, a, "bid", 500, 3000)
     o2, _ = place(ex, b, "bid", 500, 3000)
     assert ex.queue_position(o1) == 0 and ex.queue_position(o2) == 500
-    ex.amend_order(a, o1.order_id, 0, 0, ticker=T, side="bid", price_bp=3000, count=400)  # decrease: keeps place
+    ex.amend_order(
+        a, o1.order_id, 0, 0, ticker=T, side="bid", price_bp=3000, count=400
+    )  # decrease: keeps place
     assert ex.queue_position(o1) == 0 and o1.remaining == 400 and ex.queue_position(o2) == 400
     ex.amend_order(a, o1.order_id, 0, 0, ticker=T, side="bid", price_bp=3000, count=600)  # increase: back
     assert ex.queue_position(o1) == 500 and ex.queue_position(o2) == 0
@@ -179,21 +195,21 @@ def test_order_groups_auto_manual_limit_reset_delete():
     ex, a, b, _ = make()
     g = ex.create_group(a, 500, 0, 0)
     o, _ = place(ex, a, "bid", 1000, 4000, order_group_id=g.order_group_id)
-    place(ex, b, "ask", 400, 4000)           # 4 contracts in the window: not above the limit
+    place(ex, b, "ask", 400, 4000)  # 4 contracts in the window: not above the limit
     assert not g.triggered and o.status == "resting"
-    place(ex, b, "ask", 200, 4000)           # 6 > 5: triggered
+    place(ex, b, "ask", 200, 4000)  # 6 > 5: triggered
     assert g.triggered and o.status == "canceled" and o.last_update_reason == "OrderGroupCancel"
     with pytest.raises(SimError) as info:
         place(ex, a, "bid", 100, 3000, order_group_id=g.order_group_id)
     assert info.value.code == "order_group_triggered"
     ex.reset_group(g)
     o2, _ = place(ex, a, "bid", 100, 3000, order_group_id=g.order_group_id)
-    ex.trigger_group(g)                       # manual trigger
+    ex.trigger_group(g)  # manual trigger
     assert g.triggered and o2.status == "canceled"
     ex.reset_group(g)
     o3, _ = place(ex, a, "bid", 1000, 4000, order_group_id=g.order_group_id)
     place(ex, b, "ask", 300, 4000)
-    ex.set_group_limit(g, 200)                # lowered below the 3 contracts traded: triggers
+    ex.set_group_limit(g, 200)  # lowered below the 3 contracts traded: triggers
     assert g.triggered and o3.status == "canceled"
     # the window rolls: after 15 s old fills stop counting
     ex.reset_group(g)
@@ -303,7 +319,7 @@ def test_fees_by_fee_type_and_subcent_prices():
     place(ex, a, "ask", 100, 5000)
     _, fills = place(ex, b, "bid", 100, 5000)
     maker_fill = ex.users[a].fills[-1]
-    assert fills[0].fee_micro == 17_500 and maker_fill.fee_micro == 0   # 0.07 x 1 x 0.5 x 0.5
+    assert fills[0].fee_micro == 17_500 and maker_fill.fee_micro == 0  # 0.07 x 1 x 0.5 x 0.5
     # quadratic_with_maker_fees (shard 2, centi-cent grid): makers pay a quarter
     place(ex, a, "ask", 100, 5001, ticker=TC)
     _, fills = place(ex, b, "bid", 100, 5001, ticker=TC)
@@ -339,9 +355,16 @@ def test_events_hook():
 def _random_op(r):
     kind = r.choices(["place", "cancel", "amend", "decrease"], [6, 2, 2, 1])[0]
     if kind == "place":
-        return ("place", r.randrange(3), r.choice(["bid", "ask"]), r.randint(1, 40), r.randint(-8, 8),
-                r.choices(["good_till_canceled", "immediate_or_cancel", "fill_or_kill"], [6, 1, 1])[0],
-                r.choice(["taker_at_cross", "maker"]), r.random() < 0.15)
+        return (
+            "place",
+            r.randrange(3),
+            r.choice(["bid", "ask"]),
+            r.randint(1, 40),
+            r.randint(-8, 8),
+            r.choices(["good_till_canceled", "immediate_or_cancel", "fill_or_kill"], [6, 1, 1])[0],
+            r.choice(["taker_at_cross", "maker"]),
+            r.random() < 0.15,
+        )
     if kind == "cancel":
         return ("cancel", r.randrange(50))
     if kind == "amend":
@@ -374,11 +397,25 @@ def test_invariants_random_flow(seed, length, ticker):
                     ex.cancel_order(o.user_id, o.order_id, 0, shard)
                 elif op[0] == "amend":
                     price = 5000 + op[2] * step
-                    ex.amend_order(o.user_id, o.order_id, 0, shard, ticker=ticker, side=o.side, price_bp=price,
-                                   count=o.filled + op[3] * 25)
+                    ex.amend_order(
+                        o.user_id,
+                        o.order_id,
+                        0,
+                        shard,
+                        ticker=ticker,
+                        side=o.side,
+                        price_bp=price,
+                        count=o.filled + op[3] * 25,
+                    )
                 else:
-                    ex.decrease_order(o.user_id, o.order_id, 0, shard, reduce_by=None,
-                                      reduce_to=min(op[2] * 25, o.remaining))
+                    ex.decrease_order(
+                        o.user_id,
+                        o.order_id,
+                        0,
+                        shard,
+                        reduce_by=None,
+                        reduce_to=min(op[2] * 25, o.remaining),
+                    )
         except SimError as exc:
             assert exc.status in (400, 404, 409), exc
         ex.check_invariants()
@@ -399,6 +436,8 @@ def test_invariants_random_flow(seed, length, ticker):
             levels[o.side][o.price_bp] = levels[o.side].get(o.price_bp, 0) + o.remaining
     book = orderbook_json(market)
     yes = {p: s for p, s in levels["bid"].items()}
-    assert [[f"0.{p:04d}", f"{s // 100}.{s % 100:02d}"] for p, s in sorted(yes.items())] == book["yes_dollars"]
+    assert [[f"0.{p:04d}", f"{s // 100}.{s % 100:02d}"] for p, s in sorted(yes.items())] == book[
+        "yes_dollars"
+    ]
     no = sorted((10000 - p, s) for p, s in levels["ask"].items())
     assert [[f"0.{p:04d}", f"{s // 100}.{s % 100:02d}"] for p, s in no] == book["no_dollars"]

@@ -11,6 +11,7 @@ or as a subprocess (``centbook sim --port 0``) with :class:`SimProcess`. It spea
 protocol (paths, signing, field names, status codes, error bodies); see :mod:`centbook.sim.server`
 for the choices made where Kalshi's documents are silent.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -25,14 +26,24 @@ from typing import Any
 
 from aiohttp import web
 
-from centbook.sim.auth import KeyRing, write_credentials
+from centbook.sim.auth import KeyRing
 from centbook.sim.config import TIERS, default_config
 from centbook.sim.engine import EngineEvent, Exchange
 from centbook.sim.ratelimit import RateLimiter
 from centbook.sim.server import SimServer
 
-__all__ = ["Admin", "Credentials", "EngineEvent", "Exchange", "SimHandle", "SimProcess", "TIERS",
-           "build", "default_config", "run_sim"]
+__all__ = [
+    "Admin",
+    "Credentials",
+    "EngineEvent",
+    "Exchange",
+    "SimHandle",
+    "SimProcess",
+    "TIERS",
+    "build",
+    "default_config",
+    "run_sim",
+]
 
 
 @dataclass(frozen=True)
@@ -72,10 +83,19 @@ class Admin:
     def fund(self, user: str, exchange_index: int, dollars: str, subaccount: int = 0) -> None:
         """Add dollars (a decimal string) to a user's balance on a shard."""
         from centbook.fixed import parse_money
+
         self.exchange.fund(self._uid(user), exchange_index, parse_money(dollars), subaccount)
 
-    def add_fault(self, path: str, action: str, *, method: str = "*", status: int = 503,
-                  delay_s: float = 30.0, times: int | None = 1) -> int:
+    def add_fault(
+        self,
+        path: str,
+        action: str,
+        *,
+        method: str = "*",
+        status: int = 503,
+        delay_s: float = 30.0,
+        times: int | None = 1,
+    ) -> int:
         """Inject a REST fault on paths matching the regex ``path`` (after ``/trade-api/v2``).
 
         ``action``: ``status`` (answer ``status``), ``timeout`` (hold ``delay_s`` then drop),
@@ -160,8 +180,12 @@ class SimHandle:
     server: SimServer
 
 
-def build(config: dict[str, Any] | None = None, seed: int = 0, max_skew_ms: int | None = None,
-          tier: str | None = None) -> tuple[SimServer, dict[str, Credentials]]:
+def build(
+    config: dict[str, Any] | None = None,
+    seed: int = 0,
+    max_skew_ms: int | None = None,
+    tier: str | None = None,
+) -> tuple[SimServer, dict[str, Credentials]]:
     """Build the server of a sim without starting it; return it and each configured user's key.
 
     Users of the configuration get a generated key pair each (public key registered).
@@ -184,8 +208,14 @@ def build(config: dict[str, Any] | None = None, seed: int = 0, max_skew_ms: int 
 
 
 @contextlib.asynccontextmanager
-async def run_sim(config: dict[str, Any] | None = None, *, seed: int = 0, port: int = 0,
-                  max_skew_ms: int | None = None, tier: str | None = None) -> AsyncIterator[SimHandle]:
+async def run_sim(
+    config: dict[str, Any] | None = None,
+    *,
+    seed: int = 0,
+    port: int = 0,
+    max_skew_ms: int | None = None,
+    tier: str | None = None,
+) -> AsyncIterator[SimHandle]:
     """Run a sim on 127.0.0.1 inside the current event loop.
 
     Parameters
@@ -215,8 +245,16 @@ async def run_sim(config: dict[str, Any] | None = None, *, seed: int = 0, port: 
         real_port = sockets[0].getsockname()[1]
         base = f"http://127.0.0.1:{real_port}"
         first = next(iter(creds.values()), Credentials("", "", ""))
-        yield SimHandle(base, base + "/trade-api/v2", f"ws://127.0.0.1:{real_port}/trade-api/ws/v2",
-                        first.api_key_id, first.private_key_pem, Admin(server), server.exchange, server)
+        yield SimHandle(
+            base,
+            base + "/trade-api/v2",
+            f"ws://127.0.0.1:{real_port}/trade-api/ws/v2",
+            first.api_key_id,
+            first.private_key_pem,
+            Admin(server),
+            server.exchange,
+            server,
+        )
     finally:
         await runner.cleanup()
 
@@ -250,8 +288,19 @@ class SimProcess:
         """Start the process and wait until it prints its URL."""
         fd, self._tmp = tempfile.mkstemp(prefix="centbook-sim-", suffix=".json")
         os.close(fd)
-        cmd = [sys.executable, "-m", "centbook.cli", "sim", "--port", "0", "--seed", str(self.seed),
-               "--credentials-out", self._tmp, *self.args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "centbook.cli",
+            "sim",
+            "--port",
+            "0",
+            "--seed",
+            str(self.seed),
+            "--credentials-out",
+            self._tmp,
+            *self.args,
+        ]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().strip()
@@ -262,9 +311,10 @@ class SimProcess:
         self.base_url = line
         self.rest_url = line + "/trade-api/v2"
         self.ws_url = line.replace("http://", "ws://") + "/trade-api/ws/v2"
-        with open(self._tmp) as fh:
-            creds = json.load(fh)
-        self.api_key_id, self.private_key_pem = creds["api_key_id"], creds["private_key_pem"]
+        if os.path.getsize(self._tmp):  # empty when the caller registered its own --api-key
+            with open(self._tmp) as fh:
+                creds = json.load(fh)
+            self.api_key_id, self.private_key_pem = creds["api_key_id"], creds["private_key_pem"]
         return self
 
     def stop(self) -> None:
@@ -288,7 +338,3 @@ class SimProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _write_creds(path: str | None, creds: Credentials) -> str:
-    return write_credentials(path, creds.api_key_id, creds.private_key_pem)

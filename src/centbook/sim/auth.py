@@ -3,6 +3,7 @@
 The signed message is ``timestamp_ms + METHOD + path`` where the path starts at ``/trade-api``
 and carries no query string; the body is not signed (PROTOCOL.md 1.2 and 4.2).
 """
+
 from __future__ import annotations
 
 import base64
@@ -27,10 +28,14 @@ _PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
 def generate_key_pair(bits: int = 2048) -> tuple[str, str]:
     """Return a new RSA key pair as ``(private PEM, public PEM)`` strings."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return private, public
 
 
@@ -98,30 +103,54 @@ class KeyRing:
         key_id = get("KALSHI-ACCESS-KEY")
         stamp = get("KALSHI-ACCESS-TIMESTAMP")
         signature = get("KALSHI-ACCESS-SIGNATURE")
-        missing = [n for n, v in (("KALSHI-ACCESS-KEY", key_id), ("KALSHI-ACCESS-TIMESTAMP", stamp),
-                                  ("KALSHI-ACCESS-SIGNATURE", signature)) if not v]
+        missing = [
+            n
+            for n, v in (
+                ("KALSHI-ACCESS-KEY", key_id),
+                ("KALSHI-ACCESS-TIMESTAMP", stamp),
+                ("KALSHI-ACCESS-SIGNATURE", signature),
+            )
+            if not v
+        ]
         if missing:
-            raise SimError(401, "authentication_error", "authentication error",
-                           f"missing header(s): {', '.join(missing)}")
+            raise SimError(
+                401,
+                "authentication_error",
+                "authentication error",
+                f"missing header(s): {', '.join(missing)}",
+            )
         key = self.keys.get(key_id)
         if key is None:
             raise SimError(401, "authentication_error", "authentication error", f"unknown API key {key_id!r}")
         if not stamp.isdigit():
-            raise SimError(401, "authentication_error", "authentication error",
-                           "KALSHI-ACCESS-TIMESTAMP must be Unix time in milliseconds")
+            raise SimError(
+                401,
+                "authentication_error",
+                "authentication error",
+                "KALSHI-ACCESS-TIMESTAMP must be Unix time in milliseconds",
+            )
         if abs(int(stamp) - now_ms) > self.max_skew_ms:
-            raise SimError(401, "authentication_error", "authentication error",
-                           f"timestamp {stamp} is more than {self.max_skew_ms} ms from the exchange clock {now_ms}")
+            raise SimError(
+                401,
+                "authentication_error",
+                "authentication error",
+                f"timestamp {stamp} is more than {self.max_skew_ms} ms from the exchange clock {now_ms}",
+            )
         try:
             raw = base64.b64decode(signature, validate=True)
         except (binascii.Error, ValueError):
-            raise SimError(401, "authentication_error", "authentication error",
-                           "KALSHI-ACCESS-SIGNATURE is not base64") from None
+            raise SimError(
+                401, "authentication_error", "authentication error", "KALSHI-ACCESS-SIGNATURE is not base64"
+            ) from None
         message = f"{stamp}{method.upper()}{path}".encode()
         try:
             key.public_key.verify(raw, message, _PSS, hashes.SHA256())
         except InvalidSignature:
-            raise SimError(401, "authentication_error", "authentication error",
-                           "signature does not verify (RSA-PSS SHA-256, salt 32, over timestamp+METHOD+path "
-                           "without query)") from None
+            raise SimError(
+                401,
+                "authentication_error",
+                "authentication error",
+                "signature does not verify (RSA-PSS SHA-256, salt 32, over timestamp+METHOD+path "
+                "without query)",
+            ) from None
         return key.user_id

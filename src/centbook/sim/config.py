@@ -5,6 +5,7 @@ build one without importing anything. :func:`default_config` is the demo's set: 
 exchange shards (0 and 2) whose ``price_ranges`` cover whole-cent, deci-cent, tapered deci-cent and
 centi-cent grids.
 """
+
 from __future__ import annotations
 
 import copy
@@ -47,32 +48,78 @@ TIERS: dict[str, tuple[int, int, int, int]] = {
 
 _DEFAULT: dict[str, Any] = {
     "series": [
-        {"ticker": "KXDEMO", "title": "centbook demo index", "category": "Economics",
-         "frequency": "daily", "fee_type": "quadratic", "fee_multiplier": 0.07},
-        {"ticker": "KXBTCD", "title": "Bitcoin price", "category": "Crypto", "frequency": "hourly",
-         "fee_type": "quadratic_with_maker_fees", "fee_multiplier": 0.07},
+        {
+            "ticker": "KXDEMO",
+            "title": "centbook demo index",
+            "category": "Economics",
+            "frequency": "daily",
+            "fee_type": "quadratic",
+            "fee_multiplier": 0.07,
+        },
+        {
+            "ticker": "KXBTCD",
+            "title": "Bitcoin price",
+            "category": "Crypto",
+            "frequency": "hourly",
+            "fee_type": "quadratic_with_maker_fees",
+            "fee_multiplier": 0.07,
+        },
     ],
     "events": [
-        {"event_ticker": "KXDEMO-26DEC31", "series_ticker": "KXDEMO", "title": "Demo index on Dec 31",
-         "sub_title": "On Dec 31, 2026", "exchange_index": 0, "mutually_exclusive": False},
-        {"event_ticker": "KXBTCD-26DEC3117", "series_ticker": "KXBTCD", "title": "Bitcoin price at 5pm",
-         "sub_title": "Dec 31, 2026 at 5pm EST", "exchange_index": 2, "mutually_exclusive": False},
+        {
+            "event_ticker": "KXDEMO-26DEC31",
+            "series_ticker": "KXDEMO",
+            "title": "Demo index on Dec 31",
+            "sub_title": "On Dec 31, 2026",
+            "exchange_index": 0,
+            "mutually_exclusive": False,
+        },
+        {
+            "event_ticker": "KXBTCD-26DEC3117",
+            "series_ticker": "KXBTCD",
+            "title": "Bitcoin price at 5pm",
+            "sub_title": "Dec 31, 2026 at 5pm EST",
+            "exchange_index": 2,
+            "mutually_exclusive": False,
+        },
     ],
     # open/close offsets are seconds from the sim's start; markets open at once and close in a day.
     "markets": [
-        {"ticker": "KXDEMO-26DEC31-T50", "event_ticker": "KXDEMO-26DEC31",
-         "price_level_structure": "linear_cent", "yes_sub_title": "Above 50", "no_sub_title": "50 or below"},
-        {"ticker": "KXDEMO-26DEC31-T60", "event_ticker": "KXDEMO-26DEC31",
-         "price_level_structure": "deci_cent", "yes_sub_title": "Above 60", "no_sub_title": "60 or below"},
-        {"ticker": "KXDEMO-26DEC31-T70", "event_ticker": "KXDEMO-26DEC31",
-         "price_level_structure": "tapered_deci_cent", "yes_sub_title": "Above 70",
-         "no_sub_title": "70 or below"},
-        {"ticker": "KXBTCD-26DEC3117-T100000", "event_ticker": "KXBTCD-26DEC3117",
-         "price_level_structure": "center_centi_edge_centi_cent", "yes_sub_title": "$100,000 or above",
-         "no_sub_title": "Below $100,000"},
-        {"ticker": "KXBTCD-26DEC3117-T110000", "event_ticker": "KXBTCD-26DEC3117",
-         "price_level_structure": "linear_cent", "yes_sub_title": "$110,000 or above",
-         "no_sub_title": "Below $110,000"},
+        {
+            "ticker": "KXDEMO-26DEC31-T50",
+            "event_ticker": "KXDEMO-26DEC31",
+            "price_level_structure": "linear_cent",
+            "yes_sub_title": "Above 50",
+            "no_sub_title": "50 or below",
+        },
+        {
+            "ticker": "KXDEMO-26DEC31-T60",
+            "event_ticker": "KXDEMO-26DEC31",
+            "price_level_structure": "deci_cent",
+            "yes_sub_title": "Above 60",
+            "no_sub_title": "60 or below",
+        },
+        {
+            "ticker": "KXDEMO-26DEC31-T70",
+            "event_ticker": "KXDEMO-26DEC31",
+            "price_level_structure": "tapered_deci_cent",
+            "yes_sub_title": "Above 70",
+            "no_sub_title": "70 or below",
+        },
+        {
+            "ticker": "KXBTCD-26DEC3117-T100000",
+            "event_ticker": "KXBTCD-26DEC3117",
+            "price_level_structure": "center_centi_edge_centi_cent",
+            "yes_sub_title": "$100,000 or above",
+            "no_sub_title": "Below $100,000",
+        },
+        {
+            "ticker": "KXBTCD-26DEC3117-T110000",
+            "event_ticker": "KXBTCD-26DEC3117",
+            "price_level_structure": "linear_cent",
+            "yes_sub_title": "$110,000 or above",
+            "no_sub_title": "Below $110,000",
+        },
     ],
     # Users; the first one gets the generated key when no --api-key is given.
     # funding: dollars per exchange shard (strings, exact).

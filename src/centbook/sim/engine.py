@@ -22,6 +22,7 @@ Money model (documented approximations of Kalshi):
   target precision) and the difference is a rounding fee, both reported in ``fee_cost``. The
   per-order rounding rebate accumulator of docs ``getting_started/fee_rounding`` is not simulated.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -38,8 +39,17 @@ from centbook.sim.config import PRICE_STRUCTURES, default_config
 from centbook.sim.errors import SimError, bad_request, invalid_order, not_found
 
 __all__ = [
-    "Account", "Clock", "EngineEvent", "Exchange", "Fill", "Market", "Order", "OrderGroup", "Position",
-    "MAX_BP", "GROUP_WINDOW_NS",
+    "Account",
+    "Clock",
+    "EngineEvent",
+    "Exchange",
+    "Fill",
+    "Market",
+    "Order",
+    "OrderGroup",
+    "Position",
+    "MAX_BP",
+    "GROUP_WINDOW_NS",
 ]
 
 MAX_BP = 10000
@@ -260,8 +270,9 @@ class User:
 class Market:
     """One binary market: its metadata, its grid and its YES book (bids and asks at YES prices)."""
 
-    def __init__(self, spec: dict[str, Any], event: Event, series: Series, start_s: int,
-                 defaults: dict[str, Any]) -> None:
+    def __init__(
+        self, spec: dict[str, Any], event: Event, series: Series, start_s: int, defaults: dict[str, Any]
+    ) -> None:
         self.ticker: str = spec["ticker"]
         self.event = event
         self.series = series
@@ -269,22 +280,31 @@ class Market:
         structure = spec.get("price_level_structure", "linear_cent")
         ranges = spec.get("price_ranges") or PRICE_STRUCTURES.get(structure)
         if ranges is None:
-            raise ValueError(f"market {self.ticker}: unknown price_level_structure {structure!r}"
-                             " and no price_ranges")
+            raise ValueError(
+                f"market {self.ticker}: unknown price_level_structure {structure!r} and no price_ranges"
+            )
         self.price_level_structure = structure
         self.grid = PriceGrid.from_ranges(ranges)
         self.price_ranges = self.grid.to_ranges()
         self.yes_sub_title = spec.get("yes_sub_title", "")
         self.no_sub_title = spec.get("no_sub_title", "")
         self.title = spec.get("title", event.title)
-        self.rules_primary = spec.get("rules_primary", f"If {self.yes_sub_title or 'the outcome'} "
-                                      "happens, the market resolves to Yes.")
+        self.rules_primary = spec.get(
+            "rules_primary", f"If {self.yes_sub_title or 'the outcome'} happens, the market resolves to Yes."
+        )
         self.created_s = start_s
         self.open_s = int(spec.get("open_ts", start_s + spec.get("open_offset_s", defaults["open_offset_s"])))
-        self.close_s = int(spec.get("close_ts",
-                                    start_s + spec.get("close_offset_s", defaults["close_offset_s"])))
-        self.settlement_timer_s = int(spec.get("settlement_timer_seconds", defaults["settlement_timer_seconds"]))
+        self.close_s = int(
+            spec.get("close_ts", start_s + spec.get("close_offset_s", defaults["close_offset_s"]))
+        )
+        self.settlement_timer_s = int(
+            spec.get("settlement_timer_seconds", defaults["settlement_timer_seconds"])
+        )
         self.can_close_early = bool(spec.get("can_close_early", True))
+        # a configured result settles the market settlement_timer_seconds after close
+        self.scheduled_result: str | None = spec.get("result")
+        if self.scheduled_result not in (None, "yes", "no"):
+            raise ValueError(f"market {self.ticker}: result must be 'yes' or 'no'")
         self.status = "initialized"
         self.halted = False  # admin pause of this market alone (status inactive)
         self.result = ""
@@ -322,6 +342,7 @@ class Market:
 
 def _micro_from_dollars(text: str) -> int:
     from centbook.fixed import parse_money
+
     return parse_money(str(text))
 
 
@@ -338,7 +359,9 @@ class Exchange:
         The exchange clock; a fresh unshifted one by default.
     """
 
-    def __init__(self, config: dict[str, Any] | None = None, seed: int = 0, clock: Clock | None = None) -> None:
+    def __init__(
+        self, config: dict[str, Any] | None = None, seed: int = 0, clock: Clock | None = None
+    ) -> None:
         self.config = config if config is not None else default_config()
         self.clock = clock or Clock()
         self.rng = random.Random(seed)
@@ -369,13 +392,25 @@ class Exchange:
             if fee_type not in ("quadratic", "quadratic_with_maker_fees", "flat"):
                 raise ValueError(f"series {s['ticker']}: unknown fee_type {fee_type!r}")
             self.series[s["ticker"]] = Series(
-                s["ticker"], s.get("title", s["ticker"]), s.get("category", ""), s.get("frequency", "custom"),
-                fee_type, mult, round(mult * 1_000_000))
+                s["ticker"],
+                s.get("title", s["ticker"]),
+                s.get("category", ""),
+                s.get("frequency", "custom"),
+                fee_type,
+                mult,
+                round(mult * 1_000_000),
+            )
         for e in config.get("events", []):
             series = self.series[e["series_ticker"]]
-            ev = Event(e["event_ticker"], e["series_ticker"], e.get("title", e["event_ticker"]),
-                       e.get("sub_title", ""), int(e.get("exchange_index", 0)),
-                       bool(e.get("mutually_exclusive", False)), series.category)
+            ev = Event(
+                e["event_ticker"],
+                e["series_ticker"],
+                e.get("title", e["event_ticker"]),
+                e.get("sub_title", ""),
+                int(e.get("exchange_index", 0)),
+                bool(e.get("mutually_exclusive", False)),
+                series.category,
+            )
             self.events[ev.event_ticker] = ev
             self.shards.setdefault(ev.exchange_index, {"exchange_active": True, "trading_active": True})
         defaults = config.get("market_defaults", {})
@@ -458,7 +493,9 @@ class Exchange:
     def market(self, ticker: str) -> Market:
         market = self.markets.get(ticker)
         if market is None:
-            raise not_found(f"market {ticker!r} not found", code="market_not_found", message="market not found")
+            raise not_found(
+                f"market {ticker!r} not found", code="market_not_found", message="market not found"
+            )
         return market
 
     def user_by_name(self, name: str) -> User:
@@ -469,15 +506,22 @@ class Exchange:
         user = self.users[user_id]
         number = max(user.subaccounts) + 1
         if number > MAX_SUBACCOUNT:
-            raise SimError(400, "subaccount_limit_reached", "subaccount limit reached",
-                           f"at most {MAX_SUBACCOUNT} subaccounts")
+            raise SimError(
+                400,
+                "subaccount_limit_reached",
+                "subaccount limit reached",
+                f"at most {MAX_SUBACCOUNT} subaccounts",
+            )
         user.subaccounts.add(number)
         return number
 
     def check_subaccount(self, user_id: str, subaccount: int) -> None:
         if subaccount not in self.users[user_id].subaccounts:
-            raise bad_request(f"subaccount {subaccount} does not exist", code="subaccount_not_found",
-                              message="subaccount not found")
+            raise bad_request(
+                f"subaccount {subaccount} does not exist",
+                code="subaccount_not_found",
+                message="subaccount not found",
+            )
 
     def _touch_user(self) -> None:
         self.last_user_data_ns = self.clock.now_ns()
@@ -507,8 +551,11 @@ class Exchange:
         return cost_bp * size + self._fee_bound(market, size)
 
     def _set_reserve(self, order: Order, market: Market) -> None:
-        new = self._reserve_for(market, order.side, order.price_bp, order.remaining) \
-            if order.status == "resting" and order.remaining > 0 else 0
+        new = (
+            self._reserve_for(market, order.side, order.price_bp, order.remaining)
+            if order.status == "resting" and order.remaining > 0
+            else 0
+        )
         acct = self.account(order.user_id, order.subaccount, order.exchange_index)
         acct.reserved_micro += new - order.reserved_micro
         order.reserved_micro = new
@@ -523,14 +570,25 @@ class Exchange:
                 self._set_status(market, "active", "activated")
             if market.status in ("active", "inactive", "initialized") and now_s >= market.close_s:
                 self.close_market(market.ticker)
-        for order in [o for o in self.orders.values()
-                      if o.status == "resting" and o.expiration_s is not None and o.expiration_s <= now_s]:
+            if (
+                market.status == "closed"
+                and market.scheduled_result
+                and now_s >= market.close_s + market.settlement_timer_s
+            ):
+                self.settle_market(market.ticker, market.scheduled_result)
+        for order in [
+            o
+            for o in self.orders.values()
+            if o.status == "resting" and o.expiration_s is not None and o.expiration_s <= now_s
+        ]:
             self._cancel(order, "ExpiryCancel")
 
     def _set_status(self, market: Market, status: str, event_type: str, **extra: Any) -> None:
         market.status = status
         market.updated_ns = self.clock.now_ns()
-        self._emit("lifecycle", {"ticker": market.ticker, "event_type": event_type, "status": status, **extra})
+        self._emit(
+            "lifecycle", {"ticker": market.ticker, "event_type": event_type, "status": status, **extra}
+        )
 
     def close_market(self, ticker: str) -> None:
         """Close a market now: cancel its resting orders; status ``closed``."""
@@ -572,17 +630,38 @@ class Exchange:
             acct.cash_micro += payout
             user = self.users[user_id]
             if yes_count or no_count or pos.total_traded_micro:
-                user.settlements.append(Settlement(
-                    ticker, market.event.event_ticker, result, yes_count,
-                    pos.cost_micro if yes_count else 0, no_count, pos.cost_micro if no_count else 0,
-                    payout, pos.fees_micro, now, sub, market.exchange_index))
+                user.settlements.append(
+                    Settlement(
+                        ticker,
+                        market.event.event_ticker,
+                        result,
+                        yes_count,
+                        pos.cost_micro if yes_count else 0,
+                        no_count,
+                        pos.cost_micro if no_count else 0,
+                        payout,
+                        pos.fees_micro,
+                        now,
+                        sub,
+                        market.exchange_index,
+                    )
+                )
             pos.realized_micro += payout - pos.cost_micro
             pos.position = 0
             pos.cost_micro = 0
             pos.updated_ns = now
             del self.positions[(user_id, sub, tkr)]
-            self._emit("position", {"ticker": ticker, "subaccount": sub, "position": 0,
-                                    "settled": True, "revenue_micro": payout}, user_id)
+            self._emit(
+                "position",
+                {
+                    "ticker": ticker,
+                    "subaccount": sub,
+                    "position": 0,
+                    "settled": True,
+                    "revenue_micro": payout,
+                },
+                user_id,
+            )
         market.open_interest = 0
         market.settled_ns = now
         self._set_status(market, "finalized", "settled", result=result)
@@ -601,8 +680,9 @@ class Exchange:
             market.halted = False
             self._set_status(market, "active", "activated")
 
-    def set_shard_status(self, exchange_index: int, *, trading_active: bool | None = None,
-                         exchange_active: bool | None = None) -> None:
+    def set_shard_status(
+        self, exchange_index: int, *, trading_active: bool | None = None, exchange_active: bool | None = None
+    ) -> None:
         """Pause or resume trading (cancels still allowed) or the whole exchange on a shard.
 
         When a pause begins, orders placed with ``cancel_order_on_pause`` on that shard are
@@ -616,19 +696,30 @@ class Exchange:
             state["exchange_active"] = exchange_active
         now_open = state["exchange_active"] and state["trading_active"]
         if was_open and not now_open:
-            for order in [o for o in self.orders.values()
-                          if o.status == "resting" and o.exchange_index == exchange_index and o.cancel_on_pause]:
+            for order in [
+                o
+                for o in self.orders.values()
+                if o.status == "resting" and o.exchange_index == exchange_index and o.cancel_on_pause
+            ]:
                 self._cancel(order, "HaltCancel")
         self._emit("exchange_status", {"exchange_index": exchange_index, **state})
 
     def _check_exchange(self, exchange_index: int, *, trading: bool) -> None:
         state = self.shards.get(exchange_index, {"exchange_active": True, "trading_active": True})
         if not state["exchange_active"]:
-            raise SimError(503, "exchange_unavailable", "exchange is unavailable",
-                           f"exchange shard {exchange_index} is paused")
+            raise SimError(
+                503,
+                "exchange_unavailable",
+                "exchange is unavailable",
+                f"exchange shard {exchange_index} is paused",
+            )
         if trading and not state["trading_active"]:
-            raise SimError(400, "trading_is_paused", "trading is paused",
-                           f"trading on exchange shard {exchange_index} is paused; cancels are allowed")
+            raise SimError(
+                400,
+                "trading_is_paused",
+                "trading is paused",
+                f"trading on exchange shard {exchange_index} is paused; cancels are allowed",
+            )
 
     # -- routing ------------------------------------------------------------------------------------
     def route(self, exchange_index: Any, ticker: str | None) -> int:
@@ -650,19 +741,36 @@ class Exchange:
         if exchange_index < -1:
             raise bad_request(f"exchange_index must be -1 or a shard number, got {exchange_index}")
         if exchange_index not in self.shards:
-            raise bad_request(f"unknown exchange_index {exchange_index}", code="invalid_exchange_index",
-                              message="invalid exchange index")
+            raise bad_request(
+                f"unknown exchange_index {exchange_index}",
+                code="invalid_exchange_index",
+                message="invalid exchange index",
+            )
         return exchange_index
 
     # -- orders -------------------------------------------------------------------------------------
     def _resting(self, market: Market) -> list[Order]:
         return [o for lv in (market.bids, market.asks) for q in lv.values() for o in q]
 
-    def create_order(self, user_id: str, *, ticker: str, side: str, count: int, price_bp: int,
-                     time_in_force: str, stp: str, exchange_index: int, subaccount: int = 0,
-                     client_order_id: str = "", expiration_s: int | None = None, post_only: bool = False,
-                     reduce_only: bool = False, cancel_on_pause: bool = False,
-                     order_group_id: str | None = None) -> tuple[Order, list[Fill]]:
+    def create_order(
+        self,
+        user_id: str,
+        *,
+        ticker: str,
+        side: str,
+        count: int,
+        price_bp: int,
+        time_in_force: str,
+        stp: str,
+        exchange_index: int,
+        subaccount: int = 0,
+        client_order_id: str = "",
+        expiration_s: int | None = None,
+        post_only: bool = False,
+        reduce_only: bool = False,
+        cancel_on_pause: bool = False,
+        order_group_id: str | None = None,
+    ) -> tuple[Order, list[Fill]]:
         """Place an order (validated fields) and match it.
 
         Returns
@@ -681,21 +789,35 @@ class Exchange:
         if exchange_index != market.exchange_index:
             # Kalshi checks collateral on the shard the request went to: a wrong shard is
             # a balance failure there, not a routing hint.
-            raise SimError(400, "insufficient_balance", "insufficient balance",
-                           f"market {ticker} is on exchange shard {market.exchange_index}; "
-                           f"this order was routed to shard {exchange_index}")
+            raise SimError(
+                400,
+                "insufficient_balance",
+                "insufficient balance",
+                f"market {ticker} is on exchange shard {market.exchange_index}; "
+                f"this order was routed to shard {exchange_index}",
+            )
         self._check_exchange(exchange_index, trading=True)
         if not market.accepting_orders:
-            raise SimError(400, "market_closed", "market is not open for trading",
-                           f"market {ticker} status is {market.status}")
+            raise SimError(
+                400,
+                "market_closed",
+                "market is not open for trading",
+                f"market {ticker} status is {market.status}",
+            )
         if not market.grid.is_valid(price_bp, 0) or price_bp <= 0 or price_bp >= MAX_BP:
-            raise invalid_order(f"price {price_bp / MAX_BP:.4f} is not on the price grid of {ticker} "
-                                f"({market.price_level_structure}: {market.price_ranges})")
+            raise invalid_order(
+                f"price {price_bp / MAX_BP:.4f} is not on the price grid of {ticker} "
+                f"({market.price_level_structure}: {market.price_ranges})"
+            )
         if count <= 0:
             raise SimError(400, "invalid_order_size", "invalid order size", "count must be positive")
         if client_order_id and client_order_id in user.client_order_ids:
-            raise SimError(409, "order_already_exists", "order already exists",
-                           f"client_order_id {client_order_id!r} was already used")
+            raise SimError(
+                409,
+                "order_already_exists",
+                "order already exists",
+                f"client_order_id {client_order_id!r} was already used",
+            )
         now_ns = self.clock.now_ns()
         if expiration_s is not None:
             if time_in_force != "good_till_canceled":
@@ -706,13 +828,20 @@ class Exchange:
         if order_group_id is not None:
             group = self.groups.get(order_group_id)
             if group is None or group.user_id != user_id:
-                raise not_found(f"order group {order_group_id!r} not found", code="order_group_not_found",
-                                message="order group not found")
+                raise not_found(
+                    f"order group {order_group_id!r} not found",
+                    code="order_group_not_found",
+                    message="order group not found",
+                )
             if group.exchange_index != exchange_index:
                 raise bad_request(f"order group {order_group_id} is on exchange shard {group.exchange_index}")
             if group.triggered:
-                raise SimError(400, "order_group_triggered", "order group is triggered",
-                               f"order group {order_group_id} must be reset before new orders")
+                raise SimError(
+                    400,
+                    "order_group_triggered",
+                    "order group is triggered",
+                    f"order group {order_group_id} must be reset before new orders",
+                )
         pos = self.positions.get((user_id, subaccount, ticker))
         held = pos.position if pos else 0
         if reduce_only:
@@ -722,20 +851,42 @@ class Exchange:
             count = min(count, reducible)
         opposite_best = market.best_ask() if side == "bid" else market.best_bid()
         crosses = opposite_best is not None and (
-            opposite_best <= price_bp if side == "bid" else opposite_best >= price_bp)
+            opposite_best <= price_bp if side == "bid" else opposite_best >= price_bp
+        )
         if post_only and crosses:
             raise invalid_order("post only cross")
         need = self._reserve_for(market, side, price_bp, count)
         acct = self.account(user_id, subaccount, exchange_index)
         if acct.available_micro < need:
-            raise SimError(400, "insufficient_balance", "insufficient balance",
-                           f"order needs ${need / 1e6:.6f} on exchange shard {exchange_index}, "
-                           f"available ${acct.available_micro / 1e6:.6f}")
-        order = Order(self._uuid(), user_id, subaccount, ticker, exchange_index, side, price_bp, count,
-                      remaining=count, client_order_id=client_order_id, time_in_force=time_in_force,
-                      stp=stp, post_only=post_only, reduce_only=reduce_only, cancel_on_pause=cancel_on_pause,
-                      order_group_id=order_group_id, expiration_s=expiration_s, created_ns=now_ns,
-                      updated_ns=now_ns, seq=next(self._seq))
+            raise SimError(
+                400,
+                "insufficient_balance",
+                "insufficient balance",
+                f"order needs ${need / 1e6:.6f} on exchange shard {exchange_index}, "
+                f"available ${acct.available_micro / 1e6:.6f}",
+            )
+        order = Order(
+            self._uuid(),
+            user_id,
+            subaccount,
+            ticker,
+            exchange_index,
+            side,
+            price_bp,
+            count,
+            remaining=count,
+            client_order_id=client_order_id,
+            time_in_force=time_in_force,
+            stp=stp,
+            post_only=post_only,
+            reduce_only=reduce_only,
+            cancel_on_pause=cancel_on_pause,
+            order_group_id=order_group_id,
+            expiration_s=expiration_s,
+            created_ns=now_ns,
+            updated_ns=now_ns,
+            seq=next(self._seq),
+        )
         self.orders[order.order_id] = order
         user.orders.append(order)
         if client_order_id:
@@ -766,7 +917,7 @@ class Exchange:
 
     def _fillable(self, market: Market, order: Order) -> int:
         total = 0
-        for price, queue in self._crossing_levels(market, order):
+        for _price, queue in self._crossing_levels(market, order):
             for resting in queue:
                 if resting.user_id == order.user_id:
                     if order.stp == "taker_at_cross":
@@ -818,8 +969,9 @@ class Exchange:
             if group is not None:
                 self._check_group(group)
 
-    def _execute(self, market: Market, taker: Order, maker: Order, price_bp: int, size: int,
-                 fills: list[Fill]) -> None:
+    def _execute(
+        self, market: Market, taker: Order, maker: Order, price_bp: int, size: int, fills: list[Fill]
+    ) -> None:
         now = self.clock.now_ns()
         trade_id = self._uuid()
         # the maker's resting level shrinks (YES book side of the maker)
@@ -832,11 +984,22 @@ class Exchange:
         taker.updated_ns = now
         taker.last_update_reason = "Trade"
         self._set_reserve(maker, market)
-        self._emit("book_delta", {"ticker": market.ticker, "side": maker.side, "price_bp": price_bp,
-                                  "delta": -size, "order_id": maker.order_id, "user_id": maker.user_id,
-                                  "client_order_id": maker.client_order_id, "subaccount": maker.subaccount,
-                                  "cause_order_id": taker.order_id, "cause_user_id": taker.user_id,
-                                  "cause_client_order_id": taker.client_order_id})
+        self._emit(
+            "book_delta",
+            {
+                "ticker": market.ticker,
+                "side": maker.side,
+                "price_bp": price_bp,
+                "delta": -size,
+                "order_id": maker.order_id,
+                "user_id": maker.user_id,
+                "client_order_id": maker.client_order_id,
+                "subaccount": maker.subaccount,
+                "cause_order_id": taker.order_id,
+                "cause_user_id": taker.user_id,
+                "cause_client_order_id": taker.client_order_id,
+            },
+        )
         opened_before = market.open_interest
         for order, is_taker in ((taker, True), (maker, False)):
             fee = self.trade_fee_micro(market, price_bp, size, is_taker)
@@ -871,17 +1034,40 @@ class Exchange:
                 order.maker_cost_micro += cost
                 order.maker_fees_micro += fee_total
             market.open_interest += abs(pos.position) - abs(old)
-            fill = Fill(self._uuid(), trade_id, order.order_id, order.user_id, order.subaccount, market.ticker,
-                        market.exchange_index, order.side, price_bp, size, is_taker, fee_total, now,
-                        order.client_order_id, pos.position)
+            fill = Fill(
+                self._uuid(),
+                trade_id,
+                order.order_id,
+                order.user_id,
+                order.subaccount,
+                market.ticker,
+                market.exchange_index,
+                order.side,
+                price_bp,
+                size,
+                is_taker,
+                fee_total,
+                now,
+                order.client_order_id,
+                pos.position,
+            )
             self.users[order.user_id].fills.append(fill)
             if is_taker:
                 fills.append(fill)
             self._emit("fill", {"fill": fill}, order.user_id)
-            self._emit("position", {"ticker": market.ticker, "subaccount": order.subaccount,
-                                    "position": pos.position, "cost_micro": pos.cost_micro,
-                                    "realized_micro": pos.realized_micro, "fees_micro": pos.fees_micro,
-                                    "volume_micro": pos.total_traded_micro}, order.user_id)
+            self._emit(
+                "position",
+                {
+                    "ticker": market.ticker,
+                    "subaccount": order.subaccount,
+                    "position": pos.position,
+                    "cost_micro": pos.cost_micro,
+                    "realized_micro": pos.realized_micro,
+                    "fees_micro": pos.fees_micro,
+                    "volume_micro": pos.total_traded_micro,
+                },
+                order.user_id,
+            )
         # open interest counts contracts once (YES holders), the loop above counted both sides
         market.open_interest = opened_before + (market.open_interest - opened_before) // 2
         market.last_price_bp = price_bp
@@ -894,12 +1080,22 @@ class Exchange:
         book = market.bids if order.side == "bid" else market.asks
         book.setdefault(order.price_bp, []).append(order)
         self._set_reserve(order, market)
-        self._emit("book_delta", {"ticker": market.ticker, "side": order.side, "price_bp": order.price_bp,
-                                  "delta": order.remaining, "order_id": order.order_id,
-                                  "user_id": order.user_id, "client_order_id": order.client_order_id,
-                                  "subaccount": order.subaccount, "cause_order_id": order.order_id,
-                                  "cause_user_id": order.user_id,
-                                  "cause_client_order_id": order.client_order_id})
+        self._emit(
+            "book_delta",
+            {
+                "ticker": market.ticker,
+                "side": order.side,
+                "price_bp": order.price_bp,
+                "delta": order.remaining,
+                "order_id": order.order_id,
+                "user_id": order.user_id,
+                "client_order_id": order.client_order_id,
+                "subaccount": order.subaccount,
+                "cause_order_id": order.order_id,
+                "cause_user_id": order.user_id,
+                "cause_client_order_id": order.client_order_id,
+            },
+        )
 
     def _unrest(self, market: Market, order: Order, size: int) -> None:
         """Remove ``size`` of a resting order from its level (the whole order if it empties)."""
@@ -911,11 +1107,22 @@ class Exchange:
                 queue.remove(order)
             if not queue:
                 book.pop(order.price_bp, None)
-        self._emit("book_delta", {"ticker": market.ticker, "side": order.side, "price_bp": order.price_bp,
-                                  "delta": -size, "order_id": order.order_id, "user_id": order.user_id,
-                                  "client_order_id": order.client_order_id, "subaccount": order.subaccount,
-                                  "cause_order_id": order.order_id, "cause_user_id": order.user_id,
-                                  "cause_client_order_id": order.client_order_id})
+        self._emit(
+            "book_delta",
+            {
+                "ticker": market.ticker,
+                "side": order.side,
+                "price_bp": order.price_bp,
+                "delta": -size,
+                "order_id": order.order_id,
+                "user_id": order.user_id,
+                "client_order_id": order.client_order_id,
+                "subaccount": order.subaccount,
+                "cause_order_id": order.order_id,
+                "cause_user_id": order.user_id,
+                "cause_client_order_id": order.client_order_id,
+            },
+        )
 
     def _cancel(self, order: Order, reason: str) -> int:
         if order.status != "resting":
@@ -937,41 +1144,62 @@ class Exchange:
 
     def get_order(self, user_id: str, order_id: str, subaccount: int | None = None) -> Order:
         order = self.orders.get(order_id)
-        if order is None or order.user_id != user_id or (subaccount is not None and order.subaccount != subaccount):
-            raise not_found(f"order {order_id!r} not found", code="order_not_found", message="order not found")
+        if (
+            order is None
+            or order.user_id != user_id
+            or (subaccount is not None and order.subaccount != subaccount)
+        ):
+            raise not_found(
+                f"order {order_id!r} not found", code="order_not_found", message="order not found"
+            )
         return order
 
     def _writable_order(self, user_id: str, order_id: str, subaccount: int, exchange_index: int) -> Order:
         order = self.get_order(user_id, order_id, subaccount)
         if order.exchange_index != exchange_index:
             # the shard the request went to does not know this order
-            raise not_found(f"order {order_id!r} not found on exchange shard {exchange_index} "
-                            f"(it lives on shard {order.exchange_index}; pass exchange_index or market_ticker)",
-                            code="order_not_found", message="order not found")
+            raise not_found(
+                f"order {order_id!r} not found on exchange shard {exchange_index} "
+                f"(it lives on shard {order.exchange_index}; pass exchange_index or market_ticker)",
+                code="order_not_found",
+                message="order not found",
+            )
         return order
 
-    def cancel_order(self, user_id: str, order_id: str, subaccount: int, exchange_index: int) -> tuple[Order, int]:
+    def cancel_order(
+        self, user_id: str, order_id: str, subaccount: int, exchange_index: int
+    ) -> tuple[Order, int]:
         """Cancel a resting order; return it and the size removed (0 if it was no longer resting)."""
         order = self._writable_order(user_id, order_id, subaccount, exchange_index)
         self._check_exchange(exchange_index, trading=False)
         if order.status != "resting":
-            raise SimError(404, "order_not_found", "order not found",
-                           f"order {order_id} is {order.status}, not resting")
+            raise SimError(
+                404, "order_not_found", "order not found", f"order {order_id} is {order.status}, not resting"
+            )
         return order, self._cancel(order, "Cancel")
 
-    def decrease_order(self, user_id: str, order_id: str, subaccount: int, exchange_index: int,
-                       reduce_by: int | None, reduce_to: int | None) -> Order:
+    def decrease_order(
+        self,
+        user_id: str,
+        order_id: str,
+        subaccount: int,
+        exchange_index: int,
+        reduce_by: int | None,
+        reduce_to: int | None,
+    ) -> Order:
         """Reduce a resting order's remaining size (to 0 = cancel); queue priority is kept."""
         order = self._writable_order(user_id, order_id, subaccount, exchange_index)
         self._check_exchange(exchange_index, trading=False)
         if order.status != "resting":
-            raise SimError(404, "order_not_found", "order not found",
-                           f"order {order_id} is {order.status}, not resting")
+            raise SimError(
+                404, "order_not_found", "order not found", f"order {order_id} is {order.status}, not resting"
+            )
         target = max(order.remaining - reduce_by, 0) if reduce_by is not None else reduce_to
         assert target is not None
         if target > order.remaining:
-            raise invalid_order(f"reduce_to {target / 100:.2f} is above the remaining "
-                                f"{order.remaining / 100:.2f}")
+            raise invalid_order(
+                f"reduce_to {target / 100:.2f} is above the remaining {order.remaining / 100:.2f}"
+            )
         if target == order.remaining:
             return order
         if target == 0:
@@ -986,9 +1214,20 @@ class Exchange:
         self._touch_user()
         return order
 
-    def amend_order(self, user_id: str, order_id: str, subaccount: int, exchange_index: int, *, ticker: str,
-                    side: str, price_bp: int, count: int, client_order_id: str | None = None,
-                    updated_client_order_id: str | None = None) -> tuple[Order, list[Fill]]:
+    def amend_order(
+        self,
+        user_id: str,
+        order_id: str,
+        subaccount: int,
+        exchange_index: int,
+        *,
+        ticker: str,
+        side: str,
+        price_bp: int,
+        count: int,
+        client_order_id: str | None = None,
+        updated_client_order_id: str | None = None,
+    ) -> tuple[Order, list[Fill]]:
         """Change price and/or total size (``count`` includes what already filled).
 
         Queue priority is kept only when the size decreases at the same price; otherwise the order
@@ -998,37 +1237,65 @@ class Exchange:
         self._check_exchange(exchange_index, trading=True)
         user = self.users[user_id]
         if order.ticker != ticker:
-            raise SimError(400, "order_ticker_mismatch", "order ticker mismatch",
-                           f"order {order_id} is on {order.ticker}, not {ticker}")
+            raise SimError(
+                400,
+                "order_ticker_mismatch",
+                "order ticker mismatch",
+                f"order {order_id} is on {order.ticker}, not {ticker}",
+            )
         if order.side != side:
-            raise SimError(400, "order_side_mismatch", "order side mismatch",
-                           f"order {order_id} is a {order.side}, not a {side}")
+            raise SimError(
+                400,
+                "order_side_mismatch",
+                "order side mismatch",
+                f"order {order_id} is a {order.side}, not a {side}",
+            )
         if client_order_id is not None and client_order_id != order.client_order_id:
-            raise SimError(400, "order_id_and_client_order_id_mismatch",
-                           "order id and client order id mismatch",
-                           f"order {order_id} has client_order_id {order.client_order_id!r}")
+            raise SimError(
+                400,
+                "order_id_and_client_order_id_mismatch",
+                "order id and client order id mismatch",
+                f"order {order_id} has client_order_id {order.client_order_id!r}",
+            )
         if order.status != "resting":
-            raise SimError(404, "order_not_found", "order not found",
-                           f"order {order_id} is {order.status}, not resting")
+            raise SimError(
+                404, "order_not_found", "order not found", f"order {order_id} is {order.status}, not resting"
+            )
         market = self.markets[order.ticker]
         if not market.accepting_orders:
-            raise SimError(400, "market_closed", "market is not open for trading",
-                           f"market {ticker} status is {market.status}")
+            raise SimError(
+                400,
+                "market_closed",
+                "market is not open for trading",
+                f"market {ticker} status is {market.status}",
+            )
         if not market.grid.is_valid(price_bp, 0) or price_bp <= 0 or price_bp >= MAX_BP:
             raise invalid_order(f"price {price_bp / MAX_BP:.4f} is not on the price grid of {ticker}")
         new_remaining = count - order.filled
         if new_remaining <= 0:
-            raise SimError(400, "invalid_order_size", "invalid order size",
-                           f"count {count / 100:.2f} must exceed the filled {order.filled / 100:.2f}")
+            raise SimError(
+                400,
+                "invalid_order_size",
+                "invalid order size",
+                f"count {count / 100:.2f} must exceed the filled {order.filled / 100:.2f}",
+            )
         if updated_client_order_id and updated_client_order_id != order.client_order_id:
             if updated_client_order_id in user.client_order_ids:
-                raise SimError(409, "order_already_exists", "order already exists",
-                               f"client_order_id {updated_client_order_id!r} was already used")
+                raise SimError(
+                    409,
+                    "order_already_exists",
+                    "order already exists",
+                    f"client_order_id {updated_client_order_id!r} was already used",
+                )
         extra = self._reserve_for(market, side, price_bp, new_remaining) - order.reserved_micro
         acct = self.account(user_id, subaccount, exchange_index)
         if extra > 0 and acct.available_micro < extra:
-            raise SimError(400, "insufficient_balance", "insufficient balance",
-                           f"amend needs ${extra / 1e6:.6f} more on exchange shard {exchange_index}")
+            raise SimError(
+                400,
+                "insufficient_balance",
+                "insufficient balance",
+                f"amend needs ${extra / 1e6:.6f} more on exchange shard {exchange_index}",
+            )
         if updated_client_order_id and updated_client_order_id != order.client_order_id:
             user.client_order_ids[updated_client_order_id] = order
             order.client_order_id = updated_client_order_id
@@ -1058,7 +1325,9 @@ class Exchange:
         self._touch_user()
         return order, fills
 
-    def cancel_all(self, user_id: str, subaccount: int | None, exchange_index: int | None = None) -> list[Order]:
+    def cancel_all(
+        self, user_id: str, subaccount: int | None, exchange_index: int | None = None
+    ) -> list[Order]:
         """Cancel every resting order of a user (optionally one subaccount / shard)."""
         done = []
         for order in list(self.users[user_id].orders):
@@ -1096,16 +1365,25 @@ class Exchange:
         group = OrderGroup(self._uuid(), user_id, subaccount, exchange_index, limit)
         self.groups[group.order_group_id] = group
         self.users[user_id].groups[group.order_group_id] = group
-        self._emit("order_group", {"event_type": "created", "order_group_id": group.order_group_id,
-                                   "contracts_limit": limit}, user_id)
+        self._emit(
+            "order_group",
+            {"event_type": "created", "order_group_id": group.order_group_id, "contracts_limit": limit},
+            user_id,
+        )
         return group
 
     def get_group(self, user_id: str, group_id: str, exchange_index: int | None = None) -> OrderGroup:
         group = self.groups.get(group_id)
-        if group is None or group.user_id != user_id or (
-                exchange_index is not None and group.exchange_index != exchange_index):
-            raise not_found(f"order group {group_id!r} not found", code="order_group_not_found",
-                            message="order group not found")
+        if (
+            group is None
+            or group.user_id != user_id
+            or (exchange_index is not None and group.exchange_index != exchange_index)
+        ):
+            raise not_found(
+                f"order group {group_id!r} not found",
+                code="order_group_not_found",
+                message="order group not found",
+            )
         return group
 
     def group_orders(self, group: OrderGroup) -> list[Order]:
@@ -1120,21 +1398,26 @@ class Exchange:
         group.triggered = True
         for order in self.group_orders(group):
             self._cancel(order, "OrderGroupCancel")
-        self._emit("order_group", {"event_type": "triggered", "order_group_id": group.order_group_id},
-                   group.user_id)
+        self._emit(
+            "order_group", {"event_type": "triggered", "order_group_id": group.order_group_id}, group.user_id
+        )
 
     def reset_group(self, group: OrderGroup) -> None:
         group.triggered = False
         group.window.clear()
-        self._emit("order_group", {"event_type": "reset", "order_group_id": group.order_group_id},
-                   group.user_id)
+        self._emit(
+            "order_group", {"event_type": "reset", "order_group_id": group.order_group_id}, group.user_id
+        )
 
     def set_group_limit(self, group: OrderGroup, limit: int) -> None:
         if not 100 <= limit <= 1_000_000 * 100:
             raise bad_request(f"contracts_limit must be 1 to 1,000,000, got {limit / 100:.2f}")
         group.limit = limit
-        self._emit("order_group", {"event_type": "limit_updated", "order_group_id": group.order_group_id,
-                                   "contracts_limit": limit}, group.user_id)
+        self._emit(
+            "order_group",
+            {"event_type": "limit_updated", "order_group_id": group.order_group_id, "contracts_limit": limit},
+            group.user_id,
+        )
         if not group.triggered and group.volume(self.clock.now_ns()) > limit:
             self.trigger_group(group)
 
@@ -1143,8 +1426,9 @@ class Exchange:
             self._cancel(order, "OrderGroupCancel")
         self.groups.pop(group.order_group_id, None)
         self.users[group.user_id].groups.pop(group.order_group_id, None)
-        self._emit("order_group", {"event_type": "deleted", "order_group_id": group.order_group_id},
-                   group.user_id)
+        self._emit(
+            "order_group", {"event_type": "deleted", "order_group_id": group.order_group_id}, group.user_id
+        )
 
     # -- invariants (tests) -------------------------------------------------------------------------
     def check_invariants(self) -> None:
@@ -1156,17 +1440,28 @@ class Exchange:
                 for price, queue in book.items():
                     assert queue, f"{market.ticker} empty level {price}"
                     for o in queue:
-                        assert o.status == "resting" and o.remaining > 0 and o.side == side and o.price_bp == price
+                        assert (
+                            o.status == "resting"
+                            and o.remaining > 0
+                            and o.side == side
+                            and o.price_bp == price
+                        )
             net = sum(p.position for (_, _, t), p in self.positions.items() if t == market.ticker)
             assert net == 0, f"{market.ticker} positions do not net to zero: {net}"
             longs = sum(max(p.position, 0) for (_, _, t), p in self.positions.items() if t == market.ticker)
-            assert longs == market.open_interest, f"{market.ticker} open interest {market.open_interest} != {longs}"
+            assert longs == market.open_interest, (
+                f"{market.ticker} open interest {market.open_interest} != {longs}"
+            )
         cash = sum(a.cash_micro for a in self.accounts.values())
         collateral = sum(ONE_DOLLAR_PER_C100 * max(p.position, 0) for p in self.positions.values())
         assert cash + collateral + self.fees_collected_micro == self.funded_micro, (
             f"money not conserved: cash {cash} + collateral {collateral} + fees {self.fees_collected_micro}"
-            f" != funded {self.funded_micro}")
+            f" != funded {self.funded_micro}"
+        )
         for key, acct in self.accounts.items():
-            reserved = sum(o.reserved_micro for o in self.orders.values()
-                           if (o.user_id, o.subaccount, o.exchange_index) == key)
+            reserved = sum(
+                o.reserved_micro
+                for o in self.orders.values()
+                if (o.user_id, o.subaccount, o.exchange_index) == key
+            )
             assert reserved == acct.reserved_micro, f"{key} reserve {acct.reserved_micro} != {reserved}"

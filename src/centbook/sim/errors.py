@@ -1,4 +1,5 @@
 """The rejections the embedded exchange answers with, shaped as Kalshi's error envelope."""
+
 from __future__ import annotations
 
 __all__ = ["SimError", "bad_request", "not_found", "invalid_order"]
@@ -31,7 +32,9 @@ class SimError(Exception):
         return {"code": self.code, "message": self.message, "details": self.details}
 
 
-def bad_request(details: str, code: str = "invalid_parameters", message: str = "invalid parameters") -> SimError:
+def bad_request(
+    details: str, code: str = "invalid_parameters", message: str = "invalid parameters"
+) -> SimError:
     """Return a 400 naming what was wrong with the request."""
     return SimError(400, code, message, details)
 

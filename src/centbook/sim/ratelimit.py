@@ -5,6 +5,7 @@ writes and order-group calls on the write bucket; single order writes that name
 ``exchange_index >= 1`` on that shard's own write bucket; batches always on the unscoped write
 bucket and must fit whole. An empty bucket answers 429 ``{"error": "too many requests"}``.
 """
+
 from __future__ import annotations
 
 import re
@@ -31,9 +32,14 @@ ENDPOINT_COSTS: list[tuple[str, str, int]] = [
     ("DELETE", "/trade-api/v2/portfolio/orders/batched", 20),
 ]
 
-_COMPILED = [(m, re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", p) + "$"), p, c) for m, p, c in ENDPOINT_COSTS]
-_WRITE_PREFIXES = ("/trade-api/v2/portfolio/events/orders", "/trade-api/v2/portfolio/orders",
-                   "/trade-api/v2/portfolio/order_groups")
+_COMPILED = [
+    (m, re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", p) + "$"), p, c) for m, p, c in ENDPOINT_COSTS
+]
+_WRITE_PREFIXES = (
+    "/trade-api/v2/portfolio/events/orders",
+    "/trade-api/v2/portfolio/orders",
+    "/trade-api/v2/portfolio/order_groups",
+)
 
 
 def cost_of(method: str, path: str) -> tuple[int, bool]:
@@ -77,6 +83,7 @@ class Arrival:
     """One request as the limiter saw it arrive."""
 
     monotonic_ns: int
+    wall_ns: int
     method: str
     path: str
     cost: int
@@ -121,8 +128,15 @@ class RateLimiter:
             self.buckets[key] = bucket
         return bucket
 
-    def admit(self, user_id: str, method: str, path: str, units: int = 1,
-              exchange_index: int | None = None, batch: bool = False) -> bool:
+    def admit(
+        self,
+        user_id: str,
+        method: str,
+        path: str,
+        units: int = 1,
+        exchange_index: int | None = None,
+        batch: bool = False,
+    ) -> bool:
         """Charge a request; return False (answer 429) if its bucket cannot cover it whole.
 
         Parameters
@@ -144,5 +158,6 @@ class RateLimiter:
             name = "write"
         ok = self.bucket(user_id, name).take(total)
         self.arrivals.setdefault(user_id, []).append(
-            Arrival(time.monotonic_ns(), method, path, total, name, ok))
+            Arrival(time.monotonic_ns(), time.time_ns(), method, path, total, name, ok)
+        )
         return ok

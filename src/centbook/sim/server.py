@@ -13,6 +13,7 @@ Choices where Kalshi's documents are silent (also listed in ``centbook.sim`` doc
 * A write routed to the wrong shard fails there: create -> 400 ``insufficient_balance``, cancel or
   decrease -> 404 ``order_not_found`` (the order is unknown on that shard).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -38,11 +39,14 @@ __all__ = ["SimServer", "Fault"]
 log = logging.getLogger("centbook.sim")
 
 API = "/trade-api/v2"
+MAX_COUNT = 100_000_000 * 100  # hundredths of a contract
 WS_PATH = "/trade-api/ws/v2"
 
 # GETs anyone may call without signing (PROTOCOL.md 4.2 and 4.7).
-_PUBLIC = re.compile(r"^/trade-api/v2/(markets(/[^/]+(/orderbook)?)?|markets/trades|events(/[^/]+)?|"
-                     r"series(/[^/]+)?|exchange/[^/]+|account/endpoint_costs)$")
+_PUBLIC = re.compile(
+    r"^/trade-api/v2/(markets(/[^/]+(/orderbook)?)?|markets/trades|events(/[^/]+)?|"
+    r"series(/[^/]+)?|exchange/[^/]+|account/endpoint_costs)$"
+)
 
 
 class BodyError(Exception):
@@ -124,6 +128,13 @@ def _int(body: dict[str, Any], name: str, minimum: int | None = None) -> int | N
     return value
 
 
+def _expiration(body: dict[str, Any]) -> int | None:
+    value = _int(body, "expiration_time", 0)
+    if value is not None and value >= 2**35:  # year 3058: beyond any market, and datetime's range
+        raise bad_request(f"expiration_time must be Unix seconds, got {value}")
+    return value
+
+
 def _enum(body: dict[str, Any], name: str, allowed: tuple[str, ...]) -> str:
     value = _req(body, name)
     if value not in allowed:
@@ -133,30 +144,46 @@ def _enum(body: dict[str, Any], name: str, allowed: tuple[str, ...]) -> str:
 
 def _count(value: Any, name: str, allow_zero: bool = False) -> int:
     if not isinstance(value, str):
-        raise bad_request(f"{name} must be a fixed-point contract string such as \"10.00\", got {json.dumps(value)}",
-                          code="invalid_order_size", message="invalid order size")
+        raise bad_request(
+            f'{name} must be a fixed-point contract string such as "10.00", got {json.dumps(value)}',
+            code="invalid_order_size",
+            message="invalid order size",
+        )
     try:
         size = parse_size(value)
     except ValueError as exc:
         raise bad_request(f"{name}: {exc}", code="invalid_order_size", message="invalid order size") from None
+    if size > MAX_COUNT:
+        raise bad_request(
+            f"{name} {value!r} is above the largest order size",
+            code="invalid_order_size",
+            message="invalid order size",
+        )
     if size < 0 or (size == 0 and not allow_zero):
-        raise bad_request(f"{name} must be positive, got {value!r}", code="invalid_order_size",
-                          message="invalid order size")
+        raise bad_request(
+            f"{name} must be positive, got {value!r}", code="invalid_order_size", message="invalid order size"
+        )
     return size
 
 
 def _price(value: Any, name: str) -> int:
     if not isinstance(value, str):
-        raise bad_request(f"{name} must be a dollar string such as \"0.5600\", got {json.dumps(value)}",
-                          code="invalid_dollar_precision", message="invalid price")
+        raise bad_request(
+            f'{name} must be a dollar string such as "0.5600", got {json.dumps(value)}',
+            code="invalid_dollar_precision",
+            message="invalid price",
+        )
     try:
         return parse_price_bp(value)
     except ValueError as exc:
-        raise bad_request(f"{name}: {exc}", code="invalid_dollar_precision", message="invalid price") from None
+        raise bad_request(
+            f"{name}: {exc}", code="invalid_dollar_precision", message="invalid price"
+        ) from None
 
 
-def _qint(request: web.Request, name: str, default: int | None = None, lo: int | None = None,
-          hi: int | None = None) -> int | None:
+def _qint(
+    request: web.Request, name: str, default: int | None = None, lo: int | None = None, hi: int | None = None
+) -> int | None:
     raw = request.query.get(name)
     if raw is None or raw == "":
         return default
@@ -169,8 +196,13 @@ def _qint(request: web.Request, name: str, default: int | None = None, lo: int |
     return value
 
 
-def _page(request: web.Request, items: list[Any], default_limit: int = 100, max_limit: int = 1000,
-          min_limit: int = 1) -> tuple[list[Any], str]:
+def _page(
+    request: web.Request,
+    items: list[Any],
+    default_limit: int = 100,
+    max_limit: int = 1000,
+    min_limit: int = 1,
+) -> tuple[list[Any], str]:
     limit = _qint(request, "limit", default_limit, min_limit, max_limit) or default_limit
     cursor = request.query.get("cursor") or ""
     start = 0
@@ -178,7 +210,7 @@ def _page(request: web.Request, items: list[Any], default_limit: int = 100, max_
         if not cursor.isdigit():
             raise bad_request(f"invalid cursor {cursor!r}")
         start = int(cursor)
-    page = items[start:start + limit]
+    page = items[start : start + limit]
     nxt = start + limit
     return page, (str(nxt) if nxt < len(items) else "")
 
@@ -229,16 +261,32 @@ class SimServer:
             await ws.close()
 
     # -- faults -------------------------------------------------------------------------------------
-    def add_fault(self, method: str, path: str, action: str, *, status: int = 503, delay_s: float = 30.0,
-                  times: int | None = 1) -> int:
+    def add_fault(
+        self,
+        method: str,
+        path: str,
+        action: str,
+        *,
+        status: int = 503,
+        delay_s: float = 30.0,
+        times: int | None = 1,
+    ) -> int:
         """Inject a REST fault (see :class:`Fault`); return its id."""
         if action not in ("status", "timeout", "drop", "delay"):
             raise ValueError(f"unknown fault action {action!r}")
         re.compile(path)
         self._fault_ids += 1
         self.faults.append(Fault(method.upper(), path, action, status, delay_s, times, self._fault_ids))
-        self.log_fault("fault_added", method=method, path=path, action=action, status=status,
-                       delay_s=delay_s, times=times, fault_id=self._fault_ids)
+        self.log_fault(
+            "fault_added",
+            method=method,
+            path=path,
+            action=action,
+            status=status,
+            delay_s=delay_s,
+            times=times,
+            fault_id=self._fault_ids,
+        )
         return self._fault_ids
 
     def clear_faults(self) -> None:
@@ -248,8 +296,12 @@ class SimServer:
 
     def log_fault(self, kind: str, **data: Any) -> None:
         """Record an injected fault (or admin change) with wall and exchange timestamps."""
-        entry = {"ts_ms": int(time.time() * 1000), "exchange_ts_ms": self.exchange.clock.now_ms(), "kind": kind,
-                 **data}
+        entry = {
+            "ts_ms": int(time.time() * 1000),
+            "exchange_ts_ms": self.exchange.clock.now_ms(),
+            "kind": kind,
+            **data,
+        }
         self.fault_log.append(entry)
         log.info("sim fault: %s", entry)
 
@@ -265,20 +317,30 @@ class SimServer:
 
     # -- middleware ---------------------------------------------------------------------------------
     @web.middleware
-    async def _middleware(self, request: web.Request,
-                          handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    async def _middleware(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
         path = request.path
         fault = None
         if path.startswith(API + "/"):
-            fault = self._take_fault(request.method, path[len(API):])
+            fault = self._take_fault(request.method, path[len(API) :])
             if fault is not None:
-                self.log_fault(f"injected_{fault.action}", method=request.method, path=path,
-                               fault_id=fault.fault_id)
+                self.log_fault(
+                    f"injected_{fault.action}", method=request.method, path=path, fault_id=fault.fault_id
+                )
                 if fault.action == "status":
-                    return web.json_response({"error": {"code": "internal_server_error" if fault.status == 500
-                                                        else "service_unavailable",
-                                                        "message": "injected fault", "details": ""}},
-                                             status=fault.status)
+                    return web.json_response(
+                        {
+                            "error": {
+                                "code": "internal_server_error"
+                                if fault.status == 500
+                                else "service_unavailable",
+                                "message": "injected fault",
+                                "details": "",
+                            }
+                        },
+                        status=fault.status,
+                    )
                 if fault.action == "timeout":
                     await asyncio.sleep(fault.delay_s)
                     self._abort(request)
@@ -286,25 +348,50 @@ class SimServer:
         try:
             response = await handler(request)
         except BodyError as exc:
-            response = web.json_response({"code": "bad_request", "message": "bad request", "details": str(exc)},
-                                         status=400)
+            response = web.json_response(
+                {"code": "bad_request", "message": "bad request", "details": str(exc)}, status=400
+            )
         except _TooMany:
             response = web.json_response({"error": "too many requests"}, status=429)
         except SimError as exc:
             response = web.json_response({"error": exc.body()}, status=exc.status)
         except web.HTTPException as exc:
             if exc.status == 404:
-                response = web.json_response({"error": {"code": "not_found", "message": "not found",
-                                                        "details": f"no route {request.method} {path}"}}, status=404)
+                response = web.json_response(
+                    {
+                        "error": {
+                            "code": "not_found",
+                            "message": "not found",
+                            "details": f"no route {request.method} {path}",
+                        }
+                    },
+                    status=404,
+                )
             elif exc.status == 405:
-                response = web.json_response({"error": {"code": "method_not_allowed", "message": "method not allowed",
-                                                        "details": f"{request.method} {path}"}}, status=405)
+                response = web.json_response(
+                    {
+                        "error": {
+                            "code": "method_not_allowed",
+                            "message": "method not allowed",
+                            "details": f"{request.method} {path}",
+                        }
+                    },
+                    status=405,
+                )
             else:
                 raise
         except Exception:
             log.exception("unexpected error on %s %s", request.method, path)
-            response = web.json_response({"error": {"code": "internal_server_error",
-                                                    "message": "internal server error", "details": ""}}, status=500)
+            response = web.json_response(
+                {
+                    "error": {
+                        "code": "internal_server_error",
+                        "message": "internal server error",
+                        "details": "",
+                    }
+                },
+                status=500,
+            )
         if fault is not None and fault.action == "drop":
             self._abort(request)
             return response
@@ -319,21 +406,38 @@ class SimServer:
             transport.abort() if hasattr(transport, "abort") else transport.close()
 
     # -- auth, rate limits, bodies --------------------------------------------------------------------
-    def _user(self, request: web.Request, *, units: int = 1, exchange_index: int | None = None,
-              batch: bool = False, charge: bool = True) -> str:
-        user_id = self.keys.verify(request.headers, request.method, request.path, self.exchange.clock.now_ms())
+    def _user(
+        self,
+        request: web.Request,
+        *,
+        units: int = 1,
+        exchange_index: int | None = None,
+        batch: bool = False,
+        charge: bool = True,
+    ) -> str:
+        user_id = self.keys.verify(
+            request.headers, request.method, request.path, self.exchange.clock.now_ms()
+        )
         if charge:
             self._charge(request, user_id, units, exchange_index, batch)
         return user_id
 
-    def _charge(self, request: web.Request, user_id: str, units: int = 1, exchange_index: int | None = None,
-                batch: bool = False) -> None:
+    def _charge(
+        self,
+        request: web.Request,
+        user_id: str,
+        units: int = 1,
+        exchange_index: int | None = None,
+        batch: bool = False,
+    ) -> None:
         if not self.limiter.admit(user_id, request.method, request.path, units, exchange_index, batch):
             raise _TooMany()
 
     def _optional_user(self, request: web.Request) -> str | None:
-        if not any(h in request.headers for h in ("KALSHI-ACCESS-KEY", "KALSHI-ACCESS-SIGNATURE",
-                                                   "KALSHI-ACCESS-TIMESTAMP")):
+        if not any(
+            h in request.headers
+            for h in ("KALSHI-ACCESS-KEY", "KALSHI-ACCESS-SIGNATURE", "KALSHI-ACCESS-TIMESTAMP")
+        ):
             return None
         return self._user(request)
 
@@ -422,21 +526,42 @@ class SimServer:
     async def exchange_status(self, request: web.Request) -> web.Response:
         self._optional_user(request)
         shards = self.exchange.shards
-        statuses = [{"exchange_index": i, "description": _SHARD_NAMES.get(i, f"shard {i}"),
-                     "exchange_active": s["exchange_active"], "trading_active": s["trading_active"],
-                     "intra_exchange_transfers_active": s["exchange_active"]} for i, s in sorted(shards.items())]
+        statuses = [
+            {
+                "exchange_index": i,
+                "description": _SHARD_NAMES.get(i, f"shard {i}"),
+                "exchange_active": s["exchange_active"],
+                "trading_active": s["trading_active"],
+                "intra_exchange_transfers_active": s["exchange_active"],
+            }
+            for i, s in sorted(shards.items())
+        ]
         s0 = shards.get(0, {"exchange_active": True, "trading_active": True})
-        return web.json_response({"exchange_active": s0["exchange_active"], "trading_active": s0["trading_active"],
-                                  "intra_exchange_transfers_active": s0["exchange_active"],
-                                  "exchange_index_statuses": statuses})
+        return web.json_response(
+            {
+                "exchange_active": s0["exchange_active"],
+                "trading_active": s0["trading_active"],
+                "intra_exchange_transfers_active": s0["exchange_active"],
+                "exchange_index_statuses": statuses,
+            }
+        )
 
     async def exchange_schedule(self, request: web.Request) -> web.Response:
         self._optional_user(request)
         day = [{"open_time": "00:00", "close_time": "23:59"}]
-        week = {d: day for d in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")}
-        return web.json_response({"schedule": {
-            "standard_hours": [{"start_time": "2026-01-01T00:00:00Z", "end_time": "2030-01-01T00:00:00Z", **week}],
-            "maintenance_windows": []}})
+        week = {
+            d: day for d in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+        }
+        return web.json_response(
+            {
+                "schedule": {
+                    "standard_hours": [
+                        {"start_time": "2026-01-01T00:00:00Z", "end_time": "2030-01-01T00:00:00Z", **week}
+                    ],
+                    "maintenance_windows": [],
+                }
+            }
+        )
 
     async def user_data_timestamp(self, request: web.Request) -> web.Response:
         self._optional_user(request)
@@ -445,15 +570,23 @@ class SimServer:
     async def account_limits(self, request: web.Request) -> web.Response:
         user_id = self._user(request)
         tier, (rr, rc, wr, wc) = self.limiter.limits(user_id)
-        return web.json_response({
-            "usage_tier": tier, "read": {"refill_rate": rr, "bucket_capacity": rc},
-            "write": {"refill_rate": wr, "bucket_capacity": wc},
-            "grants": [{"exchange_instance": "event_contract", "level": tier, "source": "manual"}]})
+        return web.json_response(
+            {
+                "usage_tier": tier,
+                "read": {"refill_rate": rr, "bucket_capacity": rc},
+                "write": {"refill_rate": wr, "bucket_capacity": wc},
+                "grants": [{"exchange_instance": "event_contract", "level": tier, "source": "manual"}],
+            }
+        )
 
     async def endpoint_costs(self, request: web.Request) -> web.Response:
         self._optional_user(request)
-        return web.json_response({"default_cost": DEFAULT_COST, "endpoint_costs": [
-            {"method": m, "path": p, "cost": c} for m, p, c in ENDPOINT_COSTS]})
+        return web.json_response(
+            {
+                "default_cost": DEFAULT_COST,
+                "endpoint_costs": [{"method": m, "path": p, "cost": c} for m, p, c in ENDPOINT_COSTS],
+            }
+        )
 
     # -- market data --------------------------------------------------------------------------------
     async def get_markets(self, request: web.Request) -> web.Response:
@@ -473,19 +606,29 @@ class SimServer:
         if q.get("tickers"):
             wanted = set(q["tickers"].split(","))
             markets = [m for m in markets if m.ticker in wanted]
-        for name, attr, op in (("min_close_ts", "close_s", "ge"), ("max_close_ts", "close_s", "le"),
-                               ("min_created_ts", "created_s", "ge"), ("max_created_ts", "created_s", "le")):
+        for name, attr, op in (
+            ("min_close_ts", "close_s", "ge"),
+            ("max_close_ts", "close_s", "le"),
+            ("min_created_ts", "created_s", "ge"),
+            ("max_created_ts", "created_s", "le"),
+        ):
             v = _qint(request, name)
             if v is not None:
-                markets = [m for m in markets if (getattr(m, attr) >= v if op == "ge" else getattr(m, attr) <= v)]
+                markets = [
+                    m for m in markets if (getattr(m, attr) >= v if op == "ge" else getattr(m, attr) <= v)
+                ]
         v = _qint(request, "min_updated_ts")
         if v is not None:
             markets = [m for m in markets if m.updated_ns // 1_000_000_000 >= v]
         for name, op in (("min_settled_ts", "ge"), ("max_settled_ts", "le")):
             v = _qint(request, name)
             if v is not None:
-                markets = [m for m in markets if m.settled_ns is not None and (
-                    m.settled_ns // 10**9 >= v if op == "ge" else m.settled_ns // 10**9 <= v)]
+                markets = [
+                    m
+                    for m in markets
+                    if m.settled_ns is not None
+                    and (m.settled_ns // 10**9 >= v if op == "ge" else m.settled_ns // 10**9 <= v)
+                ]
         mve = q.get("mve_filter")
         if mve and mve not in ("only", "exclude"):
             raise bad_request(f"mve_filter must be only or exclude, got {mve!r}")
@@ -496,7 +639,9 @@ class SimServer:
 
     async def get_market(self, request: web.Request) -> web.Response:
         self._optional_user(request)
-        return web.json_response({"market": wire.market_json(self.exchange.market(request.match_info["ticker"]))})
+        return web.json_response(
+            {"market": wire.market_json(self.exchange.market(request.match_info["ticker"]))}
+        )
 
     async def get_orderbook(self, request: web.Request) -> web.Response:
         self._optional_user(request)
@@ -518,21 +663,36 @@ class SimServer:
         markets = [self.exchange.market(ticker)] if ticker else list(self.exchange.markets.values())
         trades = [t for m in markets for t in m.trades]
         lo, hi = _qint(request, "min_ts"), _qint(request, "max_ts")
-        trades = [t for t in trades if (lo is None or t.ts_ns // 10**9 >= lo) and (hi is None or t.ts_ns // 10**9 <= hi)]
+        trades = [
+            t
+            for t in trades
+            if (lo is None or t.ts_ns // 10**9 >= lo) and (hi is None or t.ts_ns // 10**9 <= hi)
+        ]
         trades.sort(key=lambda t: t.ts_ns, reverse=True)
         page, cursor = _page(request, trades, min_limit=0)
         return web.json_response({"trades": [wire.trade_json(t) for t in page], "cursor": cursor})
 
     def _event_json(self, ev: Any, nested: bool) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "event_ticker": ev.event_ticker, "series_ticker": ev.series_ticker, "sub_title": ev.sub_title,
-            "title": ev.title, "collateral_return_type": "", "mutually_exclusive": ev.mutually_exclusive,
-            "category": ev.category, "available_on_brokers": True, "product_metadata": {},
-            "exchange_index": ev.exchange_index, "strike_period": "",
-            "last_updated_ts": wire.iso_s(self.exchange.start_s)}
+            "event_ticker": ev.event_ticker,
+            "series_ticker": ev.series_ticker,
+            "sub_title": ev.sub_title,
+            "title": ev.title,
+            "collateral_return_type": "",
+            "mutually_exclusive": ev.mutually_exclusive,
+            "category": ev.category,
+            "available_on_brokers": True,
+            "product_metadata": {},
+            "exchange_index": ev.exchange_index,
+            "strike_period": "",
+            "last_updated_ts": wire.iso_s(self.exchange.start_s),
+        }
         if nested:
-            out["markets"] = [wire.market_json(m) for m in self.exchange.markets.values()
-                              if m.event.event_ticker == ev.event_ticker]
+            out["markets"] = [
+                wire.market_json(m)
+                for m in self.exchange.markets.values()
+                if m.event.event_ticker == ev.event_ticker
+            ]
         return out
 
     async def get_events(self, request: web.Request) -> web.Response:
@@ -545,8 +705,13 @@ class SimServer:
         if status:
             if status not in ("open", "closed", "settled", "unopened"):
                 raise bad_request(f"status must be one of open, closed, settled, unopened, got {status!r}")
-            events = [e for e in events if any(m.status in STATUS_FILTERS[status] for m in
-                                               self.exchange.markets.values() if m.event is e)]
+            events = [
+                e
+                for e in events
+                if any(
+                    m.status in STATUS_FILTERS[status] for m in self.exchange.markets.values() if m.event is e
+                )
+            ]
         nested = q.get("with_nested_markets", "false").lower() == "true"
         page, cursor = _page(request, events, default_limit=200, max_limit=200)
         return web.json_response({"events": [self._event_json(e, nested) for e in page], "cursor": cursor})
@@ -555,22 +720,36 @@ class SimServer:
         self._optional_user(request)
         ev = self.exchange.events.get(request.match_info["event_ticker"])
         if ev is None:
-            raise SimError(404, "not_found", "not found", f"event {request.match_info['event_ticker']!r} not found")
+            raise SimError(
+                404, "not_found", "not found", f"event {request.match_info['event_ticker']!r} not found"
+            )
         markets = [wire.market_json(m) for m in self.exchange.markets.values() if m.event is ev]
         return web.json_response({"event": self._event_json(ev, False), "markets": markets})
 
     def _series_json(self, s: Any) -> dict[str, Any]:
-        return {"ticker": s.ticker, "frequency": s.frequency, "title": s.title, "category": s.category,
-                "tags": [], "settlement_sources": [{"name": "centbook sim", "url": "http://127.0.0.1/"}],
-                "contract_url": "", "contract_terms_url": "", "product_metadata": {},
-                "fee_type": s.fee_type, "fee_multiplier": s.fee_multiplier, "additional_prohibitions": [],
-                "volume_fp": format_size(sum(m.volume for m in self.exchange.markets.values() if m.series is s))}
+        return {
+            "ticker": s.ticker,
+            "frequency": s.frequency,
+            "title": s.title,
+            "category": s.category,
+            "tags": [],
+            "settlement_sources": [{"name": "centbook sim", "url": "http://127.0.0.1/"}],
+            "contract_url": "",
+            "contract_terms_url": "",
+            "product_metadata": {},
+            "fee_type": s.fee_type,
+            "fee_multiplier": s.fee_multiplier,
+            "additional_prohibitions": [],
+            "volume_fp": format_size(sum(m.volume for m in self.exchange.markets.values() if m.series is s)),
+        }
 
     async def get_series(self, request: web.Request) -> web.Response:
         self._optional_user(request)
         s = self.exchange.series.get(request.match_info["series_ticker"])
         if s is None:
-            raise SimError(404, "not_found", "not found", f"series {request.match_info['series_ticker']!r} not found")
+            raise SimError(
+                404, "not_found", "not found", f"series {request.match_info['series_ticker']!r} not found"
+            )
         return web.json_response({"series": self._series_json(s)})
 
     async def get_series_list(self, request: web.Request) -> web.Response:
@@ -590,8 +769,11 @@ class SimServer:
     def _shard_q(self, request: web.Request) -> int | None:
         shard = _qint(request, "exchange_index", None, 0, None)
         if shard is not None and shard not in self.exchange.shards:
-            raise bad_request(f"unknown exchange_index {shard}", code="invalid_exchange_index",
-                              message="invalid exchange index")
+            raise bad_request(
+                f"unknown exchange_index {shard}",
+                code="invalid_exchange_index",
+                message="invalid exchange index",
+            )
         return shard
 
     async def get_balance(self, request: web.Request) -> web.Response:
@@ -608,10 +790,17 @@ class SimServer:
                 m = ex.markets[ticker]
                 mark = m.last_price_bp if m.last_price_bp is not None else 5000
                 value += pos.position * mark if pos.position > 0 else -pos.position * (10000 - mark)
-        return web.json_response({
-            "balance": total // 10_000, "balance_dollars": wire.dollars4(total),
-            "portfolio_value": value // 10_000, "updated_ts": ex.last_user_data_ns // 1_000_000_000,
-            "balance_breakdown": [{"exchange_index": i, "balance": wire.dollars4(v)} for i, v in available.items()]})
+        return web.json_response(
+            {
+                "balance": total // 10_000,
+                "balance_dollars": wire.dollars4(total),
+                "portfolio_value": value // 10_000,
+                "updated_ts": ex.last_user_data_ns // 1_000_000_000,
+                "balance_breakdown": [
+                    {"exchange_index": i, "balance": wire.dollars4(v)} for i, v in available.items()
+                ],
+            }
+        )
 
     async def get_positions(self, request: web.Request) -> web.Response:
         user_id = self._user(request)
@@ -637,9 +826,13 @@ class SimServer:
             positions = [p for p in positions if p.position != 0 or p.total_traded_micro]
         positions.sort(key=lambda p: p.ticker)
         page, cursor = _page(request, positions)
-        return web.json_response({"market_positions": [wire.position_json(p) for p in page],
-                                  "event_positions": wire.event_positions_json(self.exchange, page),
-                                  "cursor": cursor})
+        return web.json_response(
+            {
+                "market_positions": [wire.position_json(p) for p in page],
+                "event_positions": wire.event_positions_json(self.exchange, page),
+                "cursor": cursor,
+            }
+        )
 
     async def get_fills(self, request: web.Request) -> web.Response:
         user_id = self._user(request)
@@ -656,7 +849,11 @@ class SimServer:
         if q.get("order_id"):
             fills = [f for f in fills if f.order_id == q["order_id"]]
         lo, hi = _qint(request, "min_ts"), _qint(request, "max_ts")
-        fills = [f for f in fills if (lo is None or f.ts_ns // 10**9 >= lo) and (hi is None or f.ts_ns // 10**9 <= hi)]
+        fills = [
+            f
+            for f in fills
+            if (lo is None or f.ts_ns // 10**9 >= lo) and (hi is None or f.ts_ns // 10**9 <= hi)
+        ]
         fills.reverse()
         page, cursor = _page(request, fills)
         return web.json_response({"fills": [wire.fill_json(f) for f in page], "cursor": cursor})
@@ -686,8 +883,13 @@ class SimServer:
         out = []
         for sub in sorted(ex.users[user_id].subaccounts):
             total = sum(ex.account(user_id, sub, i).available_micro for i in ex.shards)
-            out.append({"subaccount_number": sub, "balance": wire.dollars4(total),
-                        "updated_ts": ex.last_user_data_ns // 10**9})
+            out.append(
+                {
+                    "subaccount_number": sub,
+                    "balance": wire.dollars4(total),
+                    "updated_ts": ex.last_user_data_ns // 10**9,
+                }
+            )
         return web.json_response({"subaccount_balances": out})
 
     # -- orders: reads ------------------------------------------------------------------------------
@@ -714,8 +916,11 @@ class SimServer:
                 raise bad_request(f"status must be resting, canceled or executed, got {status!r}")
             orders = [o for o in orders if o.status == status]
         lo, hi = _qint(request, "min_ts"), _qint(request, "max_ts")
-        orders = [o for o in orders
-                  if (lo is None or o.created_ns // 10**9 >= lo) and (hi is None or o.created_ns // 10**9 <= hi)]
+        orders = [
+            o
+            for o in orders
+            if (lo is None or o.created_ns // 10**9 >= lo) and (hi is None or o.created_ns // 10**9 <= hi)
+        ]
         orders.reverse()
         page, cursor = _page(request, orders)
         return web.json_response({"orders": [wire.order_json(o) for o in page], "cursor": cursor})
@@ -738,11 +943,27 @@ class SimServer:
         event = q.get("event_ticker")
         if not tickers and not event:
             raise bad_request("give market_tickers or event_ticker")
-        orders = [o for o in self.exchange.users[user_id].orders if o.status == "resting" and o.subaccount == sub
-                  and (o.ticker in tickers or (event and self.exchange.markets[o.ticker].event.event_ticker == event))]
-        return web.json_response({"queue_positions": [
-            {"order_id": o.order_id, "market_ticker": o.ticker,
-             "queue_position_fp": format_size(self.exchange.queue_position(o))} for o in orders]})
+        orders = [
+            o
+            for o in self.exchange.users[user_id].orders
+            if o.status == "resting"
+            and o.subaccount == sub
+            and (
+                o.ticker in tickers or (event and self.exchange.markets[o.ticker].event.event_ticker == event)
+            )
+        ]
+        return web.json_response(
+            {
+                "queue_positions": [
+                    {
+                        "order_id": o.order_id,
+                        "market_ticker": o.ticker,
+                        "queue_position_fp": format_size(self.exchange.queue_position(o)),
+                    }
+                    for o in orders
+                ]
+            }
+        )
 
     # -- orders: V2 writes --------------------------------------------------------------------------
     def _parse_create(self, body: Any, user_id: str) -> dict[str, Any]:
@@ -761,12 +982,21 @@ class SimServer:
         if exchange_index is not None:
             _int(body, "exchange_index", -1)
         return dict(
-            ticker=ticker, side=side, count=count, price_bp=price_bp, time_in_force=tif, stp=stp,
-            client_order_id=client_order_id, expiration_s=_int(body, "expiration_time", 0),
-            post_only=_bool(body, "post_only"), reduce_only=_bool(body, "reduce_only"),
-            cancel_on_pause=_bool(body, "cancel_order_on_pause"), order_group_id=_str(body, "order_group_id"),
+            ticker=ticker,
+            side=side,
+            count=count,
+            price_bp=price_bp,
+            time_in_force=tif,
+            stp=stp,
+            client_order_id=client_order_id,
+            expiration_s=_expiration(body),
+            post_only=_bool(body, "post_only"),
+            reduce_only=_bool(body, "reduce_only"),
+            cancel_on_pause=_bool(body, "cancel_order_on_pause"),
+            order_group_id=_str(body, "order_group_id"),
             subaccount=_int(body, "subaccount", 0) or 0,
-            exchange_index=self.exchange.route(exchange_index, ticker))
+            exchange_index=self.exchange.route(exchange_index, ticker),
+        )
 
     @staticmethod
     def _fill_summary(out: dict[str, Any], fills: list[Any]) -> None:
@@ -778,10 +1008,13 @@ class SimServer:
             out["average_fee_paid"] = f"{fee_per // 1_000_000}.{fee_per % 1_000_000:06d}"
 
     def _create_result(self, order: Order, fills: list[Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {"order_id": order.order_id, "client_order_id": order.client_order_id,
-                               "fill_count": format_size(sum(f.size for f in fills)),
-                               "remaining_count": format_size(order.remaining),
-                               "ts_ms": order.updated_ns // 1_000_000}
+        out: dict[str, Any] = {
+            "order_id": order.order_id,
+            "client_order_id": order.client_order_id,
+            "fill_count": format_size(sum(f.size for f in fills)),
+            "remaining_count": format_size(order.remaining),
+            "ts_ms": order.updated_ns // 1_000_000,
+        }
         self._fill_summary(out, fills)
         return out
 
@@ -810,8 +1043,14 @@ class SimServer:
                 result["error"] = None
             except SimError as exc:
                 coid = item.get("client_order_id") if isinstance(item, dict) else None
-                result = {"order_id": "", "client_order_id": coid if isinstance(coid, str) else None,
-                          "fill_count": None, "remaining_count": None, "ts_ms": None, "error": exc.body()}
+                result = {
+                    "order_id": "",
+                    "client_order_id": coid if isinstance(coid, str) else None,
+                    "fill_count": None,
+                    "remaining_count": None,
+                    "ts_ms": None,
+                    "error": exc.body(),
+                }
             results.append(result)
         return web.json_response({"orders": results}, status=201)
 
@@ -826,8 +1065,14 @@ class SimServer:
         sub = self._subaccount_q(request, user_id)
         shard = self._route_existing(raw_index, request.query.get("market_ticker"))
         order, size = self.exchange.cancel_order(user_id, request.match_info["order_id"], sub or 0, shard)
-        return web.json_response({"order_id": order.order_id, "client_order_id": order.client_order_id,
-                                  "reduced_by": format_size(size), "ts_ms": order.updated_ns // 1_000_000})
+        return web.json_response(
+            {
+                "order_id": order.order_id,
+                "client_order_id": order.client_order_id,
+                "reduced_by": format_size(size),
+                "ts_ms": order.updated_ns // 1_000_000,
+            }
+        )
 
     async def batch_cancel(self, request: web.Request) -> web.Response:
         user_id = self._user(request, charge=False)
@@ -845,12 +1090,25 @@ class SimServer:
                 sub = _int(item, "subaccount", 0) or 0
                 shard = self._route_existing(item.get("exchange_index"), item.get("market_ticker"))
                 order, size = self.exchange.cancel_order(user_id, order_id, sub, shard)
-                results.append({"order_id": order.order_id, "client_order_id": order.client_order_id,
-                                "reduced_by": format_size(size), "ts_ms": order.updated_ns // 1_000_000,
-                                "error": None})
+                results.append(
+                    {
+                        "order_id": order.order_id,
+                        "client_order_id": order.client_order_id,
+                        "reduced_by": format_size(size),
+                        "ts_ms": order.updated_ns // 1_000_000,
+                        "error": None,
+                    }
+                )
             except SimError as exc:
-                results.append({"order_id": order_id if isinstance(order_id, str) else "", "client_order_id": None,
-                                "reduced_by": "0.00", "ts_ms": None, "error": exc.body()})
+                results.append(
+                    {
+                        "order_id": order_id if isinstance(order_id, str) else "",
+                        "client_order_id": None,
+                        "reduced_by": "0.00",
+                        "ts_ms": None,
+                        "error": exc.body(),
+                    }
+                )
         return web.json_response({"orders": results})
 
     async def cancel_all(self, request: web.Request) -> web.Response:
@@ -858,8 +1116,13 @@ class SimServer:
         sub = self._subaccount_q(request, user_id, None)
         done = self.exchange.cancel_all(user_id, sub)
         now = self.exchange.clock.now_ms()
-        return web.json_response({"orders": [{"order_id": o.order_id, "client_order_id": o.client_order_id,
-                                              "ts_ms": now} for o in done]})
+        return web.json_response(
+            {
+                "orders": [
+                    {"order_id": o.order_id, "client_order_id": o.client_order_id, "ts_ms": now} for o in done
+                ]
+            }
+        )
 
     async def amend_order(self, request: web.Request) -> web.Response:
         user_id = self._user(request, charge=False)
@@ -875,13 +1138,24 @@ class SimServer:
             _int(body, "exchange_index", -1)
         shard = self.exchange.route(raw_index, ticker)
         order, fills = self.exchange.amend_order(
-            user_id, request.match_info["order_id"], sub or 0, shard, ticker=ticker or "", side=side,
-            price_bp=price_bp, count=count, client_order_id=_str(body, "client_order_id"),
-            updated_client_order_id=_str(body, "updated_client_order_id"))
-        out: dict[str, Any] = {"order_id": order.order_id, "client_order_id": order.client_order_id,
-                               "remaining_count": format_size(order.remaining),
-                               "fill_count": format_size(sum(f.size for f in fills)),
-                               "ts_ms": order.updated_ns // 1_000_000}
+            user_id,
+            request.match_info["order_id"],
+            sub or 0,
+            shard,
+            ticker=ticker or "",
+            side=side,
+            price_bp=price_bp,
+            count=count,
+            client_order_id=_str(body, "client_order_id"),
+            updated_client_order_id=_str(body, "updated_client_order_id"),
+        )
+        out: dict[str, Any] = {
+            "order_id": order.order_id,
+            "client_order_id": order.client_order_id,
+            "remaining_count": format_size(order.remaining),
+            "fill_count": format_size(sum(f.size for f in fills)),
+            "ts_ms": order.updated_ns // 1_000_000,
+        }
         self._fill_summary(out, fills)
         return web.json_response(out)
 
@@ -899,16 +1173,26 @@ class SimServer:
         if raw_index is not None:
             _int(body, "exchange_index", -1)
         shard = self._route_existing(raw_index, body.get("market_ticker"))
-        order = self.exchange.decrease_order(user_id, request.match_info["order_id"], sub or 0, shard,
-                                             reduce_by, reduce_to)
-        return web.json_response({"order_id": order.order_id, "client_order_id": order.client_order_id,
-                                  "remaining_count": format_size(order.remaining),
-                                  "ts_ms": order.updated_ns // 1_000_000})
+        order = self.exchange.decrease_order(
+            user_id, request.match_info["order_id"], sub or 0, shard, reduce_by, reduce_to
+        )
+        return web.json_response(
+            {
+                "order_id": order.order_id,
+                "client_order_id": order.client_order_id,
+                "remaining_count": format_size(order.remaining),
+                "ts_ms": order.updated_ns // 1_000_000,
+            }
+        )
 
     async def legacy_write(self, request: web.Request) -> web.Response:
         self._user(request)
-        raise SimError(410, "deprecated_endpoint", "Please switch to the V2 endpoints",
-                       f"{request.method} {request.path} is deprecated; use /trade-api/v2/portfolio/events/orders")
+        raise SimError(
+            410,
+            "deprecated_endpoint",
+            "Please switch to the V2 endpoints",
+            f"{request.method} {request.path} is deprecated; use /trade-api/v2/portfolio/events/orders",
+        )
 
     # -- order groups -------------------------------------------------------------------------------
     def _group(self, request: web.Request, user_id: str) -> Any:
@@ -920,8 +1204,12 @@ class SimServer:
             return _count(body["contracts_limit_fp"], "contracts_limit_fp")
         limit = _int(body, "contracts_limit", 1)
         if limit is None:
-            raise SimError(400, "missing_parameters", "missing parameters",
-                           "contracts_limit or contracts_limit_fp is required")
+            raise SimError(
+                400,
+                "missing_parameters",
+                "missing parameters",
+                "contracts_limit or contracts_limit_fp is required",
+            )
         return limit * 100
 
     async def create_group(self, request: web.Request) -> web.Response:
@@ -936,22 +1224,31 @@ class SimServer:
         return web.json_response({"order_group_id": group.order_group_id}, status=201)
 
     def _group_json(self, group: Any) -> dict[str, Any]:
-        return {"id": group.order_group_id, "contracts_limit_fp": format_size(group.limit),
-                "is_auto_cancel_enabled": not group.triggered, "exchange_index": group.exchange_index}
+        return {
+            "id": group.order_group_id,
+            "contracts_limit_fp": format_size(group.limit),
+            "is_auto_cancel_enabled": not group.triggered,
+            "exchange_index": group.exchange_index,
+        }
 
     async def get_groups(self, request: web.Request) -> web.Response:
         user_id = self._user(request)
         sub = self._subaccount_q(request, user_id, None)
-        groups = [g for g in self.exchange.users[user_id].groups.values() if sub is None or g.subaccount == sub]
+        groups = [
+            g for g in self.exchange.users[user_id].groups.values() if sub is None or g.subaccount == sub
+        ]
         return web.json_response({"order_groups": [self._group_json(g) for g in groups]})
 
     async def get_group(self, request: web.Request) -> web.Response:
         user_id = self._user(request)
         group = self._group(request, user_id)
-        return web.json_response({"is_auto_cancel_enabled": not group.triggered,
-                                  "contracts_limit_fp": format_size(group.limit),
-                                  "orders": [o.order_id for o in self.exchange.group_orders(group)
-                                             if o.status == "resting"]})
+        return web.json_response(
+            {
+                "is_auto_cancel_enabled": not group.triggered,
+                "contracts_limit_fp": format_size(group.limit),
+                "orders": [o.order_id for o in self.exchange.group_orders(group) if o.status == "resting"],
+            }
+        )
 
     async def delete_group(self, request: web.Request) -> web.Response:
         user_id = self._user(request)
@@ -989,9 +1286,13 @@ class SimServer:
                     cmd = json.loads(msg.data)
                     cmd_id = cmd.get("id", 0) if isinstance(cmd, dict) else 0
                 except ValueError:
-                    await ws.send_json({"id": 0, "type": "error", "msg": {"code": 1, "msg": "Unable to process message"}})
+                    await ws.send_json(
+                        {"id": 0, "type": "error", "msg": {"code": 1, "msg": "Unable to process message"}}
+                    )
                     continue
-                await ws.send_json({"id": cmd_id, "type": "error", "msg": {"code": 5, "msg": "Unknown command"}})
+                await ws.send_json(
+                    {"id": cmd_id, "type": "error", "msg": {"code": 5, "msg": "Unknown command"}}
+                )
         finally:
             self.ws_connections.discard(ws)
         return ws
@@ -1008,12 +1309,17 @@ class SimServer:
 
     async def admin_state(self, request: web.Request) -> web.Response:
         ex = self.exchange
-        return web.json_response({
-            "users": {u.name: {"user_id": u.user_id, "tier": self.limiter.limits(u.user_id)[0]}
-                      for u in ex.users.values()},
-            "shards": {str(i): s for i, s in ex.shards.items()},
-            "clock_offset_ns": ex.clock.offset_ns,
-            "markets": {t: m.status for t, m in ex.markets.items()}})
+        return web.json_response(
+            {
+                "users": {
+                    u.name: {"user_id": u.user_id, "tier": self.limiter.limits(u.user_id)[0]}
+                    for u in ex.users.values()
+                },
+                "shards": {str(i): s for i, s in ex.shards.items()},
+                "clock_offset_ns": ex.clock.offset_ns,
+                "markets": {t: m.status for t, m in ex.markets.items()},
+            }
+        )
 
     async def admin_add_user(self, request: web.Request) -> web.Response:
         body = await self._admin_body(request)
@@ -1027,7 +1333,9 @@ class SimServer:
             raise bad_request(str(exc)) from None
         key_id, private_pem = self.keys.create(user_id)
         self.log_fault("user_added", name=name, tier=tier)
-        return web.json_response({"user_id": user_id, "api_key_id": key_id, "private_key_pem": private_pem}, status=201)
+        return web.json_response(
+            {"user_id": user_id, "api_key_id": key_id, "private_key_pem": private_pem}, status=201
+        )
 
     async def admin_tier(self, request: web.Request) -> web.Response:
         body = await self._admin_body(request)
@@ -1042,9 +1350,14 @@ class SimServer:
     async def admin_fault(self, request: web.Request) -> web.Response:
         body = await self._admin_body(request)
         try:
-            fid = self.add_fault(body.get("method", "*"), _str(body, "path", required=True) or "",
-                                 _str(body, "action", required=True) or "", status=int(body.get("status", 503)),
-                                 delay_s=float(body.get("delay_s", 30.0)), times=body.get("times", 1))
+            fid = self.add_fault(
+                body.get("method", "*"),
+                _str(body, "path", required=True) or "",
+                _str(body, "action", required=True) or "",
+                status=int(body.get("status", 503)),
+                delay_s=float(body.get("delay_s", 30.0)),
+                times=body.get("times", 1),
+            )
         except (ValueError, re.error) as exc:
             raise bad_request(str(exc)) from None
         return web.json_response({"fault_id": fid}, status=201)
@@ -1062,7 +1375,9 @@ class SimServer:
         trading = body.get("trading_active")
         exchange = body.get("exchange_active")
         self.exchange.set_shard_status(shard, trading_active=trading, exchange_active=exchange)
-        self.log_fault("exchange_status", exchange_index=shard, trading_active=trading, exchange_active=exchange)
+        self.log_fault(
+            "exchange_status", exchange_index=shard, trading_active=trading, exchange_active=exchange
+        )
         return web.json_response(self.exchange.shards[shard])
 
     async def admin_clock(self, request: web.Request) -> web.Response:
@@ -1097,9 +1412,22 @@ class SimServer:
 
     async def admin_arrivals(self, request: web.Request) -> web.Response:
         user_id = self._admin_user(request.match_info["user"])
-        return web.json_response({"arrivals": [
-            {"monotonic_ns": a.monotonic_ns, "method": a.method, "path": a.path, "cost": a.cost,
-             "bucket": a.bucket, "admitted": a.admitted} for a in self.limiter.arrivals.get(user_id, [])]})
+        return web.json_response(
+            {
+                "arrivals": [
+                    {
+                        "monotonic_ns": a.monotonic_ns,
+                        "wall_ns": a.wall_ns,
+                        "method": a.method,
+                        "path": a.path,
+                        "cost": a.cost,
+                        "bucket": a.bucket,
+                        "admitted": a.admitted,
+                    }
+                    for a in self.limiter.arrivals.get(user_id, [])
+                ]
+            }
+        )
 
 
 class _TooMany(SimError):

@@ -1,4 +1,5 @@
 """Kalshi's JSON shapes of the engine's objects (REST v2, OpenAPI 3.28 field names)."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -8,8 +9,15 @@ from centbook.fixed import format_money, format_price, format_size
 from centbook.sim.engine import MAX_BP, Exchange, Fill, Market, Order, Position, Settlement, Trade
 
 __all__ = [
-    "iso", "dollars4", "fill_json", "market_json", "order_json", "orderbook_json", "position_json",
-    "settlement_json", "trade_json",
+    "iso",
+    "dollars4",
+    "fill_json",
+    "market_json",
+    "order_json",
+    "orderbook_json",
+    "position_json",
+    "settlement_json",
+    "trade_json",
 ]
 
 
@@ -190,14 +198,17 @@ def event_positions_json(ex: Exchange, positions: list[Position]) -> list[dict[s
     by_event: dict[str, list[Position]] = {}
     for p in positions:
         by_event.setdefault(ex.markets[p.ticker].event.event_ticker, []).append(p)
-    return [{
-        "event_ticker": ev,
-        "total_cost_dollars": format_money(sum(p.cost_micro for p in ps)),
-        "total_cost_shares_fp": format_size(sum(abs(p.position) for p in ps)),
-        "event_exposure_dollars": format_money(sum(p.cost_micro for p in ps)),
-        "realized_pnl_dollars": format_money(sum(p.realized_micro for p in ps)),
-        "fees_paid_dollars": format_money(sum(p.fees_micro for p in ps)),
-    } for ev, ps in sorted(by_event.items())]
+    return [
+        {
+            "event_ticker": ev,
+            "total_cost_dollars": format_money(sum(p.cost_micro for p in ps)),
+            "total_cost_shares_fp": format_size(sum(abs(p.position) for p in ps)),
+            "event_exposure_dollars": format_money(sum(p.cost_micro for p in ps)),
+            "realized_pnl_dollars": format_money(sum(p.realized_micro for p in ps)),
+            "fees_paid_dollars": format_money(sum(p.fees_micro for p in ps)),
+        }
+        for ev, ps in sorted(by_event.items())
+    ]
 
 
 def settlement_json(s: Settlement) -> dict[str, Any]:
