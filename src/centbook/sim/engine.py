@@ -1,0 +1,1467 @@
+"""The exchange itself: markets, accounts, the single YES book per market and its matching.
+
+Everything is in integers: prices in basis points of $1 (``price_bp``), sizes in hundredths of a
+contract (``size``), money in micro-dollars (``*_micro``), times in Unix nanoseconds (``*_ns``) on
+the exchange clock (:class:`Clock`, shiftable for tests). The engine is synchronous and knows
+nothing about HTTP: the server turns requests into calls and :class:`~centbook.sim.errors.SimError`
+into Kalshi's error bodies.
+
+Every change is announced to the subscribers registered with :meth:`Exchange.subscribe` as an
+:class:`EngineEvent` (book deltas with the order that caused them, trades, fills, order updates,
+positions, market lifecycle, order-group events), which is what a WebSocket layer publishes.
+
+Money model (documented approximations of Kalshi):
+
+* Full collateral: a resting or incoming bid reserves ``price * size``, an ask
+  ``(1 - price) * size``, plus a bound on its fees; positions held do not reduce the reserve.
+* Netting: buying YES while short (holding NO) redeems the pairs at $1 at once, and vice versa, so
+  a position is one signed number (positive YES, negative NO).
+* Fees: trade fee ``fee_multiplier * C * P * (1 - P)`` rounded up to $0.0001 for takers on every
+  fee type and for makers only on ``quadratic_with_maker_fees`` (a quarter of it); ``flat`` charges
+  ``fee_multiplier * C / 4``. The balance change is then floored to $0.0001 (a direct member's
+  target precision) and the difference is a rounding fee, both reported in ``fee_cost``. The
+  per-order rounding rebate accumulator of docs ``getting_started/fee_rounding`` is not simulated.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from centbook.grid import PriceGrid
+from centbook.sim.config import PRICE_STRUCTURES, default_config
+from centbook.sim.errors import SimError, bad_request, invalid_order, not_found
+
+__all__ = [
+    "Account",
+    "Clock",
+    "EngineEvent",
+    "Exchange",
+    "Fill",
+    "Market",
+    "Order",
+    "OrderGroup",
+    "Position",
+    "MAX_BP",
+    "GROUP_WINDOW_NS",
+]
+
+MAX_BP = 10000
+ONE_DOLLAR_PER_C100 = MAX_BP  # $1 on a size in hundredths is MAX_BP micro-dollars per hundredth
+GROUP_WINDOW_NS = 15_000_000_000
+MAX_SUBACCOUNT = 63
+
+# Market statuses (response values) and the GET /markets status filter words mapped onto them.
+STATUS_FILTERS: dict[str, frozenset[str]] = {
+    "unopened": frozenset({"initialized"}),
+    "open": frozenset({"active"}),
+    "paused": frozenset({"inactive"}),
+    "closed": frozenset({"closed"}),
+    "settled": frozenset({"determined", "disputed", "amended", "finalized"}),
+}
+
+
+class Clock:
+    """The exchange's wall clock: Unix time plus an offset an admin can shift.
+
+    Parameters
+    ----------
+    offset_ns : int
+        Added to the host's ``time.time_ns()``.
+    """
+
+    def __init__(self, offset_ns: int = 0) -> None:
+        self.offset_ns = offset_ns
+
+    def now_ns(self) -> int:
+        """Return the exchange time in Unix nanoseconds."""
+        return time.time_ns() + self.offset_ns
+
+    def now_ms(self) -> int:
+        """Return the exchange time in Unix milliseconds."""
+        return self.now_ns() // 1_000_000
+
+    def shift(self, seconds: float) -> None:
+        """Move the exchange clock by ``seconds`` (negative moves it back)."""
+        self.offset_ns += int(seconds * 1e9)
+
+
+@dataclass(slots=True)
+class EngineEvent:
+    """One change inside the exchange, for subscribers (the WebSocket layer, tests).
+
+    Attributes
+    ----------
+    kind : str
+        ``book_delta``, ``trade``, ``fill``, ``order``, ``position``, ``lifecycle``,
+        ``order_group``, ``exchange_status``.
+    ts_ns : int
+        Exchange time of the change.
+    data : dict
+        Kind-specific fields (integers in the engine's units; see :class:`Exchange` emitters).
+    user_id : str or None
+        The user a private event belongs to; None for public events.
+    """
+
+    kind: str
+    ts_ns: int
+    data: dict[str, Any]
+    user_id: str | None = None
+
+
+@dataclass(slots=True)
+class Series:
+    ticker: str
+    title: str
+    category: str
+    frequency: str
+    fee_type: str
+    fee_multiplier: float
+    fee_ppm: int
+
+
+@dataclass(slots=True)
+class Event:
+    event_ticker: str
+    series_ticker: str
+    title: str
+    sub_title: str
+    exchange_index: int
+    mutually_exclusive: bool
+    category: str
+
+
+@dataclass(eq=False, slots=True)
+class Order:
+    order_id: str
+    user_id: str
+    subaccount: int
+    ticker: str
+    exchange_index: int
+    side: str  # "bid" (buy YES) or "ask" (sell YES)
+    price_bp: int
+    initial: int
+    filled: int = 0
+    remaining: int = 0
+    status: str = "resting"
+    client_order_id: str = ""
+    time_in_force: str = "good_till_canceled"
+    stp: str = "taker_at_cross"
+    post_only: bool = False
+    reduce_only: bool = False
+    cancel_on_pause: bool = False
+    order_group_id: str | None = None
+    expiration_s: int | None = None
+    created_ns: int = 0
+    updated_ns: int = 0
+    seq: int = 0
+    taker_cost_micro: int = 0
+    maker_cost_micro: int = 0
+    taker_fees_micro: int = 0
+    maker_fees_micro: int = 0
+    reserved_micro: int = 0
+    last_update_reason: str = ""
+
+
+@dataclass(slots=True)
+class Fill:
+    fill_id: str
+    trade_id: str
+    order_id: str
+    user_id: str
+    subaccount: int
+    ticker: str
+    exchange_index: int
+    side: str  # book side of the order that filled
+    price_bp: int
+    size: int
+    is_taker: bool
+    fee_micro: int
+    ts_ns: int
+    client_order_id: str
+    post_position: int
+
+
+@dataclass(slots=True)
+class Trade:
+    trade_id: str
+    ticker: str
+    price_bp: int
+    size: int
+    taker_side: str  # book side of the taker
+    ts_ns: int
+
+
+@dataclass(slots=True)
+class Position:
+    ticker: str
+    exchange_index: int
+    position: int = 0
+    cost_micro: int = 0  # what the current position cost (market exposure)
+    total_traded_micro: int = 0
+    realized_micro: int = 0
+    fees_micro: int = 0
+    updated_ns: int = 0
+
+
+@dataclass(slots=True)
+class Account:
+    """One (user, subaccount, shard) balance."""
+
+    cash_micro: int = 0
+    reserved_micro: int = 0
+
+    @property
+    def available_micro(self) -> int:
+        return self.cash_micro - self.reserved_micro
+
+
+@dataclass(slots=True)
+class Settlement:
+    ticker: str
+    event_ticker: str
+    result: str
+    yes_count: int
+    yes_cost_micro: int
+    no_count: int
+    no_cost_micro: int
+    revenue_micro: int
+    fee_micro: int
+    ts_ns: int
+    subaccount: int
+    exchange_index: int
+
+
+@dataclass(eq=False, slots=True)
+class OrderGroup:
+    order_group_id: str
+    user_id: str
+    subaccount: int
+    exchange_index: int
+    limit: int  # hundredths of a contract
+    triggered: bool = False
+    window: deque = field(default_factory=deque)  # (ts_ns, size)
+
+    def volume(self, now_ns: int) -> int:
+        while self.window and self.window[0][0] <= now_ns - GROUP_WINDOW_NS:
+            self.window.popleft()
+        return sum(size for _, size in self.window)
+
+
+@dataclass(eq=False, slots=True)
+class User:
+    user_id: str
+    name: str
+    tier: str
+    subaccounts: set[int] = field(default_factory=lambda: {0})
+    client_order_ids: dict[str, Order] = field(default_factory=dict)
+    orders: list[Order] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
+    settlements: list[Settlement] = field(default_factory=list)
+    groups: dict[str, OrderGroup] = field(default_factory=dict)
+
+
+class Market:
+    """One binary market: its metadata, its grid and its YES book (bids and asks at YES prices)."""
+
+    def __init__(
+        self, spec: dict[str, Any], event: Event, series: Series, start_s: int, defaults: dict[str, Any]
+    ) -> None:
+        self.ticker: str = spec["ticker"]
+        self.event = event
+        self.series = series
+        self.exchange_index = int(spec.get("exchange_index", event.exchange_index))
+        structure = spec.get("price_level_structure", "linear_cent")
+        ranges = spec.get("price_ranges") or PRICE_STRUCTURES.get(structure)
+        if ranges is None:
+            raise ValueError(
+                f"market {self.ticker}: unknown price_level_structure {structure!r} and no price_ranges"
+            )
+        self.price_level_structure = structure
+        self.grid = PriceGrid.from_ranges(ranges)
+        self.price_ranges = self.grid.to_ranges()
+        self.yes_sub_title = spec.get("yes_sub_title", "")
+        self.no_sub_title = spec.get("no_sub_title", "")
+        self.title = spec.get("title", event.title)
+        self.rules_primary = spec.get(
+            "rules_primary", f"If {self.yes_sub_title or 'the outcome'} happens, the market resolves to Yes."
+        )
+        self.created_s = start_s
+        self.open_s = int(spec.get("open_ts", start_s + spec.get("open_offset_s", defaults["open_offset_s"])))
+        self.close_s = int(
+            spec.get("close_ts", start_s + spec.get("close_offset_s", defaults["close_offset_s"]))
+        )
+        self.settlement_timer_s = int(
+            spec.get("settlement_timer_seconds", defaults["settlement_timer_seconds"])
+        )
+        self.can_close_early = bool(spec.get("can_close_early", True))
+        # a configured result settles the market settlement_timer_seconds after close
+        self.scheduled_result: str | None = spec.get("result")
+        if self.scheduled_result not in (None, "yes", "no"):
+            raise ValueError(f"market {self.ticker}: result must be 'yes' or 'no'")
+        self.status = "initialized"
+        self.halted = False  # admin pause of this market alone (status inactive)
+        self.result = ""
+        self.settled_ns: int | None = None
+        self.determined_ns: int | None = None
+        self.updated_ns = start_s * 1_000_000_000
+        self.bids: dict[int, list[Order]] = {}
+        self.asks: dict[int, list[Order]] = {}
+        self.last_price_bp: int | None = None
+        self.volume = 0
+        self.open_interest = 0
+        self.trades: list[Trade] = []
+
+    # -- book reading -------------------------------------------------------------------------------
+    def best_bid(self) -> int | None:
+        return max(self.bids) if self.bids else None
+
+    def best_ask(self) -> int | None:
+        return min(self.asks) if self.asks else None
+
+    def level_size(self, side: str, price_bp: int) -> int:
+        levels = self.bids if side == "bid" else self.asks
+        return sum(o.remaining for o in levels.get(price_bp, ()))
+
+    def depth(self, side: str) -> list[tuple[int, int]]:
+        """Return ``[(price_bp, size)]`` of one YES side, best first."""
+        levels = self.bids if side == "bid" else self.asks
+        prices = sorted(levels, reverse=(side == "bid"))
+        return [(p, sum(o.remaining for o in levels[p])) for p in prices]
+
+    @property
+    def accepting_orders(self) -> bool:
+        return self.status == "active" and not self.halted
+
+
+def _micro_from_dollars(text: str) -> int:
+    from centbook.fixed import parse_money
+
+    return parse_money(str(text))
+
+
+class Exchange:
+    """The whole exchange state and its rules (synchronous; one asyncio loop drives it).
+
+    Parameters
+    ----------
+    config : dict, optional
+        As :func:`centbook.sim.config.default_config` returns (the default).
+    seed : int
+        Seeds the identifiers the exchange generates (order, fill, trade and group ids).
+    clock : Clock, optional
+        The exchange clock; a fresh unshifted one by default.
+    """
+
+    def __init__(
+        self, config: dict[str, Any] | None = None, seed: int = 0, clock: Clock | None = None
+    ) -> None:
+        self.config = config if config is not None else default_config()
+        self.clock = clock or Clock()
+        self.rng = random.Random(seed)
+        self._seq = itertools.count(1)
+        self._subscribers: list[Callable[[EngineEvent], None]] = []
+        self.series: dict[str, Series] = {}
+        self.events: dict[str, Event] = {}
+        self.markets: dict[str, Market] = {}
+        self.users: dict[str, User] = {}
+        self.users_by_name: dict[str, User] = {}
+        self.accounts: dict[tuple[str, int, int], Account] = {}
+        self.positions: dict[tuple[str, int, str], Position] = {}
+        self.orders: dict[str, Order] = {}
+        self.groups: dict[str, OrderGroup] = {}
+        self.fees_collected_micro = 0
+        self.funded_micro = 0
+        # shard -> {"exchange_active", "trading_active"}
+        self.shards: dict[int, dict[str, bool]] = {}
+        self.start_s = self.clock.now_ns() // 1_000_000_000
+        self._load(self.config)
+        self.last_user_data_ns = self.clock.now_ns()
+
+    # -- setup --------------------------------------------------------------------------------------
+    def _load(self, config: dict[str, Any]) -> None:
+        for s in config.get("series", []):
+            mult = float(s.get("fee_multiplier", 0.07))
+            fee_type = s.get("fee_type", "quadratic")
+            if fee_type not in ("quadratic", "quadratic_with_maker_fees", "flat"):
+                raise ValueError(f"series {s['ticker']}: unknown fee_type {fee_type!r}")
+            self.series[s["ticker"]] = Series(
+                s["ticker"],
+                s.get("title", s["ticker"]),
+                s.get("category", ""),
+                s.get("frequency", "custom"),
+                fee_type,
+                mult,
+                round(mult * 1_000_000),
+            )
+        for e in config.get("events", []):
+            series = self.series[e["series_ticker"]]
+            ev = Event(
+                e["event_ticker"],
+                e["series_ticker"],
+                e.get("title", e["event_ticker"]),
+                e.get("sub_title", ""),
+                int(e.get("exchange_index", 0)),
+                bool(e.get("mutually_exclusive", False)),
+                series.category,
+            )
+            self.events[ev.event_ticker] = ev
+            self.shards.setdefault(ev.exchange_index, {"exchange_active": True, "trading_active": True})
+        defaults = config.get("market_defaults", {})
+        defaults = {"open_offset_s": -60, "close_offset_s": 86400, "settlement_timer_seconds": 60, **defaults}
+        for m in config.get("markets", []):
+            ev = self.events[m["event_ticker"]]
+            market = Market(m, ev, self.series[ev.series_ticker], self.start_s, defaults)
+            self.markets[market.ticker] = market
+            self.shards.setdefault(market.exchange_index, {"exchange_active": True, "trading_active": True})
+        self.shards.setdefault(0, {"exchange_active": True, "trading_active": True})
+        self.tick()
+        for u in config.get("users", []):
+            self.add_user(u.get("name", "user"), tier=u.get("tier", "basic"), funding=u.get("funding", {}))
+
+    def add_user(self, name: str, tier: str = "basic", funding: dict[Any, Any] | None = None) -> str:
+        """Create a user and fund its primary subaccount per shard.
+
+        Parameters
+        ----------
+        name : str
+            A unique name (admin handles use it).
+        tier : str
+            A key of :data:`centbook.sim.config.TIERS`.
+        funding : dict, optional
+            ``{exchange_index: dollars}``; dollars as a string (``"1000.00"``) or a number.
+
+        Returns
+        -------
+        str
+            The new user's id (a UUID).
+        """
+        if name in self.users_by_name:
+            raise ValueError(f"user {name!r} already exists")
+        user = User(self._uuid(), name, tier)
+        self.users[user.user_id] = user
+        self.users_by_name[name] = user
+        for shard, dollars in (funding or {}).items():
+            self.fund(user.user_id, int(shard), _micro_from_dollars(str(dollars)))
+        return user.user_id
+
+    def fund(self, user_id: str, exchange_index: int, amount_micro: int, subaccount: int = 0) -> None:
+        """Add (or with a negative amount remove) cash on one shard's balance of a user."""
+        self.account(user_id, subaccount, exchange_index).cash_micro += amount_micro
+        self.funded_micro += amount_micro
+
+    # -- helpers ------------------------------------------------------------------------------------
+    def _uuid(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def subscribe(self, callback: Callable[[EngineEvent], None]) -> Callable[[], None]:
+        """Register ``callback(event)`` for every :class:`EngineEvent`; return an unsubscribe function.
+
+        Callbacks run synchronously inside the engine call that caused the change; they must not
+        call back into the engine.
+        """
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    def _emit(self, kind: str, data: dict[str, Any], user_id: str | None = None) -> None:
+        if not self._subscribers:
+            return
+        event = EngineEvent(kind, self.clock.now_ns(), data, user_id)
+        for callback in list(self._subscribers):
+            callback(event)
+
+    def account(self, user_id: str, subaccount: int, exchange_index: int) -> Account:
+        key = (user_id, subaccount, exchange_index)
+        acct = self.accounts.get(key)
+        if acct is None:
+            acct = self.accounts[key] = Account()
+        return acct
+
+    def position(self, user_id: str, subaccount: int, market: Market) -> Position:
+        key = (user_id, subaccount, market.ticker)
+        pos = self.positions.get(key)
+        if pos is None:
+            pos = self.positions[key] = Position(market.ticker, market.exchange_index)
+        return pos
+
+    def market(self, ticker: str) -> Market:
+        market = self.markets.get(ticker)
+        if market is None:
+            raise not_found(
+                f"market {ticker!r} not found", code="market_not_found", message="market not found"
+            )
+        return market
+
+    def user_by_name(self, name: str) -> User:
+        return self.users_by_name[name]
+
+    def create_subaccount(self, user_id: str) -> int:
+        """Create the user's next subaccount (1..63) and return its number."""
+        user = self.users[user_id]
+        number = max(user.subaccounts) + 1
+        if number > MAX_SUBACCOUNT:
+            raise SimError(
+                400,
+                "subaccount_limit_reached",
+                "subaccount limit reached",
+                f"at most {MAX_SUBACCOUNT} subaccounts",
+            )
+        user.subaccounts.add(number)
+        return number
+
+    def check_subaccount(self, user_id: str, subaccount: int) -> None:
+        if subaccount not in self.users[user_id].subaccounts:
+            raise bad_request(
+                f"subaccount {subaccount} does not exist",
+                code="subaccount_not_found",
+                message="subaccount not found",
+            )
+
+    def _touch_user(self) -> None:
+        self.last_user_data_ns = self.clock.now_ns()
+
+    # -- fees and collateral ------------------------------------------------------------------------
+    def trade_fee_micro(self, market: Market, price_bp: int, size: int, is_taker: bool) -> int:
+        """Return the trade fee of one fill, rounded up to $0.0001 (see the module notes)."""
+        series = market.series
+        if series.fee_type == "flat":
+            raw = series.fee_ppm * size * MAX_BP * MAX_BP // 4  # mult * C / 4, same scale as below
+        else:
+            raw = series.fee_ppm * size * price_bp * (MAX_BP - price_bp)
+            if not is_taker:
+                if series.fee_type != "quadratic_with_maker_fees":
+                    return 0
+                raw //= 4
+        # raw / 1e10 micro-dollars; round up to 100 micro ($0.0001)
+        scale = 10**12
+        return -(-raw // scale) * 100
+
+    def _fee_bound(self, market: Market, size: int) -> int:
+        # largest fee of ``size`` at any price (P(1-P) <= 1/4) plus rounding slack
+        return market.series.fee_ppm * size // 400 + 200
+
+    def _reserve_for(self, market: Market, side: str, price_bp: int, size: int) -> int:
+        cost_bp = price_bp if side == "bid" else MAX_BP - price_bp
+        return cost_bp * size + self._fee_bound(market, size)
+
+    def _set_reserve(self, order: Order, market: Market) -> None:
+        new = (
+            self._reserve_for(market, order.side, order.price_bp, order.remaining)
+            if order.status == "resting" and order.remaining > 0
+            else 0
+        )
+        acct = self.account(order.user_id, order.subaccount, order.exchange_index)
+        acct.reserved_micro += new - order.reserved_micro
+        order.reserved_micro = new
+
+    # -- market lifecycle ---------------------------------------------------------------------------
+    def tick(self) -> None:
+        """Advance scheduled state: open and close markets, expire orders. Called periodically."""
+        now_ns = self.clock.now_ns()
+        now_s = now_ns // 1_000_000_000
+        for market in self.markets.values():
+            if market.status == "initialized" and now_s >= market.open_s:
+                self._set_status(market, "active", "activated")
+            if market.status in ("active", "inactive", "initialized") and now_s >= market.close_s:
+                self.close_market(market.ticker)
+            if (
+                market.status == "closed"
+                and market.scheduled_result
+                and now_s >= market.close_s + market.settlement_timer_s
+            ):
+                self.settle_market(market.ticker, market.scheduled_result)
+        for order in [
+            o
+            for o in self.orders.values()
+            if o.status == "resting" and o.expiration_s is not None and o.expiration_s <= now_s
+        ]:
+            self._cancel(order, "ExpiryCancel")
+
+    def _set_status(self, market: Market, status: str, event_type: str, **extra: Any) -> None:
+        market.status = status
+        market.updated_ns = self.clock.now_ns()
+        self._emit(
+            "lifecycle", {"ticker": market.ticker, "event_type": event_type, "status": status, **extra}
+        )
+
+    def close_market(self, ticker: str) -> None:
+        """Close a market now: cancel its resting orders; status ``closed``."""
+        market = self.market(ticker)
+        if market.status in ("closed", "determined", "finalized"):
+            return
+        for order in self._resting(market):
+            self._cancel(order, "CloseCancel")
+        market.close_s = min(market.close_s, self.clock.now_ns() // 1_000_000_000)
+        self._set_status(market, "closed", "deactivated")
+
+    def settle_market(self, ticker: str, result: str) -> None:
+        """Determine and settle a market: $1 per winning contract; positions become settlements.
+
+        Parameters
+        ----------
+        ticker : str
+            The market.
+        result : {"yes", "no"}
+            The outcome.
+        """
+        if result not in ("yes", "no"):
+            raise ValueError(f"result must be 'yes' or 'no', got {result!r}")
+        market = self.market(ticker)
+        if market.status in ("determined", "finalized"):
+            raise ValueError(f"market {ticker} is already settled")
+        self.close_market(ticker)
+        now = self.clock.now_ns()
+        market.result = result
+        market.determined_ns = now
+        self._set_status(market, "determined", "determined", result=result)
+        for (user_id, sub, tkr), pos in list(self.positions.items()):
+            if tkr != ticker:
+                continue
+            yes_count = max(pos.position, 0)
+            no_count = max(-pos.position, 0)
+            payout = (yes_count if result == "yes" else no_count) * ONE_DOLLAR_PER_C100
+            acct = self.account(user_id, sub, market.exchange_index)
+            acct.cash_micro += payout
+            user = self.users[user_id]
+            if yes_count or no_count or pos.total_traded_micro:
+                user.settlements.append(
+                    Settlement(
+                        ticker,
+                        market.event.event_ticker,
+                        result,
+                        yes_count,
+                        pos.cost_micro if yes_count else 0,
+                        no_count,
+                        pos.cost_micro if no_count else 0,
+                        payout,
+                        pos.fees_micro,
+                        now,
+                        sub,
+                        market.exchange_index,
+                    )
+                )
+            pos.realized_micro += payout - pos.cost_micro
+            pos.position = 0
+            pos.cost_micro = 0
+            pos.updated_ns = now
+            del self.positions[(user_id, sub, tkr)]
+            self._emit(
+                "position",
+                {
+                    "ticker": ticker,
+                    "subaccount": sub,
+                    "position": 0,
+                    "settled": True,
+                    "revenue_micro": payout,
+                },
+                user_id,
+            )
+        market.open_interest = 0
+        market.settled_ns = now
+        self._set_status(market, "finalized", "settled", result=result)
+        self._touch_user()
+
+    def set_market_halted(self, ticker: str, halted: bool) -> None:
+        """Pause (status ``inactive``) or resume one active market."""
+        market = self.market(ticker)
+        if halted and market.status == "active":
+            market.halted = True
+            self._set_status(market, "inactive", "deactivated")
+            for order in self._resting(market):
+                if order.cancel_on_pause:
+                    self._cancel(order, "HaltCancel")
+        elif not halted and market.status == "inactive":
+            market.halted = False
+            self._set_status(market, "active", "activated")
+
+    def set_shard_status(
+        self, exchange_index: int, *, trading_active: bool | None = None, exchange_active: bool | None = None
+    ) -> None:
+        """Pause or resume trading (cancels still allowed) or the whole exchange on a shard.
+
+        When a pause begins, orders placed with ``cancel_order_on_pause`` on that shard are
+        cancelled.
+        """
+        state = self.shards.setdefault(exchange_index, {"exchange_active": True, "trading_active": True})
+        was_open = state["exchange_active"] and state["trading_active"]
+        if trading_active is not None:
+            state["trading_active"] = trading_active
+        if exchange_active is not None:
+            state["exchange_active"] = exchange_active
+        now_open = state["exchange_active"] and state["trading_active"]
+        if was_open and not now_open:
+            for order in [
+                o
+                for o in self.orders.values()
+                if o.status == "resting" and o.exchange_index == exchange_index and o.cancel_on_pause
+            ]:
+                self._cancel(order, "HaltCancel")
+        self._emit("exchange_status", {"exchange_index": exchange_index, **state})
+
+    def _check_exchange(self, exchange_index: int, *, trading: bool) -> None:
+        state = self.shards.get(exchange_index, {"exchange_active": True, "trading_active": True})
+        if not state["exchange_active"]:
+            raise SimError(
+                503,
+                "exchange_unavailable",
+                "exchange is unavailable",
+                f"exchange shard {exchange_index} is paused",
+            )
+        if trading and not state["trading_active"]:
+            raise SimError(
+                400,
+                "trading_is_paused",
+                "trading is paused",
+                f"trading on exchange shard {exchange_index} is paused; cancels are allowed",
+            )
+
+    # -- routing ------------------------------------------------------------------------------------
+    def route(self, exchange_index: Any, ticker: str | None) -> int:
+        """Return the shard a write goes to (PROTOCOL.md 4.10).
+
+        ``>= 0`` is used as given; ``-1`` requires auto-routing by ``ticker``; omitted (None) with a
+        ticker auto-routes; omitted without a ticker goes to shard 0.
+        """
+        if exchange_index is None:
+            if ticker:
+                return self.market(ticker).exchange_index
+            return 0
+        if isinstance(exchange_index, bool) or not isinstance(exchange_index, int):
+            raise bad_request(f"exchange_index must be an integer, got {exchange_index!r}")
+        if exchange_index == -1:
+            if not ticker:
+                raise bad_request("exchange_index -1 requires a ticker to route by")
+            return self.market(ticker).exchange_index
+        if exchange_index < -1:
+            raise bad_request(f"exchange_index must be -1 or a shard number, got {exchange_index}")
+        if exchange_index not in self.shards:
+            raise bad_request(
+                f"unknown exchange_index {exchange_index}",
+                code="invalid_exchange_index",
+                message="invalid exchange index",
+            )
+        return exchange_index
+
+    # -- orders -------------------------------------------------------------------------------------
+    def _resting(self, market: Market) -> list[Order]:
+        return [o for lv in (market.bids, market.asks) for q in lv.values() for o in q]
+
+    def create_order(
+        self,
+        user_id: str,
+        *,
+        ticker: str,
+        side: str,
+        count: int,
+        price_bp: int,
+        time_in_force: str,
+        stp: str,
+        exchange_index: int,
+        subaccount: int = 0,
+        client_order_id: str = "",
+        expiration_s: int | None = None,
+        post_only: bool = False,
+        reduce_only: bool = False,
+        cancel_on_pause: bool = False,
+        order_group_id: str | None = None,
+    ) -> tuple[Order, list[Fill]]:
+        """Place an order (validated fields) and match it.
+
+        Returns
+        -------
+        (Order, list of Fill)
+            The order as it stands after matching and the fills it took as taker.
+
+        Raises
+        ------
+        SimError
+            For every rejection (market closed, off-grid price, insufficient balance, ...).
+        """
+        user = self.users[user_id]
+        market = self.market(ticker)
+        self.check_subaccount(user_id, subaccount)
+        if exchange_index != market.exchange_index:
+            # Kalshi checks collateral on the shard the request went to: a wrong shard is
+            # a balance failure there, not a routing hint.
+            raise SimError(
+                400,
+                "insufficient_balance",
+                "insufficient balance",
+                f"market {ticker} is on exchange shard {market.exchange_index}; "
+                f"this order was routed to shard {exchange_index}",
+            )
+        self._check_exchange(exchange_index, trading=True)
+        if not market.accepting_orders:
+            raise SimError(
+                400,
+                "market_closed",
+                "market is not open for trading",
+                f"market {ticker} status is {market.status}",
+            )
+        if not market.grid.is_valid(price_bp, 0) or price_bp <= 0 or price_bp >= MAX_BP:
+            raise invalid_order(
+                f"price {price_bp / MAX_BP:.4f} is not on the price grid of {ticker} "
+                f"({market.price_level_structure}: {market.price_ranges})"
+            )
+        if count <= 0:
+            raise SimError(400, "invalid_order_size", "invalid order size", "count must be positive")
+        if client_order_id and client_order_id in user.client_order_ids:
+            raise SimError(
+                409,
+                "order_already_exists",
+                "order already exists",
+                f"client_order_id {client_order_id!r} was already used",
+            )
+        now_ns = self.clock.now_ns()
+        if expiration_s is not None:
+            if time_in_force != "good_till_canceled":
+                raise invalid_order("expiration_time is only allowed with good_till_canceled")
+            if expiration_s <= now_ns // 1_000_000_000:
+                raise invalid_order("Expiration timestamp must be in the future")
+        group = None
+        if order_group_id is not None:
+            group = self.groups.get(order_group_id)
+            if group is None or group.user_id != user_id:
+                raise not_found(
+                    f"order group {order_group_id!r} not found",
+                    code="order_group_not_found",
+                    message="order group not found",
+                )
+            if group.exchange_index != exchange_index:
+                raise bad_request(f"order group {order_group_id} is on exchange shard {group.exchange_index}")
+            if group.triggered:
+                raise SimError(
+                    400,
+                    "order_group_triggered",
+                    "order group is triggered",
+                    f"order group {order_group_id} must be reset before new orders",
+                )
+        pos = self.positions.get((user_id, subaccount, ticker))
+        held = pos.position if pos else 0
+        if reduce_only:
+            reducible = max(-held, 0) if side == "bid" else max(held, 0)
+            if reducible <= 0:
+                raise invalid_order("reduce_only order would not reduce a position")
+            count = min(count, reducible)
+        opposite_best = market.best_ask() if side == "bid" else market.best_bid()
+        crosses = opposite_best is not None and (
+            opposite_best <= price_bp if side == "bid" else opposite_best >= price_bp
+        )
+        if post_only and crosses:
+            raise invalid_order("post only cross")
+        need = self._reserve_for(market, side, price_bp, count)
+        acct = self.account(user_id, subaccount, exchange_index)
+        if acct.available_micro < need:
+            raise SimError(
+                400,
+                "insufficient_balance",
+                "insufficient balance",
+                f"order needs ${need / 1e6:.6f} on exchange shard {exchange_index}, "
+                f"available ${acct.available_micro / 1e6:.6f}",
+            )
+        order = Order(
+            self._uuid(),
+            user_id,
+            subaccount,
+            ticker,
+            exchange_index,
+            side,
+            price_bp,
+            count,
+            remaining=count,
+            client_order_id=client_order_id,
+            time_in_force=time_in_force,
+            stp=stp,
+            post_only=post_only,
+            reduce_only=reduce_only,
+            cancel_on_pause=cancel_on_pause,
+            order_group_id=order_group_id,
+            expiration_s=expiration_s,
+            created_ns=now_ns,
+            updated_ns=now_ns,
+            seq=next(self._seq),
+        )
+        self.orders[order.order_id] = order
+        user.orders.append(order)
+        if client_order_id:
+            user.client_order_ids[client_order_id] = order
+        fills: list[Fill] = []
+        if time_in_force == "fill_or_kill" and self._fillable(market, order) < order.remaining:
+            order.remaining = 0
+            order.status = "canceled"
+            order.last_update_reason = "FillOrKillCancel"
+            self._emit_order(order)
+            self._touch_user()
+            return order, fills
+        self._match(market, order, fills)
+        if order.status == "resting" and order.remaining > 0:
+            if time_in_force in ("immediate_or_cancel", "fill_or_kill"):
+                order.remaining = 0
+                order.status = "canceled"
+                order.last_update_reason = "ImmediateOrCancel"
+            else:
+                self._rest(market, order)
+        elif order.remaining == 0 and order.status == "resting":
+            order.status = "executed"
+        self._emit_order(order)
+        self._touch_user()
+        if group is not None:
+            self._check_group(group)
+        return order, fills
+
+    def _fillable(self, market: Market, order: Order) -> int:
+        total = 0
+        for _price, queue in self._crossing_levels(market, order):
+            for resting in queue:
+                if resting.user_id == order.user_id:
+                    if order.stp == "taker_at_cross":
+                        return total
+                    continue
+                total += resting.remaining
+                if total >= order.remaining:
+                    return total
+        return total
+
+    def _crossing_levels(self, market: Market, order: Order) -> list[tuple[int, list[Order]]]:
+        if order.side == "bid":
+            prices = sorted(p for p in market.asks if p <= order.price_bp)
+            return [(p, market.asks[p]) for p in prices]
+        prices = sorted((p for p in market.bids if p >= order.price_bp), reverse=True)
+        return [(p, market.bids[p]) for p in prices]
+
+    def _match(self, market: Market, taker: Order, fills: list[Fill]) -> None:
+        book = market.asks if taker.side == "bid" else market.bids
+        touched_groups: set[str] = set()
+        for price, queue in self._crossing_levels(market, taker):
+            while queue and taker.remaining > 0:
+                maker = queue[0]
+                if maker.user_id == taker.user_id:
+                    if taker.stp == "taker_at_cross":
+                        taker.remaining = 0
+                        taker.status = "canceled"
+                        taker.last_update_reason = "SelfTradeCancel"
+                        break
+                    self._cancel(maker, "SelfTradeCancel")
+                    continue
+                size = min(taker.remaining, maker.remaining)
+                self._execute(market, taker, maker, price, size, fills)
+                for o in (taker, maker):
+                    if o.order_group_id:
+                        self.groups[o.order_group_id].window.append((self.clock.now_ns(), size))
+                        touched_groups.add(o.order_group_id)
+                if maker.remaining == 0:
+                    queue.pop(0)
+                    maker.status = "executed"
+                    self._set_reserve(maker, market)
+                    self._emit_order(maker)
+            if not queue:
+                book.pop(price, None)
+            if taker.remaining == 0 or taker.status != "resting":
+                break
+        for gid in touched_groups:
+            group = self.groups.get(gid)
+            if group is not None:
+                self._check_group(group)
+
+    def _execute(
+        self, market: Market, taker: Order, maker: Order, price_bp: int, size: int, fills: list[Fill]
+    ) -> None:
+        now = self.clock.now_ns()
+        trade_id = self._uuid()
+        # the maker's resting level shrinks (YES book side of the maker)
+        maker.remaining -= size
+        maker.filled += size
+        maker.updated_ns = now
+        maker.last_update_reason = "Trade"
+        taker.remaining -= size
+        taker.filled += size
+        taker.updated_ns = now
+        taker.last_update_reason = "Trade"
+        self._set_reserve(maker, market)
+        self._emit(
+            "book_delta",
+            {
+                "ticker": market.ticker,
+                "side": maker.side,
+                "price_bp": price_bp,
+                "delta": -size,
+                "order_id": maker.order_id,
+                "user_id": maker.user_id,
+                "client_order_id": maker.client_order_id,
+                "subaccount": maker.subaccount,
+                "cause_order_id": taker.order_id,
+                "cause_user_id": taker.user_id,
+                "cause_client_order_id": taker.client_order_id,
+            },
+        )
+        opened_before = market.open_interest
+        for order, is_taker in ((taker, True), (maker, False)):
+            fee = self.trade_fee_micro(market, price_bp, size, is_taker)
+            cost_bp = price_bp if order.side == "bid" else MAX_BP - price_bp
+            cost = cost_bp * size
+            pos = self.position(order.user_id, order.subaccount, market)
+            old = pos.position
+            signed = size if order.side == "bid" else -size
+            closing = min(size, max(-old, 0)) if order.side == "bid" else min(size, max(old, 0))
+            # balance change before rounding: pay the cost, redeem netted pairs at $1, pay the fee
+            change = -cost + closing * ONE_DOLLAR_PER_C100 - fee
+            floored = (change // 100) * 100
+            fee_total = fee + (change - floored)
+            acct = self.account(order.user_id, order.subaccount, order.exchange_index)
+            acct.cash_micro += floored
+            self.fees_collected_micro += fee_total
+            # cost basis: closing removes a proportional share, opening adds this fill's cost
+            if closing:
+                removed = pos.cost_micro * closing // abs(old)
+                pos.cost_micro -= removed
+                pos.realized_micro += closing * ONE_DOLLAR_PER_C100 - cost_bp * closing - removed
+            opening = size - closing
+            pos.cost_micro += cost_bp * opening
+            pos.position = old + signed
+            pos.total_traded_micro += price_bp * size
+            pos.fees_micro += fee_total
+            pos.updated_ns = now
+            if is_taker:
+                order.taker_cost_micro += cost
+                order.taker_fees_micro += fee_total
+            else:
+                order.maker_cost_micro += cost
+                order.maker_fees_micro += fee_total
+            market.open_interest += abs(pos.position) - abs(old)
+            fill = Fill(
+                self._uuid(),
+                trade_id,
+                order.order_id,
+                order.user_id,
+                order.subaccount,
+                market.ticker,
+                market.exchange_index,
+                order.side,
+                price_bp,
+                size,
+                is_taker,
+                fee_total,
+                now,
+                order.client_order_id,
+                pos.position,
+            )
+            self.users[order.user_id].fills.append(fill)
+            if is_taker:
+                fills.append(fill)
+            self._emit("fill", {"fill": fill}, order.user_id)
+            self._emit(
+                "position",
+                {
+                    "ticker": market.ticker,
+                    "subaccount": order.subaccount,
+                    "position": pos.position,
+                    "cost_micro": pos.cost_micro,
+                    "realized_micro": pos.realized_micro,
+                    "fees_micro": pos.fees_micro,
+                    "volume_micro": pos.total_traded_micro,
+                },
+                order.user_id,
+            )
+        # open interest counts contracts once (YES holders), the loop above counted both sides
+        market.open_interest = opened_before + (market.open_interest - opened_before) // 2
+        market.last_price_bp = price_bp
+        market.volume += size
+        trade = Trade(trade_id, market.ticker, price_bp, size, taker.side, now)
+        market.trades.append(trade)
+        self._emit("trade", {"trade": trade})
+
+    def _rest(self, market: Market, order: Order) -> None:
+        book = market.bids if order.side == "bid" else market.asks
+        book.setdefault(order.price_bp, []).append(order)
+        self._set_reserve(order, market)
+        self._emit(
+            "book_delta",
+            {
+                "ticker": market.ticker,
+                "side": order.side,
+                "price_bp": order.price_bp,
+                "delta": order.remaining,
+                "order_id": order.order_id,
+                "user_id": order.user_id,
+                "client_order_id": order.client_order_id,
+                "subaccount": order.subaccount,
+                "cause_order_id": order.order_id,
+                "cause_user_id": order.user_id,
+                "cause_client_order_id": order.client_order_id,
+            },
+        )
+
+    def _unrest(self, market: Market, order: Order, size: int) -> None:
+        """Remove ``size`` of a resting order from its level (the whole order if it empties)."""
+        book = market.bids if order.side == "bid" else market.asks
+        order.remaining -= size
+        if order.remaining == 0:
+            queue = book.get(order.price_bp, [])
+            if order in queue:
+                queue.remove(order)
+            if not queue:
+                book.pop(order.price_bp, None)
+        self._emit(
+            "book_delta",
+            {
+                "ticker": market.ticker,
+                "side": order.side,
+                "price_bp": order.price_bp,
+                "delta": -size,
+                "order_id": order.order_id,
+                "user_id": order.user_id,
+                "client_order_id": order.client_order_id,
+                "subaccount": order.subaccount,
+                "cause_order_id": order.order_id,
+                "cause_user_id": order.user_id,
+                "cause_client_order_id": order.client_order_id,
+            },
+        )
+
+    def _cancel(self, order: Order, reason: str) -> int:
+        if order.status != "resting":
+            return 0
+        market = self.markets[order.ticker]
+        size = order.remaining
+        if size:
+            self._unrest(market, order, size)
+        order.status = "canceled"
+        order.updated_ns = self.clock.now_ns()
+        order.last_update_reason = reason
+        self._set_reserve(order, market)
+        self._emit_order(order)
+        self._touch_user()
+        return size
+
+    def _emit_order(self, order: Order) -> None:
+        self._emit("order", {"order": order}, order.user_id)
+
+    def get_order(self, user_id: str, order_id: str, subaccount: int | None = None) -> Order:
+        order = self.orders.get(order_id)
+        if (
+            order is None
+            or order.user_id != user_id
+            or (subaccount is not None and order.subaccount != subaccount)
+        ):
+            raise not_found(
+                f"order {order_id!r} not found", code="order_not_found", message="order not found"
+            )
+        return order
+
+    def _writable_order(self, user_id: str, order_id: str, subaccount: int, exchange_index: int) -> Order:
+        order = self.get_order(user_id, order_id, subaccount)
+        if order.exchange_index != exchange_index:
+            # the shard the request went to does not know this order
+            raise not_found(
+                f"order {order_id!r} not found on exchange shard {exchange_index} "
+                f"(it lives on shard {order.exchange_index}; pass exchange_index or market_ticker)",
+                code="order_not_found",
+                message="order not found",
+            )
+        return order
+
+    def cancel_order(
+        self, user_id: str, order_id: str, subaccount: int, exchange_index: int
+    ) -> tuple[Order, int]:
+        """Cancel a resting order; return it and the size removed (0 if it was no longer resting)."""
+        order = self._writable_order(user_id, order_id, subaccount, exchange_index)
+        self._check_exchange(exchange_index, trading=False)
+        if order.status != "resting":
+            raise SimError(
+                404, "order_not_found", "order not found", f"order {order_id} is {order.status}, not resting"
+            )
+        return order, self._cancel(order, "Cancel")
+
+    def decrease_order(
+        self,
+        user_id: str,
+        order_id: str,
+        subaccount: int,
+        exchange_index: int,
+        reduce_by: int | None,
+        reduce_to: int | None,
+    ) -> Order:
+        """Reduce a resting order's remaining size (to 0 = cancel); queue priority is kept."""
+        order = self._writable_order(user_id, order_id, subaccount, exchange_index)
+        self._check_exchange(exchange_index, trading=False)
+        if order.status != "resting":
+            raise SimError(
+                404, "order_not_found", "order not found", f"order {order_id} is {order.status}, not resting"
+            )
+        target = max(order.remaining - reduce_by, 0) if reduce_by is not None else reduce_to
+        assert target is not None
+        if target > order.remaining:
+            raise invalid_order(
+                f"reduce_to {target / 100:.2f} is above the remaining {order.remaining / 100:.2f}"
+            )
+        if target == order.remaining:
+            return order
+        if target == 0:
+            self._cancel(order, "Decrease")
+            return order
+        market = self.markets[order.ticker]
+        self._unrest(market, order, order.remaining - target)
+        order.updated_ns = self.clock.now_ns()
+        order.last_update_reason = "Decrease"
+        self._set_reserve(order, market)
+        self._emit_order(order)
+        self._touch_user()
+        return order
+
+    def amend_order(
+        self,
+        user_id: str,
+        order_id: str,
+        subaccount: int,
+        exchange_index: int,
+        *,
+        ticker: str,
+        side: str,
+        price_bp: int,
+        count: int,
+        client_order_id: str | None = None,
+        updated_client_order_id: str | None = None,
+    ) -> tuple[Order, list[Fill]]:
+        """Change price and/or total size (``count`` includes what already filled).
+
+        Queue priority is kept only when the size decreases at the same price; otherwise the order
+        goes to the back of its (new) level, and it may cross and fill at once.
+        """
+        order = self._writable_order(user_id, order_id, subaccount, exchange_index)
+        self._check_exchange(exchange_index, trading=True)
+        user = self.users[user_id]
+        if order.ticker != ticker:
+            raise SimError(
+                400,
+                "order_ticker_mismatch",
+                "order ticker mismatch",
+                f"order {order_id} is on {order.ticker}, not {ticker}",
+            )
+        if order.side != side:
+            raise SimError(
+                400,
+                "order_side_mismatch",
+                "order side mismatch",
+                f"order {order_id} is a {order.side}, not a {side}",
+            )
+        if client_order_id is not None and client_order_id != order.client_order_id:
+            raise SimError(
+                400,
+                "order_id_and_client_order_id_mismatch",
+                "order id and client order id mismatch",
+                f"order {order_id} has client_order_id {order.client_order_id!r}",
+            )
+        if order.status != "resting":
+            raise SimError(
+                404, "order_not_found", "order not found", f"order {order_id} is {order.status}, not resting"
+            )
+        market = self.markets[order.ticker]
+        if not market.accepting_orders:
+            raise SimError(
+                400,
+                "market_closed",
+                "market is not open for trading",
+                f"market {ticker} status is {market.status}",
+            )
+        if not market.grid.is_valid(price_bp, 0) or price_bp <= 0 or price_bp >= MAX_BP:
+            raise invalid_order(f"price {price_bp / MAX_BP:.4f} is not on the price grid of {ticker}")
+        new_remaining = count - order.filled
+        if new_remaining <= 0:
+            raise SimError(
+                400,
+                "invalid_order_size",
+                "invalid order size",
+                f"count {count / 100:.2f} must exceed the filled {order.filled / 100:.2f}",
+            )
+        if updated_client_order_id and updated_client_order_id != order.client_order_id:
+            if updated_client_order_id in user.client_order_ids:
+                raise SimError(
+                    409,
+                    "order_already_exists",
+                    "order already exists",
+                    f"client_order_id {updated_client_order_id!r} was already used",
+                )
+        extra = self._reserve_for(market, side, price_bp, new_remaining) - order.reserved_micro
+        acct = self.account(user_id, subaccount, exchange_index)
+        if extra > 0 and acct.available_micro < extra:
+            raise SimError(
+                400,
+                "insufficient_balance",
+                "insufficient balance",
+                f"amend needs ${extra / 1e6:.6f} more on exchange shard {exchange_index}",
+            )
+        if updated_client_order_id and updated_client_order_id != order.client_order_id:
+            user.client_order_ids[updated_client_order_id] = order
+            order.client_order_id = updated_client_order_id
+        fills: list[Fill] = []
+        now = self.clock.now_ns()
+        if price_bp == order.price_bp and new_remaining <= order.remaining:
+            if new_remaining < order.remaining:
+                self._unrest(market, order, order.remaining - new_remaining)
+        else:
+            self._unrest(market, order, order.remaining)
+            order.price_bp = price_bp
+            order.remaining = new_remaining
+            order.seq = next(self._seq)
+            self._set_reserve(order, market)
+            self._match(market, order, fills)
+            if order.status == "resting":
+                if order.remaining > 0:
+                    self._rest(market, order)
+                else:
+                    order.status = "executed"
+        order.initial = count
+        order.updated_ns = now
+        if order.last_update_reason != "Trade":
+            order.last_update_reason = "Amend"
+        self._set_reserve(order, market)
+        self._emit_order(order)
+        self._touch_user()
+        return order, fills
+
+    def cancel_all(
+        self, user_id: str, subaccount: int | None, exchange_index: int | None = None
+    ) -> list[Order]:
+        """Cancel every resting order of a user (optionally one subaccount / shard)."""
+        done = []
+        for order in list(self.users[user_id].orders):
+            if order.status != "resting":
+                continue
+            if subaccount is not None and order.subaccount != subaccount:
+                continue
+            if exchange_index is not None and order.exchange_index != exchange_index:
+                continue
+            if not self.shards.get(order.exchange_index, {}).get("exchange_active", True):
+                continue
+            self._cancel(order, "Cancel")
+            done.append(order)
+        return done
+
+    def queue_position(self, order: Order) -> int:
+        """Return the size resting ahead of ``order`` at its price (0 if it is not resting)."""
+        if order.status != "resting":
+            return 0
+        market = self.markets[order.ticker]
+        book = market.bids if order.side == "bid" else market.asks
+        ahead = 0
+        for o in book.get(order.price_bp, []):
+            if o is order:
+                break
+            ahead += o.remaining
+        return ahead
+
+    # -- order groups -------------------------------------------------------------------------------
+    def create_group(self, user_id: str, limit: int, subaccount: int, exchange_index: int) -> OrderGroup:
+        if not 100 <= limit <= 1_000_000 * 100:
+            raise bad_request(f"contracts_limit must be 1 to 1,000,000, got {limit / 100:.2f}")
+        self.check_subaccount(user_id, subaccount)
+        self._check_exchange(exchange_index, trading=False)
+        group = OrderGroup(self._uuid(), user_id, subaccount, exchange_index, limit)
+        self.groups[group.order_group_id] = group
+        self.users[user_id].groups[group.order_group_id] = group
+        self._emit(
+            "order_group",
+            {"event_type": "created", "order_group_id": group.order_group_id, "contracts_limit": limit},
+            user_id,
+        )
+        return group
+
+    def get_group(self, user_id: str, group_id: str, exchange_index: int | None = None) -> OrderGroup:
+        group = self.groups.get(group_id)
+        if (
+            group is None
+            or group.user_id != user_id
+            or (exchange_index is not None and group.exchange_index != exchange_index)
+        ):
+            raise not_found(
+                f"order group {group_id!r} not found",
+                code="order_group_not_found",
+                message="order group not found",
+            )
+        return group
+
+    def group_orders(self, group: OrderGroup) -> list[Order]:
+        return [o for o in self.users[group.user_id].orders if o.order_group_id == group.order_group_id]
+
+    def _check_group(self, group: OrderGroup) -> None:
+        if not group.triggered and group.volume(self.clock.now_ns()) > group.limit:
+            self.trigger_group(group)
+
+    def trigger_group(self, group: OrderGroup) -> None:
+        """Trigger a group: cancel its resting orders and block new ones until reset."""
+        group.triggered = True
+        for order in self.group_orders(group):
+            self._cancel(order, "OrderGroupCancel")
+        self._emit(
+            "order_group", {"event_type": "triggered", "order_group_id": group.order_group_id}, group.user_id
+        )
+
+    def reset_group(self, group: OrderGroup) -> None:
+        group.triggered = False
+        group.window.clear()
+        self._emit(
+            "order_group", {"event_type": "reset", "order_group_id": group.order_group_id}, group.user_id
+        )
+
+    def set_group_limit(self, group: OrderGroup, limit: int) -> None:
+        if not 100 <= limit <= 1_000_000 * 100:
+            raise bad_request(f"contracts_limit must be 1 to 1,000,000, got {limit / 100:.2f}")
+        group.limit = limit
+        self._emit(
+            "order_group",
+            {"event_type": "limit_updated", "order_group_id": group.order_group_id, "contracts_limit": limit},
+            group.user_id,
+        )
+        if not group.triggered and group.volume(self.clock.now_ns()) > limit:
+            self.trigger_group(group)
+
+    def delete_group(self, group: OrderGroup) -> None:
+        for order in self.group_orders(group):
+            self._cancel(order, "OrderGroupCancel")
+        self.groups.pop(group.order_group_id, None)
+        self.users[group.user_id].groups.pop(group.order_group_id, None)
+        self._emit(
+            "order_group", {"event_type": "deleted", "order_group_id": group.order_group_id}, group.user_id
+        )
+
+    # -- invariants (tests) -------------------------------------------------------------------------
+    def check_invariants(self) -> None:
+        """Raise AssertionError if the books or the money are inconsistent."""
+        for market in self.markets.values():
+            bb, ba = market.best_bid(), market.best_ask()
+            assert bb is None or ba is None or bb < ba, f"{market.ticker} crossed: {bb} >= {ba}"
+            for side, book in (("bid", market.bids), ("ask", market.asks)):
+                for price, queue in book.items():
+                    assert queue, f"{market.ticker} empty level {price}"
+                    for o in queue:
+                        assert (
+                            o.status == "resting"
+                            and o.remaining > 0
+                            and o.side == side
+                            and o.price_bp == price
+                        )
+            net = sum(p.position for (_, _, t), p in self.positions.items() if t == market.ticker)
+            assert net == 0, f"{market.ticker} positions do not net to zero: {net}"
+            longs = sum(max(p.position, 0) for (_, _, t), p in self.positions.items() if t == market.ticker)
+            assert longs == market.open_interest, (
+                f"{market.ticker} open interest {market.open_interest} != {longs}"
+            )
+        cash = sum(a.cash_micro for a in self.accounts.values())
+        collateral = sum(ONE_DOLLAR_PER_C100 * max(p.position, 0) for p in self.positions.values())
+        assert cash + collateral + self.fees_collected_micro == self.funded_micro, (
+            f"money not conserved: cash {cash} + collateral {collateral} + fees {self.fees_collected_micro}"
+            f" != funded {self.funded_micro}"
+        )
+        for key, acct in self.accounts.items():
+            reserved = sum(
+                o.reserved_micro
+                for o in self.orders.values()
+                if (o.user_id, o.subaccount, o.exchange_index) == key
+            )
+            assert reserved == acct.reserved_micro, f"{key} reserve {acct.reserved_micro} != {reserved}"
