@@ -21,7 +21,7 @@ if DEBUG:
     build_base = os.path.join("build", "debug")
 else:
     directives = {"boundscheck": False, "wraparound": False, "initializedcheck": False}
-    compile_args = ["-O2"]
+    compile_args = ["-O3"]
     build_base = os.path.join("build", "release")
 directives.update({"language_level": 3, "embedsignature": True, "cdivision": True, "binding": False})
 

@@ -5,6 +5,14 @@
 #include <stdint.h>
 #include <time.h>
 
+#if defined(__GNUC__) || defined(__clang__)
+#define cb_likely(x) __builtin_expect(!!(x), 1)
+#define cb_unlikely(x) __builtin_expect(!!(x), 0)
+#else
+#define cb_likely(x) (x)
+#define cb_unlikely(x) (x)
+#endif
+
 /* Index of the highest set bit of a non-zero word. */
 static inline int cb_high_bit(uint64_t w) {
 #if defined(__GNUC__) || defined(__clang__)

@@ -17,7 +17,7 @@ from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memset
 
-from centbook.cb cimport cb_add_overflow, cb_high_bit, cb_mask_below, cb_popcount
+from centbook.cb cimport cb_add_overflow, cb_high_bit, cb_mask_below, cb_popcount, cb_unlikely
 from centbook.fixed cimport price_bp_from, size_from
 from centbook.grid cimport PriceGrid
 
@@ -114,6 +114,57 @@ cdef inline void _clear_bit(uint64_t *bits, uint64_t *summary, int32_t slot) noe
     bits[w] &= ~((<uint64_t>1) << (slot & 63))
     if bits[w] == 0:
         summary[w >> 6] &= ~((<uint64_t>1) << (w & 63))
+
+
+cdef inline cb_apply_t _apply(OrderBook book, int side, int32_t price_bp, int64_t delta,
+                              int64_t *new_size) noexcept nogil:
+    """The delta kernel (OrderBook.apply_delta_c); inlined into the batch loop."""
+    cdef int32_t slot, best
+    cdef int64_t old, new, total
+    cdef int64_t *levels
+    if cb_unlikely(book._state != CB_BOOK_LIVE):
+        # GAPPED and STALE books keep applying; the others refuse or fault
+        if book._state == CB_BOOK_FAULTED:
+            return CB_REFUSED_FAULTED
+        if book._state == CB_BOOK_EMPTY or book._state == CB_BOOK_SYNCING:
+            book.fault_c(CB_FAULT_NO_SNAPSHOT, side, price_bp, delta)
+            return CB_FAULT_NO_SNAPSHOT
+    if cb_unlikely(<uint32_t>side > 1):
+        book.fault_c(CB_FAULT_BAD_SIDE, side, price_bp, delta)
+        return CB_FAULT_BAD_SIDE
+    if cb_unlikely(<uint32_t>price_bp > MAX_BP):
+        book.fault_c(CB_FAULT_OFF_GRID, side, price_bp, delta)
+        return CB_FAULT_OFF_GRID
+    slot = book._slot_of[side][price_bp]
+    if cb_unlikely(slot < 0):
+        book.fault_c(CB_FAULT_OFF_GRID, side, price_bp, delta)
+        return CB_FAULT_OFF_GRID
+    levels = book._levels[side]
+    old = levels[slot]
+    if cb_unlikely(cb_add_overflow(old, delta, &new) or cb_add_overflow(book._total[side], delta, &total)):
+        book.fault_c(CB_FAULT_OVERFLOW, side, price_bp, delta)
+        return CB_FAULT_OVERFLOW
+    if cb_unlikely(new < 0):
+        book.fault_c(CB_FAULT_NEGATIVE, side, price_bp, delta)
+        return CB_FAULT_NEGATIVE
+    levels[slot] = new
+    book._total[side] = total
+    best = book._best[side]
+    if slot >= best:
+        # the top level changed size, appeared or emptied
+        book._bid_dirty[side] = 1
+        book._ask_dirty[1 - side] = 1
+    if old == 0:
+        if new != 0:
+            _set_bit(book._bits[side], book._summary[side], slot)
+            if slot > best:
+                book._best[side] = slot
+    elif new == 0:
+        _clear_bit(book._bits[side], book._summary[side], slot)
+        if slot == best:
+            book._best[side] = _high_slot(book._bits[side], book._summary[side])
+    new_size[0] = new
+    return CB_APPLIED
 
 
 cdef int _side_of(object side) except -1:
@@ -221,48 +272,7 @@ cdef class OrderBook:
 
     cdef cb_apply_t apply_delta_c(self, int side, int32_t price_bp, int64_t delta,
                                   int64_t *new_size) noexcept nogil:
-        cdef cb_book_state_t state = self._state
-        cdef int32_t slot, best
-        cdef int64_t old, new, total
-        cdef int64_t *levels
-        if state == CB_BOOK_FAULTED:
-            return CB_REFUSED_FAULTED
-        if <uint32_t>side > 1:
-            self.fault_c(CB_FAULT_BAD_SIDE, side, price_bp, delta)
-            return CB_FAULT_BAD_SIDE
-        if state == CB_BOOK_EMPTY or state == CB_BOOK_SYNCING:
-            self.fault_c(CB_FAULT_NO_SNAPSHOT, side, price_bp, delta)
-            return CB_FAULT_NO_SNAPSHOT
-        if <uint32_t>price_bp > MAX_BP or self._slot_of[side][price_bp] < 0:
-            self.fault_c(CB_FAULT_OFF_GRID, side, price_bp, delta)
-            return CB_FAULT_OFF_GRID
-        slot = self._slot_of[side][price_bp]
-        levels = self._levels[side]
-        old = levels[slot]
-        if cb_add_overflow(old, delta, &new) or cb_add_overflow(self._total[side], delta, &total):
-            self.fault_c(CB_FAULT_OVERFLOW, side, price_bp, delta)
-            return CB_FAULT_OVERFLOW
-        if new < 0:
-            self.fault_c(CB_FAULT_NEGATIVE, side, price_bp, delta)
-            return CB_FAULT_NEGATIVE
-        levels[slot] = new
-        self._total[side] = total
-        best = self._best[side]
-        if slot >= best:
-            # the top level changed size, appeared or emptied
-            self._bid_dirty[side] = 1
-            self._ask_dirty[1 - side] = 1
-        if old == 0:
-            if new != 0:
-                _set_bit(self._bits[side], self._summary[side], slot)
-                if slot > best:
-                    self._best[side] = slot
-        elif new == 0:
-            _clear_bit(self._bits[side], self._summary[side], slot)
-            if slot == best:
-                self._best[side] = _high_slot(self._bits[side], self._summary[side])
-        new_size[0] = new
-        return CB_APPLIED
+        return _apply(self, side, price_bp, delta, new_size)
 
     cdef cb_apply_t load_snapshot_c(self, const int32_t *yes_prices, const int64_t *yes_sizes,
                                     Py_ssize_t n_yes, const int32_t *no_prices,
@@ -409,7 +419,7 @@ cdef class OrderBook:
         cdef cb_apply_t rc
         if <uint32_t>side > 1:
             _side_of(side)
-        rc = self.apply_delta_c(side, price_bp, delta, &new_size)
+        rc = _apply(self, side, price_bp, delta, &new_size)
         if rc != CB_APPLIED:
             raise self._fault_error(rc)
         return new_size
@@ -445,7 +455,7 @@ cdef class OrderBook:
                              f"({n}, {p.shape[0]}, {d.shape[0]})")
         with nogil:
             for i in range(n):
-                rc = self.apply_delta_c(s[i], p[i], d[i], &new_size)
+                rc = _apply(self, s[i], p[i], d[i], &new_size)
                 if rc != CB_APPLIED:
                     break
         if rc != CB_APPLIED:

@@ -19,6 +19,8 @@ cdef extern from "cb_fixed.h" nogil:
 
 
 cdef extern from "cb_bits.h" nogil:
+    bint cb_likely(bint)
+    bint cb_unlikely(bint)
     int cb_high_bit(uint64_t w)
     uint64_t cb_mask_below(int b)
     int cb_popcount(uint64_t w)
