@@ -7,11 +7,11 @@ same checksum of best bids as the reference; only then is it timed. Figures are 
 from __future__ import annotations
 
 import pytest
-from centbook import OrderBook, PriceGrid
-from centbook._floor import FloorBook
 
 from benchmarks.contenders import DictBook, SortedBook
 from benchmarks.streams import make_stream
+from centbook import OrderBook, PriceGrid
+from centbook._floor import FloorBook
 
 N = 1_000_000
 GRIDS = {100: "cent", 10: "deci-cent", 1: "centi-cent"}
@@ -59,7 +59,7 @@ def run_per_call(benchmark, stream, make, best_name, expected, group, rounds):
     def loop(book):
         apply = book.apply_delta
         best = getattr(book, best_name)
-        for s, p, d in zip(sides, prices, deltas):
+        for s, p, d in zip(sides, prices, deltas, strict=True):
             apply(s, p, d)
             best(s)
 

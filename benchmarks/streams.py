@@ -34,8 +34,9 @@ def make_stream(n: int = 1_000_000, tick_bp: int = 100, seed: int = 20261124) ->
     path = os.path.join(CACHE, f"stream-{n}-{tick_bp}-{seed}.npz")
     if os.path.exists(path):
         data = np.load(path)
-        return Stream(tick_bp, data["sides"], data["prices"], data["deltas"],
-                      [tuple(x) for x in data["snap_yes"].tolist()], [tuple(x) for x in data["snap_no"].tolist()])
+        snap_yes = [tuple(x) for x in data["snap_yes"].tolist()]
+        snap_no = [tuple(x) for x in data["snap_no"].tolist()]
+        return Stream(tick_bp, data["sides"], data["prices"], data["deltas"], snap_yes, snap_no)
     rng = np.random.default_rng(seed)
     # draw the randomness in bulk; the loop only keeps the levels valid
     side_draw = rng.integers(0, 2, n)

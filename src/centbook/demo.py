@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     files = args.captures or sorted(DEFAULT_CAPTURES.glob("*.ndjson.gz"))
     if not files:
-        print(f"no capture files given and none found in {os.path.normpath(DEFAULT_CAPTURES)}", file=sys.stderr)
+        where = os.path.normpath(DEFAULT_CAPTURES)
+        print(f"no capture files given and none found in {where}", file=sys.stderr)
         return 2
     for path in files:
         print(f"replaying {path.name}")

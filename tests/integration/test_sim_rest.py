@@ -7,10 +7,10 @@ import json
 
 import aiohttp
 import pytest
-from centbook.grid import PriceGrid
 from conftest import KalshiTestClient, wait_for
 from cryptography.hazmat.primitives.asymmetric import padding
 
+from centbook.grid import PriceGrid
 from centbook.sim import SimProcess, run_sim
 
 
