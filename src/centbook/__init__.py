@@ -8,9 +8,10 @@ from centbook.fixed import (
     format_money, format_price, format_size, parse_money, parse_price_bp, parse_size,
 )
 from centbook.grid import PriceGrid
+from centbook.messages import decode
 
 __all__ = [
     "BookFault", "BookState", "Books", "DecodeError", "FrameKind", "OrderBook", "PriceGrid", "Side",
-    "format_money", "format_price", "format_size", "parse_money", "parse_price_bp", "parse_size",
+    "decode", "format_money", "format_price", "format_size", "parse_money", "parse_price_bp", "parse_size",
 ]
 __version__ = "0.1.0"
