@@ -39,6 +39,7 @@ static int hard_error(cursor_t *c, cb_frame_err_t err, const char *field, const 
 
 static inline void skip_ws(cursor_t *c) {
     const unsigned char *p = c->p, *end = c->end;
+    if (p < end && *p > ' ') return;   /* the usual case: compact JSON */
     while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
     c->p = p;
 }
@@ -82,13 +83,61 @@ static inline size_t utf8_seq(const unsigned char *p, const unsigned char *end) 
     return 0;
 }
 
+/* 1 for the bytes a string holds as they are: printable ASCII but '"' and '\\'. */
+static const unsigned char plain_byte[256] = {
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    1,1,0,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+    1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,0,1,1,1,
+    1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+};
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* Non-zero when one of the 8 bytes of w needs a look: '"', '\\', a control character (< 0x20) or a
+ * byte of a multi-byte UTF-8 sequence (>= 0x80). Classic SWAR tests; exact for bytes < 0x80. */
+static inline uint64_t special_bytes(uint64_t w) {
+    uint64_t quote = w ^ (ONES * '"'), backslash = w ^ (ONES * '\\');
+    uint64_t hits = ((quote - ONES) & ~quote) | ((backslash - ONES) & ~backslash) | ((w - ONES * 0x20) & ~w);
+    return (hits | w) & HIGHS;
+}
+
+/* Index (0..7) of the lowest non-zero byte of a non-zero word, as the bytes lie in memory. */
+static inline size_t cb_low_byte(uint64_t hit) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return (size_t)(__builtin_clzll(hit) >> 3);
+#elif defined(__GNUC__) || defined(__clang__)
+    return (size_t)(__builtin_ctzll(hit) >> 3);
+#else
+    size_t i = 0;
+    while (!(hit & 0xFF)) { hit >>= 8; i++; }
+    return i;
+#endif
+}
+
 /* Scan a string starting at the opening quote; validate escapes and UTF-8. */
 static int scan_string(cursor_t *c, span_t *out) {
     const unsigned char *p = c->p + 1, *end = c->end, *start = p;
     int escaped = 0;
     for (;;) {
-        /* fast path: printable ASCII */
-        while (p < end && *p != '"' && *p != '\\' && *p >= 0x20 && *p < 0x80) p++;
+        /* fast path: printable ASCII, 8 bytes at a time, then byte by byte */
+        while (end - p >= 8) {
+            uint64_t w, hit;
+            memcpy(&w, p, 8);
+            hit = special_bytes(w);
+            if (hit) {
+                /* the lowest flagged byte is always a true one (borrows only run upwards) */
+                p += cb_low_byte(hit);
+                goto special;
+            }
+            p += 8;
+        }
+        while (p < end && plain_byte[*p]) p++;
+    special:
         if (p >= end) return hard_error(c, CB_FE_TRUNCATED, "", end);
         if (*p == '"') break;
         if (*p == '\\') {
@@ -280,7 +329,13 @@ static int skip_value(cursor_t *c, int depth);
  * callback must consume the value. Generic skipping passes on_member = NULL. */
 typedef int (*member_fn)(cursor_t *c, const span_t *key, void *ctx);
 
-static int walk_object(cursor_t *c, int depth, member_fn fn, void *ctx) {
+#if defined(__GNUC__) || defined(__clang__)
+#define CB_ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define CB_ALWAYS_INLINE inline
+#endif
+
+static CB_ALWAYS_INLINE int walk_object(cursor_t *c, int depth, member_fn fn, void *ctx) {
     span_t key;
     if (depth > CB_FRAME_MAX_DEPTH) return hard_error(c, CB_FE_DEPTH, "", c->p);
     c->p++;
@@ -290,7 +345,19 @@ static int walk_object(cursor_t *c, int depth, member_fn fn, void *ctx) {
     for (;;) {
         if (c->p >= c->end) return hard_error(c, CB_FE_TRUNCATED, "", c->end);
         if (*c->p != '"') return hard_error(c, CB_FE_SYNTAX, "", c->p);
-        if (scan_string(c, &key)) return FATAL;
+        {
+            /* keys are short plain ASCII: a byte loop beats the general string scan */
+            const unsigned char *q = c->p + 1;
+            while (q < c->end && plain_byte[*q]) q++;
+            if (q < c->end && *q == '"') {
+                key.s = c->p + 1;
+                key.n = (size_t)(q - key.s);
+                key.escaped = 0;
+                c->p = q + 1;
+            } else if (scan_string(c, &key)) {
+                return FATAL;
+            }
+        }
         skip_ws(c);
         if (c->p >= c->end) return hard_error(c, CB_FE_TRUNCATED, "", c->end);
         if (*c->p != ':') return hard_error(c, CB_FE_SYNTAX, "", c->p);
@@ -362,6 +429,20 @@ static int read_int(cursor_t *c, const char *field, int64_t *out, int *ok) {
     size_t n, i;
     int64_t v = 0;
     *ok = 0;
+    if (*c->p >= '1' && *c->p <= '9') {
+        /* fast path: a plain JSON integer of at most 18 digits followed by a delimiter */
+        const unsigned char *p = c->p, *end = c->end;
+        const unsigned char *lim = end - p > 18 ? p + 18 : end;
+        while (p < lim && (unsigned)(*p - '0') < 10u) v = v * 10 + (*p++ - '0');
+        /* a 19th digit, a fraction or an exponent: the general path decides */
+        if (p < end && *p != '.' && *p != 'e' && *p != 'E' && (unsigned)(*p - '0') >= 10u) {
+            c->p = p;
+            *out = v;
+            *ok = 1;
+            return 0;
+        }
+        v = 0;   /* not that simple: the general path decides */
+    }
     if (*c->p == '"') {
         if (scan_string(c, &sp)) return FATAL;
         n = unescape(&sp, buf, sizeof buf);
@@ -460,7 +541,7 @@ enum {
 
 #define KEYIS(lit) (n == sizeof(lit) - 1 && memcmp(s, lit, sizeof(lit) - 1) == 0)
 
-static int envelope_key(const char *s, size_t n) {
+static CB_ALWAYS_INLINE int envelope_key(const char *s, size_t n) {
     switch (n) {
     case 2: if (KEYIS("id")) return K_ID; break;
     case 3:
@@ -473,7 +554,7 @@ static int envelope_key(const char *s, size_t n) {
     return K_OTHER;
 }
 
-static int book_key(const char *s, size_t n) {
+static CB_ALWAYS_INLINE int book_key(const char *s, size_t n) {
     switch (n) {
     case 2: if (KEYIS("no")) return K_LEGACY; break;
     case 3: if (KEYIS("yes")) return K_LEGACY; break;
@@ -502,7 +583,7 @@ static int book_key(const char *s, size_t n) {
 
 /* The key as plain bytes: escaped keys are decoded into buf (keys longer than buf are no key
  * the parser knows, so they classify as K_OTHER). */
-static int classify_key(const span_t *key, int (*table)(const char *, size_t)) {
+static CB_ALWAYS_INLINE int classify_key(const span_t *key, int (*table)(const char *, size_t)) {
     char buf[32];
     size_t n;
     if (!key->escaped) return table((const char *)key->s, key->n);

@@ -518,6 +518,7 @@ cdef class Books:
         self._other += 1
         return kind
 
+    @cython.always_allow_keywords(False)
     def apply_frame(self, frame):
         """Decode one WebSocket text frame and apply it to its book.
 

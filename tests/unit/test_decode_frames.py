@@ -301,11 +301,23 @@ def test_defects_give_the_reference_reason(frame):
     (b'{"type":1}', "type"),
     (b'{"type":"orderbook_delta","seq":1,"msg":{}}', "missing"),
     (b'{"type":"x","type":"y"}', "duplicate_key"),
+    (b'{"type":"ok","seq":9999999999999999999}', "integer"),     # 19 digits
+    (b'{"type":"ok","seq":99999999999999999999}', "integer"),
+    (b'{"type":"ok","seq":1.0}', "integer"),
+    (b'{"type":"ok","seq":1e3}', "integer"),
+    (b'{"type":"ok","seq":-1}', "integer"),
+    (b'{"type":"ok","seq":"+1"}', "integer"),
 ])
 def test_malformed_frames(text, reason):
     with pytest.raises(DecodeError) as info:
         parse_frame(text)
     assert info.value.reason == reason, str(info.value)
+
+
+def test_largest_integers():
+    # 18 digits is the limit (the fuzzer once caught an overflow on the 19th in the fast path)
+    got = parse_frame(b'{"type":"ok","sid":999999999999999999,"seq":"000000000000000001","id":0}')
+    assert (got["sid"], got["seq"], got["id"]) == (999999999999999999, 1, 0)
 
 
 def test_escaped_keys_and_type():
