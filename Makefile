@@ -9,7 +9,11 @@ SOURCES := $(wildcard src/centbook/*.pyx src/centbook/*.pxd src/centbook/*/*.pyx
 BOOK_TESTS := $(wildcard tests/unit/test_fixed.py tests/unit/test_grid.py tests/unit/test_book*.py)
 PYTEST_FLAGS ?=
 
-.PHONY: all setup build debug-build test test-debug bench lint demo fuzz clean
+FUZZ_BIN := build/fuzz/fuzz_frame
+FUZZ_CFLAGS := -std=c99 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -Wall -Wextra -Icsrc
+FUZZ_SEED ?= 1
+
+.PHONY: all setup build debug-build test test-debug bench lint demo fuzz fuzz-smoke clean
 
 all: build
 
@@ -35,13 +39,24 @@ debug-build: $(DEPS)
 		--target $(DEBUG_SITE) . 2>&1 | grep -v -i -e 'warning' -e '^\s*$$' || true
 	@test -f $(DEBUG_SITE)/centbook/__init__.py || (echo "debug build failed" && exit 1)
 
-test: build debug-build
+test: build debug-build fuzz-smoke
 	$(BIN)/python -m pytest $(PYTEST_FLAGS)
 	$(MAKE) --no-print-directory test-debug
 
 test-debug:
 	CENTBOOK_EXPECT_DEBUG=1 PYTHONPATH=$(DEBUG_SITE) $(BIN)/python -m pytest -p no:cacheprovider \
 		$(BOOK_TESTS) -q --durations=5
+
+# The frame parser alone, under AddressSanitizer + UBSan, fed mutations of real frames.
+$(FUZZ_BIN): fuzz/fuzz_frame.c csrc/cb_frame.c csrc/cb_frame.h csrc/cb_fixed.h
+	@mkdir -p $(dir $@)
+	$(CC) $(FUZZ_CFLAGS) fuzz/fuzz_frame.c csrc/cb_frame.c -o $@
+
+fuzz-smoke: $(FUZZ_BIN)
+	$(FUZZ_BIN) fuzz/seeds.txt 100000 $(FUZZ_SEED)
+
+fuzz: $(FUZZ_BIN)
+	$(FUZZ_BIN) fuzz/seeds.txt 10000000 $(FUZZ_SEED)
 
 bench: build
 	$(PIP) --no-build-isolation -e '.[test,lint,bench]'

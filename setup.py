@@ -12,7 +12,9 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 DEBUG = os.environ.get("CENTBOOK_DEBUG", "") not in ("", "0")
-MODULES = ["fixed", "grid", "book", "_floor"]
+MODULES = ["fixed", "grid", "book", "_floor", "books"]
+# Plain C sources compiled into a module besides its .pyx.
+C_SOURCES = {"books": ["csrc/cb_frame.c"]}
 
 if DEBUG:
     directives = {"boundscheck": True, "wraparound": True, "initializedcheck": True,
@@ -30,8 +32,9 @@ directives.update({"language_level": 3, "embedsignature": True, "cdivision": Tru
 config_id = hashlib.sha1(json.dumps([directives, compile_args], sort_keys=True).encode()).hexdigest()[:10]
 
 extensions = [
-    Extension(f"centbook.{name}", [f"src/centbook/{name}.pyx"], include_dirs=["csrc"],
-              extra_compile_args=compile_args, depends=["csrc/cb_fixed.h", "csrc/cb_bits.h"])
+    Extension(f"centbook.{name}", [f"src/centbook/{name}.pyx", *C_SOURCES.get(name, [])],
+              include_dirs=["csrc"], extra_compile_args=compile_args,
+              depends=["csrc/cb_fixed.h", "csrc/cb_bits.h", "csrc/cb_frame.h"])
     for name in MODULES
 ]
 

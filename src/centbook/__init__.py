@@ -3,6 +3,7 @@
 The order book imports nothing from the network layers: ``import centbook.book`` works alone.
 """
 from centbook.book import BookFault, BookState, OrderBook, Side
+from centbook.books import Books, DecodeError, FrameKind
 from centbook.fixed import (
     format_money,
     format_price,
@@ -12,9 +13,10 @@ from centbook.fixed import (
     parse_size,
 )
 from centbook.grid import PriceGrid
+from centbook.messages import decode
 
 __all__ = [
-    "BookFault", "BookState", "OrderBook", "PriceGrid", "Side", "format_money", "format_price",
-    "format_size", "parse_money", "parse_price_bp", "parse_size",
+    "BookFault", "BookState", "Books", "DecodeError", "FrameKind", "OrderBook", "PriceGrid", "Side",
+    "decode", "format_money", "format_price", "format_size", "parse_money", "parse_price_bp", "parse_size",
 ]
 __version__ = "0.1.0"
