@@ -27,6 +27,7 @@ from typing import Union
 
 import msgspec
 import pytest
+
 from centbook import OrderBook
 from centbook.books import Books, FrameKind
 from centbook.messages import OrderbookDelta, OrderbookSnapshot, _dec_hook

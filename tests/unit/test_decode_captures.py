@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
 from centbook import BookState
 from centbook.books import Books, FrameKind
 

@@ -5,11 +5,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from centbook.books import Books, DecodeError, FrameKind, parse_frame
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from reference_frames import RefError, ref_parse
+from centbook.books import Books, DecodeError, FrameKind, parse_frame
+from tests.reference_frames import RefError, ref_parse
 
 EXAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "kalshi" / "examples" / "ws-examples.jsonl"
 

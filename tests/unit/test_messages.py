@@ -5,6 +5,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+
 from centbook import commands, messages
 from centbook.books import Books, DecodeError, FrameKind, parse_frame
 from centbook.messages import ErrorCode, LegacyFormatError, MessageDecoder, UnknownMessage
