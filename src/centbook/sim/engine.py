@@ -18,9 +18,14 @@ Money model (documented approximations of Kalshi):
   a position is one signed number (positive YES, negative NO).
 * Fees: trade fee ``fee_multiplier * C * P * (1 - P)`` rounded up to $0.0001 for takers on every
   fee type and for makers only on ``quadratic_with_maker_fees`` (a quarter of it); ``flat`` charges
-  ``fee_multiplier * C / 4``. The balance change is then floored to $0.0001 (a direct member's
-  target precision) and the difference is a rounding fee, both reported in ``fee_cost``. The
-  per-order rounding rebate accumulator of docs ``getting_started/fee_rounding`` is not simulated.
+  ``fee_multiplier * C / 4``. This fee model is an approximation (Kalshi's published schedule
+  is not in the docs available here). The rounding that follows is Kalshi's, per docs
+  ``getting_started/fee_rounding``: the balance change is floored to the target precision
+  (config ``fees.balance_precision``: ``"0.0001"``, a direct member, by default, or ``"0.01"``),
+  the difference is a rounding fee, and a per-order accumulator rebates $0.01 whenever it
+  exceeds $0.01. ``fee_cost`` reports trade fee + rounding fee - rebate, and the rebate is
+  credited with the fill (the docs' tables show the rebating fill's balance change without it,
+  which contradicts their own net fee column; the sim keeps balance change = revenue - net fee).
 """
 
 from __future__ import annotations
@@ -166,6 +171,7 @@ class Order:
     taker_fees_micro: int = 0
     maker_fees_micro: int = 0
     reserved_micro: int = 0
+    rounding_accum_micro: int = 0
     last_update_reason: str = ""
 
 
@@ -377,6 +383,11 @@ class Exchange:
         self.orders: dict[str, Order] = {}
         self.groups: dict[str, OrderGroup] = {}
         self.fees_collected_micro = 0
+        # target balance precision: $0.0001 for direct members, $0.01 for others
+        precision = self.config.get("fees", {}).get("balance_precision", "0.0001")
+        self.balance_precision_micro = _micro_from_dollars(str(precision))
+        if self.balance_precision_micro not in (100, 10_000):
+            raise ValueError(f"fees.balance_precision must be 0.0001 or 0.01, got {precision!r}")
         self.funded_micro = 0
         # shard -> {"exchange_active", "trading_active"}
         self.shards: dict[int, dict[str, bool]] = {}
@@ -984,22 +995,7 @@ class Exchange:
         taker.updated_ns = now
         taker.last_update_reason = "Trade"
         self._set_reserve(maker, market)
-        self._emit(
-            "book_delta",
-            {
-                "ticker": market.ticker,
-                "side": maker.side,
-                "price_bp": price_bp,
-                "delta": -size,
-                "order_id": maker.order_id,
-                "user_id": maker.user_id,
-                "client_order_id": maker.client_order_id,
-                "subaccount": maker.subaccount,
-                "cause_order_id": taker.order_id,
-                "cause_user_id": taker.user_id,
-                "cause_client_order_id": taker.client_order_id,
-            },
-        )
+        self._emit_delta(market, maker, -size, taker)
         opened_before = market.open_interest
         for order, is_taker in ((taker, True), (maker, False)):
             fee = self.trade_fee_micro(market, price_bp, size, is_taker)
@@ -1009,12 +1005,21 @@ class Exchange:
             old = pos.position
             signed = size if order.side == "bid" else -size
             closing = min(size, max(-old, 0)) if order.side == "bid" else min(size, max(old, 0))
-            # balance change before rounding: pay the cost, redeem netted pairs at $1, pay the fee
+            # balance change before rounding: pay the cost, redeem netted pairs at $1, pay the fee;
+            # floor it to the balance precision, the difference is a rounding fee that the
+            # order's accumulator pays back a cent at a time (docs getting_started/fee_rounding)
             change = -cost + closing * ONE_DOLLAR_PER_C100 - fee
-            floored = (change // 100) * 100
-            fee_total = fee + (change - floored)
+            precision = self.balance_precision_micro
+            floored = (change // precision) * precision
+            rounding = change - floored
+            order.rounding_accum_micro += rounding
+            rebate = 0
+            if order.rounding_accum_micro > 10_000:
+                rebate = 10_000
+                order.rounding_accum_micro -= rebate
+            fee_total = fee + rounding - rebate
             acct = self.account(order.user_id, order.subaccount, order.exchange_index)
-            acct.cash_micro += floored
+            acct.cash_micro += floored + rebate
             self.fees_collected_micro += fee_total
             # cost basis: closing removes a proportional share, opening adds this fill's cost
             if closing:
@@ -1080,22 +1085,18 @@ class Exchange:
         book = market.bids if order.side == "bid" else market.asks
         book.setdefault(order.price_bp, []).append(order)
         self._set_reserve(order, market)
-        self._emit(
-            "book_delta",
-            {
-                "ticker": market.ticker,
-                "side": order.side,
-                "price_bp": order.price_bp,
-                "delta": order.remaining,
-                "order_id": order.order_id,
-                "user_id": order.user_id,
-                "client_order_id": order.client_order_id,
-                "subaccount": order.subaccount,
-                "cause_order_id": order.order_id,
-                "cause_user_id": order.user_id,
-                "cause_client_order_id": order.client_order_id,
-            },
-        )
+        self._emit_delta(market, order, order.remaining, order)
+
+    def _emit_delta(self, market: Market, order: Order, delta: int, cause: Order) -> None:
+        """Announce a change of ``delta`` at ``order``'s YES level, caused by ``cause``'s request."""
+        if not self._subscribers:
+            return
+        self._emit("book_delta", {
+            "ticker": market.ticker, "side": order.side, "price_bp": order.price_bp, "delta": delta,
+            "order_id": order.order_id, "user_id": order.user_id, "client_order_id": order.client_order_id,
+            "subaccount": order.subaccount, "cause_order_id": cause.order_id, "cause_user_id": cause.user_id,
+            "cause_client_order_id": cause.client_order_id,
+        })  # fmt: skip
 
     def _unrest(self, market: Market, order: Order, size: int) -> None:
         """Remove ``size`` of a resting order from its level (the whole order if it empties)."""
@@ -1107,22 +1108,7 @@ class Exchange:
                 queue.remove(order)
             if not queue:
                 book.pop(order.price_bp, None)
-        self._emit(
-            "book_delta",
-            {
-                "ticker": market.ticker,
-                "side": order.side,
-                "price_bp": order.price_bp,
-                "delta": -size,
-                "order_id": order.order_id,
-                "user_id": order.user_id,
-                "client_order_id": order.client_order_id,
-                "subaccount": order.subaccount,
-                "cause_order_id": order.order_id,
-                "cause_user_id": order.user_id,
-                "cause_client_order_id": order.client_order_id,
-            },
-        )
+        self._emit_delta(market, order, -size, order)
 
     def _cancel(self, order: Order, reason: str) -> int:
         if order.status != "resting":
@@ -1327,8 +1313,8 @@ class Exchange:
 
     def cancel_all(
         self, user_id: str, subaccount: int | None, exchange_index: int | None = None
-    ) -> list[Order]:
-        """Cancel every resting order of a user (optionally one subaccount / shard)."""
+    ) -> list[tuple[Order, int]]:
+        """Cancel every resting order of a user (optionally one subaccount / shard); return (order, size)."""
         done = []
         for order in list(self.users[user_id].orders):
             if order.status != "resting":
@@ -1339,8 +1325,7 @@ class Exchange:
                 continue
             if not self.shards.get(order.exchange_index, {}).get("exchange_active", True):
                 continue
-            self._cancel(order, "Cancel")
-            done.append(order)
+            done.append((order, self._cancel(order, "Cancel")))
         return done
 
     def queue_position(self, order: Order) -> int:

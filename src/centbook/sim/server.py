@@ -1119,7 +1119,14 @@ class SimServer:
         return web.json_response(
             {
                 "orders": [
-                    {"order_id": o.order_id, "client_order_id": o.client_order_id, "ts_ms": now} for o in done
+                    {
+                        "order_id": o.order_id,
+                        "client_order_id": o.client_order_id,
+                        "reduced_by": format_size(size),
+                        "ts_ms": now,
+                        "error": None,
+                    }
+                    for o, size in done
                 ]
             }
         )
