@@ -50,7 +50,7 @@ def test_markets_and_market_data_conform(arun, specs):
             series = (await c.get("/series/KXDEMO", auth=False))["series"]
             assert series["fee_type"] == "quadratic" and series["fee_multiplier"] == 0.07
             status = await c.get("/exchange/status", auth=False)
-            assert [x["exchange_index"] for x in status["exchange_index_statuses"]] == [0, 2]
+            assert [x["exchange_index"] for x in status["exchange_index_statuses"]] == [0, 1, 2, 3]
             await c.get("/exchange/schedule", auth=False)
             await c.get("/exchange/user_data_timestamp", auth=False)
             limits = await c.get("/account/limits")
@@ -187,7 +187,9 @@ def test_accounts_balance_positions_fills(arun, specs):
             assert bal["balance"] == 2_000_000 and bal["balance_dollars"] == "20000.0000"
             assert {b["exchange_index"]: b["balance"] for b in bal["balance_breakdown"]} == {
                 0: "10000.0000",
+                1: "0.0000",
                 2: "10000.0000",
+                3: "0.0000",
             }
             assert (await c.get("/portfolio/balance", params={"exchange_index": 2}))["balance"] == 1_000_000
             pos = await c.get("/portfolio/positions")

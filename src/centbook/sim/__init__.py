@@ -70,6 +70,8 @@ class Admin:
 
     def add_user(self, name: str, tier: str = "basic", funding: dict[Any, Any] | None = None) -> Credentials:
         """Create a funded user with a fresh API key; ``funding`` is ``{exchange_index: dollars}``."""
+        if tier not in self.server.limiter.tiers:
+            raise ValueError(f"unknown tier {tier!r}; known: {', '.join(self.server.limiter.tiers)}")
         user_id = self.exchange.add_user(name, tier=tier, funding=funding)
         self.server.limiter.set_tier(user_id, tier)
         key_id, pem = self.server.keys.create(user_id)

@@ -431,7 +431,8 @@ class Exchange:
             market = Market(m, ev, self.series[ev.series_ticker], self.start_s, defaults)
             self.markets[market.ticker] = market
             self.shards.setdefault(market.exchange_index, {"exchange_active": True, "trading_active": True})
-        self.shards.setdefault(0, {"exchange_active": True, "trading_active": True})
+        for index in range(4):  # Kalshi's shards: 0 default, 1 exotics, 2 crypto, 3 tennis/baseball
+            self.shards.setdefault(index, {"exchange_active": True, "trading_active": True})
         self.tick()
         for u in config.get("users", []):
             self.add_user(u.get("name", "user"), tier=u.get("tier", "basic"), funding=u.get("funding", {}))
@@ -455,11 +456,15 @@ class Exchange:
         """
         if name in self.users_by_name:
             raise ValueError(f"user {name!r} already exists")
+        amounts = {
+            int(shard): _micro_from_dollars(str(dollars)) for shard, dollars in (funding or {}).items()
+        }
         user = User(self._uuid(), name, tier)
         self.users[user.user_id] = user
         self.users_by_name[name] = user
-        for shard, dollars in (funding or {}).items():
-            self.fund(user.user_id, int(shard), _micro_from_dollars(str(dollars)))
+        for shard, micro in amounts.items():
+            self.shards.setdefault(shard, {"exchange_active": True, "trading_active": True})
+            self.fund(user.user_id, shard, micro)
         return user.user_id
 
     def fund(self, user_id: str, exchange_index: int, amount_micro: int, subaccount: int = 0) -> None:

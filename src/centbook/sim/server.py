@@ -42,12 +42,6 @@ API = "/trade-api/v2"
 MAX_COUNT = 100_000_000 * 100  # hundredths of a contract
 WS_PATH = "/trade-api/ws/v2"
 
-# GETs anyone may call without signing (PROTOCOL.md 4.2 and 4.7).
-_PUBLIC = re.compile(
-    r"^/trade-api/v2/(markets(/[^/]+(/orderbook)?)?|markets/trades|events(/[^/]+)?|"
-    r"series(/[^/]+)?|exchange/[^/]+|account/endpoint_costs)$"
-)
-
 
 class BodyError(Exception):
     """An unparseable request body: answered with a top-level ``{"code": "bad_request", ...}``."""
@@ -1333,6 +1327,8 @@ class SimServer:
         name = _str(body, "name", required=True) or ""
         tier = body.get("tier", "basic")
         funding = body.get("funding", {})
+        if tier not in self.limiter.tiers:
+            raise bad_request(f"unknown tier {tier!r}; known: {', '.join(self.limiter.tiers)}")
         try:
             user_id = self.exchange.add_user(name, tier=tier, funding=funding)
             self.limiter.set_tier(user_id, tier)
