@@ -471,3 +471,27 @@ def test_fee_rounding_matches_kalshi_worked_examples(fee_ppm, price_bp, lot, exp
     # (so balance change = revenue - net fee on every fill)
     assert after - before == 3 * expected_change + 10_000
     ex.check_invariants()
+
+
+def test_endpoint_costs():
+    from centbook.sim.ratelimit import RateLimiter, cost_of
+
+    p = "/trade-api/v2"
+    assert cost_of("POST", p + "/portfolio/events/orders") == (10, True)
+    assert cost_of("DELETE", p + "/portfolio/events/orders/abc") == (2, True)
+    assert cost_of("DELETE", p + "/portfolio/events/orders/batched") == (2, True)
+    assert cost_of("POST", p + "/portfolio/events/orders/abc/amend") == (10, True)
+    assert cost_of("GET", p + "/portfolio/orders/abc") == (2, False)
+    assert cost_of("GET", p + "/portfolio/orders/queue_positions") == (10, False)
+    assert cost_of("POST", p + "/portfolio/orders") == (100, True)
+    assert cost_of("DELETE", p + "/portfolio/orders/abc") == (20, True)
+    assert cost_of("PUT", p + "/portfolio/order_groups/g/trigger") == (10, True)
+    assert cost_of("GET", p + "/markets") == (10, False)
+    limiter = RateLimiter({"slow": (1, 100, 1, 100)})  # 100-token buckets refilling 1 token/s
+    limiter.set_tier("u", "slow")
+    # a 10-order batch (100 tokens) fits once; a single write naming shard 2 has its own bucket
+    assert limiter.admit("u", "POST", p + "/portfolio/events/orders/batched", units=10, batch=True)
+    assert not limiter.admit("u", "POST", p + "/portfolio/events/orders", exchange_index=0)
+    assert limiter.admit("u", "POST", p + "/portfolio/events/orders", exchange_index=2)
+    assert not limiter.admit("u", "POST", p + "/portfolio/events/orders/batched", units=1, batch=True)
+    assert [a.bucket for a in limiter.arrivals["u"]] == ["write", "write", "write:2", "write"]
