@@ -339,55 +339,59 @@ def test_error_bodies_never_500(arun, specs):
     arun(body())
 
 
-def test_rate_limits_fast_tier(arun, specs):
+def test_rate_limits(arun, specs):
+    """429s from the write, per-shard write and read buckets; deterministic: a tier refilling 1 token/s."""
+
     async def body():
         async with run_sim(seed=6) as sim, aiohttp.ClientSession() as s:
             c = await _client(s, sim)
             sim.admin.set_tier("demo", "fast")
             limits = await c.get("/account/limits")
             assert limits["usage_tier"] == "fast"
+            # read 60 tokens, write 30 tokens, both refilling 1 token per second
+            sim.admin.define_tier("probe", read_rate=1, read_capacity=60, write_rate=1, write_capacity=30)
+            sim.admin.set_tier("demo", "probe")
             t = "KXDEMO-26DEC31-T50"
-            results = []
-            for i in range(12):  # write bucket 100 tokens, 10 per create
-                st, b = await c.order(t, "bid", "1", "0.10", client_order_id=f"rl-{i}")
-                results.append(st)
-            assert results.count(429) >= 1 and results[:9] == [201] * 9
-            # cancels are cheap (2 tokens) and still admitted after refill
-            await wait_for(
-                lambda: (
-                    sim.server.limiter.bucket(sim.exchange.users_by_name["demo"].user_id, "write").take(0)
-                    and True
-                )
-            )
-            arrivals = sim.admin.arrivals("demo")
-            assert [a.admitted for a in arrivals if a.path.endswith("/events/orders")].count(
-                False
-            ) == results.count(429)
-            # a batch larger than the bucket is rejected whole
-            orders = [
-                {
-                    "ticker": t,
-                    "side": "bid",
-                    "count": "1",
-                    "price": "0.05",
-                    "time_in_force": "good_till_canceled",
-                    "self_trade_prevention_type": "maker",
-                }
-                for _ in range(11)
-            ]
+            results = [(await c.order(t, "bid", "1", "0.10", client_order_id=f"rl-{i}"))[0] for i in range(4)]
+            assert results == [201, 201, 201, 429]
+            # a batch is admitted whole or not at all
+            order = {
+                "ticker": t,
+                "side": "bid",
+                "count": "1",
+                "price": "0.05",
+                "time_in_force": "good_till_canceled",
+                "self_trade_prevention_type": "maker",
+            }
             before = len(sim.exchange.orders)
-            st, b = await c.request("POST", "/portfolio/events/orders/batched", json={"orders": orders})
+            st, _ = await c.request("POST", "/portfolio/events/orders/batched", json={"orders": [order]})
             assert st == 429 and len(sim.exchange.orders) == before
-            # per-shard write buckets: a single write naming shard 2 uses its own bucket
+            # a single write naming shard 2 draws on shard 2's own write bucket
             bt = "KXBTCD-26DEC3117-T110000"
-            st, _ = await c.order(bt, "bid", "1", "0.10", exchange_index=2)
-            assert st == 201
-            # the read bucket: 200 tokens at 10 per GET
+            assert (await c.order(bt, "bid", "1", "0.10", exchange_index=2))[0] == 201
+            # ... but auto-routed (no exchange_index) it bills the unscoped bucket
+            assert (await c.order(bt, "bid", "1", "0.10"))[0] == 429
+            # the read bucket: 60 tokens at 10 per GET (set_tier restarted it full)
+            statuses = [(await c.request("GET", "/portfolio/balance"))[0] for _ in range(7)]
+            assert statuses == [200] * 6 + [429]
+            arrivals = sim.admin.arrivals("demo")
+            assert [a.admitted for a in arrivals][-7:] == [True] * 6 + [False]
+            assert all(a.wall_ns > 0 and a.monotonic_ns > 0 for a in arrivals)
+            # the fast tier refills quickly: wait for a create to pass again (a condition, not a sleep)
+            sim.admin.set_tier("demo", "fast")
+            user_id = sim.exchange.users_by_name["demo"].user_id
+            sim.server.limiter.bucket(user_id, "write").tokens = 0
             statuses = []
-            for _ in range(25):
-                st, _ = await c.request("GET", "/portfolio/balance")
-                statuses.append(st)
-            assert 429 in statuses and statuses[0] == 200
+
+            async def create_ok():
+                statuses.append((await c.order(t, "bid", "1", "0.10"))[0])
+                return statuses[-1] == 201
+
+            deadline = asyncio.get_running_loop().time() + 10
+            while not await create_ok():
+                assert asyncio.get_running_loop().time() < deadline
+                await asyncio.sleep(0.02)
+            assert statuses[0] == 429
 
     arun(body())
 

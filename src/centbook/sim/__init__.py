@@ -77,6 +77,12 @@ class Admin:
         key_id, pem = self.server.keys.create(user_id)
         return Credentials(name, key_id, pem)
 
+    def define_tier(
+        self, name: str, *, read_rate: int, read_capacity: int, write_rate: int, write_capacity: int
+    ) -> None:
+        """Add (or replace) a rate-limit tier: refill rates in tokens/s and bucket capacities."""
+        self.server.limiter.tiers[name] = (read_rate, read_capacity, write_rate, write_capacity)
+
     def set_tier(self, user: str, tier: str) -> None:
         """Set a user's rate-limit tier (its buckets restart full)."""
         self.server.limiter.set_tier(self._uid(user), tier)

@@ -968,9 +968,10 @@ class Exchange:
                 size = min(taker.remaining, maker.remaining)
                 self._execute(market, taker, maker, price, size, fills)
                 for o in (taker, maker):
-                    if o.order_group_id:
-                        self.groups[o.order_group_id].window.append((self.clock.now_ns(), size))
-                        touched_groups.add(o.order_group_id)
+                    group = self.groups.get(o.order_group_id) if o.order_group_id else None
+                    if group is not None:
+                        group.window.append((self.clock.now_ns(), size))
+                        touched_groups.add(group.order_group_id)
                 if maker.remaining == 0:
                     queue.pop(0)
                     maker.status = "executed"
