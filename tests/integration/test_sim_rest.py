@@ -179,7 +179,7 @@ def test_websocket_upgrade_is_authenticated(arun):
     arun(body())
 
 
-def test_accounts_balance_positions_fills(arun, specs):
+def test_accounts_balance_positions_fills(arun):
     async def body():
         async with run_sim(seed=4) as sim, aiohttp.ClientSession() as s:
             c = await _client(s, sim)
@@ -228,7 +228,7 @@ def test_accounts_balance_positions_fills(arun, specs):
     arun(body())
 
 
-def test_error_bodies_never_500(arun, specs):
+def test_error_bodies_never_500(arun):
     async def body():
         async with run_sim(seed=5, tier="unlimited") as sim, aiohttp.ClientSession() as s:
             c = await _client(s, sim)
@@ -339,7 +339,7 @@ def test_error_bodies_never_500(arun, specs):
     arun(body())
 
 
-def test_rate_limits(arun, specs):
+def test_rate_limits(arun):
     """429s from the write, per-shard write and read buckets; deterministic: a tier refilling 1 token/s."""
 
     async def body():
@@ -505,3 +505,76 @@ def test_market_schedule_and_status_filters(arun):
             sim.admin.shift_clock(-2)
 
     arun(body())
+
+
+def test_every_endpoint_conforms(arun1, specs):
+    """One call to every Kalshi endpoint the sim serves; each answer is judged by a spec."""
+
+    async def body():
+        async with run_sim(seed=9, tier="unlimited") as sim, aiohttp.ClientSession() as s:
+            c = await _client(s, sim)
+            other = sim.admin.add_user("other", tier="unlimited", funding={0: "100", 2: "100"})
+            o = KalshiTestClient(s, sim.rest_url, other.api_key_id, other.private_key_pem)
+            t = "KXDEMO-26DEC31-T50"
+            await o.order(t, "ask", "2", "0.40")
+            _, made = await c.order(t, "bid", "3", "0.40", client_order_id="e-1")
+            oid = made["order_id"]
+            gid = (await c.post("/portfolio/order_groups/create", {"contracts_limit": 10}, expect=201))[
+                "order_group_id"
+            ]
+            calls = [
+                ("GET", "/exchange/status"),
+                ("GET", "/exchange/schedule"),
+                ("GET", "/exchange/user_data_timestamp"),
+                ("GET", "/account/limits"),
+                ("GET", "/account/endpoint_costs"),
+                ("GET", "/markets"),
+                ("GET", f"/markets/{t}"),
+                ("GET", f"/markets/{t}/orderbook"),
+                ("GET", "/markets/trades"),
+                ("GET", f"/markets/orderbooks?tickers={t}"),
+                ("GET", "/events"),
+                ("GET", "/events/KXDEMO-26DEC31"),
+                ("GET", "/series"),
+                ("GET", "/series/KXDEMO"),
+                ("GET", "/portfolio/balance"),
+                ("GET", "/portfolio/positions"),
+                ("GET", "/portfolio/fills"),
+                ("GET", "/portfolio/settlements"),
+                ("GET", "/portfolio/orders"),
+                ("GET", f"/portfolio/orders/{oid}"),
+                ("GET", f"/portfolio/orders/{oid}/queue_position"),
+                ("GET", f"/portfolio/orders/queue_positions?market_tickers={t}"),
+                ("GET", "/portfolio/subaccounts/balances"),
+                ("GET", "/portfolio/order_groups"),
+                ("GET", f"/portfolio/order_groups/{gid}"),
+            ]
+            start = len(c.sources)
+            for method, path in calls:
+                await c.request(method, path, expect=200)
+            judged = dict(zip([p for _, p in calls], c.sources[start:], strict=True))
+            await c.request("POST", "/portfolio/subaccounts", json={}, expect=201)
+            await c.request(
+                "POST",
+                f"/portfolio/events/orders/{oid}/amend",
+                json={"ticker": t, "side": "bid", "price": "0.41", "count": "4"},
+                expect=200,
+            )
+            await c.request(
+                "POST", f"/portfolio/events/orders/{oid}/decrease", json={"reduce_by": "1"}, expect=200
+            )
+            await c.request("DELETE", f"/portfolio/events/orders/{oid}", expect=200)
+            await c.request(
+                "PUT", f"/portfolio/order_groups/{gid}/limit", json={"contracts_limit": 5}, expect=200
+            )
+            await c.request("PUT", f"/portfolio/order_groups/{gid}/trigger", json={}, expect=200)
+            await c.request("PUT", f"/portfolio/order_groups/{gid}/reset", json={}, expect=200)
+            await c.request("DELETE", f"/portfolio/order_groups/{gid}", expect=200)
+            sim.admin.settle_market(t, "yes")
+            await c.request("GET", "/portfolio/settlements", expect=200)
+            assert "none" not in c.sources, judged
+            assert set(c.sources) <= {"docs-3.28", "3.13", "protocol"}
+            assert judged[f"/markets/{t}"] == "docs-3.28" and judged["/events"] == "3.13"
+            assert judged[f"/markets/orderbooks?tickers={t}"] == "3.13"  # not GET /markets/{ticker}
+
+    arun1(body())

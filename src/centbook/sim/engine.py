@@ -109,7 +109,23 @@ class EngineEvent:
     ts_ns : int
         Exchange time of the change.
     data : dict
-        Kind-specific fields (integers in the engine's units; see :class:`Exchange` emitters).
+        Kind-specific fields, integers in the engine's units:
+
+        * ``book_delta``: ``ticker``, ``side`` (YES book: ``bid`` or ``ask``), ``price_bp`` (YES
+          price), ``delta`` (signed hundredths), the resting order's ``order_id``, ``user_id``,
+          ``client_order_id``, ``subaccount``, and ``cause_order_id``, ``cause_user_id``,
+          ``cause_client_order_id`` of the request that caused it (the taker for a trade).
+        * ``trade``: ``trade`` (:class:`Trade`). ``fill``: ``fill`` (:class:`Fill`, one per side).
+        * ``order``: ``order`` (:class:`Order`, after the change; ``last_update_reason`` says why).
+        * ``position``: ``ticker``, ``subaccount``, ``position``, ``cost_micro``, ``realized_micro``,
+          ``fees_micro``, ``volume_micro`` (or ``settled`` and ``revenue_micro`` at settlement).
+        * ``lifecycle``: ``ticker``, ``event_type`` (``activated``, ``deactivated``,
+          ``determined``, ``settled``), ``status``, and ``result`` when determined.
+        * ``order_group``: ``event_type`` (``created``, ``triggered``, ``reset``, ``deleted``,
+          ``limit_updated``), ``order_group_id``, ``contracts_limit`` on created/limit_updated.
+        * ``exchange_status``: ``exchange_index``, ``exchange_active``, ``trading_active``.
+
+        Objects are live: serialise them inside the callback.
     user_id : str or None
         The user a private event belongs to; None for public events.
     """

@@ -12,6 +12,20 @@ Choices where Kalshi's documents are silent (also listed in ``centbook.sim`` doc
 * Public market-data GETs need no signature; if signing headers are sent they must verify.
 * A write routed to the wrong shard fails there: create -> 400 ``insufficient_balance``, cancel or
   decrease -> 404 ``order_not_found`` (the order is unknown on that shard).
+* Trading pause: creates and amends -> 400 ``trading_is_paused``; cancels and decreases pass.
+  Exchange pause: every order write -> 503 ``exchange_unavailable``; reads keep working.
+* A closed, unopened, halted or settled market refuses orders with 400 ``market_closed``.
+* ``balance`` / ``balance_dollars`` are the available balance: cash less the collateral reserved
+  by resting orders (full collateral, positions not netted against it) and less a bound on their
+  fees; ``portfolio_value`` marks positions at the last trade (0.50 before any trade).
+* Only signed requests are metered (buckets belong to a user); unsigned public GETs are free.
+  Arrival times of metered requests are recorded per user (``Admin.arrivals``).
+* ``DELETE /portfolio/events/orders`` (cancel-all, newer than every saved spec) answers
+  ``{"orders": [{order_id, client_order_id, reduced_by, ts_ms, error}]}`` like batch cancel.
+* Order groups: ``exchange_index`` in the create body picks the shard (default 0); orders of
+  another shard cannot join. A group triggers when its rolling 15 s fills exceed the limit.
+* Not simulated: subaccount and intra-exchange transfers, RFQ/quotes, block trades, multivariate
+  markets, historical endpoints, ``Accept-Language``.
 """
 
 from __future__ import annotations
