@@ -30,6 +30,7 @@ Money model (documented approximations of Kalshi):
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import random
 import time
@@ -399,6 +400,7 @@ class Exchange:
         self.orders: dict[str, Order] = {}
         self.groups: dict[str, OrderGroup] = {}
         self.fees_collected_micro = 0
+        self._expiries: list[tuple[int, int, Order]] = []  # (expiration_s, seq, order) min-heap
         # target balance precision: $0.0001 for direct members, $0.01 for others
         precision = self.config.get("fees", {}).get("balance_precision", "0.0001")
         self.balance_precision_micro = _micro_from_dollars(str(precision))
@@ -608,12 +610,10 @@ class Exchange:
                 and now_s >= market.close_s + market.settlement_timer_s
             ):
                 self.settle_market(market.ticker, market.scheduled_result)
-        for order in [
-            o
-            for o in self.orders.values()
-            if o.status == "resting" and o.expiration_s is not None and o.expiration_s <= now_s
-        ]:
-            self._cancel(order, "ExpiryCancel")
+        while self._expiries and self._expiries[0][0] <= now_s:
+            _, _, order = heapq.heappop(self._expiries)
+            if order.status == "resting" and order.expiration_s is not None and order.expiration_s <= now_s:
+                self._cancel(order, "ExpiryCancel")
 
     def _set_status(self, market: Market, status: str, event_type: str, **extra: Any) -> None:
         market.status = status
@@ -923,6 +923,8 @@ class Exchange:
         user.orders.append(order)
         if client_order_id:
             user.client_order_ids[client_order_id] = order
+        if expiration_s is not None:
+            heapq.heappush(self._expiries, (expiration_s, order.seq, order))
         fills: list[Fill] = []
         if time_in_force == "fill_or_kill" and self._fillable(market, order) < order.remaining:
             order.remaining = 0

@@ -693,6 +693,7 @@ class SimServer:
             "product_metadata": {},
             "exchange_index": ev.exchange_index,
             "strike_period": "",
+            "settlement_sources": [{"name": "centbook sim", "url": "http://127.0.0.1/"}],
             "last_updated_ts": wire.iso_s(self.exchange.start_s),
         }
         if nested:
