@@ -218,6 +218,27 @@ def test_accounts_balance_positions_fills(arun):
             assert (await c.get("/portfolio/positions", params={"subaccount": 1}))["market_positions"] == []
             st, err = await c.request("GET", "/portfolio/positions", params={"subaccount": 9})
             assert st == 400
+            # fund the subaccount from the primary (idempotent per client_transfer_id)
+            move = {
+                "client_transfer_id": "6f1c2a1e-0000-4000-8000-000000000001",
+                "from_subaccount": 0,
+                "to_subaccount": 1,
+                "amount_cents": 12345,
+            }
+            await c.request("POST", "/portfolio/subaccounts/transfer", json=move, expect=200)
+            await c.request("POST", "/portfolio/subaccounts/transfer", json=move, expect=200)
+            sub_bal = await c.get("/portfolio/balance", params={"subaccount": 1})
+            assert sub_bal["balance_dollars"] == "123.4500"
+            balances = (await c.get("/portfolio/subaccounts/balances"))["subaccount_balances"]
+            assert [b["subaccount_number"] for b in balances] == [0, 1] and balances[1][
+                "balance"
+            ] == "123.4500"
+            st, err = await c.request(
+                "POST",
+                "/portfolio/subaccounts/transfer",
+                json={**move, "client_transfer_id": "x", "amount_cents": 10**12},
+            )
+            assert st == 400 and err["error"]["code"] == "insufficient_balance"
             # settle: $1 per winning contract; positions move to settlements
             sim.admin.settle_market(t, "yes")
             settle = (await c.get("/portfolio/settlements"))["settlements"]

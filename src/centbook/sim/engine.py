@@ -288,6 +288,7 @@ class User:
     fills: list[Fill] = field(default_factory=list)
     settlements: list[Settlement] = field(default_factory=list)
     groups: dict[str, OrderGroup] = field(default_factory=dict)
+    transfers: set[str] = field(default_factory=set)
 
 
 class Market:
@@ -548,6 +549,39 @@ class Exchange:
             )
         user.subaccounts.add(number)
         return number
+
+    def transfer(
+        self,
+        user_id: str,
+        transfer_id: str,
+        from_sub: int,
+        to_sub: int,
+        amount_micro: int,
+        exchange_index: int = 0,
+    ) -> None:
+        """Move cash between two subaccounts of a user on one shard (idempotent per ``transfer_id``)."""
+        user = self.users[user_id]
+        if transfer_id in user.transfers:
+            return
+        for sub in (from_sub, to_sub):
+            self.check_subaccount(user_id, sub)
+        if from_sub == to_sub:
+            raise bad_request("from_subaccount and to_subaccount must differ")
+        if amount_micro <= 0:
+            raise bad_request("amount_cents must be positive")
+        source = self.account(user_id, from_sub, exchange_index)
+        if source.available_micro < amount_micro:
+            raise SimError(
+                400,
+                "insufficient_balance",
+                "insufficient balance",
+                f"subaccount {from_sub} has ${source.available_micro / 1e6:.2f} available on "
+                f"exchange shard {exchange_index}",
+            )
+        source.cash_micro -= amount_micro
+        self.account(user_id, to_sub, exchange_index).cash_micro += amount_micro
+        user.transfers.add(transfer_id)
+        self._touch_user()
 
     def check_subaccount(self, user_id: str, subaccount: int) -> None:
         if subaccount not in self.users[user_id].subaccounts:

@@ -24,7 +24,9 @@ Choices where Kalshi's documents are silent (also listed in ``centbook.sim`` doc
   ``{"orders": [{order_id, client_order_id, reduced_by, ts_ms, error}]}`` like batch cancel.
 * Order groups: ``exchange_index`` in the create body picks the shard (default 0); orders of
   another shard cannot join. A group triggers when its rolling 15 s fills exceed the limit.
-* Not simulated: subaccount and intra-exchange transfers, RFQ/quotes, block trades, multivariate
+* Subaccount transfers (``POST /portfolio/subaccounts/transfer``, 3.13 schema plus the sharding
+  guide's ``exchange_index``) are simulated. Not simulated: intra-exchange (cross-shard) transfers
+  (their request schema is not in the saved docs), RFQ/quotes, block trades, multivariate
   markets, historical endpoints, ``Accept-Language``.
 """
 
@@ -486,6 +488,7 @@ class SimServer:
         r.add_get(g + "/portfolio/settlements", self.get_settlements)
         r.add_post(g + "/portfolio/subaccounts", self.create_subaccount)
         r.add_get(g + "/portfolio/subaccounts/balances", self.subaccount_balances)
+        r.add_post(g + "/portfolio/subaccounts/transfer", self.subaccount_transfer)
         # orders: reads
         r.add_get(g + "/portfolio/orders", self.get_orders)
         r.add_get(g + "/portfolio/orders/queue_positions", self.queue_positions)
@@ -885,6 +888,26 @@ class SimServer:
     async def create_subaccount(self, request: web.Request) -> web.Response:
         user_id = self._user(request)
         return web.json_response({"subaccount_number": self.exchange.create_subaccount(user_id)}, status=201)
+
+    async def subaccount_transfer(self, request: web.Request) -> web.Response:
+        user_id = self._user(request)
+        body = await self._body(request)
+        transfer_id = _str(body, "client_transfer_id", required=True) or ""
+        from_sub = _int(body, "from_subaccount", 0)
+        to_sub = _int(body, "to_subaccount", 0)
+        amount = _int(body, "amount_cents", 1)
+        if from_sub is None or to_sub is None or amount is None:
+            raise SimError(
+                400,
+                "missing_parameters",
+                "missing parameters",
+                "from_subaccount, to_subaccount and amount_cents are required",
+            )
+        shard = _int(body, "exchange_index", 0) or 0
+        if shard not in self.exchange.shards:
+            raise bad_request(f"unknown exchange_index {shard}")
+        self.exchange.transfer(user_id, transfer_id, from_sub, to_sub, amount * 10_000, shard)
+        return web.json_response({})
 
     async def subaccount_balances(self, request: web.Request) -> web.Response:
         user_id = self._user(request)
