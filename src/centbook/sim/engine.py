@@ -56,11 +56,20 @@ __all__ = [
     "Position",
     "MAX_BP",
     "GROUP_WINDOW_NS",
+    "KALSHI_UPDATE_REASONS",
 ]
 
 MAX_BP = 10000
 ONE_DOLLAR_PER_C100 = MAX_BP  # $1 on a size in hundredths is MAX_BP micro-dollars per hundredth
 GROUP_WINDOW_NS = 15_000_000_000
+
+# ``Order.last_update_reason`` values that Kalshi documents for ``user_order`` (PROTOCOL.md 2.8).
+# The engine also uses its own, more specific ones (``Cancel``, ``ImmediateOrCancel``,
+# ``FillOrKillCancel``, ``OrderGroupCancel``); a publisher should send only documented values.
+KALSHI_UPDATE_REASONS = frozenset({
+    "Decrease", "Amend", "MarginCancel", "SelfTradeCancel", "ExpiryCancel", "CloseCancel", "HaltCancel",
+    "Trade", "PostOnlyCrossCancel", "ReduceOnlyCancel",
+})  # fmt: skip
 MAX_SUBACCOUNT = 63
 
 # Market statuses (response values) and the GET /markets status filter words mapped onto them.
