@@ -173,6 +173,11 @@ async def wait_for(predicate: Callable[[], Any], timeout_s: float = 10.0, interv
 
 @pytest.fixture(scope="session")
 def specs() -> kalshi_schemas.Schemas:
+    """The official schemas; skips the test when the spec files are absent.
+
+    Only the conformance tests ask for it: the others validate every response whenever the specs
+    are present and still run (unvalidated) when they are not.
+    """
     if not kalshi_schemas.available():
         pytest.skip(
             f"Kalshi spec files not found under {kalshi_schemas.SPEC_ROOT} "

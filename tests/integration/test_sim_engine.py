@@ -441,3 +441,57 @@ def test_invariants_random_flow(seed, length, ticker):
     ]
     no = sorted((10000 - p, s) for p, s in levels["ask"].items())
     assert [[f"0.{p:04d}", f"{s // 100}.{s % 100:02d}"] for p, s in no] == book["no_dollars"]
+
+
+@pytest.mark.parametrize(
+    ("fee_ppm", "price_bp", "lot", "expected_fees", "expected_change"),
+    [
+        # docs getting_started/fee_rounding, "Subpenny prices": buy 3 at $0.055 as three 1-lot matches
+        (163_000, 550, 100, [15_000, 5_000, 15_000], -70_000),
+        # "Fractional contracts": buy 0.90 at $0.50 as three 0.30-lot matches
+        (54_000, 5000, 30, [10_000, 0, 10_000], -160_000),
+    ],
+)
+def test_fee_rounding_matches_kalshi_worked_examples(fee_ppm, price_bp, lot, expected_fees, expected_change):
+    cfg = default_config()
+    cfg["users"] = []
+    cfg["fees"] = {"balance_precision": "0.01"}  # the docs' examples use a $0.01 target
+    ex = Exchange(cfg, seed=1)
+    a = ex.add_user("a", funding={0: "100"})
+    b = ex.add_user("b", funding={0: "100"})
+    ex.markets[TD].series.fee_ppm = fee_ppm  # a multiplier giving the docs' trade fee
+    for _ in range(3):
+        place(ex, a, "ask", lot, price_bp, ticker=TD)
+    before = ex.account(b, 0, 0).cash_micro
+    _, fills = place(ex, b, "bid", 3 * lot, price_bp, ticker=TD)
+    assert [f.fee_micro for f in fills] == expected_fees
+    after = ex.account(b, 0, 0).cash_micro
+    # each fill floors to -$0.07 / -$0.16 as in the docs' table; the docs list the balance change of
+    # the rebating fill without its $0.01 rebate, whose net fee they do show: the sim credits it
+    # (so balance change = revenue - net fee on every fill)
+    assert after - before == 3 * expected_change + 10_000
+    ex.check_invariants()
+
+
+def test_endpoint_costs():
+    from centbook.sim.ratelimit import RateLimiter, cost_of
+
+    p = "/trade-api/v2"
+    assert cost_of("POST", p + "/portfolio/events/orders") == (10, True)
+    assert cost_of("DELETE", p + "/portfolio/events/orders/abc") == (2, True)
+    assert cost_of("DELETE", p + "/portfolio/events/orders/batched") == (2, True)
+    assert cost_of("POST", p + "/portfolio/events/orders/abc/amend") == (10, True)
+    assert cost_of("GET", p + "/portfolio/orders/abc") == (2, False)
+    assert cost_of("GET", p + "/portfolio/orders/queue_positions") == (10, False)
+    assert cost_of("POST", p + "/portfolio/orders") == (100, True)
+    assert cost_of("DELETE", p + "/portfolio/orders/abc") == (20, True)
+    assert cost_of("PUT", p + "/portfolio/order_groups/g/trigger") == (10, True)
+    assert cost_of("GET", p + "/markets") == (10, False)
+    limiter = RateLimiter({"slow": (1, 100, 1, 100)})  # 100-token buckets refilling 1 token/s
+    limiter.set_tier("u", "slow")
+    # a 10-order batch (100 tokens) fits once; a single write naming shard 2 has its own bucket
+    assert limiter.admit("u", "POST", p + "/portfolio/events/orders/batched", units=10, batch=True)
+    assert not limiter.admit("u", "POST", p + "/portfolio/events/orders", exchange_index=0)
+    assert limiter.admit("u", "POST", p + "/portfolio/events/orders", exchange_index=2)
+    assert not limiter.admit("u", "POST", p + "/portfolio/events/orders/batched", units=1, batch=True)
+    assert [a.bucket for a in limiter.arrivals["u"]] == ["write", "write", "write:2", "write"]

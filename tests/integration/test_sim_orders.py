@@ -21,7 +21,7 @@ async def _pair(s, sim):
     return me, other
 
 
-def test_order_lifecycle_over_rest(arun, specs):
+def test_order_lifecycle_over_rest(arun):
     async def body():
         async with run_sim(seed=11, tier="unlimited") as sim, aiohttp.ClientSession() as s:
             me, other = await _pair(s, sim)
@@ -108,7 +108,7 @@ def test_order_lifecycle_over_rest(arun, specs):
     arun(body())
 
 
-def test_batches_each_item_its_result(arun, specs):
+def test_batches_each_item_its_result(arun):
     async def body():
         async with run_sim(seed=12, tier="unlimited") as sim, aiohttp.ClientSession() as s:
             me, _ = await _pair(s, sim)
@@ -145,7 +145,7 @@ def test_batches_each_item_its_result(arun, specs):
     arun(body())
 
 
-def test_shard_routing_over_rest(arun, specs):
+def test_shard_routing_over_rest(arun):
     async def body():
         async with run_sim(seed=13, tier="unlimited") as sim, aiohttp.ClientSession() as s:
             me, other = await _pair(s, sim)
@@ -197,7 +197,7 @@ def test_shard_routing_over_rest(arun, specs):
     arun(body())
 
 
-def test_order_groups_and_pauses_over_rest(arun, specs):
+def test_order_groups_and_pauses_over_rest(arun):
     async def body():
         async with run_sim(seed=14, tier="unlimited") as sim, aiohttp.ClientSession() as s:
             me, other = await _pair(s, sim)
@@ -262,7 +262,7 @@ def test_order_groups_and_pauses_over_rest(arun, specs):
     arun(body())
 
 
-def test_rest_orderbook_equals_engine_under_random_flow(arun1, specs):
+def test_rest_orderbook_equals_engine_under_random_flow(arun1):
     """Random flow from three users over HTTP; the REST book equals one rebuilt from their orders."""
 
     async def body():
@@ -405,7 +405,7 @@ _FIELDS = [
 ]
 
 
-def test_malformed_writes_never_500(arun1, specs):
+def test_malformed_writes_never_500(arun1):
     """Hundreds of odd bodies and parameters: each gets a 2xx or a clean 4xx, never a 500."""
 
     async def body():

@@ -70,10 +70,18 @@ class Admin:
 
     def add_user(self, name: str, tier: str = "basic", funding: dict[Any, Any] | None = None) -> Credentials:
         """Create a funded user with a fresh API key; ``funding`` is ``{exchange_index: dollars}``."""
+        if tier not in self.server.limiter.tiers:
+            raise ValueError(f"unknown tier {tier!r}; known: {', '.join(self.server.limiter.tiers)}")
         user_id = self.exchange.add_user(name, tier=tier, funding=funding)
         self.server.limiter.set_tier(user_id, tier)
         key_id, pem = self.server.keys.create(user_id)
         return Credentials(name, key_id, pem)
+
+    def define_tier(
+        self, name: str, *, read_rate: int, read_capacity: int, write_rate: int, write_capacity: int
+    ) -> None:
+        """Add (or replace) a rate-limit tier: refill rates in tokens/s and bucket capacities."""
+        self.server.limiter.tiers[name] = (read_rate, read_capacity, write_rate, write_capacity)
 
     def set_tier(self, user: str, tier: str) -> None:
         """Set a user's rate-limit tier (its buckets restart full)."""

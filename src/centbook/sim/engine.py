@@ -18,13 +18,19 @@ Money model (documented approximations of Kalshi):
   a position is one signed number (positive YES, negative NO).
 * Fees: trade fee ``fee_multiplier * C * P * (1 - P)`` rounded up to $0.0001 for takers on every
   fee type and for makers only on ``quadratic_with_maker_fees`` (a quarter of it); ``flat`` charges
-  ``fee_multiplier * C / 4``. The balance change is then floored to $0.0001 (a direct member's
-  target precision) and the difference is a rounding fee, both reported in ``fee_cost``. The
-  per-order rounding rebate accumulator of docs ``getting_started/fee_rounding`` is not simulated.
+  ``fee_multiplier * C / 4``. This fee model is an approximation (Kalshi's published schedule
+  is not in the docs available here). The rounding that follows is Kalshi's, per docs
+  ``getting_started/fee_rounding``: the balance change is floored to the target precision
+  (config ``fees.balance_precision``: ``"0.0001"``, a direct member, by default, or ``"0.01"``),
+  the difference is a rounding fee, and a per-order accumulator rebates $0.01 whenever it
+  exceeds $0.01. ``fee_cost`` reports trade fee + rounding fee - rebate, and the rebate is
+  credited with the fill (the docs' tables show the rebating fill's balance change without it,
+  which contradicts their own net fee column; the sim keeps balance change = revenue - net fee).
 """
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import random
 import time
@@ -50,11 +56,20 @@ __all__ = [
     "Position",
     "MAX_BP",
     "GROUP_WINDOW_NS",
+    "KALSHI_UPDATE_REASONS",
 ]
 
 MAX_BP = 10000
 ONE_DOLLAR_PER_C100 = MAX_BP  # $1 on a size in hundredths is MAX_BP micro-dollars per hundredth
 GROUP_WINDOW_NS = 15_000_000_000
+
+# ``Order.last_update_reason`` values that Kalshi documents for ``user_order`` (PROTOCOL.md 2.8).
+# The engine also uses its own, more specific ones (``Cancel``, ``ImmediateOrCancel``,
+# ``FillOrKillCancel``, ``OrderGroupCancel``); a publisher should send only documented values.
+KALSHI_UPDATE_REASONS = frozenset({
+    "Decrease", "Amend", "MarginCancel", "SelfTradeCancel", "ExpiryCancel", "CloseCancel", "HaltCancel",
+    "Trade", "PostOnlyCrossCancel", "ReduceOnlyCancel",
+})  # fmt: skip
 MAX_SUBACCOUNT = 63
 
 # Market statuses (response values) and the GET /markets status filter words mapped onto them.
@@ -104,7 +119,23 @@ class EngineEvent:
     ts_ns : int
         Exchange time of the change.
     data : dict
-        Kind-specific fields (integers in the engine's units; see :class:`Exchange` emitters).
+        Kind-specific fields, integers in the engine's units:
+
+        * ``book_delta``: ``ticker``, ``side`` (YES book: ``bid`` or ``ask``), ``price_bp`` (YES
+          price), ``delta`` (signed hundredths), the resting order's ``order_id``, ``user_id``,
+          ``client_order_id``, ``subaccount``, and ``cause_order_id``, ``cause_user_id``,
+          ``cause_client_order_id`` of the request that caused it (the taker for a trade).
+        * ``trade``: ``trade`` (:class:`Trade`). ``fill``: ``fill`` (:class:`Fill`, one per side).
+        * ``order``: ``order`` (:class:`Order`, after the change; ``last_update_reason`` says why).
+        * ``position``: ``ticker``, ``subaccount``, ``position``, ``cost_micro``, ``realized_micro``,
+          ``fees_micro``, ``volume_micro`` (or ``settled`` and ``revenue_micro`` at settlement).
+        * ``lifecycle``: ``ticker``, ``event_type`` (``activated``, ``deactivated``,
+          ``determined``, ``settled``), ``status``, and ``result`` when determined.
+        * ``order_group``: ``event_type`` (``created``, ``triggered``, ``reset``, ``deleted``,
+          ``limit_updated``), ``order_group_id``, ``contracts_limit`` on created/limit_updated.
+        * ``exchange_status``: ``exchange_index``, ``exchange_active``, ``trading_active``.
+
+        Objects are live: serialise them inside the callback.
     user_id : str or None
         The user a private event belongs to; None for public events.
     """
@@ -166,6 +197,7 @@ class Order:
     taker_fees_micro: int = 0
     maker_fees_micro: int = 0
     reserved_micro: int = 0
+    rounding_accum_micro: int = 0
     last_update_reason: str = ""
 
 
@@ -265,6 +297,7 @@ class User:
     fills: list[Fill] = field(default_factory=list)
     settlements: list[Settlement] = field(default_factory=list)
     groups: dict[str, OrderGroup] = field(default_factory=dict)
+    transfers: set[str] = field(default_factory=set)
 
 
 class Market:
@@ -377,6 +410,12 @@ class Exchange:
         self.orders: dict[str, Order] = {}
         self.groups: dict[str, OrderGroup] = {}
         self.fees_collected_micro = 0
+        self._expiries: list[tuple[int, int, Order]] = []  # (expiration_s, seq, order) min-heap
+        # target balance precision: $0.0001 for direct members, $0.01 for others
+        precision = self.config.get("fees", {}).get("balance_precision", "0.0001")
+        self.balance_precision_micro = _micro_from_dollars(str(precision))
+        if self.balance_precision_micro not in (100, 10_000):
+            raise ValueError(f"fees.balance_precision must be 0.0001 or 0.01, got {precision!r}")
         self.funded_micro = 0
         # shard -> {"exchange_active", "trading_active"}
         self.shards: dict[int, dict[str, bool]] = {}
@@ -420,7 +459,8 @@ class Exchange:
             market = Market(m, ev, self.series[ev.series_ticker], self.start_s, defaults)
             self.markets[market.ticker] = market
             self.shards.setdefault(market.exchange_index, {"exchange_active": True, "trading_active": True})
-        self.shards.setdefault(0, {"exchange_active": True, "trading_active": True})
+        for index in range(4):  # Kalshi's shards: 0 default, 1 exotics, 2 crypto, 3 tennis/baseball
+            self.shards.setdefault(index, {"exchange_active": True, "trading_active": True})
         self.tick()
         for u in config.get("users", []):
             self.add_user(u.get("name", "user"), tier=u.get("tier", "basic"), funding=u.get("funding", {}))
@@ -444,11 +484,15 @@ class Exchange:
         """
         if name in self.users_by_name:
             raise ValueError(f"user {name!r} already exists")
+        amounts = {
+            int(shard): _micro_from_dollars(str(dollars)) for shard, dollars in (funding or {}).items()
+        }
         user = User(self._uuid(), name, tier)
         self.users[user.user_id] = user
         self.users_by_name[name] = user
-        for shard, dollars in (funding or {}).items():
-            self.fund(user.user_id, int(shard), _micro_from_dollars(str(dollars)))
+        for shard, micro in amounts.items():
+            self.shards.setdefault(shard, {"exchange_active": True, "trading_active": True})
+            self.fund(user.user_id, shard, micro)
         return user.user_id
 
     def fund(self, user_id: str, exchange_index: int, amount_micro: int, subaccount: int = 0) -> None:
@@ -515,6 +559,39 @@ class Exchange:
         user.subaccounts.add(number)
         return number
 
+    def transfer(
+        self,
+        user_id: str,
+        transfer_id: str,
+        from_sub: int,
+        to_sub: int,
+        amount_micro: int,
+        exchange_index: int = 0,
+    ) -> None:
+        """Move cash between two subaccounts of a user on one shard (idempotent per ``transfer_id``)."""
+        user = self.users[user_id]
+        if transfer_id in user.transfers:
+            return
+        for sub in (from_sub, to_sub):
+            self.check_subaccount(user_id, sub)
+        if from_sub == to_sub:
+            raise bad_request("from_subaccount and to_subaccount must differ")
+        if amount_micro <= 0:
+            raise bad_request("amount_cents must be positive")
+        source = self.account(user_id, from_sub, exchange_index)
+        if source.available_micro < amount_micro:
+            raise SimError(
+                400,
+                "insufficient_balance",
+                "insufficient balance",
+                f"subaccount {from_sub} has ${source.available_micro / 1e6:.2f} available on "
+                f"exchange shard {exchange_index}",
+            )
+        source.cash_micro -= amount_micro
+        self.account(user_id, to_sub, exchange_index).cash_micro += amount_micro
+        user.transfers.add(transfer_id)
+        self._touch_user()
+
     def check_subaccount(self, user_id: str, subaccount: int) -> None:
         if subaccount not in self.users[user_id].subaccounts:
             raise bad_request(
@@ -576,12 +653,10 @@ class Exchange:
                 and now_s >= market.close_s + market.settlement_timer_s
             ):
                 self.settle_market(market.ticker, market.scheduled_result)
-        for order in [
-            o
-            for o in self.orders.values()
-            if o.status == "resting" and o.expiration_s is not None and o.expiration_s <= now_s
-        ]:
-            self._cancel(order, "ExpiryCancel")
+        while self._expiries and self._expiries[0][0] <= now_s:
+            _, _, order = heapq.heappop(self._expiries)
+            if order.status == "resting" and order.expiration_s is not None and order.expiration_s <= now_s:
+                self._cancel(order, "ExpiryCancel")
 
     def _set_status(self, market: Market, status: str, event_type: str, **extra: Any) -> None:
         market.status = status
@@ -891,6 +966,8 @@ class Exchange:
         user.orders.append(order)
         if client_order_id:
             user.client_order_ids[client_order_id] = order
+        if expiration_s is not None:
+            heapq.heappush(self._expiries, (expiration_s, order.seq, order))
         fills: list[Fill] = []
         if time_in_force == "fill_or_kill" and self._fillable(market, order) < order.remaining:
             order.remaining = 0
@@ -952,9 +1029,10 @@ class Exchange:
                 size = min(taker.remaining, maker.remaining)
                 self._execute(market, taker, maker, price, size, fills)
                 for o in (taker, maker):
-                    if o.order_group_id:
-                        self.groups[o.order_group_id].window.append((self.clock.now_ns(), size))
-                        touched_groups.add(o.order_group_id)
+                    group = self.groups.get(o.order_group_id) if o.order_group_id else None
+                    if group is not None:
+                        group.window.append((self.clock.now_ns(), size))
+                        touched_groups.add(group.order_group_id)
                 if maker.remaining == 0:
                     queue.pop(0)
                     maker.status = "executed"
@@ -984,22 +1062,7 @@ class Exchange:
         taker.updated_ns = now
         taker.last_update_reason = "Trade"
         self._set_reserve(maker, market)
-        self._emit(
-            "book_delta",
-            {
-                "ticker": market.ticker,
-                "side": maker.side,
-                "price_bp": price_bp,
-                "delta": -size,
-                "order_id": maker.order_id,
-                "user_id": maker.user_id,
-                "client_order_id": maker.client_order_id,
-                "subaccount": maker.subaccount,
-                "cause_order_id": taker.order_id,
-                "cause_user_id": taker.user_id,
-                "cause_client_order_id": taker.client_order_id,
-            },
-        )
+        self._emit_delta(market, maker, -size, taker)
         opened_before = market.open_interest
         for order, is_taker in ((taker, True), (maker, False)):
             fee = self.trade_fee_micro(market, price_bp, size, is_taker)
@@ -1009,12 +1072,21 @@ class Exchange:
             old = pos.position
             signed = size if order.side == "bid" else -size
             closing = min(size, max(-old, 0)) if order.side == "bid" else min(size, max(old, 0))
-            # balance change before rounding: pay the cost, redeem netted pairs at $1, pay the fee
+            # balance change before rounding: pay the cost, redeem netted pairs at $1, pay the fee;
+            # floor it to the balance precision, the difference is a rounding fee that the
+            # order's accumulator pays back a cent at a time (docs getting_started/fee_rounding)
             change = -cost + closing * ONE_DOLLAR_PER_C100 - fee
-            floored = (change // 100) * 100
-            fee_total = fee + (change - floored)
+            precision = self.balance_precision_micro
+            floored = (change // precision) * precision
+            rounding = change - floored
+            order.rounding_accum_micro += rounding
+            rebate = 0
+            if order.rounding_accum_micro > 10_000:
+                rebate = 10_000
+                order.rounding_accum_micro -= rebate
+            fee_total = fee + rounding - rebate
             acct = self.account(order.user_id, order.subaccount, order.exchange_index)
-            acct.cash_micro += floored
+            acct.cash_micro += floored + rebate
             self.fees_collected_micro += fee_total
             # cost basis: closing removes a proportional share, opening adds this fill's cost
             if closing:
@@ -1080,22 +1152,18 @@ class Exchange:
         book = market.bids if order.side == "bid" else market.asks
         book.setdefault(order.price_bp, []).append(order)
         self._set_reserve(order, market)
-        self._emit(
-            "book_delta",
-            {
-                "ticker": market.ticker,
-                "side": order.side,
-                "price_bp": order.price_bp,
-                "delta": order.remaining,
-                "order_id": order.order_id,
-                "user_id": order.user_id,
-                "client_order_id": order.client_order_id,
-                "subaccount": order.subaccount,
-                "cause_order_id": order.order_id,
-                "cause_user_id": order.user_id,
-                "cause_client_order_id": order.client_order_id,
-            },
-        )
+        self._emit_delta(market, order, order.remaining, order)
+
+    def _emit_delta(self, market: Market, order: Order, delta: int, cause: Order) -> None:
+        """Announce a change of ``delta`` at ``order``'s YES level, caused by ``cause``'s request."""
+        if not self._subscribers:
+            return
+        self._emit("book_delta", {
+            "ticker": market.ticker, "side": order.side, "price_bp": order.price_bp, "delta": delta,
+            "order_id": order.order_id, "user_id": order.user_id, "client_order_id": order.client_order_id,
+            "subaccount": order.subaccount, "cause_order_id": cause.order_id, "cause_user_id": cause.user_id,
+            "cause_client_order_id": cause.client_order_id,
+        })  # fmt: skip
 
     def _unrest(self, market: Market, order: Order, size: int) -> None:
         """Remove ``size`` of a resting order from its level (the whole order if it empties)."""
@@ -1107,22 +1175,7 @@ class Exchange:
                 queue.remove(order)
             if not queue:
                 book.pop(order.price_bp, None)
-        self._emit(
-            "book_delta",
-            {
-                "ticker": market.ticker,
-                "side": order.side,
-                "price_bp": order.price_bp,
-                "delta": -size,
-                "order_id": order.order_id,
-                "user_id": order.user_id,
-                "client_order_id": order.client_order_id,
-                "subaccount": order.subaccount,
-                "cause_order_id": order.order_id,
-                "cause_user_id": order.user_id,
-                "cause_client_order_id": order.client_order_id,
-            },
-        )
+        self._emit_delta(market, order, -size, order)
 
     def _cancel(self, order: Order, reason: str) -> int:
         if order.status != "resting":
@@ -1327,8 +1380,8 @@ class Exchange:
 
     def cancel_all(
         self, user_id: str, subaccount: int | None, exchange_index: int | None = None
-    ) -> list[Order]:
-        """Cancel every resting order of a user (optionally one subaccount / shard)."""
+    ) -> list[tuple[Order, int]]:
+        """Cancel every resting order of a user (optionally one subaccount / shard); return (order, size)."""
         done = []
         for order in list(self.users[user_id].orders):
             if order.status != "resting":
@@ -1339,8 +1392,7 @@ class Exchange:
                 continue
             if not self.shards.get(order.exchange_index, {}).get("exchange_active", True):
                 continue
-            self._cancel(order, "Cancel")
-            done.append(order)
+            done.append((order, self._cancel(order, "Cancel")))
         return done
 
     def queue_position(self, order: Order) -> int:

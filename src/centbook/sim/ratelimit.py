@@ -35,6 +35,7 @@ ENDPOINT_COSTS: list[tuple[str, str, int]] = [
 _COMPILED = [
     (m, re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", p) + "$"), p, c) for m, p, c in ENDPOINT_COSTS
 ]
+_LITERALS = ("/batched", "/queue_positions")
 _WRITE_PREFIXES = (
     "/trade-api/v2/portfolio/events/orders",
     "/trade-api/v2/portfolio/orders",
@@ -46,8 +47,8 @@ def cost_of(method: str, path: str) -> tuple[int, bool]:
     """Return ``(cost per unit, is_write)`` of a request (batches: per order)."""
     is_write = method != "GET" and path.startswith(_WRITE_PREFIXES)
     for m, rx, template, cost in _COMPILED:
-        # a literal path ("batched") beats a template matching it
-        if m == method and rx.match(path) and ("{" not in template or not path.endswith("/batched")):
+        # a literal route ("batched", "queue_positions") is not an {order_id}
+        if m == method and rx.match(path) and ("{" not in template or not path.endswith(_LITERALS)):
             return cost, is_write
     return DEFAULT_COST, is_write
 

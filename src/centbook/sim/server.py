@@ -12,6 +12,22 @@ Choices where Kalshi's documents are silent (also listed in ``centbook.sim`` doc
 * Public market-data GETs need no signature; if signing headers are sent they must verify.
 * A write routed to the wrong shard fails there: create -> 400 ``insufficient_balance``, cancel or
   decrease -> 404 ``order_not_found`` (the order is unknown on that shard).
+* Trading pause: creates and amends -> 400 ``trading_is_paused``; cancels and decreases pass.
+  Exchange pause: every order write -> 503 ``exchange_unavailable``; reads keep working.
+* A closed, unopened, halted or settled market refuses orders with 400 ``market_closed``.
+* ``balance`` / ``balance_dollars`` are the available balance: cash less the collateral reserved
+  by resting orders (full collateral, positions not netted against it) and less a bound on their
+  fees; ``portfolio_value`` marks positions at the last trade (0.50 before any trade).
+* Only signed requests are metered (buckets belong to a user); unsigned public GETs are free.
+  Arrival times of metered requests are recorded per user (``Admin.arrivals``).
+* ``DELETE /portfolio/events/orders`` (cancel-all, newer than every saved spec) answers
+  ``{"orders": [{order_id, client_order_id, reduced_by, ts_ms, error}]}`` like batch cancel.
+* Order groups: ``exchange_index`` in the create body picks the shard (default 0); orders of
+  another shard cannot join. A group triggers when its rolling 15 s fills exceed the limit.
+* Subaccount transfers (``POST /portfolio/subaccounts/transfer``, 3.13 schema plus the sharding
+  guide's ``exchange_index``) are simulated. Not simulated: intra-exchange (cross-shard) transfers
+  (their request schema is not in the saved docs), RFQ/quotes, block trades, multivariate
+  markets, historical endpoints, ``Accept-Language``.
 """
 
 from __future__ import annotations
@@ -41,12 +57,6 @@ log = logging.getLogger("centbook.sim")
 API = "/trade-api/v2"
 MAX_COUNT = 100_000_000 * 100  # hundredths of a contract
 WS_PATH = "/trade-api/ws/v2"
-
-# GETs anyone may call without signing (PROTOCOL.md 4.2 and 4.7).
-_PUBLIC = re.compile(
-    r"^/trade-api/v2/(markets(/[^/]+(/orderbook)?)?|markets/trades|events(/[^/]+)?|"
-    r"series(/[^/]+)?|exchange/[^/]+|account/endpoint_costs)$"
-)
 
 
 class BodyError(Exception):
@@ -478,6 +488,7 @@ class SimServer:
         r.add_get(g + "/portfolio/settlements", self.get_settlements)
         r.add_post(g + "/portfolio/subaccounts", self.create_subaccount)
         r.add_get(g + "/portfolio/subaccounts/balances", self.subaccount_balances)
+        r.add_post(g + "/portfolio/subaccounts/transfer", self.subaccount_transfer)
         # orders: reads
         r.add_get(g + "/portfolio/orders", self.get_orders)
         r.add_get(g + "/portfolio/orders/queue_positions", self.queue_positions)
@@ -685,6 +696,7 @@ class SimServer:
             "product_metadata": {},
             "exchange_index": ev.exchange_index,
             "strike_period": "",
+            "settlement_sources": [{"name": "centbook sim", "url": "http://127.0.0.1/"}],
             "last_updated_ts": wire.iso_s(self.exchange.start_s),
         }
         if nested:
@@ -876,6 +888,26 @@ class SimServer:
     async def create_subaccount(self, request: web.Request) -> web.Response:
         user_id = self._user(request)
         return web.json_response({"subaccount_number": self.exchange.create_subaccount(user_id)}, status=201)
+
+    async def subaccount_transfer(self, request: web.Request) -> web.Response:
+        user_id = self._user(request)
+        body = await self._body(request)
+        transfer_id = _str(body, "client_transfer_id", required=True) or ""
+        from_sub = _int(body, "from_subaccount", 0)
+        to_sub = _int(body, "to_subaccount", 0)
+        amount = _int(body, "amount_cents", 1)
+        if from_sub is None or to_sub is None or amount is None:
+            raise SimError(
+                400,
+                "missing_parameters",
+                "missing parameters",
+                "from_subaccount, to_subaccount and amount_cents are required",
+            )
+        shard = _int(body, "exchange_index", 0) or 0
+        if shard not in self.exchange.shards:
+            raise bad_request(f"unknown exchange_index {shard}")
+        self.exchange.transfer(user_id, transfer_id, from_sub, to_sub, amount * 10_000, shard)
+        return web.json_response({})
 
     async def subaccount_balances(self, request: web.Request) -> web.Response:
         user_id = self._user(request)
@@ -1119,7 +1151,14 @@ class SimServer:
         return web.json_response(
             {
                 "orders": [
-                    {"order_id": o.order_id, "client_order_id": o.client_order_id, "ts_ms": now} for o in done
+                    {
+                        "order_id": o.order_id,
+                        "client_order_id": o.client_order_id,
+                        "reduced_by": format_size(size),
+                        "ts_ms": now,
+                        "error": None,
+                    }
+                    for o, size in done
                 ]
             }
         )
@@ -1326,6 +1365,8 @@ class SimServer:
         name = _str(body, "name", required=True) or ""
         tier = body.get("tier", "basic")
         funding = body.get("funding", {})
+        if tier not in self.limiter.tiers:
+            raise bad_request(f"unknown tier {tier!r}; known: {', '.join(self.limiter.tiers)}")
         try:
             user_id = self.exchange.add_user(name, tier=tier, funding=funding)
             self.limiter.set_tier(user_id, tier)

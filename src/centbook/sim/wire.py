@@ -87,6 +87,8 @@ def market_json(m: Market) -> dict[str, Any]:
         "price_level_structure": m.price_level_structure,
         "price_ranges": m.price_ranges,
         "exchange_index": m.exchange_index,
+        # October 2026 docs (PROTOCOL.md 0.2): required in current schemas; floors are not live
+        "settlement_bounds_type": "default",
     }
     if m.result:
         out["settlement_value_dollars"] = "1.0000" if m.result == "yes" else "0.0000"
