@@ -22,7 +22,7 @@ $(BIN)/python:
 
 # Dependencies (pinned by constraints.txt) and the editable install; redone when they change.
 $(DEPS): constraints.txt pyproject.toml | $(BIN)/python
-	$(PIP) setuptools wheel cython
+	$(PIP) setuptools wheel cython picows  # picows.pxd is cimported at build time
 	$(PIP) --no-build-isolation -e '.[test,lint]'
 	touch $@
 
@@ -30,14 +30,16 @@ setup: $(DEPS)
 
 # Release build of the extensions in place (incremental: only changed modules recompile).
 build: $(DEPS)
-	$(BIN)/python setup.py -q build_ext --inplace 2>&1 | grep -v -e '^\s*$$' -e 'Compiling' || true
-	@$(BIN)/python -c "import centbook.book" || (echo "centbook failed to build" && exit 1)
+	@mkdir -p build
+	$(BIN)/python setup.py -q build_ext --inplace > build/release.log 2>&1 \
+		|| (tail -40 build/release.log; echo "release build failed: build/release.log"; exit 1)
 
 # Debug build (-O0 -g, bounds checks on) in its own directory; never touches the release build.
 debug-build: $(DEPS)
+	@mkdir -p build/debug
 	CENTBOOK_DEBUG=1 $(BIN)/python -m pip install -q --no-build-isolation --no-deps --upgrade \
-		--target $(DEBUG_SITE) . 2>&1 | grep -v -i -e 'warning' -e '^\s*$$' || true
-	@test -f $(DEBUG_SITE)/centbook/__init__.py || (echo "debug build failed" && exit 1)
+		--target $(DEBUG_SITE) . > build/debug/build.log 2>&1 \
+		|| (tail -40 build/debug/build.log; echo "debug build failed: build/debug/build.log"; exit 1)
 
 test: build debug-build fuzz-smoke
 	$(BIN)/python -m pytest $(PYTEST_FLAGS)

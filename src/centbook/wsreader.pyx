@@ -1,0 +1,216 @@
+"""The WebSocket reader: a picows listener that decodes and applies frames in the callback.
+
+picows calls :meth:`BookListener.on_ws_frame` as a C call for every frame. An orderbook frame is
+parsed by the C decoder straight from picows' read buffer and applied to its book inside that
+call; no Python object is made for it. Python subscribers hear once per socket read (when picows
+marks the frame ``last_in_buffer``), with the list of markets whose book changed in that read.
+Every other frame (subscription replies, ticker, trade, fill, lifecycle, ...) is handed to
+Python as bytes with its kind, for the typed decoder. C-level code can subclass the listener and
+override :meth:`frame_applied`, called for every book frame.
+"""
+from cpython.mem cimport PyMem_Free, PyMem_Realloc
+from libc.stdint cimport int64_t, uint32_t
+
+from picows.picows cimport WSFrame, WSListener, WSMsgType, WSTransport
+
+from centbook.books cimport CB_FRAME_INVALID, CB_KIND_DELTA, CB_KIND_SNAPSHOT, Books, cb_hash_bytes
+from centbook.cb cimport cb_monotonic_ns
+from centbook.metrics cimport Histogram
+
+__all__ = ["BookListener"]
+
+
+cdef class BookListener(WSListener):
+    """Decode and apply frames inside picows' callback.
+
+    Parameters
+    ----------
+    books : Books
+        The registry the frames are applied to.
+    on_read : callable, optional
+        ``on_read(changed_tickers: list[str], read_start_ns: int)``, once per socket read in
+        which at least one book changed.
+    on_message : callable, optional
+        ``on_message(kind: int, payload: bytes)`` for every frame that is not an orderbook
+        snapshot or delta (``kind`` is a :class:`centbook.books.FrameKind` value, -1 when the
+        decoder refused the frame).
+    on_connected, on_disconnected : callable, optional
+        ``on_connected(transport)`` / ``on_disconnected(transport)``.
+    tap : callable, optional
+        ``tap(payload: bytes, recv_ns: int)`` for every text frame, for recording. Off by
+        default; when set it costs a bytes copy per frame.
+    sample_every : int
+        Time the decode-and-apply of one book frame in every ``sample_every`` into
+        ``apply_latency`` (from the first frame of its socket read to the book applied).
+
+    Notes
+    -----
+    DANGER: the frame buffer belongs to picows and is valid only inside ``on_ws_frame``;
+    nothing here keeps a pointer to it past the call.
+    """
+
+    cdef readonly Books books
+    cdef public object on_read
+    cdef public object on_message
+    cdef public object on_connected_cb
+    cdef public object on_disconnected_cb
+    cdef public object tap
+    cdef readonly Histogram apply_latency
+    cdef readonly int64_t frames, book_frames, bytes_in, reads, other_frames, refused_frames
+    cdef readonly int64_t last_recv_ns
+    cdef readonly object close_code
+    cdef int64_t _read_start_ns
+    cdef bint _in_read
+    cdef int64_t _sample_every, _sample_countdown
+    cdef Py_ssize_t *_changed
+    cdef uint32_t *_stamp
+    cdef Py_ssize_t _nchanged, _cap
+    cdef uint32_t _read_no
+    cdef list _tickers
+    cdef bytearray _fragments
+
+    def __init__(self, Books books not None, on_read=None, on_message=None, on_connected=None,
+                 on_disconnected=None, tap=None, int sample_every=64):
+        self.books = books
+        self.on_read = on_read
+        self.on_message = on_message
+        self.on_connected_cb = on_connected
+        self.on_disconnected_cb = on_disconnected
+        self.tap = tap
+        self.apply_latency = Histogram("read_to_book_applied")
+        self._sample_every = max(1, sample_every)
+        self._sample_countdown = 1
+        self._tickers = []
+        self._fragments = None
+        self.close_code = None
+
+    def __dealloc__(self):
+        PyMem_Free(self._changed)
+        PyMem_Free(self._stamp)
+
+    cdef int _grow(self) except -1:
+        cdef Py_ssize_t n = len(self.books)
+        cdef Py_ssize_t i
+        if n <= self._cap:
+            return 0
+        n = max(n, 2 * self._cap, 16)
+        changed = <Py_ssize_t *>PyMem_Realloc(self._changed, n * sizeof(Py_ssize_t))
+        if changed == NULL:
+            raise MemoryError()
+        self._changed = changed
+        stamp = <uint32_t *>PyMem_Realloc(self._stamp, n * sizeof(uint32_t))
+        if stamp == NULL:
+            raise MemoryError()
+        self._stamp = stamp
+        for i in range(self._cap, n):
+            self._stamp[i] = 0
+        self._cap = n
+        return 0
+
+    cdef int _mark_changed(self) except -1:
+        """Note the market of the frame just applied (once per read)."""
+        cdef Books books = self.books
+        cdef Py_ssize_t i = books._find(books._frame.ticker, books._frame.ticker_len,
+                                        cb_hash_bytes(books._frame.ticker, books._frame.ticker_len))
+        if i < 0:
+            return 0
+        if i >= self._cap:
+            self._grow()
+        if self._stamp[i] != self._read_no:
+            self._stamp[i] = self._read_no
+            self._changed[self._nchanged] = i
+            self._nchanged += 1
+        self.frame_applied(i)
+        return 0
+
+    cdef int frame_applied(self, Py_ssize_t market) except -1:
+        """Hook for C-level subclasses: called after every book frame of ``market`` (its index
+        in the registry). The default does nothing."""
+        return 0
+
+    cdef int _end_read(self) except -1:
+        cdef Py_ssize_t k, n = self._nchanged
+        self._in_read = False
+        self._read_no += 1
+        if self._read_no == 0:
+            self._read_no = 1
+        if n == 0:
+            return 0
+        self._nchanged = 0
+        if self.on_read is not None:
+            if len(self._tickers) != len(self.books):
+                self._tickers = self.books.tickers()
+            tickers = self._tickers
+            self.on_read([tickers[self._changed[k]] for k in range(n)], self._read_start_ns)
+        return 0
+
+    cdef int _apply(self, const char *buf, Py_ssize_t n) except -1:
+        cdef int kind
+        cdef int64_t t
+        kind = self.books.apply_frame_c(buf, <size_t>n)
+        if kind == CB_KIND_DELTA or kind == CB_KIND_SNAPSHOT:
+            self.book_frames += 1
+            self._mark_changed()
+            self._sample_countdown -= 1
+            if self._sample_countdown == 0:
+                self._sample_countdown = self._sample_every
+                t = cb_monotonic_ns()
+                self.apply_latency.record_c(t - self._read_start_ns)
+        else:
+            if kind == CB_FRAME_INVALID:
+                self.refused_frames += 1
+            else:
+                self.other_frames += 1
+            if self.on_message is not None:
+                self.on_message(kind, buf[:n])
+        return 0
+
+    cpdef on_ws_connected(self, WSTransport transport):
+        self._in_read = False
+        self._nchanged = 0
+        self.close_code = None
+        if self.on_connected_cb is not None:
+            self.on_connected_cb(transport)
+
+    cpdef on_ws_frame(self, WSTransport transport, WSFrame frame):
+        cdef WSMsgType kind = frame.msg_type
+        if not self._in_read:
+            self._in_read = True
+            self._read_start_ns = cb_monotonic_ns()
+            self.reads += 1
+            self.last_recv_ns = self._read_start_ns
+        try:
+            if kind == WSMsgType.TEXT or kind == WSMsgType.BINARY or kind == WSMsgType.CONTINUATION:
+                self.frames += 1
+                self.bytes_in += frame.payload_size
+                if self.tap is not None:
+                    self.tap(frame.get_payload_as_bytes(), self._read_start_ns)
+                if kind != WSMsgType.CONTINUATION and frame.fin:
+                    self._apply(frame.payload_ptr, frame.payload_size)
+                else:
+                    # a fragmented message: rare (Kalshi does not fragment); reassemble it
+                    if kind != WSMsgType.CONTINUATION or self._fragments is None:
+                        self._fragments = bytearray()
+                    self._fragments += frame.get_payload_as_bytes()
+                    if frame.fin:
+                        data = bytes(self._fragments)
+                        self._fragments = None
+                        self._apply(data, len(data))
+            elif kind == WSMsgType.CLOSE:
+                self.close_code = frame.get_close_code()
+                transport.send_close(frame.get_close_code())
+                transport.disconnect()
+        finally:
+            if frame.last_in_buffer:
+                self._end_read()
+
+    cpdef on_ws_disconnected(self, WSTransport transport):
+        if self._in_read:
+            self._end_read()
+        if self.on_disconnected_cb is not None:
+            self.on_disconnected_cb(transport)
+
+    def stats(self):
+        """Counters of this listener as a dict."""
+        return {"frames": self.frames, "book_frames": self.book_frames, "other_frames": self.other_frames,
+                "refused_frames": self.refused_frames, "bytes_in": self.bytes_in, "reads": self.reads}
