@@ -58,6 +58,8 @@ cdef class BookListener(WSListener):
     cdef readonly Histogram apply_latency
     cdef readonly int64_t frames, book_frames, bytes_in, reads, other_frames, refused_frames
     cdef readonly int64_t last_recv_ns
+    cdef readonly int64_t last_ping_ns     # the server's last heartbeat Ping (monotonic ns)
+    cdef readonly int64_t pings
     cdef readonly object close_code
     cdef int64_t _read_start_ns
     cdef bint _in_read
@@ -167,6 +169,7 @@ cdef class BookListener(WSListener):
 
     cpdef on_ws_connected(self, WSTransport transport):
         self._in_read = False
+        self.last_ping_ns = cb_monotonic_ns()
         self._nchanged = 0
         self.close_code = None
         if self.on_connected_cb is not None:
@@ -196,6 +199,11 @@ cdef class BookListener(WSListener):
                         data = bytes(self._fragments)
                         self._fragments = None
                         self._apply(data, len(data))
+            elif kind == WSMsgType.PING:
+                # Kalshi's heartbeat: answered here (picows' auto-pong is off) so its time is known
+                self.pings += 1
+                self.last_ping_ns = self._read_start_ns
+                transport.send_pong(frame.get_payload_as_bytes())
             elif kind == WSMsgType.CLOSE:
                 self.close_code = frame.get_close_code()
                 transport.send_close(frame.get_close_code())
