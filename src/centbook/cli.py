@@ -39,6 +39,8 @@ def _add_sim(sub: Any) -> None:
     p.add_argument("--config", metavar="FILE", help="JSON configuration (series, events, markets, users)")
     p.add_argument("--tier", help="rate-limit tier of every configured user (basic, advanced, ..., fast)")
     p.add_argument("--max-skew-ms", type=int, help="accepted signature timestamp skew in ms (default 30000)")
+    p.add_argument("--flow", action="store_true", help="run synthetic order flow on every market")
+    p.add_argument("--flow-rate", type=float, help="flow actions (~book updates) per second (default 200)")
     p.set_defaults(func=_run_sim)
 
 
@@ -53,6 +55,11 @@ def _run_sim(args: argparse.Namespace) -> int:
     if args.tier and args.tier not in TIERS:
         print(f"centbook sim: unknown tier {args.tier!r}; known: {', '.join(TIERS)}", file=sys.stderr)
         return 2
+    if args.flow or args.flow_rate is not None:
+        flow = config.setdefault("flow", {})
+        flow["enabled"] = flow.get("enabled", False) or args.flow
+        if args.flow_rate is not None:
+            flow["rate"] = args.flow_rate
     keys: dict[str, str] = {}
     for spec in args.api_key:
         key_id, sep, path = spec.partition("=")
@@ -101,6 +108,7 @@ async def _serve(args: argparse.Namespace, config: dict[str, Any]) -> None:
     print(f"http://127.0.0.1:{port}", flush=True)
     if written is not None:
         print(f"credentials for user {written[0]!r} written to {written[1]}", flush=True)
+    print(f"websocket ws://127.0.0.1:{port}/trade-api/ws/v2", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

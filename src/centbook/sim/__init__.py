@@ -64,6 +64,8 @@ class Admin:
     def __init__(self, server: SimServer) -> None:
         self.server = server
         self.exchange = server.exchange
+        #: WebSocket faults, limits, seq state and the order flow (:class:`centbook.sim.stream.StreamAdmin`)
+        self.streams = server.streams.admin
 
     def _uid(self, user: str) -> str:
         return self.exchange.users_by_name[user].user_id

@@ -755,6 +755,38 @@ class Exchange:
             market.halted = False
             self._set_status(market, "active", "activated")
 
+    def set_price_structure(
+        self,
+        ticker: str,
+        structure: str,
+        ranges: list[dict[str, str]] | None = None,
+        *,
+        announce: bool = True,
+    ) -> None:
+        """Change a market's price grid; resting orders are carried over (Kalshi, 2026-07-23).
+
+        With ``announce`` false the ``price_level_structure_updated`` lifecycle event waits for
+        :meth:`announce_price_structure` (orders at the new prices may come first, as on Kalshi).
+        """
+        market = self.market(ticker)
+        ranges = ranges or PRICE_STRUCTURES.get(structure)
+        if ranges is None:
+            raise ValueError(f"unknown price_level_structure {structure!r} and no price_ranges")
+        market.grid = PriceGrid.from_ranges(ranges)
+        market.price_ranges = market.grid.to_ranges()
+        market.price_level_structure = structure
+        market.updated_ns = self.clock.now_ns()
+        if announce:
+            self.announce_price_structure(ticker)
+
+    def announce_price_structure(self, ticker: str) -> None:
+        """Emit ``price_level_structure_updated`` for a market's current grid."""
+        market = self.market(ticker)
+        self._emit(
+            "lifecycle",
+            {"ticker": ticker, "event_type": "price_level_structure_updated", "status": market.status},
+        )
+
     def set_shard_status(
         self, exchange_index: int, *, trading_active: bool | None = None, exchange_active: bool | None = None
     ) -> None:

@@ -41,7 +41,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from centbook.fixed import format_size, parse_price_bp, parse_size
 from centbook.sim import wire
@@ -49,6 +49,7 @@ from centbook.sim.auth import KeyRing
 from centbook.sim.engine import STATUS_FILTERS, Exchange, Order
 from centbook.sim.errors import SimError, bad_request
 from centbook.sim.ratelimit import DEFAULT_COST, ENDPOINT_COSTS, RateLimiter
+from centbook.sim.stream import StreamHub
 
 __all__ = ["SimServer", "Fault"]
 
@@ -248,6 +249,7 @@ class SimServer:
         self.ws_connections: set[web.WebSocketResponse] = set()
         self.app = web.Application(middlewares=[self._middleware], client_max_size=4 * 1024 * 1024)
         self._routes()
+        self.streams = StreamHub(self)  # WebSocket channels, stream faults, order flow (stream.py)
         self._ticker: asyncio.Task[None] | None = None
         self.app.on_startup.append(self._start_ticker)
         self.app.on_shutdown.append(self._stop)
@@ -1311,30 +1313,9 @@ class SimServer:
         self.exchange.set_group_limit(group, self._limit_from(body))
         return web.json_response({})
 
-    # -- websocket (stub: authenticated upgrade; channels arrive with part 3) --------------------------
+    # -- websocket: Kalshi's channels live in centbook.sim.stream --------------------------------------
     async def websocket(self, request: web.Request) -> web.StreamResponse:
-        self.keys.verify(request.headers, "GET", WS_PATH, self.exchange.clock.now_ms())
-        ws = web.WebSocketResponse(heartbeat=10.0)
-        await ws.prepare(request)
-        self.ws_connections.add(ws)
-        try:
-            async for msg in ws:
-                if msg.type != WSMsgType.TEXT:
-                    continue
-                try:
-                    cmd = json.loads(msg.data)
-                    cmd_id = cmd.get("id", 0) if isinstance(cmd, dict) else 0
-                except ValueError:
-                    await ws.send_json(
-                        {"id": 0, "type": "error", "msg": {"code": 1, "msg": "Unable to process message"}}
-                    )
-                    continue
-                await ws.send_json(
-                    {"id": cmd_id, "type": "error", "msg": {"code": 5, "msg": "Unknown command"}}
-                )
-        finally:
-            self.ws_connections.discard(ws)
-        return ws
+        return await self.streams.handle(request)
 
     # -- admin --------------------------------------------------------------------------------------
     async def _admin_body(self, request: web.Request) -> dict[str, Any]:

@@ -1,0 +1,392 @@
+"""Synthetic order flow for the embedded exchange: books that look and move like real ones.
+
+Per market, liquidity providers quote around a fair value that drifts (a bounded random walk),
+takers cross the spread with immediate-or-cancel orders, and resting quotes are cancelled and
+amended. Every action is an ordinary engine call by a dedicated, funded flow user of the market's
+shard (``flow-lp-<shard>`` makes, ``flow-taker-<shard>`` takes: two users, so self-trade
+prevention never blocks a trade), so books, trades, fills and the WebSocket stream stay
+consistent with each other. Prices are picked on the market's own grid
+(:class:`centbook.grid.PriceGrid`), sub-cent grids included.
+
+Configuration (``config["flow"]``, all optional)::
+
+    {"enabled": false,        # start with the sim (``centbook sim --flow``)
+     "rate": 200,             # flow actions per second over all markets (~ book updates/s)
+     "seed": 0,
+     "markets": null,         # tickers (null: every market)
+     "max_orders": 80,        # resting flow orders per market (dozens of levels)
+     "spread_bp": 300,        # mean distance of a quote from fair value
+     "taker": 0.12, "cancel": 0.3, "amend": 0.1,   # action mix; the rest are new quotes
+     "volatility_bp": 4,      # fair-value step per market per tick
+     "tick_s": 0.005,         # loop period; work is batched per tick
+     "schedule": [            # lifecycle at seconds after the flow starts
+        {"at_s": 5, "ticker": "T", "action": "pause"},     # also resume, close, open,
+        {"at_s": 9, "ticker": "T", "action": "settle", "result": "yes"},
+        {"at_s": 3, "ticker": "T", "action": "price_structure",
+         "price_level_structure": "deci_cent", "race_ticks": 2}]}
+
+A ``price_structure`` change switches the grid at once and places quotes at the new finer prices
+for ``race_ticks`` loop ticks before the ``price_level_structure_updated`` event is announced:
+the ordering Kalshi allows and clients must survive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from centbook.sim.config import PRICE_STRUCTURES
+from centbook.sim.engine import MAX_BP, Exchange, Order
+from centbook.sim.errors import SimError
+
+__all__ = ["Flow", "FLOW_DEFAULTS"]
+
+FLOW_DEFAULTS: dict[str, Any] = {
+    "enabled": False,
+    "rate": 200.0,
+    "seed": 0,
+    "markets": None,
+    "max_orders": 80,
+    "spread_bp": 300,
+    "taker": 0.12,
+    "cancel": 0.3,
+    "amend": 0.1,
+    "volatility_bp": 4.0,
+    "tick_s": 0.005,
+    "schedule": [],
+}
+FUNDING = "1000000000.00"
+
+
+class _Book:
+    __slots__ = ("ticker", "fair", "orders", "shard")
+
+    def __init__(self, ticker: str, fair: float, shard: int) -> None:
+        self.ticker = ticker
+        self.fair = fair
+        self.orders: list[Order] = []
+        self.shard = shard
+
+
+class Flow:
+    """Seeded synthetic order flow driven by an asyncio task (see the module docstring).
+
+    Parameters
+    ----------
+    exchange : Exchange
+        The engine the flow trades on.
+    config : dict
+        ``config["flow"]`` of the sim; missing keys from :data:`FLOW_DEFAULTS`.
+    log : callable, optional
+        ``log(kind, **data)`` for lifecycle actions (the sim's fault log).
+    """
+
+    def __init__(
+        self, exchange: Exchange, config: dict[str, Any], log: Callable[..., None] | None = None
+    ) -> None:
+        self.exchange = exchange
+        self.config = {**FLOW_DEFAULTS, **config}
+        self.rate = float(self.config["rate"])
+        self.paused = False
+        self.rng = random.Random(self.config["seed"])
+        self._log = log or (lambda kind, **data: None)
+        self._task: asyncio.Task[None] | None = None
+        self._users: dict[int, tuple[str, str]] = {}
+        self._books: dict[str, _Book] = {}
+        self._budget = 0.0
+        self.actions = 0
+        self.rejected = 0
+        self._schedule: list[dict[str, Any]] = sorted(
+            (dict(e) for e in self.config["schedule"]), key=lambda e: float(e["at_s"])
+        )
+        self._pending_announce: list[tuple[int, str]] = []
+        self._started = 0.0
+        self._ticks = 0
+
+    # -- setup -------------------------------------------------------------------------------------
+    def _user(self, shard: int) -> tuple[str, str]:
+        users = self._users.get(shard)
+        if users is None:
+            ids = []
+            for role in ("lp", "taker"):
+                name = f"flow-{role}-{shard}"
+                existing = self.exchange.users_by_name.get(name)
+                ids.append(
+                    existing.user_id
+                    if existing is not None
+                    else self.exchange.add_user(name, tier="unlimited", funding={shard: FUNDING})
+                )
+            users = self._users[shard] = (ids[0], ids[1])
+        return users
+
+    def _book(self, ticker: str) -> _Book:
+        book = self._books.get(ticker)
+        if book is None:
+            market = self.exchange.markets[ticker]
+            fair = float(market.last_price_bp or self.rng.randint(2500, 7500))
+            book = self._books[ticker] = _Book(ticker, fair, market.exchange_index)
+            self._user(market.exchange_index)
+        return book
+
+    def tickers(self) -> list[str]:
+        wanted = self.config["markets"]
+        return list(wanted) if wanted else list(self.exchange.markets)
+
+    # -- running -----------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the flow task in the running loop (no-op if it runs)."""
+        if self._task is not None and not self._task.done():
+            return
+        for t in self.tickers():
+            self._book(t)
+        self._started = time.monotonic()
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        """Stop the flow task."""
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    def state(self) -> dict[str, Any]:
+        """Return ``running``, ``paused``, ``rate``, ``actions`` done and ``rejected`` by the engine."""
+        return {
+            "running": self._task is not None and not self._task.done(),
+            "paused": self.paused,
+            "rate": self.rate,
+            "actions": self.actions,
+            "rejected": self.rejected,
+        }
+
+    async def _run(self) -> None:
+        tick_s = float(self.config["tick_s"])
+        last = time.monotonic()
+        while True:
+            await asyncio.sleep(tick_s)
+            now = time.monotonic()
+            dt = now - last
+            last = now
+            self._ticks += 1
+            self._run_schedule(now - self._started)
+            if self.paused:
+                self._budget = 0.0
+                continue
+            self.step(dt)
+
+    def step(self, dt: float) -> int:
+        """Do the work of ``dt`` seconds at the current rate (drift, then actions); return actions."""
+        self._budget = min(self._budget + self.rate * dt, self.rate * 0.25 + 1)
+        n = int(self._budget)
+        self._budget -= n
+        books = [self._books[t] for t in self.tickers() if t in self._books]
+        if not books:
+            return 0
+        vol = float(self.config["volatility_bp"])
+        rng = self.rng
+        for book in books:
+            book.fair = min(9500.0, max(500.0, book.fair + rng.gauss(0.0, vol)))
+        for _ in range(n):
+            self.act(books[rng.randrange(len(books))])
+        return n
+
+    # -- actions -----------------------------------------------------------------------------------
+    def act(self, book: _Book) -> None:
+        """Do one random action on one market."""
+        market = self.exchange.markets[book.ticker]
+        if not market.accepting_orders:
+            return
+        rng = self.rng
+        book.orders = (
+            [o for o in book.orders if o.status == "resting"] if len(book.orders) % 16 == 0 else book.orders
+        )
+        r = rng.random()
+        cfg = self.config
+        self.actions += 1
+        try:
+            if len(book.orders) >= cfg["max_orders"] or (r < cfg["cancel"] and book.orders):
+                self._cancel(book)
+            elif r < cfg["cancel"] + cfg["amend"] and book.orders:
+                self._amend(book)
+            elif r < cfg["cancel"] + cfg["amend"] + cfg["taker"]:
+                self._take(book)
+            else:
+                self._quote(book)
+        except SimError:
+            self.rejected += 1
+
+    def _size(self) -> int:
+        rng = self.rng
+        size = rng.choice((1, 1, 2, 5, 10, 10, 25, 50, 100)) * 100
+        if rng.random() < 0.1:
+            size += rng.randint(1, 99)  # fractional contracts are real
+        return size
+
+    def _price(self, market: Any, side: str, fair: float, offset: float) -> int | None:
+        grid = market.grid
+        if side == "bid":
+            p = grid.round_down(max(1, int(fair - offset)))
+        else:
+            p = grid.round_up(min(MAX_BP - 1, int(fair + offset) + 1))
+        if p is None or p <= 0 or p >= MAX_BP:
+            return None
+        return int(p)
+
+    def _quote(self, book: _Book, fine_only: bool = False) -> None:
+        market = self.exchange.markets[book.ticker]
+        rng = self.rng
+        side = "bid" if rng.random() < 0.5 else "ask"
+        offset = rng.expovariate(1.0 / float(self.config["spread_bp"]))
+        price = self._price(market, side, book.fair, offset)
+        if price is None:
+            return
+        if fine_only and price % 100 == 0:
+            step = market.grid.step_at(price)
+            price = price - step if side == "bid" else price + step
+            if not 0 < price < MAX_BP or not market.grid.is_valid(price, 0):
+                return
+        # never cross: a quote that would trade goes one step behind the far side
+        if side == "bid" and market.asks and price >= min(market.asks):
+            return
+        if side == "ask" and market.bids and price <= max(market.bids):
+            return
+        lp, _ = self._user(book.shard)
+        order, _ = self.exchange.create_order(
+            lp,
+            ticker=book.ticker,
+            side=side,
+            count=self._size(),
+            price_bp=price,
+            time_in_force="good_till_canceled",
+            stp="taker_at_cross",
+            exchange_index=book.shard,
+        )
+        if order.status == "resting":
+            book.orders.append(order)
+
+    def _take(self, book: _Book) -> None:
+        market = self.exchange.markets[book.ticker]
+        side = "bid" if self.rng.random() < 0.5 else "ask"
+        far = (
+            (min(market.asks) if market.asks else None)
+            if side == "bid"
+            else (max(market.bids) if market.bids else None)
+        )
+        if far is None:
+            return
+        _, taker = self._user(book.shard)
+        self.exchange.create_order(
+            taker,
+            ticker=book.ticker,
+            side=side,
+            count=self._size(),
+            price_bp=far,
+            time_in_force="immediate_or_cancel",
+            stp="taker_at_cross",
+            exchange_index=book.shard,
+        )
+        # the fair value leans toward where the trades go
+        book.fair += (1 if side == "bid" else -1) * float(self.config["volatility_bp"])
+
+    def _pick(self, book: _Book) -> Order | None:
+        for _ in range(4):
+            if not book.orders:
+                return None
+            i = self.rng.randrange(len(book.orders))
+            order = book.orders[i]
+            if order.status == "resting":
+                return order
+            book.orders[i] = book.orders[-1]
+            book.orders.pop()
+        return None
+
+    def _cancel(self, book: _Book) -> None:
+        order = self._pick(book)
+        if order is None:
+            return
+        lp, _ = self._user(book.shard)
+        self.exchange.cancel_order(lp, order.order_id, 0, book.shard)
+        book.orders.remove(order)
+
+    def _amend(self, book: _Book) -> None:
+        order = self._pick(book)
+        if order is None:
+            return
+        market = self.exchange.markets[book.ticker]
+        lp, _ = self._user(book.shard)
+        rng = self.rng
+        if rng.random() < 0.5:
+            count = order.filled + max(1, order.remaining + rng.choice((-100, 100, 200)))
+            price = order.price_bp
+        else:
+            count = order.filled + order.remaining
+            price = self._price(
+                market, order.side, book.fair, rng.expovariate(1.0 / float(self.config["spread_bp"]))
+            )
+            if price is None:
+                return
+            if order.side == "bid" and market.asks and price >= min(market.asks):
+                return
+            if order.side == "ask" and market.bids and price <= max(market.bids):
+                return
+        if count <= order.filled:
+            return
+        self.exchange.amend_order(
+            lp,
+            order.order_id,
+            0,
+            book.shard,
+            ticker=book.ticker,
+            side=order.side,
+            price_bp=price,
+            count=count,
+        )
+
+    # -- schedule ----------------------------------------------------------------------------------
+    def _run_schedule(self, elapsed_s: float) -> None:
+        while self._pending_announce and self._pending_announce[0][0] <= self._ticks:
+            _, ticker = self._pending_announce.pop(0)
+            self.exchange.announce_price_structure(ticker)
+            self._log("flow_price_structure_announced", ticker=ticker)
+        while self._schedule and float(self._schedule[0]["at_s"]) <= elapsed_s:
+            self.run_action(self._schedule.pop(0))
+
+    def run_action(self, entry: dict[str, Any]) -> None:
+        """Apply one lifecycle action now (``open``, ``pause``, ``resume``, ``close``, ``settle``,
+        ``price_structure``), as the schedule does."""
+        ticker = entry["ticker"]
+        action = entry["action"]
+        ex = self.exchange
+        self._log("flow_lifecycle", ticker=ticker, action=action)
+        if action == "open":
+            market = ex.market(ticker)
+            market.open_s = min(market.open_s, ex.clock.now_ns() // 1_000_000_000)
+            ex.tick()
+        elif action == "pause":
+            ex.set_market_halted(ticker, True)
+        elif action == "resume":
+            ex.set_market_halted(ticker, False)
+        elif action == "close":
+            ex.close_market(ticker)
+        elif action == "settle":
+            ex.settle_market(ticker, entry.get("result", "yes"))
+        elif action == "price_structure":
+            structure = entry.get("price_level_structure", "deci_cent")
+            ranges = entry.get("price_ranges") or PRICE_STRUCTURES[structure]
+            ex.set_price_structure(ticker, structure, ranges, announce=False)
+            book = self._book(ticker)
+            # the race Kalshi allows: quotes at the new (finer) prices before the announcement
+            for _ in range(int(entry.get("race_orders", 4))):
+                try:
+                    self._quote(book, fine_only=True)
+                except SimError:
+                    self.rejected += 1
+            self._pending_announce.append((self._ticks + int(entry.get("race_ticks", 2)), ticker))
+        else:
+            raise ValueError(f"unknown flow action {action!r}")
