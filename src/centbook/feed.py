@@ -82,8 +82,10 @@ class FeedConfig:
     limit_backoff_s : float
         After error 26 or 27, how long new commands are held back.
     markets_per_subscription : int
-        How many markets share one orderbook subscription (one sid): fewer means a gap
-        resyncs fewer markets.
+        How many markets go in one ``subscribe`` command. Kalshi's subscribe is idempotent per
+        channel: later commands on the same connection add their markets to the connection's
+        one orderbook subscription (same sid). To limit what one gap resyncs, give each group
+        of markets its own :class:`Feed` (its own connection).
     use_yes_price : bool
         Sent explicitly on every orderbook subscription (Kalshi will make it the only behaviour);
         the books always hold NO bids at NO-leg prices either way.
@@ -91,7 +93,7 @@ class FeedConfig:
         How often ``GET /exchange/status`` is polled when a REST client is given (0: never).
     """
 
-    ping_idle_s: float = 1.5
+    ping_idle_s: float = 2.0
     ping_reply_s: float = 2.0
     heartbeat_timeout_s: float = 30.0
     backoff_start_s: float = 1.0
@@ -104,6 +106,22 @@ class FeedConfig:
     use_yes_price: bool = True
     status_poll_s: float = 10.0
     sample_every: int = 64
+
+    def __post_init__(self) -> None:
+        for name in ("ping_reply_s", "backoff_start_s", "backoff_cap_s", "command_timeout_s",
+                     "snapshot_timeout_s", "handshake_timeout_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"FeedConfig.{name} must be > 0, got {getattr(self, name)!r}")
+        for name in ("ping_idle_s", "heartbeat_timeout_s", "limit_backoff_s", "status_poll_s"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"FeedConfig.{name} must be >= 0, got {getattr(self, name)!r}")
+        if self.ping_idle_s and self.ping_reply_s > self.ping_idle_s:
+            raise ValueError(f"FeedConfig.ping_reply_s ({self.ping_reply_s}) cannot exceed ping_idle_s "
+                             f"({self.ping_idle_s}): picows waits for the Pong within the idle period")
+        if self.backoff_cap_s < self.backoff_start_s:
+            raise ValueError("FeedConfig.backoff_cap_s must be >= backoff_start_s")
+        if self.markets_per_subscription < 1 or self.sample_every < 1:
+            raise ValueError("FeedConfig.markets_per_subscription and sample_every must be >= 1")
 
 
 class FeedError(Exception):
@@ -489,7 +507,9 @@ class Feed:
             return
         if isinstance(message, Subscribed):
             self._on_subscribed(message)
-        elif isinstance(message, Ok | Unsubscribed):
+        elif isinstance(message, Ok):
+            self._on_ok(message)
+        elif isinstance(message, Unsubscribed):
             self._resolve(message.id, message)
         elif isinstance(message, Error):
             self._on_error(message)
@@ -512,6 +532,16 @@ class Feed:
             self.books.register_subscription(sid, use_yes_price=self.config.use_yes_price)
         if not any(key[0] == message.id for key in self._pending_subs):
             self._resolve(message.id, message)
+
+    def _on_ok(self, message: Ok) -> None:
+        # Subscribing again to a channel the connection already has adds the markets to that
+        # subscription (Kalshi's idempotent subscribe): the reply is `ok` with the existing sid.
+        for key in [k for k in self._pending_subs if k[0] == message.id]:
+            tickers = self._pending_subs.pop(key)
+            sub = self._subs.get(message.sid) if message.sid is not None else None
+            if sub is not None and sub.channel == key[1]:
+                sub.tickers.extend(t for t in tickers if t not in sub.tickers)
+        self._resolve(message.id, message)
 
     def _resolve(self, command_id: int | None, message: Any) -> None:
         future = self._replies.pop(command_id, None) if command_id else None

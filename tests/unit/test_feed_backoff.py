@@ -45,3 +45,11 @@ def test_reconnect_loop_uses_the_backoff_with_a_fake_clock():
         assert 0.0 <= delay <= min(0.5, 0.05 * 2 ** attempt)
     assert max(slept[4:]) > 0.25                     # it reached the cap's range
     assert feed.books["KX-A"].state.name == "STALE"
+
+
+def test_bad_config_is_refused_with_the_field_named():
+    import pytest
+    with pytest.raises(ValueError, match="ping_reply_s .* cannot exceed ping_idle_s"):
+        FeedConfig(ping_idle_s=1.0, ping_reply_s=2.0)
+    with pytest.raises(ValueError, match="snapshot_timeout_s must be > 0"):
+        FeedConfig(snapshot_timeout_s=0)
