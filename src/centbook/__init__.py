@@ -12,8 +12,23 @@ from centbook.fixed import (
     parse_size,
 )
 from centbook.grid import PriceGrid
+from centbook.auth import Credentials, CredentialsError
+from centbook.errors import (
+    AuthenticationError,
+    ExchangeError,
+    KalshiError,
+    OrderNotPlacedError,
+    OutcomeUnknownError,
+    RateLimitedError,
+    RejectedError,
+    ServerError,
+)
+from centbook.rest import RestClient
 
 __all__ = [
+    "AuthenticationError", "Credentials", "CredentialsError", "ExchangeError", "KalshiError",
+    "OrderNotPlacedError", "OutcomeUnknownError", "RateLimitedError", "RejectedError", "RestClient",
+    "ServerError",
     "BookFault", "BookState", "OrderBook", "PriceGrid", "Side", "format_money", "format_price",
     "format_size", "parse_money", "parse_price_bp", "parse_size",
 ]

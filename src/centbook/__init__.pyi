@@ -9,5 +9,16 @@ from centbook.fixed import parse_money as parse_money
 from centbook.fixed import parse_price_bp as parse_price_bp
 from centbook.fixed import parse_size as parse_size
 from centbook.grid import PriceGrid as PriceGrid
+from centbook.auth import Credentials as Credentials
+from centbook.auth import CredentialsError as CredentialsError
+from centbook.errors import AuthenticationError as AuthenticationError
+from centbook.errors import ExchangeError as ExchangeError
+from centbook.errors import KalshiError as KalshiError
+from centbook.errors import OrderNotPlacedError as OrderNotPlacedError
+from centbook.errors import OutcomeUnknownError as OutcomeUnknownError
+from centbook.errors import RateLimitedError as RateLimitedError
+from centbook.errors import RejectedError as RejectedError
+from centbook.errors import ServerError as ServerError
+from centbook.rest import RestClient as RestClient
 
 __version__: str
