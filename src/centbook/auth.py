@@ -219,15 +219,24 @@ class PresignedPool:
         self.depth = depth
         self._now_ms = wall_clock_ms or (lambda: int(time.time() * 1000))
         self._pool: dict[tuple[str, str], deque[tuple[int, str]]] = {}
+        self._depths: dict[tuple[str, str], int] = {}
         self.hits = 0
         self.misses = 0
         self.expired = 0
+
+    def set_depth(self, method: str, path: str, depth: int) -> None:
+        """Keep ``depth`` signatures for this path instead of the default."""
+        self._depths[(method, path)] = depth
+
+    def depth_of(self, method: str, path: str) -> int:
+        """How many signatures the pool keeps for a path."""
+        return self._depths.get((method, path), self.depth)
 
     def put(self, method: str, path: str, timestamp_ms: int, signature: str) -> None:
         """Add a signature made for ``timestamp_ms``."""
         q = self._pool.setdefault((method, path), deque())
         q.append((timestamp_ms, signature))
-        while len(q) > self.depth:
+        while len(q) > self.depth_of(method, path):
             q.popleft()
             self.expired += 1
 
@@ -247,18 +256,20 @@ class PresignedPool:
 
     def needs(self, method: str, path: str, margin_ms: int) -> int:
         """How many fresh signatures the path needs so it holds ``depth`` valid ``margin_ms`` from now."""
+        depth = self.depth_of(method, path)
         q = self._pool.get((method, path))
         if not q:
-            return self.depth
+            return depth
         oldest_ok = self._now_ms() - self.max_age_ms + margin_ms
         while q and q[0][0] <= oldest_ok:
             q.popleft()
             self.expired += 1
-        return max(0, self.depth - len(q))
+        return max(0, depth - len(q))
 
     def forget(self, method: str, path: str) -> None:
         """Drop the signatures of a path (e.g. an order that is gone)."""
         self._pool.pop((method, path), None)
+        self._depths.pop((method, path), None)
 
     def paths(self) -> list[tuple[str, str]]:
         """The paths the pool holds signatures for."""

@@ -194,9 +194,12 @@ class RestClient:
     presign_max_age_s : float
         Oldest pre-made signature that may be used (default 1 s).
     presign_orders : int
-        How many recent orders get pre-made cancel/amend signatures.
+        How many recent orders get a pre-made cancel (and amend) signature.
     presign_depth : int
-        Signatures kept per path (refilled in the background as they are used or age).
+        Signatures kept for the create path (other paths keep one); refilled in the background
+        as they are used or age. Each kept signature costs one RSA signature per max age.
+    presign_amend : bool
+        Also keep a signature for each recent order's amend path (cancel is always kept).
     signer : str
         ``inline`` (sign on the event loop), ``thread`` or ``process`` (a helper; pre-made
         signatures are always made there when ``presign`` is on; ``process`` by default then).
@@ -222,8 +225,9 @@ class RestClient:
         client_order_id_prefix: str | None = None,
         presign: bool = False,
         presign_max_age_s: float = 1.0,
-        presign_orders: int = 16,
+        presign_orders: int = 8,
         presign_depth: int = 4,
+        presign_amend: bool = False,
         signer: str | None = None,
         session: aiohttp.ClientSession | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -256,7 +260,9 @@ class RestClient:
         self.unresolved: dict[str, OutcomeUnknownError] = {}
         self.stats = {"requests": 0, "rate_limited": 0, "unknown": 0, "resolved": 0, "retried_reads": 0}
         self.presign = presign and credentials is not None
-        self.pool = PresignedPool(presign_max_age_s, depth=presign_depth)
+        self.pool = PresignedPool(presign_max_age_s, depth=1)
+        self.pool.set_depth("POST", self.path_prefix + _ORDERS, presign_depth)
+        self.presign_amend = presign_amend
         self._presign_fill_task: asyncio.Task[None] | None = None
         self.presign_orders = presign_orders
         self._presign_recent: list[str] = []
@@ -368,11 +374,14 @@ class RestClient:
 
     # -- pre-signing --------------------------------------------------------------------------------
     def _presign_targets(self) -> list[tuple[str, str]]:
+        # Creates get ``presign_depth`` signatures; batch paths and each recent order's cancel
+        # (and amend, if asked) one each: every kept signature is re-made once per max age.
         p = self.path_prefix
         targets = [("POST", p + _ORDERS), ("POST", p + _ORDERS_BATCH), ("DELETE", p + _ORDERS_BATCH)]
         for oid in self._presign_recent:
             targets.append(("DELETE", f"{p}{_ORDERS}/{oid}"))
-            targets.append(("POST", f"{p}{_ORDERS}/{oid}/amend"))
+            if self.presign_amend:
+                targets.append(("POST", f"{p}{_ORDERS}/{oid}/amend"))
         return targets
 
     async def _presign_fill(self) -> None:

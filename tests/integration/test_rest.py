@@ -244,3 +244,29 @@ def test_presigned_signatures_are_accepted_and_used_once(arun1: Any) -> None:
                 assert len(orders) == 6 and all(o.status == "canceled" for o in orders)
 
     arun1(body())
+
+
+def test_reads_are_retried_and_writes_are_not(arun1: Any) -> None:
+    async def body() -> None:
+        async with run_sim(seed=28, tier="unlimited") as sim:
+            async with _client(sim.rest_url, sim.api_key_id, sim.private_key_pem, timeout_s=0.5) as me:
+                sim.admin.add_fault(r"^/portfolio/balance$", "status", method="GET", status=503, times=2)
+                assert (await me.get_balance()).balance_micro > 0
+                assert me.stats["retried_reads"] == 2
+                sim.admin.add_fault(r"^/portfolio/balance$", "drop", method="GET", times=1)
+                assert (await me.get_balance()).balance_micro > 0  # a dropped read is re-sent too
+                assert me.stats["retried_reads"] == 3
+                sim.admin.add_fault(r"^/portfolio/balance$", "status", method="GET", status=500, times=None)
+                with pytest.raises(centbook.ServerError) as info:
+                    await me.get_balance()
+                assert info.value.status == 500
+                sim.admin.clear_faults()
+                made = await me.create_order(T, "bid", 4200, 100)
+                sim.admin.add_fault(r"^/portfolio/order_groups/create$", "status", method="POST", times=1)
+                with pytest.raises(centbook.OutcomeUnknownError):
+                    await me.create_order_group(100)  # a write: reported, never re-sent
+                uid = sim.exchange.users_by_name["demo"].user_id
+                group_posts = [a for a in sim.server.limiter.arrivals[uid] if a.path.endswith("/create")]
+                assert group_posts == [] and made.order_id
+
+    arun1(body())
