@@ -3,9 +3,10 @@
 Run: ``.venv/bin/python -m pytest benchmarks/bench_rest.py --benchmark-only -q -s``
 (``-s`` prints the p50/p99 table; the same numbers are in each benchmark's ``extra_info``).
 
-* order round trip (create, answer decoded) p50/p99: centbook inline signing, centbook with
-  pre-made signatures from a helper process, and a plain ``requests`` client written the way
-  Kalshi's tutorial does (``requests.post`` per call, sign every call);
+* order round trip (create, answer decoded) p50/p99, clients taking turns order by order:
+  centbook inline signing, centbook with pre-made signatures from a helper process or thread,
+  and a plain ``requests`` client written the way Kalshi's tutorial does (``requests.post`` per
+  call, sign every call);
 * client-side cost per order: build + sign + encode (pytest-benchmark), and this process's CPU time
   per order over whole round trips (the sim runs elsewhere, so it is all client: build, sign,
   send, read, decode), with and without pre-signing;
@@ -33,6 +34,7 @@ from centbook.sim import SimProcess
 
 T = "KXDEMO-26DEC31-T50"
 ROUNDS = 400
+CPU_ROUNDS = 150
 GAP_S = 0.005  # between orders: a market maker reacts to events; the helper refills meanwhile
 RESULTS: dict[str, dict[str, float]] = {}
 
@@ -57,10 +59,10 @@ def _pct(samples: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))]
 
 
-def _record(name: str, samples_us: list[float], benchmark: Any, **extra: float) -> None:
+def _record(name: str, samples_us: list[float], extra_info: dict[str, Any], **extra: float) -> None:
     row = {"p50_us": _pct(samples_us, 0.5), "p99_us": _pct(samples_us, 0.99), **extra}
     RESULTS[name] = row
-    benchmark.extra_info.update(row)
+    extra_info.update(row)
     print(f"\n{name}: " + ", ".join(f"{k}={v:.1f}" for k, v in row.items()))
 
 
@@ -70,98 +72,95 @@ def _client(sim: SimProcess, **kw: Any) -> centbook.RestClient:
     )
 
 
-def _round_trip(
-    benchmark: Any, loop: asyncio.AbstractEventLoop, sim: SimProcess, name: str, **kw: Any
-) -> None:
-    client = _client(sim, **kw)
-    loop.run_until_complete(client.open())
-    samples: list[float] = []
-    prices = iter(range(10**9))
-
-    async def one() -> centbook.models.CreateOrderResult:
-        price = 100 * (1 + next(prices) % 99)
-        t0 = time.perf_counter_ns()
-        r = await client.create_order(T, "bid", price, 100)
-        samples.append((time.perf_counter_ns() - t0) / 1000)
-        assert r.remaining_count + r.fill_count == 100 and r.price_bp == price and r.order_id
-        return r
-
-    async def run() -> float:
-        for _ in range(20):  # warm the connection and the helper
-            await one()
-        samples.clear()
-        cpu0 = time.process_time()
-        for _ in range(ROUNDS):
-            await one()
-            await asyncio.sleep(GAP_S)
-        return (time.process_time() - cpu0) / ROUNDS * 1e6
-
-    try:
-        hits0 = client.pool.hits
-        cpu_us = benchmark.pedantic(lambda: loop.run_until_complete(run()), rounds=1, iterations=1)
-        hits = client.pool.hits - hits0
-        _record(name, samples, benchmark, client_cpu_us_per_order=cpu_us, presigned_used=hits)
-        if kw.get("presign"):
-            assert hits > ROUNDS // 2  # the timed path really used pre-made signatures
-    finally:
-        loop.run_until_complete(client.close())
-
-
-def test_round_trip_centbook_inline(benchmark: Any, loop: Any, sim: SimProcess) -> None:
-    _round_trip(benchmark, loop, sim, "centbook inline signing")
-
-
-def test_round_trip_centbook_presigned(benchmark: Any, loop: Any, sim: SimProcess) -> None:
-    _round_trip(benchmark, loop, sim, "centbook pre-signed (helper process)", presign=True, signer="process")
-
-
-def test_round_trip_requests_tutorial(benchmark: Any, sim: SimProcess) -> None:
-    key = serialization.load_pem_private_key(sim.private_key_pem.encode(), password=None)
-    base = sim.base_url
+def _requests_order(sim: SimProcess, key: Any, i: int) -> None:
+    """One order the way Kalshi's tutorial does it: sign, then ``requests.post`` (no session)."""
     path = "/trade-api/v2/portfolio/events/orders"
-    samples: list[float] = []
+    ts = str(int(time.time() * 1000))
+    sig = key.sign(
+        (ts + "POST" + path).encode(),
+        padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH),
+        hashes.SHA256(),
+    )
+    headers = {
+        "KALSHI-ACCESS-KEY": sim.api_key_id,
+        "KALSHI-ACCESS-SIGNATURE": base64.b64encode(sig).decode(),
+        "KALSHI-ACCESS-TIMESTAMP": ts,
+    }
+    body = {
+        "ticker": T,
+        "side": "bid",
+        "count": "1.00",
+        "price": f"0.{1 + i % 99:02d}00",
+        "time_in_force": "good_till_canceled",
+        "self_trade_prevention_type": "taker_at_cross",
+        "client_order_id": f"req-{i}",
+    }
+    r = requests.post(sim.base_url + path, json=body, headers=headers)
+    assert r.status_code == 201 and r.json()["client_order_id"] == f"req-{i}", r.text
+
+
+def test_round_trip_interleaved(benchmark: Any, loop: asyncio.AbstractEventLoop, sim: SimProcess) -> None:
+    """Order round trips (create -> answer decoded), the four clients taking turns order by order
+    so that load drifts on the machine hit all of them alike; then each client alone for its CPU
+    time per order in this process (the sim runs in its own process, so that is all client:
+    build, sign, send, read, decode)."""
+    clients = {
+        "centbook inline signing": _client(sim),
+        "centbook pre-signed (helper process)": _client(sim, presign=True, signer="process"),
+        "centbook pre-signed (helper thread)": _client(sim, presign=True, signer="thread"),
+    }
+    key = serialization.load_pem_private_key(sim.private_key_pem.encode(), password=None)
+    names = [*clients, "requests, tutorial style"]
+    samples: dict[str, list[float]] = {n: [] for n in names}
+    cpu: dict[str, float] = dict.fromkeys(names, 0.0)
     counter = iter(range(10**9))
 
-    def one() -> None:
+    async def one(name: str) -> None:
         i = next(counter)
-        price = f"0.{1 + i % 99:02d}00"
         t0 = time.perf_counter_ns()
-        ts = str(int(time.time() * 1000))
-        sig = key.sign(  # type: ignore[union-attr]
-            (ts + "POST" + path).encode(),
-            padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH),
-            hashes.SHA256(),
-        )
-        headers = {
-            "KALSHI-ACCESS-KEY": sim.api_key_id,
-            "KALSHI-ACCESS-SIGNATURE": base64.b64encode(sig).decode(),
-            "KALSHI-ACCESS-TIMESTAMP": ts,
-        }
-        body = {
-            "ticker": T,
-            "side": "bid",
-            "count": "1.00",
-            "price": price,
-            "time_in_force": "good_till_canceled",
-            "self_trade_prevention_type": "taker_at_cross",
-            "client_order_id": f"req-{i}",
-        }
-        r = requests.post(base + path, json=body, headers=headers)
-        samples.append((time.perf_counter_ns() - t0) / 1000)
-        assert r.status_code == 201 and r.json()["client_order_id"] == f"req-{i}", r.text
+        if name in clients:
+            price = 100 * (1 + i % 99)
+            r = await clients[name].create_order(T, "bid", price, 100)
+            assert r.remaining_count + r.fill_count == 100 and r.price_bp == price and r.order_id
+        else:
+            _requests_order(sim, key, i)
+        samples[name].append((time.perf_counter_ns() - t0) / 1000)
 
-    def run() -> float:
-        for _ in range(20):
-            one()
-        samples.clear()
-        cpu0 = time.process_time()
-        for _ in range(ROUNDS):
-            one()
-            time.sleep(GAP_S)
-        return (time.process_time() - cpu0) / ROUNDS * 1e6
+    async def run() -> None:
+        for c in clients.values():
+            await c.open()
+        for _ in range(10):  # warm connections and helpers
+            for n in names:
+                await one(n)
+        for n in names:
+            samples[n].clear()
+            cpu[n] = 0.0
+        for k in range(ROUNDS):
+            for n in names[k % len(names) :] + names[: k % len(names)]:
+                await one(n)
+                await asyncio.sleep(GAP_S)
+        # CPU time of this process per order, one client at a time (a helper *process* is not
+        # counted: its work is off this process; a helper thread is)
+        for n in names:
+            c0 = time.process_time()
+            for _ in range(CPU_ROUNDS):
+                await one(n)
+                await asyncio.sleep(GAP_S)
+            cpu[n] = (time.process_time() - c0) / CPU_ROUNDS * 1e6
+            del samples[n][-CPU_ROUNDS:]
 
-    cpu_us = benchmark.pedantic(run, rounds=1, iterations=1)
-    _record("requests, tutorial style", samples, benchmark, client_cpu_us_per_order=cpu_us)
+    hits0 = {n: c.pool.hits for n, c in clients.items()}
+    try:
+        benchmark.pedantic(lambda: loop.run_until_complete(run()), rounds=1, iterations=1)
+    finally:
+        for c in clients.values():
+            loop.run_until_complete(c.close())
+    for n in names:
+        used = clients[n].pool.hits - hits0[n] if n in clients else 0
+        row = benchmark.extra_info.setdefault(n, {})
+        _record(n, samples[n], row, client_cpu_us_per_order=cpu[n], presigned_used=used)
+    helper = "centbook pre-signed (helper process)"
+    assert clients[helper].pool.hits - hits0[helper] > ROUNDS // 2  # the timed path used them
 
 
 @pytest.mark.parametrize("presign", [False, True], ids=["sign-inline", "presigned"])
@@ -243,7 +242,7 @@ def test_event_loop_lag_while_ordering(benchmark: Any, loop: Any, sim: SimProces
     try:
         benchmark.pedantic(lambda: loop.run_until_complete(run()), rounds=1, iterations=1)
         assert len(set(placed)) == ROUNDS
-        _record(f"event-loop lag, {mode} signing", lags, benchmark, max_us=max(lags))
+        _record(f"event-loop lag, {mode} signing", lags, benchmark.extra_info, max_us=max(lags))
     finally:
         loop.run_until_complete(client.close())
 

@@ -2,17 +2,8 @@
 
 The order book imports nothing from the network layers: ``import centbook.book`` works alone.
 """
-from centbook.book import BookFault, BookState, OrderBook, Side
-from centbook.fixed import (
-    format_money,
-    format_price,
-    format_size,
-    parse_money,
-    parse_price_bp,
-    parse_size,
-)
-from centbook.grid import PriceGrid
 from centbook.auth import Credentials, CredentialsError
+from centbook.book import BookFault, BookState, OrderBook, Side
 from centbook.errors import (
     AuthenticationError,
     ExchangeError,
@@ -23,6 +14,15 @@ from centbook.errors import (
     RejectedError,
     ServerError,
 )
+from centbook.fixed import (
+    format_money,
+    format_price,
+    format_size,
+    parse_money,
+    parse_price_bp,
+    parse_size,
+)
+from centbook.grid import PriceGrid
 from centbook.rest import RestClient
 
 __all__ = [

@@ -266,6 +266,11 @@ class PresignedPool:
             self.expired += 1
         return max(0, depth - len(q))
 
+    def count(self, method: str, path: str) -> int:
+        """How many signatures the pool holds for a path (usable or not)."""
+        q = self._pool.get((method, path))
+        return len(q) if q else 0
+
     def forget(self, method: str, path: str) -> None:
         """Drop the signatures of a path (e.g. an order that is gone)."""
         self._pool.pop((method, path), None)

@@ -194,12 +194,13 @@ class RestClient:
     presign_max_age_s : float
         Oldest pre-made signature that may be used (default 1 s).
     presign_orders : int
-        How many recent orders get a pre-made cancel (and amend) signature.
+        How many recent (acknowledged, resting) orders get pre-made signatures for their own paths.
     presign_depth : int
         Signatures kept for the create path (other paths keep one); refilled in the background
         as they are used or age. Each kept signature costs one RSA signature per max age.
-    presign_amend : bool
-        Also keep a signature for each recent order's amend path (cancel is always kept).
+    presign_order_paths : tuple of str
+        Which paths of each recent order get a pre-made signature: any of ``"cancel"``,
+        ``"amend"``, ``"decrease"`` (default cancel only: each one costs a signature per max age).
     signer : str
         ``inline`` (sign on the event loop), ``thread`` or ``process`` (a helper; pre-made
         signatures are always made there when ``presign`` is on; ``process`` by default then).
@@ -226,8 +227,8 @@ class RestClient:
         presign: bool = False,
         presign_max_age_s: float = 1.0,
         presign_orders: int = 8,
-        presign_depth: int = 4,
-        presign_amend: bool = False,
+        presign_depth: int = 8,
+        presign_order_paths: tuple[str, ...] = ("cancel",),
         signer: str | None = None,
         session: aiohttp.ClientSession | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -262,13 +263,32 @@ class RestClient:
         self.presign = presign and credentials is not None
         self.pool = PresignedPool(presign_max_age_s, depth=1)
         self.pool.set_depth("POST", self.path_prefix + _ORDERS, presign_depth)
-        self.presign_amend = presign_amend
+        unknown_paths = set(presign_order_paths) - {"cancel", "amend", "decrease"}
+        if unknown_paths:
+            raise ValueError(f"presign_order_paths: unknown {sorted(unknown_paths)}")
+        self.presign_order_paths = tuple(presign_order_paths)
         self._presign_fill_task: asyncio.Task[None] | None = None
         self.presign_orders = presign_orders
         self._presign_recent: list[str] = []
         mode = signer or ("process" if self.presign else "inline")
         self._signer = _Signer(credentials, mode) if credentials is not None else None
         self._sign_inline = credentials.sign if credentials is not None else None
+
+    @classmethod
+    def for_environment(
+        cls,
+        env: str,
+        credentials: Credentials | None = None,
+        *,
+        base_url: str | None = None,
+        **options: Any,
+    ) -> RestClient:
+        """Make a client for ``prod``, ``demo`` or ``sim`` (the sim needs ``base_url``).
+
+        ``credentials`` default to :meth:`Credentials.from_env` (``KALSHI_API_KEY_ID`` and
+        ``KALSHI_PRIVATE_KEY_PATH``).
+        """
+        return cls(environment_url(env, base_url), credentials or Credentials.from_env(), **options)
 
     # -- lifecycle ----------------------------------------------------------------------------------
     async def __aenter__(self) -> RestClient:
@@ -352,12 +372,14 @@ class RestClient:
         return costs
 
     async def _refresh_loop(self) -> None:
-        while True:
+        for cycle in itertools.count(1):
             await asyncio.sleep(self.refresh_limits_s)
             try:
                 await self.refresh_limits()
+                if cycle % 10 == 0:  # costs change rarely (and the endpoint is public)
+                    await self.refresh_costs()
             except (KalshiError, aiohttp.ClientError, TimeoutError) as exc:
-                log.warning("could not refresh /account/limits: %s", exc)
+                log.warning("could not refresh /account/limits or costs: %s", exc)
 
     def _schedule_recalibration(self) -> None:
         if self.credentials is None or not self.auto_limits:
@@ -379,16 +401,21 @@ class RestClient:
         p = self.path_prefix
         targets = [("POST", p + _ORDERS), ("POST", p + _ORDERS_BATCH), ("DELETE", p + _ORDERS_BATCH)]
         for oid in self._presign_recent:
-            targets.append(("DELETE", f"{p}{_ORDERS}/{oid}"))
-            if self.presign_amend:
-                targets.append(("POST", f"{p}{_ORDERS}/{oid}/amend"))
+            targets.extend(self._order_paths(oid))
         return targets
+
+    def _order_paths(self, order_id: str) -> list[tuple[str, str]]:
+        base = f"{self.path_prefix}{_ORDERS}/{order_id}"
+        out = []
+        for kind in self.presign_order_paths:
+            out.append(("DELETE", base) if kind == "cancel" else ("POST", f"{base}/{kind}"))
+        return out
 
     async def _presign_fill(self) -> None:
         assert self._signer is not None
         margin_ms = int(self.pool.max_age_ms * 0.4)
         now_ms = int(time.time() * 1000)
-        jobs = []
+        jobs: list[tuple[int, str, str]] = []
         for method, path in self._presign_targets():
             jobs.extend((now_ms, method, path) for _ in range(self.pool.needs(method, path, margin_ms)))
         if not jobs:
@@ -426,9 +453,8 @@ class RestClient:
     def _presign_forget(self, order_id: str) -> None:
         if order_id in self._presign_recent:
             self._presign_recent.remove(order_id)
-            p = self.path_prefix
-            self.pool.forget("DELETE", f"{p}{_ORDERS}/{order_id}")
-            self.pool.forget("POST", f"{p}{_ORDERS}/{order_id}/amend")
+            for method, path in self._order_paths(order_id):
+                self.pool.forget(method, path)
 
     # -- the request core ---------------------------------------------------------------------------
     def _auth_headers(self, method: str, full_path: str) -> dict[str, str]:
@@ -436,7 +462,9 @@ class RestClient:
         pre = None
         if self.presign:
             pre = self.pool.take(method, full_path)
-            self._presign_kick()
+            # Refill in batches (one helper round trip per several signatures), not per use.
+            if pre is None or self.pool.count(method, full_path) * 2 <= self.pool.depth_of(method, full_path):
+                self._presign_kick()
         if pre is not None:
             ts, sig = pre
         else:
@@ -550,7 +578,7 @@ class RestClient:
     @staticmethod
     def _backoff(attempt: int, base: float = 0.05, cap: float = 1.0) -> float:
         """Exponential backoff with full jitter in [delay/2, delay]."""
-        delay = min(cap, base * (2 ** (attempt - 1)))
+        delay = min(cap, base * 2.0 ** (attempt - 1))
         return delay * (0.5 + random.random() / 2)
 
     def _unknown(

@@ -231,17 +231,36 @@ def test_presigned_signatures_are_accepted_and_used_once(arun1: Any) -> None:
     async def body() -> None:
         async with run_sim(seed=27, tier="unlimited") as sim:
             async with _client(
-                sim.rest_url, sim.api_key_id, sim.private_key_pem, presign=True, signer="thread"
+                sim.rest_url,
+                sim.api_key_id,
+                sim.private_key_pem,
+                presign=True,
+                signer="thread",
+                presign_order_paths=("cancel", "amend", "decrease"),
             ) as me:
                 made = []
                 for i in range(6):
-                    made.append(await me.create_order(T, "bid", 1000 + 100 * i, 100))
-                    await asyncio.sleep(0)
+                    made.append(await me.create_order(T, "bid", 1000 + 100 * i, 200))
+                # the pool fills in the background: wait for the order paths, not for a time
+                first = made[0].order_id
+                prefix = me.path_prefix + "/portfolio/events/orders/" + first
+                for method, path in (("POST", prefix + "/amend"), ("POST", prefix + "/decrease")):
+                    while me.pool.needs(method, path, 0):
+                        await asyncio.sleep(0.01)
+                hits = me.pool.hits
+                await me.amend_order(first, T, "bid", 900, 200)
+                await me.decrease_order(first, reduce_by=100)
+                assert me.pool.hits == hits + 2  # both went out with pre-made signatures
                 for m in made:
                     await me.cancel_order(m.order_id)
-                assert me.pool.hits >= 1
+                assert me.pool.paths() == [] or all(first not in p for _, p in me.pool.paths())
                 orders: list[Order] = [o async for o in me.get_orders(ticker=T)]
                 assert len(orders) == 6 and all(o.status == "canceled" for o in orders)
+                with pytest.raises(ValueError):
+                    centbook.RestClient.for_environment("sim", me.credentials)
+                assert centbook.RestClient.for_environment("demo", me.credentials).base_url.startswith(
+                    "https://external-api.demo.kalshi.co/trade-api/v2"
+                )
 
     arun1(body())
 
