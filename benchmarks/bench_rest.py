@@ -99,6 +99,7 @@ def _requests_order(sim: SimProcess, key: Any, i: int) -> None:
     assert r.status_code == 201 and r.json()["client_order_id"] == f"req-{i}", r.text
 
 
+@pytest.mark.benchmark(group="rest: order round trips, whole run (p50/p99 in extra_info)")
 def test_round_trip_interleaved(benchmark: Any, loop: asyncio.AbstractEventLoop, sim: SimProcess) -> None:
     """Order round trips (create -> answer decoded), the four clients taking turns order by order
     so that load drifts on the machine hit all of them alike; then each client alone for its CPU
@@ -113,6 +114,7 @@ def test_round_trip_interleaved(benchmark: Any, loop: asyncio.AbstractEventLoop,
     names = [*clients, "requests, tutorial style"]
     samples: dict[str, list[float]] = {n: [] for n in names}
     cpu: dict[str, float] = dict.fromkeys(names, 0.0)
+    loop_cpu: dict[str, float] = dict.fromkeys(names, 0.0)  # CPU of the event-loop thread alone
     counter = iter(range(10**9))
 
     async def one(name: str) -> None:
@@ -142,11 +144,12 @@ def test_round_trip_interleaved(benchmark: Any, loop: asyncio.AbstractEventLoop,
         # CPU time of this process per order, one client at a time (a helper *process* is not
         # counted: its work is off this process; a helper thread is)
         for n in names:
-            c0 = time.process_time()
+            c0, l0 = time.process_time(), time.thread_time()
             for _ in range(CPU_ROUNDS):
                 await one(n)
                 await asyncio.sleep(GAP_S)
             cpu[n] = (time.process_time() - c0) / CPU_ROUNDS * 1e6
+            loop_cpu[n] = (time.thread_time() - l0) / CPU_ROUNDS * 1e6
             del samples[n][-CPU_ROUNDS:]
 
     hits0 = {n: c.pool.hits for n, c in clients.items()}
@@ -158,11 +161,19 @@ def test_round_trip_interleaved(benchmark: Any, loop: asyncio.AbstractEventLoop,
     for n in names:
         used = clients[n].pool.hits - hits0[n] if n in clients else 0
         row = benchmark.extra_info.setdefault(n, {})
-        _record(n, samples[n], row, client_cpu_us_per_order=cpu[n], presigned_used=used)
+        _record(
+            n,
+            samples[n],
+            row,
+            client_cpu_us_per_order=cpu[n],
+            loop_thread_cpu_us_per_order=loop_cpu[n],
+            presigned_used=used,
+        )
     helper = "centbook pre-signed (helper process)"
     assert clients[helper].pool.hits - hits0[helper] > ROUNDS // 2  # the timed path used them
 
 
+@pytest.mark.benchmark(group="rest: build + sign + encode one order")
 @pytest.mark.parametrize("presign", [False, True], ids=["sign-inline", "presigned"])
 def test_client_side_build_sign_encode(benchmark: Any, sim: SimProcess, presign: bool) -> None:
     client = _client(sim, auto_limits=False)
@@ -209,6 +220,7 @@ def test_client_side_build_sign_encode(benchmark: Any, sim: SimProcess, presign:
     assert headers["KALSHI-ACCESS-SIGNATURE"] and int(headers["KALSHI-ACCESS-TIMESTAMP"]) > 0
 
 
+@pytest.mark.benchmark(group="rest: event-loop lag run, whole run (p50/p99 in extra_info)")
 @pytest.mark.parametrize("mode", ["inline", "process", "thread"])
 def test_event_loop_lag_while_ordering(benchmark: Any, loop: Any, sim: SimProcess, mode: str) -> None:
     """Lateness of a 1 ms timer while orders stream (a gap between orders, as a market maker would).
