@@ -268,7 +268,7 @@ def test_presigned_signatures_are_accepted_and_used_once(arun1: Any) -> None:
 def test_reads_are_retried_and_writes_are_not(arun1: Any) -> None:
     async def body() -> None:
         async with run_sim(seed=28, tier="unlimited") as sim:
-            async with _client(sim.rest_url, sim.api_key_id, sim.private_key_pem, timeout_s=0.5) as me:
+            async with _client(sim.rest_url, sim.api_key_id, sim.private_key_pem, timeout_s=1.0) as me:
                 sim.admin.add_fault(r"^/portfolio/balance$", "status", method="GET", status=503, times=2)
                 assert (await me.get_balance()).balance_micro > 0
                 assert me.stats["retried_reads"] == 2

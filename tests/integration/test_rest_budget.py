@@ -108,3 +108,21 @@ def test_stricter_exchange_429s_are_absorbed_and_the_budget_recalibrates(arun1: 
             assert len(refused) == seen
 
     arun1(body())
+
+
+def test_two_processes_split_the_budget_with_budget_share(arun1: Any) -> None:
+    async def body() -> None:
+        async with run_sim(seed=34) as sim:  # Basic: write 100/s, capacity 100
+            async with _client(sim, budget_share=0.5) as a, _client(sim, budget_share=0.5) as b:
+
+                async def stream(c: centbook.RestClient, base: int) -> None:
+                    for i in range(12):
+                        await c.create_order(T, "bid", 100 * (base + i), 100)
+
+                await asyncio.gather(stream(a, 1), stream(b, 50))
+                assert a.stats["rate_limited"] == b.stats["rate_limited"] == 0
+            writes = _write_arrivals(sim)
+            assert len(writes) == 24 and all(w.admitted for w in writes)
+            assert _within_envelope(writes, 100, 100)
+
+    arun1(body())

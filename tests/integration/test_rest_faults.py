@@ -64,7 +64,7 @@ def test_dropped_and_failed_writes_resolve_without_duplicates(arun1: Any) -> Non
                 sim.rest_url,
                 sim.api_key_id,
                 sim.private_key_pem,
-                timeout_s=0.5,
+                timeout_s=1.0,
                 resolve_margin_s=0.2,
                 resolve_timeout_s=20,
             ) as me:
@@ -80,7 +80,7 @@ def test_dropped_and_failed_writes_resolve_without_duplicates(arun1: Any) -> Non
                 sim.admin.clear_faults()
 
                 # 2. executed, answered after the client gave up
-                sim.admin.add_fault(CREATE, "delay", method="POST", delay_s=1.0, times=2)
+                sim.admin.add_fault(CREATE, "delay", method="POST", delay_s=2.0, times=2)
                 for i in range(2):
                     r = await me.create_order(T, "bid", 2000 + 100 * i, 100)
                     assert r.resolved
@@ -88,7 +88,7 @@ def test_dropped_and_failed_writes_resolve_without_duplicates(arun1: Any) -> Non
 
                 # 3. not executed: 503, and a request held then dropped unanswered
                 sim.admin.add_fault(CREATE, "status", method="POST", status=503, times=2)
-                sim.admin.add_fault(CREATE, "timeout", method="POST", delay_s=1.0, times=1)
+                sim.admin.add_fault(CREATE, "timeout", method="POST", delay_s=2.0, times=1)
                 for i in range(3):
                     with pytest.raises(centbook.OrderNotPlacedError) as info:
                         await me.create_order(T, "bid", 3000 + 100 * i, 100)
@@ -138,7 +138,7 @@ def test_unresolvable_outcome_stays_unknown(arun1: Any) -> None:
                 sim.rest_url,
                 sim.api_key_id,
                 sim.private_key_pem,
-                timeout_s=0.5,
+                timeout_s=1.0,
                 resolve_margin_s=30.0,  # the timestamp cannot get that far in this test
                 resolve_timeout_s=0.5,
             ) as me:
@@ -158,7 +158,7 @@ def test_unresolvable_outcome_stays_unknown(arun1: Any) -> None:
 def test_resolve_false_raises_at_once(arun1: Any) -> None:
     async def body() -> None:
         async with run_sim(seed=43, tier="unlimited") as sim:
-            async with _client(sim.rest_url, sim.api_key_id, sim.private_key_pem, timeout_s=0.5) as me:
+            async with _client(sim.rest_url, sim.api_key_id, sim.private_key_pem, timeout_s=1.0) as me:
                 sim.admin.add_fault(CREATE, "drop", method="POST", times=1)
                 with pytest.raises(centbook.OutcomeUnknownError) as info:
                     await me.create_order(T, "bid", 1000, 100, client_order_id="x-1", resolve=False)
