@@ -1,0 +1,1413 @@
+"""centbook's REST execution layer: Kalshi's V2 order endpoints over one aiohttp session.
+
+::
+
+    async with centbook.RestClient(url, centbook.Credentials.from_env()) as client:
+        result = await client.create_order("KXDEMO-26DEC31-T50", "bid", 4200, 1000)  # $0.42 x 10
+        await client.cancel_order(result.order_id)
+
+What it guarantees (PROTOCOL.md 4-5):
+
+* One ``aiohttp`` session, keep-alive, ``TCP_NODELAY`` (aiohttp sets it on every connection).
+* Every authenticated request is signed (:mod:`centbook.auth`) and admitted by the client-side
+  rate budget (:mod:`centbook.budget`) first, so in normal operation no 429 comes back; a 429 is
+  still handled (backoff with jitter, budget recalibrated, ``/account/limits`` re-read).
+* Every order carries a ``client_order_id`` (generated when none is given).
+* A write whose outcome is unknown (timeout, lost connection, 408, 5xx) is never re-sent: creates
+  are resolved by paging ``GET /portfolio/orders`` for the ticker and matching the
+  ``client_order_id``; "not placed" is concluded only once ``/exchange/user_data_timestamp`` is
+  past the send time plus a margin. Reads are retried.
+* Results are typed (:mod:`centbook.models`) in integer units; requests carry Kalshi's fixed-point
+  strings, produced exactly by :mod:`centbook.fixed`.
+* ``exchange_index`` is sent on every order write: the caller's, or the shard of the market from
+  cached market metadata (fetched once per ticker).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import itertools
+import logging
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import msgspec
+
+from centbook import budget as _budget
+from centbook.auth import Credentials, PresignedPool, sign_message, signing_message
+from centbook.budget import EndpointCosts, Limits, RateBudget, bucket_for
+from centbook.errors import (
+    AuthenticationError,
+    ExchangeError,
+    KalshiError,
+    OrderNotPlacedError,
+    OutcomeUnknownError,
+    RateLimitedError,
+    RejectedError,
+    ServerError,
+    error_for,
+    parse_error_body,
+)
+from centbook.fixed import format_price, format_size
+from centbook.models import (
+    AccountLimits,
+    AmendResult,
+    Balance,
+    BatchCancelItem,
+    BatchCreateItem,
+    CancelResult,
+    CreateOrderResult,
+    DecreaseResult,
+    EndpointCostList,
+    EventPosition,
+    ExchangeStatus,
+    Fill,
+    Market,
+    MarketPosition,
+    Order,
+    Orderbook,
+    OrderGroup,
+    ProtocolError,
+    Settlement,
+    UserDataTimestamp,
+)
+
+__all__ = ["ENVIRONMENTS", "RestClient", "environment_url"]
+
+log = logging.getLogger("centbook.rest")
+
+ENVIRONMENTS = {
+    "prod": "https://external-api.kalshi.com/trade-api/v2",
+    "demo": "https://external-api.demo.kalshi.co/trade-api/v2",
+}
+
+_ORDERS = "/portfolio/events/orders"
+_ORDERS_BATCH = "/portfolio/events/orders/batched"
+_TIME_IN_FORCE = ("good_till_canceled", "immediate_or_cancel", "fill_or_kill")
+_STP = ("taker_at_cross", "maker")
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+
+
+def environment_url(env: str, base_url: str | None = None) -> str:
+    """Return the REST base URL of ``prod``, ``demo`` or ``sim`` (the sim needs ``base_url``)."""
+    if base_url:
+        return base_url
+    if env in ENVIRONMENTS:
+        return ENVIRONMENTS[env]
+    if env == "sim":
+        raise ValueError("the sim's URL is printed when it starts; pass it as base_url")
+    raise ValueError(f"unknown environment {env!r}: prod, demo or sim")
+
+
+# -- signing helpers ------------------------------------------------------------------------------
+_HELPER_KEY: Any = None
+
+
+def _helper_init(pem: bytes) -> None:
+    global _HELPER_KEY
+    from cryptography.hazmat.primitives import serialization
+
+    _HELPER_KEY = serialization.load_pem_private_key(pem, password=None)
+
+
+def _helper_sign_batch(jobs: list[tuple[int, str, str]]) -> list[str]:
+    return [sign_message(_HELPER_KEY, signing_message(ts, m, p)) for ts, m, p in jobs]
+
+
+class _Signer:
+    """Where signatures are made: inline, in a thread, or in a helper process."""
+
+    def __init__(self, credentials: Credentials, mode: str) -> None:
+        if mode not in ("inline", "thread", "process"):
+            raise ValueError("signer must be inline, thread or process")
+        self.credentials = credentials
+        self.mode = mode
+        self.executor: Executor | None = None
+        if mode == "thread":
+            self.executor = ThreadPoolExecutor(1, thread_name_prefix="centbook-sign")
+        elif mode == "process":
+            self.executor = ProcessPoolExecutor(
+                1, initializer=_helper_init, initargs=(credentials.pem_bytes(),)
+            )
+
+    def _batch_inline(self, jobs: list[tuple[int, str, str]]) -> list[str]:
+        c = self.credentials
+        return [c.sign(ts, m, p) for ts, m, p in jobs]
+
+    async def sign_batch(self, jobs: list[tuple[int, str, str]]) -> list[str]:
+        if self.executor is None:
+            return self._batch_inline(jobs)
+        loop = asyncio.get_running_loop()
+        if self.mode == "thread":
+            return await loop.run_in_executor(self.executor, self._batch_inline, jobs)
+        return await loop.run_in_executor(self.executor, _helper_sign_batch, jobs)
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+class RestClient:
+    """An async Kalshi REST client for trading: signed, rate-budgeted, safe on unknown outcomes.
+
+    Parameters
+    ----------
+    base_url : str
+        ``.../trade-api/v2`` of the sim, demo or prod (:func:`environment_url`).
+    credentials : Credentials, optional
+        Needed for everything but public market data.
+    budget_share : float
+        Fraction of the user's rate budget this process uses (several processes split it).
+    margin : float
+        Safety factor on the budget (0.9 = aim at 90 % of it).
+    limits : Limits, optional
+        Bucket sizes to assume; read from ``/account/limits`` on entry when ``auto_limits``.
+    auto_limits : bool
+        Read ``/account/limits`` and ``/account/endpoint_costs`` on entry and refresh them every
+        ``refresh_limits_s`` seconds.
+    timeout_s : float
+        Total timeout of a request; a write that times out has an unknown outcome.
+    read_retries : int
+        Retries of a read after a timeout, lost connection, 408 or 5xx.
+    rate_limit_retries : int
+        Retries after a 429 (any request: a 429 means it was not executed).
+    resolve_margin_s : float
+        How far past the send time ``/exchange/user_data_timestamp`` must be before a missing
+        order is declared not placed (REST data lags the matching engine).
+    resolve_timeout_s : float
+        Longest time spent resolving one unknown outcome before giving up
+        (:class:`~centbook.errors.OutcomeUnknownError`).
+    client_order_id_prefix : str, optional
+        Prefix of generated ids (default ``cb`` + 8 random hex digits; ids are prefix + counter).
+    presign : bool
+        Keep signatures made ahead of use for the constant write paths and for the cancel and
+        amend paths of recently acknowledged orders (see :class:`~centbook.auth.PresignedPool`).
+        Kalshi does not document its timestamp tolerance or replay rules: validate on demo first.
+    presign_max_age_s : float
+        Oldest pre-made signature that may be used (default 1 s).
+    presign_orders : int
+        How many recent (acknowledged, resting) orders get pre-made signatures for their own paths.
+    presign_depth : int
+        Signatures kept for the create path (other paths keep one); refilled in the background
+        as they are used or age. Each kept signature costs one RSA signature per max age.
+    presign_order_paths : tuple of str
+        Which paths of each recent order get a pre-made signature: any of ``"cancel"``,
+        ``"amend"``, ``"decrease"`` (default cancel only: each one costs a signature per max age).
+    signer : str
+        ``inline`` (sign on the event loop), ``thread`` or ``process`` (a helper; pre-made
+        signatures are always made there when ``presign`` is on; ``process`` by default then).
+    session : aiohttp.ClientSession, optional
+        Use this session instead of making one (not closed on exit).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Credentials | None = None,
+        *,
+        budget_share: float = 1.0,
+        margin: float = 0.9,
+        limits: Limits | None = None,
+        auto_limits: bool = True,
+        refresh_limits_s: float = 60.0,
+        timeout_s: float = 10.0,
+        read_retries: int = 3,
+        rate_limit_retries: int = 8,
+        resolve_margin_s: float = 2.0,
+        resolve_timeout_s: float = 30.0,
+        client_order_id_prefix: str | None = None,
+        presign: bool = False,
+        presign_max_age_s: float = 1.0,
+        presign_orders: int = 8,
+        presign_depth: int = 8,
+        presign_order_paths: tuple[str, ...] = ("cancel",),
+        signer: str | None = None,
+        session: aiohttp.ClientSession | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        parts = urlsplit(base_url.rstrip("/"))
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
+        self.base_url = base_url.rstrip("/")
+        self.path_prefix = parts.path  # "/trade-api/v2": part of the signed path
+        self.credentials = credentials
+        self.budget = RateBudget(limits, budget_share=budget_share, margin=margin, clock=clock)
+        self.auto_limits = auto_limits
+        self.refresh_limits_s = refresh_limits_s
+        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self.read_retries = read_retries
+        self.rate_limit_retries = rate_limit_retries
+        self.resolve_margin_s = resolve_margin_s
+        self.resolve_timeout_s = resolve_timeout_s
+        self.prefix = client_order_id_prefix or f"cb{uuid.uuid4().hex[:8]}"
+        self._counter = itertools.count(1)
+        self._session = session
+        self._own_session = session is None
+        self._markets: dict[str, Market] = {}
+        self._order_shards: dict[str, int] = {}  # shard of each order this client created
+        self._market_locks: dict[str, asyncio.Lock] = {}
+        self._refresh_task: asyncio.Task[None] | None = None
+        self._refresh_pending: asyncio.Task[None] | None = None
+        self._presign_task: asyncio.Task[None] | None = None
+        self.clock_skew_s: float | None = None
+        self.unresolved: dict[str, OutcomeUnknownError] = {}
+        self.stats = {"requests": 0, "rate_limited": 0, "unknown": 0, "resolved": 0, "retried_reads": 0}
+        self.presign = presign and credentials is not None
+        self.pool = PresignedPool(presign_max_age_s, depth=1)
+        self.pool.set_depth("POST", self.path_prefix + _ORDERS, presign_depth)
+        unknown_paths = set(presign_order_paths) - {"cancel", "amend", "decrease"}
+        if unknown_paths:
+            raise ValueError(f"presign_order_paths: unknown {sorted(unknown_paths)}")
+        self.presign_order_paths = tuple(presign_order_paths)
+        self._presign_fill_task: asyncio.Task[None] | None = None
+        self.presign_orders = presign_orders
+        self._presign_recent: list[str] = []
+        mode = signer or ("process" if self.presign else "inline")
+        self._signer = _Signer(credentials, mode) if credentials is not None else None
+        self._sign_inline = credentials.sign if credentials is not None else None
+
+    @classmethod
+    def for_environment(
+        cls,
+        env: str,
+        credentials: Credentials | None = None,
+        *,
+        base_url: str | None = None,
+        **options: Any,
+    ) -> RestClient:
+        """Make a client for ``prod``, ``demo`` or ``sim`` (the sim needs ``base_url``).
+
+        ``credentials`` default to :meth:`Credentials.from_env` (``KALSHI_API_KEY_ID`` and
+        ``KALSHI_PRIVATE_KEY_PATH``).
+        """
+        return cls(environment_url(env, base_url), credentials or Credentials.from_env(), **options)
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+    async def __aenter__(self) -> RestClient:
+        try:
+            await self.open()
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        """Open the session; read limits and costs; start the refresh and pre-signing tasks."""
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=64, keepalive_timeout=60, enable_cleanup_closed=True)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=self.timeout)
+        # aiohttp silently re-sends an "idempotent" request (GET, PUT, DELETE) once when a reused
+        # keep-alive connection drops. For Kalshi a DELETE (cancel) or PUT (order-group trigger)
+        # is a write whose outcome is then unknown: it must not be re-sent blindly. There is no
+        # public switch in aiohttp 3.14; the attribute is checked by the fault tests.
+        if hasattr(self._session, "_retry_connection"):
+            self._session._retry_connection = False
+        else:  # pragma: no cover - a future aiohttp; fail loudly rather than resend writes
+            raise RuntimeError("cannot disable aiohttp's automatic retry of idempotent requests")
+        if self.auto_limits:
+            await self.refresh_costs()
+            if self.credentials is not None:
+                await self.refresh_limits()
+                self._refresh_task = asyncio.get_running_loop().create_task(self._refresh_loop())
+        if self.presign:
+            await self._presign_fill()
+            self._presign_task = asyncio.get_running_loop().create_task(self._presign_loop())
+
+    async def close(self) -> None:
+        """Stop background tasks, close the session (if it is ours) and the signing helper."""
+        for task in (self._refresh_task, self._presign_task, self._refresh_pending, self._presign_fill_task):
+            if task is not None:
+                task.cancel()
+                try:
+                    await task
+                except (asyncio.CancelledError, Exception):
+                    pass
+        self.budget.close()
+        if self._session is not None and self._own_session:
+            await self._session.close()
+        self._session = None
+        if self._signer is not None:
+            self._signer.close()
+
+    def __repr__(self) -> str:
+        return f"RestClient({self.base_url!r}, {self.credentials!r})"
+
+    # -- ids ----------------------------------------------------------------------------------------
+    def new_client_order_id(self) -> str:
+        """Return a fresh ``client_order_id`` (prefix + counter; at most 64 characters)."""
+        return f"{self.prefix}-{next(self._counter)}"
+
+    # -- budget upkeep ------------------------------------------------------------------------------
+    async def refresh_limits(self) -> AccountLimits:
+        """Read ``/account/limits`` and size the budget from it."""
+        limits = await self.get_account_api_limits()
+        self.budget.set_limits(
+            Limits(
+                limits.read_refill_rate,
+                limits.read_bucket_capacity,
+                limits.write_refill_rate,
+                limits.write_bucket_capacity,
+                limits.usage_tier,
+            )
+        )
+        return limits
+
+    async def refresh_costs(self) -> EndpointCostList:
+        """Read ``/account/endpoint_costs`` (public) and adopt the costs."""
+        costs = await self.get_account_endpoint_costs()
+        self.budget.costs = EndpointCosts(
+            costs.default_cost, [(c.method, c.path, c.cost) for c in costs.endpoint_costs]
+        )
+        return costs
+
+    async def _refresh_loop(self) -> None:
+        for cycle in itertools.count(1):
+            await asyncio.sleep(self.refresh_limits_s)
+            try:
+                await self.refresh_limits()
+                if cycle % 10 == 0:  # costs change rarely (and the endpoint is public)
+                    await self.refresh_costs()
+            except (KalshiError, aiohttp.ClientError, TimeoutError) as exc:
+                log.warning("could not refresh /account/limits or costs: %s", exc)
+
+    def _schedule_recalibration(self) -> None:
+        if self.credentials is None or not self.auto_limits:
+            return
+        if self._refresh_pending is None or self._refresh_pending.done():
+
+            async def again() -> None:
+                try:
+                    await self.refresh_limits()
+                except (KalshiError, aiohttp.ClientError, TimeoutError) as exc:
+                    log.warning("could not re-read /account/limits after a 429: %s", exc)
+
+            self._refresh_pending = asyncio.get_running_loop().create_task(again())
+
+    # -- pre-signing --------------------------------------------------------------------------------
+    def _presign_targets(self) -> list[tuple[str, str]]:
+        # Creates get ``presign_depth`` signatures; batch paths and each recent order's cancel
+        # (and amend, if asked) one each: every kept signature is re-made once per max age.
+        p = self.path_prefix
+        targets = [("POST", p + _ORDERS), ("POST", p + _ORDERS_BATCH), ("DELETE", p + _ORDERS_BATCH)]
+        for oid in self._presign_recent:
+            targets.extend(self._order_paths(oid))
+        return targets
+
+    def _order_paths(self, order_id: str) -> list[tuple[str, str]]:
+        base = f"{self.path_prefix}{_ORDERS}/{order_id}"
+        out = []
+        for kind in self.presign_order_paths:
+            out.append(("DELETE", base) if kind == "cancel" else ("POST", f"{base}/{kind}"))
+        return out
+
+    async def _presign_fill(self) -> None:
+        assert self._signer is not None
+        margin_ms = int(self.pool.max_age_ms * 0.4)
+        now_ms = int(time.time() * 1000)
+        jobs: list[tuple[int, str, str]] = []
+        for method, path in self._presign_targets():
+            jobs.extend((now_ms, method, path) for _ in range(self.pool.needs(method, path, margin_ms)))
+        if not jobs:
+            return
+        sigs = await self._signer.sign_batch(jobs)
+        for (ts, method, path), sig in zip(jobs, sigs, strict=True):
+            self.pool.put(method, path, ts, sig)
+
+    def _presign_kick(self) -> None:
+        """Refill the pool in the background (one fill at a time)."""
+        task = self._presign_fill_task
+        if task is None or task.done():
+            self._presign_fill_task = asyncio.get_running_loop().create_task(self._presign_fill_safe())
+
+    async def _presign_fill_safe(self) -> None:
+        try:
+            await self._presign_fill()
+        except Exception as exc:  # inline signing covers any gap
+            log.warning("pre-signing failed: %s", type(exc).__name__)
+
+    async def _presign_loop(self) -> None:
+        period = self.pool.max_age_ms / 1000 / 4
+        while True:
+            await asyncio.sleep(period)
+            self._presign_kick()
+
+    def _presign_track(self, order_id: str) -> None:
+        if not self.presign:
+            return
+        self._presign_recent.append(order_id)
+        if len(self._presign_recent) > self.presign_orders:
+            self._presign_forget(self._presign_recent[0])
+        self._presign_kick()
+
+    def _presign_forget(self, order_id: str) -> None:
+        if order_id in self._presign_recent:
+            self._presign_recent.remove(order_id)
+            for method, path in self._order_paths(order_id):
+                self.pool.forget(method, path)
+
+    # -- the request core ---------------------------------------------------------------------------
+    def _auth_headers(self, method: str, full_path: str) -> dict[str, str]:
+        assert self.credentials is not None and self._sign_inline is not None
+        pre = None
+        if self.presign:
+            pre = self.pool.take(method, full_path)
+            # Refill in batches (one helper round trip per several signatures), not per use.
+            if pre is None or self.pool.count(method, full_path) * 2 <= self.pool.depth_of(method, full_path):
+                self._presign_kick()
+        if pre is not None:
+            ts, sig = pre
+        else:
+            ts = int(time.time() * 1000)
+            sig = self._sign_inline(ts, method, full_path)
+        return {
+            "KALSHI-ACCESS-KEY": self.credentials.key_id,
+            "KALSHI-ACCESS-TIMESTAMP": str(ts),
+            "KALSHI-ACCESS-SIGNATURE": sig,
+        }
+
+    def _note_date(self, headers: Any) -> None:
+        date = headers.get("Date")
+        if not date:
+            return
+        try:
+            server = email.utils.parsedate_to_datetime(date).timestamp()
+        except (TypeError, ValueError):
+            return
+        self.clock_skew_s = server - time.time()
+
+    async def _request(
+        self,
+        method: str,
+        sub_path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        auth: bool = True,
+        write: bool = False,
+        priority: int = _budget.READ,
+        exchange_index: int | None = None,
+        units: int = 1,
+        batch: bool = False,
+        unknown: dict[str, Any] | None = None,
+    ) -> Any:
+        """Send one request through the budget; return the decoded JSON body.
+
+        Writes: a timeout, lost connection, 408 or 5xx raises OutcomeUnknownError (never re-sent).
+        Reads: those are retried ``read_retries`` times. Any request: 429 waits and retries.
+        """
+        if self._session is None:
+            raise RuntimeError("the client is not open (use 'async with RestClient(...)')")
+        full_path = self.path_prefix + sub_path
+        url = self.base_url + sub_path
+        data = _encode(body) if body is not None else None
+        headers = {"Content-Type": "application/json"} if data is not None else {}
+        q = {
+            k: (str(v).lower() if isinstance(v, bool) else str(v))
+            for k, v in (params or {}).items()
+            if v is not None
+        }
+        bucket = bucket_for(method, full_path, exchange_index, batch)
+        cost = self.budget.cost_of(method, full_path, units)
+        attempt_429 = attempt_read = 0
+        while True:
+            if auth:
+                if self.credentials is None:
+                    raise KalshiError(f"{method} {sub_path} needs credentials")
+                await self.budget.acquire(bucket, cost, priority)
+                headers.update(self._auth_headers(method, full_path))
+            sent_ms = int(time.time() * 1000)
+            self.stats["requests"] += 1
+            try:
+                async with self._session.request(method, url, params=q, data=data, headers=headers) as resp:
+                    raw = await resp.read()
+                    status = resp.status
+                    if status == 401 or self.clock_skew_s is None:
+                        self._note_date(resp.headers)
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                never_sent = isinstance(exc, aiohttp.ClientConnectorError)
+                cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                if write and not never_sent:
+                    raise self._unknown(method, sub_path, cause, sent_ms, unknown) from exc
+                if attempt_read < self.read_retries:
+                    attempt_read += 1
+                    self.stats["retried_reads"] += 1
+                    await asyncio.sleep(self._backoff(attempt_read))
+                    continue
+                if never_sent:
+                    raise KalshiError(f"{method} {sub_path}: cannot connect: {cause}") from exc
+                raise KalshiError(f"{method} {sub_path}: {cause}") from exc
+            if status < 300:
+                if not raw:
+                    return {}
+                try:
+                    return _decode(raw)
+                except msgspec.DecodeError as exc:
+                    raise ProtocolError(f"{method} {sub_path}: response is not JSON: {raw[:200]!r}") from exc
+            if status == 429:
+                self.stats["rate_limited"] += 1
+                self.budget.on_rate_limited(bucket)
+                self._schedule_recalibration()
+                if attempt_429 < self.rate_limit_retries:
+                    attempt_429 += 1
+                    await asyncio.sleep(self._backoff(attempt_429, base=0.02, cap=2.0))
+                    continue
+                raise error_for(status, raw, method, full_path)
+            if status == 401:
+                raise self._auth_error(status, raw, method, full_path)
+            if status == 408 or status >= 500:
+                if write:
+                    raise self._unknown(method, sub_path, f"HTTP {status}", sent_ms, unknown)
+                if attempt_read < self.read_retries:
+                    attempt_read += 1
+                    self.stats["retried_reads"] += 1
+                    await asyncio.sleep(self._backoff(attempt_read))
+                    continue
+            raise error_for(status, raw, method, full_path)
+
+    @staticmethod
+    def _backoff(attempt: int, base: float = 0.05, cap: float = 1.0) -> float:
+        """Exponential backoff with full jitter in [delay/2, delay]."""
+        delay = min(cap, base * 2.0 ** (attempt - 1))
+        return delay * (0.5 + random.random() / 2)
+
+    def _unknown(
+        self, method: str, sub_path: str, cause: str, sent_ms: int, ctx: dict[str, Any] | None
+    ) -> OutcomeUnknownError:
+        self.stats["unknown"] += 1
+        ctx = ctx or {}
+        err = OutcomeUnknownError(
+            method,
+            sub_path,
+            cause,
+            client_order_ids=ctx.get("client_order_ids"),
+            order_id=ctx.get("order_id"),
+            ticker=ctx.get("ticker"),
+            sent_unix_ms=sent_ms,
+        )
+        for coid in err.client_order_ids:
+            self.unresolved[coid] = err
+        log.warning("%s", err)
+        return err
+
+    def _auth_error(self, status: int, raw: bytes, method: str, full_path: str) -> AuthenticationError:
+        code, message, details = parse_error_body(raw)
+        creds = self.credentials
+        return AuthenticationError(
+            status,
+            code,
+            message,
+            details,
+            method=method,
+            path=full_path,
+            body=raw.decode("utf-8", "replace"),
+            key_id=creds.key_id if creds else "",
+            key_id_well_formed=creds.key_id_well_formed if creds else False,
+            key_bits=creds.key_bits if creds else 0,
+            clock_skew_s=self.clock_skew_s,
+        )
+
+    async def _pages(
+        self, sub_path: str, key: str, params: dict[str, Any], auth: bool = True
+    ) -> AsyncIterator[Any]:
+        """Yield the items of every page of a cursor-paginated list (empty/null cursor ends)."""
+        params = dict(params)
+        seen: set[str] = set()
+        while True:
+            doc = await self._request("GET", sub_path, params=params, auth=auth)
+            for item in doc.get(key) or []:
+                yield item
+            cursor = doc.get("cursor")
+            if not cursor:
+                return
+            if cursor in seen:
+                raise ProtocolError(f"GET {sub_path}: the cursor {cursor!r} repeats")
+            seen.add(cursor)
+            params["cursor"] = cursor
+
+    # -- market metadata and shards -----------------------------------------------------------------
+    async def market_shard(self, ticker: str) -> int:
+        """Return a market's ``exchange_index`` (market metadata cached per ticker)."""
+        market = self._markets.get(ticker)
+        if market is None:
+            lock = self._market_locks.setdefault(ticker, asyncio.Lock())
+            async with lock:
+                market = self._markets.get(ticker)
+                if market is None:
+                    market = await self.get_market(ticker)
+        return market.exchange_index
+
+    def remember_market(self, market: Market) -> None:
+        """Cache a market's metadata (its shard is then known without a request)."""
+        self._markets[market.ticker] = market
+
+    async def _shard(
+        self, ticker: str | None, exchange_index: int | None, order_id: str | None = None
+    ) -> int | None:
+        if exchange_index is not None:
+            return exchange_index
+        if order_id is not None and order_id in self._order_shards:
+            return self._order_shards[order_id]
+        if ticker is None:
+            return None
+        return await self.market_shard(ticker)
+
+    # -- order entry (V2) ---------------------------------------------------------------------------
+    def _order_body(
+        self,
+        ticker: str,
+        side: str,
+        price_bp: int,
+        count: int,
+        client_order_id: str,
+        exchange_index: int | None,
+        time_in_force: str,
+        self_trade_prevention_type: str,
+        expiration_time: int | None,
+        post_only: bool | None,
+        reduce_only: bool | None,
+        cancel_order_on_pause: bool | None,
+        order_group_id: str | None,
+        subaccount: int | None,
+    ) -> dict[str, Any]:
+        if side not in ("bid", "ask"):
+            raise ValueError(f"side must be 'bid' (buy YES) or 'ask' (sell YES), got {side!r}")
+        if not isinstance(price_bp, int) or not 0 < price_bp < 10000:
+            raise ValueError(f"price_bp must be an int in 1..9999 (basis points of $1), got {price_bp!r}")
+        if not isinstance(count, int) or count <= 0:
+            raise ValueError(f"count must be a positive int (hundredths of a contract), got {count!r}")
+        if time_in_force not in _TIME_IN_FORCE:
+            raise ValueError(f"time_in_force must be one of {_TIME_IN_FORCE}")
+        if self_trade_prevention_type not in _STP:
+            raise ValueError(f"self_trade_prevention_type must be one of {_STP}")
+        body: dict[str, Any] = {
+            "ticker": ticker,
+            "client_order_id": client_order_id,
+            "side": side,
+            "count": format_size(count),
+            "price": format_price(price_bp),
+            "time_in_force": time_in_force,
+            "self_trade_prevention_type": self_trade_prevention_type,
+        }
+        if exchange_index is not None:
+            body["exchange_index"] = exchange_index
+        if expiration_time is not None:
+            body["expiration_time"] = int(expiration_time)
+        if post_only is not None:
+            body["post_only"] = post_only
+        if reduce_only is not None:
+            body["reduce_only"] = reduce_only
+        if cancel_order_on_pause is not None:
+            body["cancel_order_on_pause"] = cancel_order_on_pause
+        if order_group_id is not None:
+            body["order_group_id"] = order_group_id
+        if subaccount is not None:
+            body["subaccount"] = subaccount
+        return body
+
+    async def create_order(
+        self,
+        ticker: str,
+        side: str,
+        price_bp: int,
+        count: int,
+        *,
+        client_order_id: str | None = None,
+        exchange_index: int | None = None,
+        time_in_force: str = "good_till_canceled",
+        self_trade_prevention_type: str = "taker_at_cross",
+        expiration_time: int | None = None,
+        post_only: bool | None = None,
+        reduce_only: bool | None = None,
+        cancel_order_on_pause: bool | None = None,
+        order_group_id: str | None = None,
+        subaccount: int | None = None,
+        resolve: bool = True,
+    ) -> CreateOrderResult:
+        """Place an order (``POST /portfolio/events/orders``).
+
+        Parameters
+        ----------
+        ticker : str
+            Market ticker.
+        side : str
+            ``"bid"`` (buy YES) or ``"ask"`` (sell YES = buy NO at ``10000 - price_bp``).
+        price_bp : int
+            YES limit price in basis points (4200 = $0.42); must be on the market's grid.
+        count : int
+            Size in hundredths of a contract (1000 = 10 contracts).
+        client_order_id : str, optional
+            Generated when omitted (:meth:`new_client_order_id`).
+        exchange_index : int, optional
+            The market's shard; looked up from cached market metadata when omitted.
+        time_in_force, self_trade_prevention_type, expiration_time, post_only, reduce_only, \
+cancel_order_on_pause, order_group_id, subaccount
+            As in Kalshi's CreateOrderV2Request (``expiration_time`` in Unix seconds).
+        resolve : bool
+            When the outcome is unknown, resolve it before returning (default). Otherwise raise
+            :class:`~centbook.errors.OutcomeUnknownError` at once.
+
+        Returns
+        -------
+        CreateOrderResult
+            ``order_id``, ``client_order_id``, ``fill_count``, ``remaining_count`` (hundredths).
+
+        Raises
+        ------
+        RejectedError
+            The exchange refused the order (4xx); nothing happened.
+        OrderNotPlacedError
+            The outcome was unknown and the order proved absent; safe to re-send.
+        OutcomeUnknownError
+            The outcome is still unknown (``resolve=False``, or resolution timed out).
+        """
+        coid = client_order_id or self.new_client_order_id()
+        shard = await self._shard(ticker, exchange_index)
+        body = self._order_body(
+            ticker,
+            side,
+            price_bp,
+            count,
+            coid,
+            shard,
+            time_in_force,
+            self_trade_prevention_type,
+            expiration_time,
+            post_only,
+            reduce_only,
+            cancel_order_on_pause,
+            order_group_id,
+            subaccount,
+        )
+        try:
+            doc = await self._request(
+                "POST",
+                _ORDERS,
+                body=body,
+                write=True,
+                priority=_budget.CREATE,
+                exchange_index=shard,
+                unknown={"client_order_ids": [coid], "ticker": ticker},
+            )
+        except OutcomeUnknownError as exc:
+            if not resolve:
+                raise
+            found = await self.resolve_create(exc)
+            order = found[coid]
+            if order is None:
+                raise OrderNotPlacedError(coid, ticker, exc.cause) from exc
+            result = _result_from_order(order, shard)
+        else:
+            result = CreateOrderResult.from_json(doc, ticker, side, price_bp, shard)
+        if result.remaining_count > 0:
+            if shard is not None:
+                self._order_shards[result.order_id] = shard
+            self._presign_track(result.order_id)
+        return result
+
+    async def resolve_create(self, unknown: OutcomeUnknownError) -> dict[str, Order | None]:
+        """Find out whether the orders of a create with an unknown outcome exist.
+
+        Pages ``GET /portfolio/orders?ticker=...&min_ts=...`` and matches ``client_order_id``.
+        An order not found counts as not placed only after ``/exchange/user_data_timestamp``
+        (read *before* the orders) is past the send time plus ``resolve_margin_s`` (and the
+        measured clock skew): before that, REST data may simply lag.
+
+        Returns
+        -------
+        dict
+            ``client_order_id -> Order`` (placed) or ``None`` (not placed).
+
+        Raises
+        ------
+        OutcomeUnknownError
+            Still unknown after ``resolve_timeout_s``.
+        """
+        wanted = set(unknown.client_order_ids)
+        found: dict[str, Order | None] = {}
+        if not wanted:
+            return found
+        skew_ms = int((self.clock_skew_s or 0.0) * 1000) if abs(self.clock_skew_s or 0.0) >= 2 else 0
+        threshold_ns = (unknown.sent_unix_ms + skew_ms + int(self.resolve_margin_s * 1000)) * 1_000_000
+        min_ts = unknown.sent_unix_ms // 1000 - 120  # generous: clocks and RFC 3339 truncation
+        deadline = time.monotonic() + self.resolve_timeout_s
+        attempt = 0
+        while True:
+            as_of = await self.get_user_data_timestamp()
+            async for order in self.get_orders(ticker=unknown.ticker, min_ts=min_ts):
+                if order.client_order_id in wanted:
+                    found[order.client_order_id] = order
+            missing = wanted - set(found)
+            if not missing:
+                break
+            if as_of.as_of_unix_ns > threshold_ns:
+                for coid in missing:
+                    found[coid] = None
+                break
+            if time.monotonic() > deadline:
+                raise unknown
+            attempt += 1
+            await asyncio.sleep(min(0.5, 0.02 * attempt))
+        for coid in wanted:
+            self.unresolved.pop(coid, None)
+        self.stats["resolved"] += 1
+        return found
+
+    async def amend_order(
+        self,
+        order_id: str,
+        ticker: str,
+        side: str,
+        price_bp: int,
+        count: int,
+        *,
+        client_order_id: str | None = None,
+        updated_client_order_id: str | None = None,
+        exchange_index: int | None = None,
+        subaccount: int | None = None,
+    ) -> AmendResult:
+        """Amend price and/or size (``POST /portfolio/events/orders/{id}/amend``).
+
+        ``count`` is the new total (already filled + desired resting), in hundredths. Queue
+        priority is kept only when the size decreases. An unknown outcome raises
+        :class:`~centbook.errors.OutcomeUnknownError` (read the order back with
+        :meth:`get_order`).
+        """
+        if side not in ("bid", "ask"):
+            raise ValueError("side must be 'bid' or 'ask'")
+        shard = await self._shard(ticker, exchange_index, order_id)
+        body: dict[str, Any] = {
+            "ticker": ticker,
+            "side": side,
+            "price": format_price(price_bp),
+            "count": format_size(count),
+        }
+        if client_order_id is not None:
+            body["client_order_id"] = client_order_id
+        if updated_client_order_id is not None:
+            body["updated_client_order_id"] = updated_client_order_id
+        if shard is not None:
+            body["exchange_index"] = shard
+        doc = await self._request(
+            "POST",
+            f"{_ORDERS}/{order_id}/amend",
+            params={"subaccount": subaccount},
+            body=body,
+            write=True,
+            priority=_budget.AMEND,
+            exchange_index=shard,
+            unknown={"order_id": order_id, "ticker": ticker},
+        )
+        return AmendResult.from_json(doc)
+
+    async def decrease_order(
+        self,
+        order_id: str,
+        *,
+        reduce_by: int | None = None,
+        reduce_to: int | None = None,
+        ticker: str | None = None,
+        exchange_index: int | None = None,
+        subaccount: int | None = None,
+    ) -> DecreaseResult:
+        """Decrease an order by or to a size in hundredths (exactly one of the two).
+
+        Billed and prioritised like a cancel (it reduces exposure).
+        """
+        if (reduce_by is None) == (reduce_to is None):
+            raise ValueError("give exactly one of reduce_by and reduce_to")
+        shard = await self._shard(ticker, exchange_index, order_id)
+        body: dict[str, Any] = {}
+        if reduce_by is not None:
+            body["reduce_by"] = format_size(reduce_by)
+        else:
+            assert reduce_to is not None
+            body["reduce_to"] = format_size(reduce_to)
+        if shard is not None:
+            body["exchange_index"] = shard
+        if ticker is not None:
+            body["market_ticker"] = ticker
+        doc = await self._request(
+            "POST",
+            f"{_ORDERS}/{order_id}/decrease",
+            params={"subaccount": subaccount},
+            body=body,
+            write=True,
+            priority=_budget.CANCEL,
+            exchange_index=shard,
+            unknown={"order_id": order_id, "ticker": ticker},
+        )
+        result = DecreaseResult.from_json(doc)
+        if result.remaining_count == 0:
+            self._presign_forget(order_id)
+        return result
+
+    async def cancel_order(
+        self,
+        order_id: str,
+        *,
+        ticker: str | None = None,
+        exchange_index: int | None = None,
+        subaccount: int | None = None,
+    ) -> CancelResult:
+        """Cancel an order (``DELETE /portfolio/events/orders/{id}``); first in the budget queue.
+
+        Pass ``ticker`` or ``exchange_index`` so the request names the order's shard.
+        """
+        shard = await self._shard(ticker, exchange_index, order_id)
+        try:
+            doc = await self._request(
+                "DELETE",
+                f"{_ORDERS}/{order_id}",
+                params={"subaccount": subaccount, "exchange_index": shard, "market_ticker": ticker},
+                write=True,
+                priority=_budget.CANCEL,
+                exchange_index=shard,
+                unknown={"order_id": order_id, "ticker": ticker},
+            )
+        finally:
+            self._presign_forget(order_id)
+            self._order_shards.pop(order_id, None)
+        return CancelResult.from_json(doc)
+
+    async def batch_create_orders(
+        self, orders: list[dict[str, Any]], *, resolve: bool = True
+    ) -> list[BatchCreateItem]:
+        """Place several orders in one request (``POST /portfolio/events/orders/batched``).
+
+        Parameters
+        ----------
+        orders : list of dict
+            Each with the keyword arguments of :meth:`create_order`: ``ticker``, ``side``,
+            ``price_bp``, ``count`` and optional ones.
+        resolve : bool
+            Resolve an unknown outcome (per order, by ``client_order_id``).
+
+        Returns
+        -------
+        list of BatchCreateItem
+            In request order; ``item.ok`` tells accepted from refused. Orders resolved as not
+            placed after an unknown outcome come back with ``error_code == "not_placed"``.
+        """
+        bodies = []
+        for spec in orders:
+            spec = dict(spec)
+            coid = spec.pop("client_order_id", None) or self.new_client_order_id()
+            ticker, side = spec.pop("ticker"), spec.pop("side")
+            price_bp, count = spec.pop("price_bp"), spec.pop("count")
+            shard = await self._shard(ticker, spec.pop("exchange_index", None))
+            bodies.append(
+                self._order_body(
+                    ticker,
+                    side,
+                    price_bp,
+                    count,
+                    coid,
+                    shard,
+                    spec.pop("time_in_force", "good_till_canceled"),
+                    spec.pop("self_trade_prevention_type", "taker_at_cross"),
+                    spec.pop("expiration_time", None),
+                    spec.pop("post_only", None),
+                    spec.pop("reduce_only", None),
+                    spec.pop("cancel_order_on_pause", None),
+                    spec.pop("order_group_id", None),
+                    spec.pop("subaccount", None),
+                )
+            )
+            if spec:
+                raise TypeError(f"unknown order fields: {sorted(spec)}")
+        coids = [b["client_order_id"] for b in bodies]
+        tickers = {b["ticker"] for b in bodies}
+        try:
+            doc = await self._request(
+                "POST",
+                _ORDERS_BATCH,
+                body={"orders": bodies},
+                write=True,
+                priority=_budget.CREATE,
+                units=len(bodies),
+                batch=True,
+                unknown={
+                    "client_order_ids": coids,
+                    "ticker": next(iter(tickers)) if len(tickers) == 1 else None,
+                },
+            )
+        except OutcomeUnknownError as exc:
+            if not resolve:
+                raise
+            found: dict[str, Order | None] = {}
+            for ticker in tickers:
+                part = OutcomeUnknownError(
+                    exc.method,
+                    exc.path,
+                    exc.cause,
+                    client_order_ids=[b["client_order_id"] for b in bodies if b["ticker"] == ticker],
+                    ticker=ticker,
+                    sent_unix_ms=exc.sent_unix_ms,
+                )
+                found.update(await self.resolve_create(part))
+            out = []
+            for b in bodies:
+                order = found.get(b["client_order_id"])
+                if order is None:
+                    out.append(
+                        BatchCreateItem(
+                            client_order_id=b["client_order_id"],
+                            error_code="not_placed",
+                            error_message=f"outcome was unknown ({exc.cause}); not placed",
+                        )
+                    )
+                else:
+                    out.append(
+                        BatchCreateItem(
+                            client_order_id=order.client_order_id,
+                            order_id=order.order_id,
+                            fill_count=order.fill_count,
+                            remaining_count=order.remaining_count,
+                        )
+                    )
+            return out
+        items = doc.get("orders")
+        if not isinstance(items, list) or len(items) != len(bodies):
+            raise ProtocolError("batch create: the answer does not have one item per order")
+        out = [BatchCreateItem.from_json(item, coid) for item, coid in zip(items, coids, strict=True)]
+        for item, b in zip(out, bodies, strict=True):
+            if item.ok and b.get("exchange_index") is not None:
+                self._order_shards[item.order_id] = b["exchange_index"]
+        return out
+
+    async def batch_cancel_orders(
+        self,
+        order_ids: list[str],
+        *,
+        exchange_index: int | None = None,
+        subaccount: int | None = None,
+    ) -> list[BatchCancelItem]:
+        """Cancel several orders in one request (``DELETE /portfolio/events/orders/batched``).
+
+        Parameters
+        ----------
+        order_ids : list of str
+        exchange_index : int, optional
+            Shard of the orders (the client knows the shards of orders it created).
+        """
+        items: list[dict[str, Any]] = []
+        for oid in order_ids:
+            item: dict[str, Any] = {"order_id": oid}
+            if subaccount is not None:
+                item["subaccount"] = subaccount
+            shard = exchange_index if exchange_index is not None else self._order_shards.get(oid)
+            if shard is not None:
+                item["exchange_index"] = shard
+            items.append(item)
+        doc = await self._request(
+            "DELETE",
+            _ORDERS_BATCH,
+            body={"orders": items},
+            write=True,
+            priority=_budget.CANCEL,
+            units=len(items),
+            batch=True,
+            unknown={"order_id": ",".join(order_ids)},
+        )
+        for oid in order_ids:
+            self._presign_forget(oid)
+        return [BatchCancelItem.from_json(x) for x in doc.get("orders") or []]
+
+    async def cancel_all_orders(self, *, subaccount: int | None = None) -> list[str]:
+        """Cancel every resting order (``DELETE /portfolio/events/orders``); return their ids."""
+        doc = await self._request(
+            "DELETE",
+            _ORDERS,
+            params={"subaccount": subaccount},
+            write=True,
+            priority=_budget.CANCEL,
+            unknown={},
+        )
+        return [str(o.get("order_id")) for o in doc.get("orders") or []]
+
+    # -- orders, fills, portfolio -------------------------------------------------------------------
+    async def get_order(self, order_id: str) -> Order:
+        """Return one order (``GET /portfolio/orders/{id}``)."""
+        doc = await self._request("GET", f"/portfolio/orders/{order_id}")
+        return Order.from_json(doc.get("order"))
+
+    async def get_orders(
+        self,
+        *,
+        ticker: str | None = None,
+        event_ticker: str | None = None,
+        min_ts: int | None = None,
+        max_ts: int | None = None,
+        status: str | None = None,
+        subaccount: int | None = None,
+        exchange_index: int | None = None,
+        limit: int = 200,
+    ) -> AsyncIterator[Order]:
+        """Iterate over the user's orders, every page (``GET /portfolio/orders``)."""
+        params = {
+            "ticker": ticker,
+            "event_ticker": event_ticker,
+            "min_ts": min_ts,
+            "max_ts": max_ts,
+            "status": status,
+            "subaccount": subaccount,
+            "exchange_index": exchange_index,
+            "limit": limit,
+        }
+        async for item in self._pages("/portfolio/orders", "orders", params):
+            yield Order.from_json(item)
+
+    async def get_fills(
+        self,
+        *,
+        ticker: str | None = None,
+        order_id: str | None = None,
+        min_ts: int | None = None,
+        max_ts: int | None = None,
+        subaccount: int | None = None,
+        exchange_index: int | None = None,
+        limit: int = 200,
+    ) -> AsyncIterator[Fill]:
+        """Iterate over the user's fills, every page (``GET /portfolio/fills``)."""
+        params = {
+            "ticker": ticker,
+            "order_id": order_id,
+            "min_ts": min_ts,
+            "max_ts": max_ts,
+            "subaccount": subaccount,
+            "exchange_index": exchange_index,
+            "limit": limit,
+        }
+        async for item in self._pages("/portfolio/fills", "fills", params):
+            yield Fill.from_json(item)
+
+    async def get_positions(
+        self,
+        *,
+        ticker: str | None = None,
+        event_ticker: str | None = None,
+        count_filter: str | None = None,
+        subaccount: int | None = None,
+        exchange_index: int | None = None,
+        limit: int = 200,
+    ) -> AsyncIterator[MarketPosition]:
+        """Iterate over market positions, every page (``GET /portfolio/positions``)."""
+        params = {
+            "ticker": ticker,
+            "event_ticker": event_ticker,
+            "count_filter": count_filter,
+            "subaccount": subaccount,
+            "exchange_index": exchange_index,
+            "limit": limit,
+        }
+        async for item in self._pages("/portfolio/positions", "market_positions", params):
+            yield MarketPosition.from_json(item)
+
+    async def get_event_positions(
+        self, *, event_ticker: str | None = None, subaccount: int | None = None, limit: int = 200
+    ) -> AsyncIterator[EventPosition]:
+        """Iterate over event positions, every page (``GET /portfolio/positions``)."""
+        params = {"event_ticker": event_ticker, "subaccount": subaccount, "limit": limit}
+        async for item in self._pages("/portfolio/positions", "event_positions", params):
+            yield EventPosition.from_json(item)
+
+    async def get_balance(
+        self, *, subaccount: int | None = None, exchange_index: int | None = None
+    ) -> Balance:
+        """Return the available balance (micro-dollars), with the per-shard breakdown."""
+        doc = await self._request(
+            "GET", "/portfolio/balance", params={"subaccount": subaccount, "exchange_index": exchange_index}
+        )
+        return Balance.from_json(doc)
+
+    async def get_settlements(
+        self,
+        *,
+        ticker: str | None = None,
+        event_ticker: str | None = None,
+        min_ts: int | None = None,
+        max_ts: int | None = None,
+        subaccount: int | None = None,
+        limit: int = 200,
+    ) -> AsyncIterator[Settlement]:
+        """Iterate over the user's settlements, every page (``GET /portfolio/settlements``)."""
+        params = {
+            "ticker": ticker,
+            "event_ticker": event_ticker,
+            "min_ts": min_ts,
+            "max_ts": max_ts,
+            "subaccount": subaccount,
+            "limit": limit,
+        }
+        async for item in self._pages("/portfolio/settlements", "settlements", params):
+            yield Settlement.from_json(item)
+
+    # -- markets and exchange -----------------------------------------------------------------------
+    async def get_markets(
+        self,
+        *,
+        event_ticker: str | None = None,
+        series_ticker: str | None = None,
+        status: str | None = None,
+        tickers: list[str] | None = None,
+        limit: int = 200,
+        **filters: Any,
+    ) -> AsyncIterator[Market]:
+        """Iterate over markets, every page (``GET /markets``, public); caches each market's shard."""
+        params = {
+            "event_ticker": event_ticker,
+            "series_ticker": series_ticker,
+            "status": status,
+            "tickers": ",".join(tickers) if tickers else None,
+            "limit": limit,
+            **filters,
+        }
+        async for item in self._pages("/markets", "markets", params, auth=False):
+            market = Market.from_json(item)
+            self._markets[market.ticker] = market
+            yield market
+
+    async def get_market(self, ticker: str) -> Market:
+        """Return one market (``GET /markets/{ticker}``, public) and cache it."""
+        doc = await self._request("GET", f"/markets/{ticker}", auth=False)
+        market = Market.from_json(doc.get("market"))
+        self._markets[ticker] = market
+        return market
+
+    async def get_market_orderbook(self, ticker: str, depth: int | None = None) -> Orderbook:
+        """Return a market's book (``GET /markets/{ticker}/orderbook``; signed, as the spec lists)."""
+        doc = await self._request(
+            "GET", f"/markets/{ticker}/orderbook", params={"depth": depth}, auth=self.credentials is not None
+        )
+        return Orderbook.from_json(ticker, doc)
+
+    async def get_exchange_status(self) -> ExchangeStatus:
+        """Return the exchange status (``GET /exchange/status``, public)."""
+        return ExchangeStatus.from_json(await self._request("GET", "/exchange/status", auth=False))
+
+    async def get_user_data_timestamp(self) -> UserDataTimestamp:
+        """Return how fresh the REST portfolio data is (``GET /exchange/user_data_timestamp``)."""
+        doc = await self._request("GET", "/exchange/user_data_timestamp", auth=self.credentials is not None)
+        return UserDataTimestamp.from_json(doc)
+
+    async def get_account_api_limits(self) -> AccountLimits:
+        """Return the user's tier and bucket sizes (``GET /account/limits``)."""
+        return AccountLimits.from_json(await self._request("GET", "/account/limits"))
+
+    async def get_account_endpoint_costs(self) -> EndpointCostList:
+        """Return the non-default endpoint costs (``GET /account/endpoint_costs``, public)."""
+        return EndpointCostList.from_json(await self._request("GET", "/account/endpoint_costs", auth=False))
+
+    # -- order groups -------------------------------------------------------------------------------
+    async def create_order_group(
+        self, contracts_limit: int, *, subaccount: int | None = None, exchange_index: int | None = None
+    ) -> str:
+        """Create an order group; ``contracts_limit`` in hundredths over a rolling 15 s; return its id."""
+        body: dict[str, Any] = {"contracts_limit_fp": format_size(contracts_limit)}
+        if subaccount is not None:
+            body["subaccount"] = subaccount
+        if exchange_index is not None:
+            body["exchange_index"] = exchange_index
+        doc = await self._request(
+            "POST",
+            "/portfolio/order_groups/create",
+            body=body,
+            write=True,
+            priority=_budget.CREATE,
+            unknown={},
+        )
+        return str(doc["order_group_id"])
+
+    async def get_order_groups(self, *, subaccount: int | None = None) -> list[OrderGroup]:
+        """Return the user's order groups."""
+        doc = await self._request("GET", "/portfolio/order_groups", params={"subaccount": subaccount})
+        return [OrderGroup.from_json(g) for g in doc.get("order_groups") or []]
+
+    async def get_order_group(self, order_group_id: str, *, subaccount: int | None = None) -> OrderGroup:
+        """Return one order group with the ids of its orders."""
+        doc = await self._request(
+            "GET", f"/portfolio/order_groups/{order_group_id}", params={"subaccount": subaccount}
+        )
+        return OrderGroup.from_json(doc, order_group_id)
+
+    async def _group_write(
+        self,
+        method: str,
+        order_group_id: str,
+        action: str,
+        priority: int,
+        subaccount: int | None,
+        body: Any = None,
+    ) -> None:
+        path = f"/portfolio/order_groups/{order_group_id}" + (f"/{action}" if action else "")
+        await self._request(
+            method,
+            path,
+            params={"subaccount": subaccount},
+            body=body,
+            write=True,
+            priority=priority,
+            unknown={},
+        )
+
+    async def trigger_order_group(self, order_group_id: str, *, subaccount: int | None = None) -> None:
+        """Trigger a group: cancel its orders and block new ones until reset (cancel priority)."""
+        await self._group_write("PUT", order_group_id, "trigger", _budget.CANCEL, subaccount, {})
+
+    async def reset_order_group(self, order_group_id: str, *, subaccount: int | None = None) -> None:
+        """Reset a group's matched-contracts counter so orders may be placed again."""
+        await self._group_write("PUT", order_group_id, "reset", _budget.CREATE, subaccount, {})
+
+    async def delete_order_group(self, order_group_id: str, *, subaccount: int | None = None) -> None:
+        """Delete a group and cancel its orders (cancel priority)."""
+        await self._group_write("DELETE", order_group_id, "", _budget.CANCEL, subaccount)
+
+    async def update_order_group_limit(
+        self, order_group_id: str, contracts_limit: int, *, subaccount: int | None = None
+    ) -> None:
+        """Change a group's limit (hundredths of a contract over a rolling 15 s)."""
+        await self._group_write(
+            "PUT",
+            order_group_id,
+            "limit",
+            _budget.CREATE,
+            subaccount,
+            {"contracts_limit_fp": format_size(contracts_limit)},
+        )
+
+
+def _result_from_order(order: Order, shard: int | None) -> CreateOrderResult:
+    return CreateOrderResult(
+        order_id=order.order_id,
+        client_order_id=order.client_order_id,
+        ticker=order.ticker,
+        side=order.book_side,
+        price_bp=order.yes_price_bp,
+        fill_count=order.fill_count,
+        remaining_count=order.remaining_count,
+        exchange_index=order.exchange_index if order.exchange_index is not None else shard,
+        resolved=True,
+    )
+
+
+# Names kept importable from here for callers that catch by module.
+__all__ += [
+    "AuthenticationError",
+    "ExchangeError",
+    "OrderNotPlacedError",
+    "OutcomeUnknownError",
+    "RateLimitedError",
+    "RejectedError",
+    "ServerError",
+]
