@@ -886,6 +886,10 @@ static int envelope_member(cursor_t *c, const span_t *key, void *ctx_) {
         r->type_pos = (size_t)(sp.s - c->base);
         r->type_len = sp.n;
         r->have |= CB_HAVE_TYPE;
+        if (!sp.escaped) {
+            r->kind = classify_type((const char *)sp.s, sp.n);
+            return 0;
+        }
         n = unescape(&sp, buf, sizeof buf);
         r->kind = n == (size_t)-1 ? CB_KIND_UNKNOWN : classify_type(buf, n);
         return 0;

@@ -141,5 +141,5 @@ cdef class Books:
     cdef Py_ssize_t _index(self, ticker) except -2
     cdef cb_subscription_t *_sub(self, int64_t sid) except NULL
     cdef void _mark_sid(self, int64_t sid, int state) noexcept
-    cdef int _track(self, int64_t sid, int64_t seq, int kind) except -1
+    cdef int _track(self, cb_subscription_t *sub, int64_t seq, int kind) except -1
     cdef int _fail(self, int reason, const char *buf, size_t n) except -2

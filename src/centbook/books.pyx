@@ -27,16 +27,14 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_GET_SI
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.object cimport PyObject
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
-from libc.string cimport memcmp, memcpy, memset
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
+from libc.string cimport memcmp, memcpy
 
 from centbook.book cimport (
-    CB_APPLIED, CB_BOOK_EMPTY, CB_BOOK_FAULTED, CB_BOOK_GAPPED, CB_BOOK_LIVE, CB_BOOK_STALE,
-    CB_BOOK_SYNCING, CB_FAULT_EXTERNAL, OrderBook, cb_apply_t, cb_book_state_t,
+    CB_APPLIED, CB_BOOK_FAULTED, CB_BOOK_GAPPED, CB_BOOK_STALE, CB_FAULT_EXTERNAL, OrderBook,
+    cb_apply_t, cb_book_state_t,
 )
 from centbook.grid cimport PriceGrid
-
-from centbook.book import BookState
 
 __all__ = ["Books", "FrameKind", "DecodeError", "parse_frame", "REASONS"]
 
@@ -99,6 +97,7 @@ for _code, _name, _text in (
     _reason_names[CB_R_BOOK + _code] = _name
     _reason_texts[CB_R_BOOK + _code] = _text
 REASONS = tuple(_reason_names[k] for k in sorted(_reason_names))
+
 
 class DecodeError(ValueError):
     """A frame the decoder refused (raised only by ``Books(raise_errors=True)`` and
@@ -316,7 +315,8 @@ cdef class Books:
             if self._subs[i].sid == sid:
                 return &self._subs[i]
         if self._nsubs == self._cap_subs:
-            grown = <cb_subscription_t *>PyMem_Realloc(self._subs, 2 * self._cap_subs * sizeof(cb_subscription_t))
+            grown = <cb_subscription_t *>PyMem_Realloc(self._subs,
+                                                       2 * self._cap_subs * sizeof(cb_subscription_t))
             if grown == NULL:
                 raise MemoryError()
             self._subs = grown
@@ -376,8 +376,8 @@ cdef class Books:
                     self._markets[k].needs_snapshot = 1
                     self._resync_pending = True
 
-    cdef int _track(self, int64_t sid, int64_t seq, int kind) except -1:
-        cdef cb_subscription_t *s = self._sub(sid)
+    cdef int _track(self, cb_subscription_t *s, int64_t seq, int kind) except -1:
+        cdef int64_t sid = s.sid
         if not s.has_seq:
             s.has_seq = 1
         elif not (seq == s.last_seq + 1 or (_is_control(kind) and seq == s.last_seq)):
@@ -445,7 +445,7 @@ cdef class Books:
         cdef uint32_t have = f.have
         cdef Py_ssize_t idx = -1
         cdef OrderBook book
-        cdef cb_subscription_t *sub
+        cdef cb_subscription_t *sub = NULL
         cdef cb_apply_t res
         cdef int64_t new_size
         cdef int32_t price
@@ -453,8 +453,10 @@ cdef class Books:
         self._frames += 1
         if kind < 32:
             self._by_kind[kind] += 1
-        if (have & CB_HAVE_SID) and (have & CB_HAVE_SEQ):
-            self._track(f.sid, f.seq, kind)
+        if have & CB_HAVE_SID:
+            sub = self._sub(f.sid)
+            if have & CB_HAVE_SEQ:
+                self._track(sub, f.seq, kind)
         if rc != 0:
             # the frame consumed its seq but cannot be applied: fault its market, or all of the sid
             if have & CB_HAVE_TICKER:
@@ -476,7 +478,7 @@ cdef class Books:
             book = <OrderBook>self._markets[idx].book
             self._markets[idx].sid = f.sid
             price = f.price_bp
-            if f.side == 1 and self._sub(f.sid).use_yes_price:
+            if f.side == 1 and sub.use_yes_price:
                 price = MAX_BP - price
             res = book.apply_delta_c(f.side, price, f.delta, &new_size)
             if res != CB_APPLIED:
@@ -495,7 +497,7 @@ cdef class Books:
                 idx = self._insert(key, OrderBook(key.decode("utf-8"), self.default_grid))
             book = <OrderBook>self._markets[idx].book
             self._markets[idx].sid = f.sid
-            if self._sub(f.sid).use_yes_price:
+            if sub.use_yes_price:
                 for i in range(f.level_count[1]):
                     f.level_price_bp[1][i] = MAX_BP - f.level_price_bp[1][i]
             res = book.load_snapshot_c(f.level_price_bp[0], f.level_size[0], f.level_count[0],

@@ -3,12 +3,12 @@ import json
 from pathlib import Path
 
 import pytest
-from centbook import BookState, PriceGrid
 from centbook.books import Books, DecodeError, FrameKind
 from hypothesis import given
 from hypothesis import strategies as st
-
 from reference_frames import RefBooks
+
+from centbook import BookState, PriceGrid
 
 EXAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "kalshi" / "examples" / "ws-examples.jsonl"
 
