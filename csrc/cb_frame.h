@@ -134,8 +134,12 @@ typedef struct {
     size_t level_count[2];   /* snapshot: levels stored per side */
 } cb_frame_t;
 
-/* Parse one frame into *r. Returns r->err (CB_FE_NONE on success). */
+/* Parse one frame into *r. Returns r->err (CB_FE_NONE on success). A delta in Kalshi's own
+ * compact layout takes a shortcut that gives the same result as the general parser. */
 int cb_frame_parse(const char *buf, size_t len, cb_frame_t *r);
+
+/* The general parser alone (no shortcut): the reference the shortcut is tested against. */
+int cb_frame_parse_general(const char *buf, size_t len, cb_frame_t *r);
 
 /* Static English descriptions. */
 const char *cb_frame_err_name(int err);   /* short reason key, e.g. "truncated" */

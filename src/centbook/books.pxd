@@ -68,6 +68,7 @@ cdef extern from "cb_frame.h" nogil:
         size_t client_order_id_len
         size_t level_count[2]
     int cb_frame_parse(const char *buf, size_t len, cb_frame_t *r)
+    int cb_frame_parse_general(const char *buf, size_t len, cb_frame_t *r)
     const char *cb_frame_err_name(int err)
     const char *cb_frame_err_text(int err)
     const char *cb_kind_name(int kind)

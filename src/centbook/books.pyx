@@ -677,8 +677,14 @@ cdef class Books:
         return f"<Books {self._nmarkets} markets, {self._frames} frames, {self._errors} errors>"
 
 
-def parse_frame(frame):
+def parse_frame(frame, *, bint general=False):
     """Parse one frame with the C parser alone and return what it read, as a dict (slow; tests).
+
+    Parameters
+    ----------
+    frame : bytes or buffer
+    general : bool, default False
+        Skip the shortcut for deltas in Kalshi's compact layout (to test that both agree).
 
     Returns
     -------
@@ -699,7 +705,10 @@ def parse_frame(frame):
     cdef size_t i
     PyObject_GetBuffer(frame, &view, PyBUF_SIMPLE)
     try:
-        rc = cb_frame_parse(<const char *>view.buf, <size_t>view.len, f)
+        if general:
+            rc = cb_frame_parse_general(<const char *>view.buf, <size_t>view.len, f)
+        else:
+            rc = cb_frame_parse(<const char *>view.buf, <size_t>view.len, f)
         if rc != 0:
             scratch._fail(rc, <const char *>view.buf, <size_t>view.len)
             raise DecodeError(scratch.last_error, _reason_names[rc])

@@ -631,7 +631,7 @@ Message = (
     PythValue | PythUnderlyingList
 )
 MESSAGE_TYPES: dict[str, type] = {
-    cls.__struct_config__.tag: cls for cls in typing.get_args(Message)  # type: ignore[attr-defined]
+    cls.__struct_config__.tag: cls for cls in typing.get_args(Message)
 }
 
 # Fields of the integer-cent format (before 2026-03-12), by message type.
@@ -746,7 +746,7 @@ class MessageDecoder:
         found: dict[str, Any] = {}
         _strip_unknown(raw, cls, "", found)
         try:
-            message = msgspec.convert(raw, cls, dec_hook=_dec_hook)
+            message: Any = msgspec.convert(raw, cls, dec_hook=_dec_hook)
         except msgspec.ValidationError as exc:
             raise DecodeError(f"{kind}: {exc}", "schema") from None
         if found:

@@ -5,10 +5,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from centbook.books import Books, DecodeError, FrameKind, parse_frame
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from reference_frames import RefError, ref_parse
+
+from centbook.books import Books, DecodeError, FrameKind, parse_frame
 
 EXAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "kalshi" / "examples" / "ws-examples.jsonl"
 
@@ -385,3 +386,48 @@ def test_truncation_keeps_the_seq_it_read():
     assert books.apply_frame(cut) == -1
     assert books.subscription_seq(1) == 2
     assert books["M"].state.name == "FAULTED"
+
+
+# ----------------------------------------------------------------------------- the compact-delta shortcut
+
+@st.composite
+def compact_deltas(draw):
+    """Deltas in Kalshi's own layout (the parser's shortcut), valid or one value off."""
+    def num(valid):
+        return draw(st.sampled_from(valid + ["0", "01", "1" * 19, "1.5", "1e3", "-1", '"7"']))
+
+    ticker = draw(st.sampled_from(["KXGOLD15M-26AUG101830-30", "A", "X" * 128, "X" * 129, "", 'q\\"x', "é"]))
+    parts = ['{"type":"orderbook_delta","sid":', num(["1", "42"]), ',"seq":',
+             num(["13299399", "999999999999999999", "12345678", "123456789012345678"]),
+             ',"msg":{"market_ticker":"', ticker, '"']
+    if draw(st.booleans()):
+        parts.append(',"market_id":"' + draw(st.sampled_from(["eab09b7f-31ea-42c8-ba7a-b230c49efe64", "",
+                                                               "\\u0041"])) + '"')
+    parts.append(',"price_dollars":"' + draw(st.sampled_from(["0.5400", "1", "0", "1.0001", "0.12345", "x",
+                                                              "0.5"])) + '"')
+    parts.append(',"delta_fp":"' + draw(st.sampled_from(["-10.00", "5", "+3.5", "1.001", "", "0"])) + '"')
+    parts.append(',"side":"' + draw(st.sampled_from(["yes", "no", "maybe"])) + '"')
+    if draw(st.booleans()):
+        parts.append(',"ts":"2026-08-05T11:45:36.564039Z"')
+    if draw(st.booleans()):
+        parts.append(',"ts_ms":' + num(["1785930336564", "12345678901234567"]))
+    parts.append(draw(st.sampled_from(["}}", "}}", "} }", "}}x", "}", "},\"z\":1}"])))
+    return "".join(parts).encode()
+
+
+def _parse_or_reason(frame, general):
+    try:
+        return parse_frame(frame, general=general)
+    except DecodeError as exc:
+        return exc.reason
+
+
+@given(compact_deltas())
+def test_shortcut_agrees_with_the_general_parser(frame):
+    assert _parse_or_reason(frame, False) == _parse_or_reason(frame, True)
+
+
+@given(orderbook_frame())
+def test_generated_frames_same_through_both_paths(case):
+    frame, expected = case
+    assert parse_frame(frame, general=True) == expected == parse_frame(frame)
