@@ -173,6 +173,9 @@ cdef class Books:
         self._frame.kind = CB_KIND_NONE
         self._err_reason = 0
 
+    def __init__(self, PriceGrid default_grid=None, *, bint auto_create=True, bint raise_errors=False):
+        """Make an empty registry (the work is done at allocation; see the class docstring)."""
+
     def __dealloc__(self):
         PyMem_Free(self._prices_buf)
         PyMem_Free(self._sizes_buf)
