@@ -535,8 +535,8 @@ enum {
     /* orderbook msg */
     K_MARKET_TICKER, K_MARKET_ID, K_PRICE_DOLLARS, K_DELTA_FP, K_SIDE, K_TS_MS, K_CLIENT_ORDER_ID,
     K_SUBACCOUNT, K_YES_DOLLARS_FP, K_NO_DOLLARS_FP,
-    /* legacy orderbook fields */
-    K_LEGACY
+    /* legacy orderbook fields; the deprecated ts (known, not read) */
+    K_LEGACY, K_TS
 };
 
 #define KEYIS(lit) (n == sizeof(lit) - 1 && memcmp(s, lit, sizeof(lit) - 1) == 0)
@@ -556,7 +556,10 @@ static CB_ALWAYS_INLINE int envelope_key(const char *s, size_t n) {
 
 static CB_ALWAYS_INLINE int book_key(const char *s, size_t n) {
     switch (n) {
-    case 2: if (KEYIS("no")) return K_LEGACY; break;
+    case 2:
+        if (KEYIS("ts")) return K_TS;
+        if (KEYIS("no")) return K_LEGACY;
+        break;
     case 3: if (KEYIS("yes")) return K_LEGACY; break;
     case 4: if (KEYIS("side")) return K_SIDE; break;
     case 5:
@@ -738,14 +741,17 @@ static int book_member(cursor_t *c, const span_t *key, void *ctx_) {
     const unsigned char *at = c->p;
     int ok = 0;
     int is_delta = r->kind == CB_KIND_DELTA;
-    if (k == K_OTHER) return skip_value(c, 2);
+    if (k == K_TS) return skip_value(c, 2);
     if (k == K_LEGACY) {
         ctx->legacy = 1;
         return skip_value(c, 2);
     }
-    /* fields of the other orderbook message are unknown here */
-    if (is_delta && (k == K_YES_DOLLARS_FP || k == K_NO_DOLLARS_FP)) return skip_value(c, 2);
-    if (!is_delta && (k == K_PRICE_DOLLARS || k == K_DELTA_FP || k == K_SIDE)) return skip_value(c, 2);
+    /* unknown here: other keys, and the fields of the other orderbook message */
+    if (k == K_OTHER || (is_delta && (k == K_YES_DOLLARS_FP || k == K_NO_DOLLARS_FP))
+        || (!is_delta && (k == K_PRICE_DOLLARS || k == K_DELTA_FP || k == K_SIDE))) {
+        r->unknown_keys++;
+        return skip_value(c, 2);
+    }
     if (ctx->seen & (1u << k)) {
         soft_error(c, CB_FE_DUPLICATE_KEY, book_field_names[k], (const unsigned char *)key->s - 1);
         return skip_value(c, 2);
@@ -866,7 +872,10 @@ static int envelope_member(cursor_t *c, const span_t *key, void *ctx_) {
     const unsigned char *at = c->p;
     int ok = 0;
     static const char *names[] = {"", "type", "sid", "seq", "id", "msg"};
-    if (k == K_OTHER) return skip_value(c, 1);
+    if (k == K_OTHER) {
+        r->unknown_keys++;
+        return skip_value(c, 1);
+    }
     if (ctx->seen & (1u << k)) {
         soft_error(c, CB_FE_DUPLICATE_KEY, names[k], (const unsigned char *)key->s - 1);
         return skip_value(c, 1);
@@ -1079,6 +1088,7 @@ static void reset(cb_frame_t *r) {
     r->subaccount = 0;
     r->client_order_id_len = 0;
     r->level_count[0] = r->level_count[1] = 0;
+    r->unknown_keys = 0;
 }
 
 int cb_frame_parse(const char *buf, size_t len, cb_frame_t *r) {

@@ -132,6 +132,7 @@ typedef struct {
     char client_order_id[CB_COID_MAX];
     size_t client_order_id_len;
     size_t level_count[2];   /* snapshot: levels stored per side */
+    uint32_t unknown_keys;   /* keys not known, in the envelope and in an orderbook msg */
 } cb_frame_t;
 
 /* Parse one frame into *r. Returns r->err (CB_FE_NONE on success). A delta in Kalshi's own

@@ -170,6 +170,7 @@ static void run(const unsigned char *data, size_t len, size_t cap, cb_frame_t *r
         cb_frame_parse_general((const char *)copy, len, &g);
         if (g.err != r->err || g.kind != r->kind || g.have != r->have || g.sid != r->sid || g.seq != r->seq
             || g.id != r->id || g.err_pos != r->err_pos || g.ticker_len != r->ticker_len
+            || g.unknown_keys != r->unknown_keys
             || memcmp(g.ticker, r->ticker, r->ticker_len) != 0)
             fail("shortcut and general parser disagree", data, len);
         if (r->err == CB_FE_NONE && r->kind == CB_KIND_DELTA

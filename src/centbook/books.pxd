@@ -67,6 +67,7 @@ cdef extern from "cb_frame.h" nogil:
         char client_order_id[128]
         size_t client_order_id_len
         size_t level_count[2]
+        uint32_t unknown_keys
     int cb_frame_parse(const char *buf, size_t len, cb_frame_t *r)
     int cb_frame_parse_general(const char *buf, size_t len, cb_frame_t *r)
     const char *cb_frame_err_name(int err)
@@ -120,7 +121,7 @@ cdef class Books:
     cdef readonly bint raise_errors
     cdef bint _resync_pending
     # counters
-    cdef int64_t _frames, _snapshots, _deltas, _errors, _gaps, _unknown_types, _other
+    cdef int64_t _frames, _snapshots, _deltas, _errors, _gaps, _unknown_types, _other, _unknown_fields
     cdef int64_t _by_reason[48]
     cdef int64_t _by_kind[32]
     # the last error, kept as C data so the frame can be gone when it is read

@@ -460,6 +460,7 @@ cdef class Books:
             sub = self._sub(f.sid)
             if have & CB_HAVE_SEQ:
                 self._track(sub, f.seq, kind)
+        self._unknown_fields += f.unknown_keys
         if rc != 0:
             # the frame consumed its seq but cannot be applied: fault its market, or all of the sid
             if have & CB_HAVE_TICKER:
@@ -630,7 +631,9 @@ cdef class Books:
         """Counters since the registry was made, as a dict.
 
         Keys: ``frames``, ``snapshots``, ``deltas``, ``other`` (valid frames of other known
-        types), ``unknown_types``, ``decode_errors``, ``gaps`` (seq gaps and duplicates),
+        types), ``unknown_types``, ``unknown_fields`` (keys the parser does not know, in an
+        envelope or an orderbook body: tolerated, counted), ``decode_errors``, ``gaps`` (seq gaps
+        and duplicates),
         ``errors_by_reason`` (dict reason -> count, non-zero only) and ``frames_by_type``.
         """
         by_reason = {_reason_names[i]: self._by_reason[i] for i in _reason_names if self._by_reason[i]}
@@ -639,7 +642,7 @@ cdef class Books:
         return {
             "frames": self._frames, "snapshots": self._snapshots, "deltas": self._deltas,
             "other": self._other, "unknown_types": self._unknown_types,
-            "decode_errors": self._errors, "gaps": self._gaps,
+            "decode_errors": self._errors, "gaps": self._gaps, "unknown_fields": self._unknown_fields,
             "errors_by_reason": by_reason, "frames_by_type": by_type,
         }
 
@@ -694,7 +697,8 @@ def parse_frame(frame, *, bint general=False):
     dict
         ``kind`` (FrameKind), and whichever of ``sid``, ``seq``, ``id``, ``market_ticker``,
         ``side`` (0/1), ``price_bp``, ``delta`` (hundredths), ``ts_ms``, ``client_order_id``,
-        ``subaccount``, ``yes`` / ``no`` (lists of (price_bp, size) as sent) were present.
+        ``subaccount``, ``yes`` / ``no`` (lists of (price_bp, size) as sent) were present, and
+        ``unknown_keys`` (how many keys it did not know) when non-zero.
 
     Raises
     ------
@@ -738,6 +742,8 @@ def parse_frame(frame, *, bint general=False):
         out["client_order_id"] = f.client_order_id[:f.client_order_id_len].decode("utf-8")
     if f.have & CB_HAVE_SUBACCOUNT:
         out["subaccount"] = f.subaccount
+    if f.unknown_keys:
+        out["unknown_keys"] = f.unknown_keys
     if f.kind == CB_KIND_SNAPSHOT:
         out["yes"] = [(f.level_price_bp[0][i], f.level_size[0][i]) for i in range(f.level_count[0])]
         out["no"] = [(f.level_price_bp[1][i], f.level_size[1][i]) for i in range(f.level_count[1])]

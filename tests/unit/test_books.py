@@ -388,3 +388,15 @@ def test_apply_frames_counts_refusals_and_reasons_are_listed():
 def test_help_shows_the_signatures():
     assert "auto_create=True" in Books.__doc__ and "raise_errors=False" in Books.__doc__
     assert Books.apply_frame.__doc__.startswith("Books.apply_frame(self, frame)")
+
+
+def test_unknown_keys_are_tolerated_and_counted():
+    books = Books()
+    books.apply_frame(snap(yes=[("0.5", "1")]))
+    extra = (b'{"type":"orderbook_delta","sid":1,"seq":2,"new_top":[1,{"a":null}],"msg":{"market_ticker":"M",'
+             b'"price_dollars":"0.5","delta_fp":"1","side":"yes","ts":"x","new_in_msg":{"b":[true]}}}')
+    assert books.apply_frame(extra) == FrameKind.ORDERBOOK_DELTA
+    assert books.counters["unknown_fields"] == 2        # the deprecated ts is known, not counted
+    assert books["M"].levels(0) == [(5000, 200)]
+    books.apply_frame(frame(type="trade", sid=2, seq=1, later=1, msg={"whatever": 1}))
+    assert books.counters["unknown_fields"] == 3        # only the envelope of other types is read

@@ -164,14 +164,16 @@ def orderbook_frame(draw):
                 msg.append((key, levels))
         if draw(st.booleans()):
             expected["id"] = draw(st.integers(0, 10**6))
-    for _ in range(draw(st.integers(0, 3))):
-        msg.append((draw(unknown_keys), draw(unknown_values)))
+    extra_msg = draw(st.lists(unknown_keys, max_size=3, unique=True))
+    msg += [(k, draw(unknown_values)) for k in extra_msg]
     msg = draw(st.permutations(msg))
     env = [("type", kind), ("sid", draw(int_value(sid))), ("seq", draw(int_value(seq))), ("msg", msg)]
     if "id" in expected:
         env.append(("id", expected["id"]))
-    for _ in range(draw(st.integers(0, 2))):
-        env.append((draw(unknown_keys), draw(unknown_values)))
+    extra_env = draw(st.lists(unknown_keys, max_size=2, unique=True))
+    env += [(k, draw(unknown_values)) for k in extra_env]
+    if extra_msg or extra_env:
+        expected["unknown_keys"] = len(extra_msg) + len(extra_env)
     env = draw(st.permutations(env))
     rnd = draw(st.integers(0, 2**32).map(random.Random))
     text = rnd.choice(WS_CHOICES) + write(rnd, env) + rnd.choice(WS_CHOICES)
@@ -184,6 +186,8 @@ def as_units(ref):
     for key in ("sid", "seq", "id", "ts_ms", "client_order_id", "subaccount", "side"):
         if getattr(ref, key) is not None:
             out[key] = getattr(ref, key)
+    if ref.unknown_keys:
+        out["unknown_keys"] = ref.unknown_keys
     if ref.ticker is not None:
         out["market_ticker"] = ref.ticker
     if ref.kind == "orderbook_delta":
