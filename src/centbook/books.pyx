@@ -18,6 +18,23 @@ and count control replies too. The convention used here (Kalshi does not documen
   :meth:`Books.take_resync`; the frame itself is then applied as usual;
 - a frame whose body is bad still consumed its seq: the tracker advances, then its market is
   faulted, or every market of the sid when the ticker cannot be read.
+
+Typical use from a WebSocket listener::
+
+    books = Books()
+    books.add("KXGOLD15M-26AUG101830-30", market["price_ranges"])   # or let snapshots create them
+    books.register_subscription(sid, use_yes_price=True)            # as subscribed
+
+    def on_frame(payload):                     # bytes, or picows' memoryview (valid in the call)
+        kind = books.apply_frame(payload)
+        if kind == FrameKind.ORDERBOOK_DELTA or kind == FrameKind.ORDERBOOK_SNAPSHOT:
+            ...                                # books[ticker] is up to date
+        elif kind > FrameKind.ORDERBOOK_DELTA:
+            message = centbook.messages.decode(payload)   # typed, off the hot path
+        if books.resync_pending:
+            send(centbook.commands.get_snapshot(next_id(), sid, books.take_resync()))
+
+The legacy integer-cent orderbook format (before 2026-03-12) is refused with reason ``legacy``.
 """
 from enum import IntEnum
 
