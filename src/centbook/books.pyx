@@ -32,7 +32,8 @@ Typical use from a WebSocket listener::
         elif kind > FrameKind.ORDERBOOK_DELTA:
             message = centbook.messages.decode(payload)   # typed, off the hot path
         if books.resync_pending:
-            send(centbook.commands.get_snapshot(next_id(), sid, books.take_resync()))
+            for sid, tickers in books.take_resync_by_sid().items():
+                send(centbook.commands.get_snapshot(next_id(), sid, tickers))
 
 The legacy integer-cent orderbook format (before 2026-03-12) is refused with reason ``legacy``.
 """
@@ -426,6 +427,21 @@ cdef class Books:
                 self._markets[k].needs_snapshot = 0
                 out.append((<OrderBook>self._markets[k].book).ticker)
         self._resync_pending = False
+        return out
+
+    def take_resync_by_sid(self):
+        """As :meth:`take_resync`, grouped by the subscription each market came on.
+
+        Returns
+        -------
+        dict of int to list of str
+            ``{sid: [ticker, ...]}``, ready for one ``get_snapshot`` per sid. A market that never
+            received a frame has no sid and is listed under -1.
+        """
+        out = {}
+        for ticker in self.take_resync():
+            sid = self.market_sid(ticker)
+            out.setdefault(-1 if sid is None else sid, []).append(ticker)
         return out
 
     @property
