@@ -23,7 +23,6 @@ import random
 import re
 from decimal import Decimal
 from pathlib import Path
-from typing import Union
 
 import msgspec
 import pytest
@@ -85,8 +84,9 @@ def make_stream(seed=20260810):
         ts_ms += rnd.randint(0, 40)
         frames.append(
             b'{"type":"orderbook_delta","sid":1,"seq":%d,"msg":{"market_ticker":"%s","market_id":"%s",'
-            b'"price_dollars":"%s","delta_fp":"%s","side":"%s","ts_ms":%d}}' % (seq, TICKER.encode(), MARKET_ID.encode(), _price(price).encode(),
-                                _size(delta).encode(), b"yes" if side == 0 else b"no", ts_ms))
+            b'"price_dollars":"%s","delta_fp":"%s","side":"%s","ts_ms":%d}}'
+            % (seq, TICKER.encode(), MARKET_ID.encode(), _price(price).encode(), _size(delta).encode(),
+               b"yes" if side == 0 else b"no", ts_ms))
         if i % SNAPSHOT_EVERY == 0 and i < N_DELTAS:
             snapshot()
     return frames, [dict(book[0]), dict(book[1])]
@@ -127,7 +127,7 @@ def _dict_apply(loads, frames):
     return book
 
 
-_typed = msgspec.json.Decoder(Union[OrderbookSnapshot, OrderbookDelta], dec_hook=_dec_hook)
+_typed = msgspec.json.Decoder(OrderbookSnapshot | OrderbookDelta, dec_hook=_dec_hook)
 
 
 def _msgspec_apply(frames):
@@ -260,7 +260,8 @@ def test_zz_summary(benchmark, capsys):
     lines = [f"\nstream: {N_FRAMES} frames ({N_DELTAS} deltas of {DELTA_BYTES:.0f} bytes on average); "
              "median (min) per item"]
     for name, (per, best, unit) in RESULTS.items():
-        ratio = f"  ({per / fast:5.1f}x the fast path)" if fast and unit == "frame" and "captures" not in name else ""
+        comparable = fast and unit == "frame" and "captures" not in name
+        ratio = f"  ({per / fast:5.1f}x the fast path)" if comparable else ""
         lines.append(f"{name:50s} {per:9.1f} ({best:7.1f}) ns/{unit}{ratio}")
     with capsys.disabled():
         print("\n".join(lines))

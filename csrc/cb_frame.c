@@ -535,8 +535,8 @@ enum {
     /* orderbook msg */
     K_MARKET_TICKER, K_MARKET_ID, K_PRICE_DOLLARS, K_DELTA_FP, K_SIDE, K_TS_MS, K_CLIENT_ORDER_ID,
     K_SUBACCOUNT, K_YES_DOLLARS_FP, K_NO_DOLLARS_FP,
-    /* legacy orderbook fields */
-    K_LEGACY
+    /* legacy orderbook fields; the deprecated ts (known, not read) */
+    K_LEGACY, K_TS
 };
 
 #define KEYIS(lit) (n == sizeof(lit) - 1 && memcmp(s, lit, sizeof(lit) - 1) == 0)
@@ -556,7 +556,10 @@ static CB_ALWAYS_INLINE int envelope_key(const char *s, size_t n) {
 
 static CB_ALWAYS_INLINE int book_key(const char *s, size_t n) {
     switch (n) {
-    case 2: if (KEYIS("no")) return K_LEGACY; break;
+    case 2:
+        if (KEYIS("ts")) return K_TS;
+        if (KEYIS("no")) return K_LEGACY;
+        break;
     case 3: if (KEYIS("yes")) return K_LEGACY; break;
     case 4: if (KEYIS("side")) return K_SIDE; break;
     case 5:
@@ -738,14 +741,17 @@ static int book_member(cursor_t *c, const span_t *key, void *ctx_) {
     const unsigned char *at = c->p;
     int ok = 0;
     int is_delta = r->kind == CB_KIND_DELTA;
-    if (k == K_OTHER) return skip_value(c, 2);
+    if (k == K_TS) return skip_value(c, 2);
     if (k == K_LEGACY) {
         ctx->legacy = 1;
         return skip_value(c, 2);
     }
-    /* fields of the other orderbook message are unknown here */
-    if (is_delta && (k == K_YES_DOLLARS_FP || k == K_NO_DOLLARS_FP)) return skip_value(c, 2);
-    if (!is_delta && (k == K_PRICE_DOLLARS || k == K_DELTA_FP || k == K_SIDE)) return skip_value(c, 2);
+    /* unknown here: other keys, and the fields of the other orderbook message */
+    if (k == K_OTHER || (is_delta && (k == K_YES_DOLLARS_FP || k == K_NO_DOLLARS_FP))
+        || (!is_delta && (k == K_PRICE_DOLLARS || k == K_DELTA_FP || k == K_SIDE))) {
+        r->unknown_keys++;
+        return skip_value(c, 2);
+    }
     if (ctx->seen & (1u << k)) {
         soft_error(c, CB_FE_DUPLICATE_KEY, book_field_names[k], (const unsigned char *)key->s - 1);
         return skip_value(c, 2);
@@ -866,7 +872,10 @@ static int envelope_member(cursor_t *c, const span_t *key, void *ctx_) {
     const unsigned char *at = c->p;
     int ok = 0;
     static const char *names[] = {"", "type", "sid", "seq", "id", "msg"};
-    if (k == K_OTHER) return skip_value(c, 1);
+    if (k == K_OTHER) {
+        r->unknown_keys++;
+        return skip_value(c, 1);
+    }
     if (ctx->seen & (1u << k)) {
         soft_error(c, CB_FE_DUPLICATE_KEY, names[k], (const unsigned char *)key->s - 1);
         return skip_value(c, 1);
@@ -886,6 +895,10 @@ static int envelope_member(cursor_t *c, const span_t *key, void *ctx_) {
         r->type_pos = (size_t)(sp.s - c->base);
         r->type_len = sp.n;
         r->have |= CB_HAVE_TYPE;
+        if (!sp.escaped) {
+            r->kind = classify_type((const char *)sp.s, sp.n);
+            return 0;
+        }
         n = unescape(&sp, buf, sizeof buf);
         r->kind = n == (size_t)-1 ? CB_KIND_UNKNOWN : classify_type(buf, n);
         return 0;
@@ -911,13 +924,155 @@ static int envelope_member(cursor_t *c, const span_t *key, void *ctx_) {
     return skip_value(c, 1);
 }
 
-int cb_frame_parse(const char *buf, size_t len, cb_frame_t *r) {
-    cursor_t c;
-    env_ctx_t ctx = {0, NULL};
-    c.base = (const unsigned char *)buf;
-    c.p = c.base;
-    c.end = c.base + len;
-    c.r = r;
+/* ------------------------------------------------------------------ the canonical delta */
+
+/* Kalshi sends deltas compact and in one key order. This recognises exactly that layout:
+ *   {"type":"orderbook_delta","sid":N,"seq":N,"msg":{"market_ticker":"T"[,"market_id":"U"],
+ *    "price_dollars":"P","delta_fp":"D","side":"yes"|"no"[,"ts":"S"][,"ts_ms":N]}}
+ * with plain ASCII strings and integers of 1 to 18 digits, and fills *r exactly as the general
+ * parser would. Anything else (another order, whitespace, escapes, extra or missing keys, a bad
+ * value) returns 0 and the general parser starts over: this is only a shortcut, never a
+ * different set of rules. fuzz_frame.c checks that both agree on every input. */
+
+#define LIT(s) (s), (sizeof(s) - 1)
+
+/* Compare a literal word by word (the literal's words fold into constants once inlined). */
+static CB_ALWAYS_INLINE int take(const unsigned char **pp, const unsigned char *end, const char *lit,
+                                 size_t n) {
+    const unsigned char *p = *pp;
+    size_t i = 0;
+    if ((size_t)(end - p) < n) return 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t a, b;
+        memcpy(&a, p + i, 8);
+        memcpy(&b, lit + i, 8);
+        if (a != b) return 0;
+    }
+    for (; i < n; i++)
+        if (p[i] != (unsigned char)lit[i]) return 0;
+    *pp = p + n;
+    return 1;
+}
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define CB_SWAR_DIGITS 1
+/* True when the 8 bytes are all ASCII digits. */
+static inline int eight_digits(uint64_t w) {
+    return ((w & 0xF0F0F0F0F0F0F0F0ULL) | (((w + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4))
+           == 0x3333333333333333ULL;
+}
+
+/* The value of 8 ASCII digits (first digit in the lowest byte). */
+static inline uint64_t eight_digit_value(uint64_t w) {
+    w -= 0x3030303030303030ULL;
+    w = (w * 10) + (w >> 8);
+    w = (((w & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
+         (((w >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >> 32;
+    return w;
+}
+#endif
+
+/* [1-9][0-9]{0,17} followed by a non-digit (which must exist). */
+static inline int take_int(const unsigned char **pp, const unsigned char *end, int64_t *out) {
+    const unsigned char *p = *pp, *lim = end - p > 18 ? p + 18 : end;
+    int64_t v;
+    if (p >= end || (unsigned)(*p - '1') >= 9u) return 0;
+#ifdef CB_SWAR_DIGITS
+    if (end - p >= 16) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        if (eight_digits(w)) {
+            v = (int64_t)eight_digit_value(w);
+            p += 8;
+            memcpy(&w, p, 8);
+            if (eight_digits(w)) {
+                v = v * 100000000 + (int64_t)eight_digit_value(w);
+                p += 8;
+            }
+            while (p < lim && (unsigned)(*p - '0') < 10u) v = v * 10 + (*p++ - '0');
+            goto done;
+        }
+    }
+#endif
+    v = *p++ - '0';
+    while (p < lim && (unsigned)(*p - '0') < 10u) v = v * 10 + (*p++ - '0');
+#ifdef CB_SWAR_DIGITS
+done:
+#endif
+    if (p >= end || (unsigned)(*p - '0') < 10u || *p == '.' || *p == 'e' || *p == 'E') return 0;
+    *out = v;
+    *pp = p;
+    return 1;
+}
+
+/* Plain bytes up to the closing quote (which is consumed); the content is [*s, *s + *n). */
+static inline int take_plain_string(const unsigned char **pp, const unsigned char *end,
+                                    const unsigned char **s, size_t *n) {
+    const unsigned char *p = *pp;
+    while (end - p >= 8) {
+        uint64_t w, hit;
+        memcpy(&w, p, 8);
+        hit = special_bytes(w);
+        if (hit) {
+            p += cb_low_byte(hit);
+            goto found;
+        }
+        p += 8;
+    }
+    while (p < end && plain_byte[*p]) p++;
+found:
+    if (p >= end || *p != '"') return 0;
+    *s = *pp;
+    *n = (size_t)(p - *pp);
+    *pp = p + 1;
+    return 1;
+}
+
+static int canonical_delta(const unsigned char *base, size_t len, cb_frame_t *r) {
+    const unsigned char *p = base, *end = base + len, *s;
+    size_t n;
+    int64_t sid, seq, ts_ms = 0, delta;
+    int32_t price;
+    uint32_t have = CB_HAVE_TYPE | CB_HAVE_SID | CB_HAVE_SEQ | CB_HAVE_MSG | CB_HAVE_TICKER |
+                    CB_HAVE_PRICE | CB_HAVE_DELTA | CB_HAVE_SIDE;
+    int side;
+    if (!take(&p, end, LIT("{\"type\":\"orderbook_delta\",\"sid\":"))) return 0;
+    if (!take_int(&p, end, &sid) || !take(&p, end, LIT(",\"seq\":"))) return 0;
+    if (!take_int(&p, end, &seq) || !take(&p, end, LIT(",\"msg\":{\"market_ticker\":\""))) return 0;
+    if (!take_plain_string(&p, end, &s, &n) || n == 0 || n > CB_TICKER_MAX) return 0;
+    memcpy(r->ticker, s, n);
+    r->ticker_len = n;
+    if (take(&p, end, LIT(",\"market_id\":\""))) {
+        if (!take_plain_string(&p, end, &s, &n)) return 0;
+        have |= CB_HAVE_MARKET_ID;
+    }
+    if (!take(&p, end, LIT(",\"price_dollars\":\"")) || !take_plain_string(&p, end, &s, &n)) return 0;
+    if (cb_parse_price_bp((const char *)s, n, &price) != CB_OK) return 0;
+    if (!take(&p, end, LIT(",\"delta_fp\":\"")) || !take_plain_string(&p, end, &s, &n)) return 0;
+    if (cb_parse_size((const char *)s, n, &delta) != CB_OK) return 0;
+    if (take(&p, end, LIT(",\"side\":\"yes\""))) side = 0;
+    else if (take(&p, end, LIT(",\"side\":\"no\""))) side = 1;
+    else return 0;
+    if (take(&p, end, LIT(",\"ts\":\"")) && !take_plain_string(&p, end, &s, &n)) return 0;
+    if (take(&p, end, LIT(",\"ts_ms\":"))) {
+        if (!take_int(&p, end, &ts_ms)) return 0;
+        have |= CB_HAVE_TS_MS;
+    }
+    if (!take(&p, end, LIT("}}")) || p != end) return 0;
+    r->kind = CB_KIND_DELTA;
+    r->have = have;
+    r->sid = sid;
+    r->seq = seq;
+    r->type_pos = 9;
+    r->type_len = 15;
+    r->side = side;
+    r->price_bp = price;
+    r->delta = delta;
+    r->ts_ms = ts_ms;
+    return 1;
+}
+
+static void reset(cb_frame_t *r) {
     r->kind = CB_KIND_NONE;
     r->err = CB_FE_NONE;
     r->err_field = "";
@@ -933,7 +1088,23 @@ int cb_frame_parse(const char *buf, size_t len, cb_frame_t *r) {
     r->subaccount = 0;
     r->client_order_id_len = 0;
     r->level_count[0] = r->level_count[1] = 0;
+    r->unknown_keys = 0;
+}
 
+int cb_frame_parse(const char *buf, size_t len, cb_frame_t *r) {
+    reset(r);
+    if (canonical_delta((const unsigned char *)buf, len, r)) return CB_FE_NONE;
+    return cb_frame_parse_general(buf, len, r);
+}
+
+int cb_frame_parse_general(const char *buf, size_t len, cb_frame_t *r) {
+    cursor_t c;
+    env_ctx_t ctx = {0, NULL};
+    c.base = (const unsigned char *)buf;
+    c.p = c.base;
+    c.end = c.base + len;
+    c.r = r;
+    reset(r);
     skip_ws(&c);
     if (c.p >= c.end) return hard_error(&c, CB_FE_TRUNCATED, "", c.end), r->err;
     if (*c.p != '{') {

@@ -28,6 +28,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define CB_TICKER_MAX 128          /* bytes of UTF-8; Kalshi tickers are far shorter */
 #define CB_COID_MAX 128            /* bytes of a client_order_id */
@@ -131,25 +132,39 @@ typedef struct {
     char client_order_id[CB_COID_MAX];
     size_t client_order_id_len;
     size_t level_count[2];   /* snapshot: levels stored per side */
+    uint32_t unknown_keys;   /* keys not known, in the envelope and in an orderbook msg */
 } cb_frame_t;
 
-/* Parse one frame into *r. Returns r->err (CB_FE_NONE on success). */
+/* Parse one frame into *r. Returns r->err (CB_FE_NONE on success). A delta in Kalshi's own
+ * compact layout takes a shortcut that gives the same result as the general parser. */
 int cb_frame_parse(const char *buf, size_t len, cb_frame_t *r);
+
+/* The general parser alone (no shortcut): the reference the shortcut is tested against. */
+int cb_frame_parse_general(const char *buf, size_t len, cb_frame_t *r);
 
 /* Static English descriptions. */
 const char *cb_frame_err_name(int err);   /* short reason key, e.g. "truncated" */
 const char *cb_frame_err_text(int err);   /* one sentence */
 const char *cb_kind_name(int kind);       /* the wire `type`, "" for NONE/UNKNOWN */
 
-/* 64-bit FNV-1a: the ticker hash of the books registry. */
+/* The ticker hash of the books registry: 8 bytes per multiply, then a final mix. Tickers are
+ * public and short, so this needs to be quick, not resistant to chosen collisions. */
 static inline uint64_t cb_hash_bytes(const char *s, size_t n) {
-    uint64_t h = 1469598103934665603ULL;
-    size_t i;
-    for (i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n, w;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * 0xBF58476D1CE4E5B9ULL;
+        h ^= h >> 29;
     }
-    return h;
+    if (i < n) {
+        w = 0;
+        memcpy(&w, s + i, n - i);
+        h = (h ^ w) * 0xBF58476D1CE4E5B9ULL;
+        h ^= h >> 29;
+    }
+    h = (h ^ (h >> 32)) * 0x94D049BB133111EBULL;
+    return h ^ (h >> 31);
 }
 
 #endif /* CB_FRAME_H */

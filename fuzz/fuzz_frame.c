@@ -164,6 +164,21 @@ static void run(const unsigned char *data, size_t len, size_t cap, cb_frame_t *r
     r->level_size[1] = s1;
     r->level_cap = cap;
     cb_frame_parse((const char *)copy, len, r);
+    {
+        /* the shortcut for compact deltas must agree with the general parser, field by field */
+        cb_frame_t g = *r;
+        cb_frame_parse_general((const char *)copy, len, &g);
+        if (g.err != r->err || g.kind != r->kind || g.have != r->have || g.sid != r->sid || g.seq != r->seq
+            || g.id != r->id || g.err_pos != r->err_pos || g.ticker_len != r->ticker_len
+            || g.unknown_keys != r->unknown_keys
+            || memcmp(g.ticker, r->ticker, r->ticker_len) != 0)
+            fail("shortcut and general parser disagree", data, len);
+        if (r->err == CB_FE_NONE && r->kind == CB_KIND_DELTA
+            && (g.side != r->side || g.price_bp != r->price_bp || g.delta != r->delta || g.ts_ms != r->ts_ms
+                || g.subaccount != r->subaccount || g.client_order_id_len != r->client_order_id_len
+                || g.type_pos != r->type_pos || g.type_len != r->type_len))
+            fail("shortcut and general parser disagree on the delta", data, len);
+    }
     if (r->level_count[0] > cap || r->level_count[1] > cap) fail("level_count > cap", data, len);
     if (r->err == CB_FE_NONE && r->kind == CB_KIND_SNAPSHOT) {
         size_t side, i;

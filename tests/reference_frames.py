@@ -112,6 +112,7 @@ class RefFrame:
     ts_ms: int | None = None
     client_order_id: str | None = None
     subaccount: int | None = None
+    unknown_keys: int = 0
     yes: list = field(default_factory=list)
     no: list = field(default_factory=list)
 
@@ -137,6 +138,7 @@ def ref_parse(frame: bytes) -> RefFrame:
     if not isinstance(obj["type"], str):
         raise RefError("type", "type")
     out = RefFrame(kind=obj["type"])
+    out.unknown_keys = len(obj.keys() - {"type", "sid", "seq", "id", "msg", "\0dups"})
     for key in ("sid", "seq", "id"):
         if key in obj:
             setattr(out, key, ref_int(obj[key], key))
@@ -154,7 +156,9 @@ def ref_parse(frame: bytes) -> RefFrame:
     dups = _dups(msg) & read
     if dups:
         raise RefError("duplicate_key", str(dups))
-    legacy = bool({"price", "delta", "yes", "no", "yes_dollars", "no_dollars"} & msg.keys())
+    legacy_keys = {"price", "delta", "yes", "no", "yes_dollars", "no_dollars"}
+    legacy = bool(legacy_keys & msg.keys())
+    out.unknown_keys += len(msg.keys() - read - legacy_keys - {"ts", "\0dups"})
     required = ["market_ticker", "price_dollars", "delta_fp", "side"] if delta else ["market_ticker"]
     for key in required:
         if key not in msg:

@@ -67,7 +67,9 @@ cdef extern from "cb_frame.h" nogil:
         char client_order_id[128]
         size_t client_order_id_len
         size_t level_count[2]
+        uint32_t unknown_keys
     int cb_frame_parse(const char *buf, size_t len, cb_frame_t *r)
+    int cb_frame_parse_general(const char *buf, size_t len, cb_frame_t *r)
     const char *cb_frame_err_name(int err)
     const char *cb_frame_err_text(int err)
     const char *cb_kind_name(int kind)
@@ -119,7 +121,7 @@ cdef class Books:
     cdef readonly bint raise_errors
     cdef bint _resync_pending
     # counters
-    cdef int64_t _frames, _snapshots, _deltas, _errors, _gaps, _unknown_types, _other
+    cdef int64_t _frames, _snapshots, _deltas, _errors, _gaps, _unknown_types, _other, _unknown_fields
     cdef int64_t _by_reason[48]
     cdef int64_t _by_kind[32]
     # the last error, kept as C data so the frame can be gone when it is read
@@ -141,5 +143,5 @@ cdef class Books:
     cdef Py_ssize_t _index(self, ticker) except -2
     cdef cb_subscription_t *_sub(self, int64_t sid) except NULL
     cdef void _mark_sid(self, int64_t sid, int state) noexcept
-    cdef int _track(self, int64_t sid, int64_t seq, int kind) except -1
+    cdef int _track(self, cb_subscription_t *sub, int64_t seq, int kind) except -1
     cdef int _fail(self, int reason, const char *buf, size_t n) except -2

@@ -18,6 +18,24 @@ and count control replies too. The convention used here (Kalshi does not documen
   :meth:`Books.take_resync`; the frame itself is then applied as usual;
 - a frame whose body is bad still consumed its seq: the tracker advances, then its market is
   faulted, or every market of the sid when the ticker cannot be read.
+
+Typical use from a WebSocket listener::
+
+    books = Books()
+    books.add("KXGOLD15M-26AUG101830-30", market["price_ranges"])   # or let snapshots create them
+    books.register_subscription(sid, use_yes_price=True)            # as subscribed
+
+    def on_frame(payload):                     # bytes, or picows' memoryview (valid in the call)
+        kind = books.apply_frame(payload)
+        if kind == FrameKind.ORDERBOOK_DELTA or kind == FrameKind.ORDERBOOK_SNAPSHOT:
+            ...                                # books[ticker] is up to date
+        elif kind > FrameKind.ORDERBOOK_DELTA:
+            message = centbook.messages.decode(payload)   # typed, off the hot path
+        if books.resync_pending:
+            for sid, tickers in books.take_resync_by_sid().items():
+                send(centbook.commands.get_snapshot(next_id(), sid, tickers))
+
+The legacy integer-cent orderbook format (before 2026-03-12) is refused with reason ``legacy``.
 """
 from enum import IntEnum
 
@@ -27,16 +45,14 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_GET_SI
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.object cimport PyObject
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
-from libc.string cimport memcmp, memcpy, memset
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
+from libc.string cimport memcmp, memcpy
 
 from centbook.book cimport (
-    CB_APPLIED, CB_BOOK_EMPTY, CB_BOOK_FAULTED, CB_BOOK_GAPPED, CB_BOOK_LIVE, CB_BOOK_STALE,
-    CB_BOOK_SYNCING, CB_FAULT_EXTERNAL, OrderBook, cb_apply_t, cb_book_state_t,
+    CB_APPLIED, CB_BOOK_FAULTED, CB_BOOK_GAPPED, CB_BOOK_STALE, CB_FAULT_EXTERNAL, OrderBook,
+    cb_apply_t, cb_book_state_t,
 )
 from centbook.grid cimport PriceGrid
-
-from centbook.book import BookState
 
 __all__ = ["Books", "FrameKind", "DecodeError", "parse_frame", "REASONS"]
 
@@ -99,6 +115,7 @@ for _code, _name, _text in (
     _reason_names[CB_R_BOOK + _code] = _name
     _reason_texts[CB_R_BOOK + _code] = _text
 REASONS = tuple(_reason_names[k] for k in sorted(_reason_names))
+
 
 class DecodeError(ValueError):
     """A frame the decoder refused (raised only by ``Books(raise_errors=True)`` and
@@ -173,6 +190,9 @@ cdef class Books:
         self._frame.level_cap = CB_FRAME_MAX_LEVELS
         self._frame.kind = CB_KIND_NONE
         self._err_reason = 0
+
+    def __init__(self, PriceGrid default_grid=None, *, bint auto_create=True, bint raise_errors=False):
+        """Make an empty registry (the work is done at allocation; see the class docstring)."""
 
     def __dealloc__(self):
         PyMem_Free(self._prices_buf)
@@ -316,7 +336,8 @@ cdef class Books:
             if self._subs[i].sid == sid:
                 return &self._subs[i]
         if self._nsubs == self._cap_subs:
-            grown = <cb_subscription_t *>PyMem_Realloc(self._subs, 2 * self._cap_subs * sizeof(cb_subscription_t))
+            grown = <cb_subscription_t *>PyMem_Realloc(self._subs,
+                                                       2 * self._cap_subs * sizeof(cb_subscription_t))
             if grown == NULL:
                 raise MemoryError()
             self._subs = grown
@@ -376,8 +397,8 @@ cdef class Books:
                     self._markets[k].needs_snapshot = 1
                     self._resync_pending = True
 
-    cdef int _track(self, int64_t sid, int64_t seq, int kind) except -1:
-        cdef cb_subscription_t *s = self._sub(sid)
+    cdef int _track(self, cb_subscription_t *s, int64_t seq, int kind) except -1:
+        cdef int64_t sid = s.sid
         if not s.has_seq:
             s.has_seq = 1
         elif not (seq == s.last_seq + 1 or (_is_control(kind) and seq == s.last_seq)):
@@ -406,6 +427,21 @@ cdef class Books:
                 self._markets[k].needs_snapshot = 0
                 out.append((<OrderBook>self._markets[k].book).ticker)
         self._resync_pending = False
+        return out
+
+    def take_resync_by_sid(self):
+        """As :meth:`take_resync`, grouped by the subscription each market came on.
+
+        Returns
+        -------
+        dict of int to list of str
+            ``{sid: [ticker, ...]}``, ready for one ``get_snapshot`` per sid. A market that never
+            received a frame has no sid and is listed under -1.
+        """
+        out = {}
+        for ticker in self.take_resync():
+            sid = self.market_sid(ticker)
+            out.setdefault(-1 if sid is None else sid, []).append(ticker)
         return out
 
     @property
@@ -445,7 +481,7 @@ cdef class Books:
         cdef uint32_t have = f.have
         cdef Py_ssize_t idx = -1
         cdef OrderBook book
-        cdef cb_subscription_t *sub
+        cdef cb_subscription_t *sub = NULL
         cdef cb_apply_t res
         cdef int64_t new_size
         cdef int32_t price
@@ -453,8 +489,11 @@ cdef class Books:
         self._frames += 1
         if kind < 32:
             self._by_kind[kind] += 1
-        if (have & CB_HAVE_SID) and (have & CB_HAVE_SEQ):
-            self._track(f.sid, f.seq, kind)
+        if have & CB_HAVE_SID:
+            sub = self._sub(f.sid)
+            if have & CB_HAVE_SEQ:
+                self._track(sub, f.seq, kind)
+        self._unknown_fields += f.unknown_keys
         if rc != 0:
             # the frame consumed its seq but cannot be applied: fault its market, or all of the sid
             if have & CB_HAVE_TICKER:
@@ -476,7 +515,7 @@ cdef class Books:
             book = <OrderBook>self._markets[idx].book
             self._markets[idx].sid = f.sid
             price = f.price_bp
-            if f.side == 1 and self._sub(f.sid).use_yes_price:
+            if f.side == 1 and sub.use_yes_price:
                 price = MAX_BP - price
             res = book.apply_delta_c(f.side, price, f.delta, &new_size)
             if res != CB_APPLIED:
@@ -495,7 +534,7 @@ cdef class Books:
                 idx = self._insert(key, OrderBook(key.decode("utf-8"), self.default_grid))
             book = <OrderBook>self._markets[idx].book
             self._markets[idx].sid = f.sid
-            if self._sub(f.sid).use_yes_price:
+            if sub.use_yes_price:
                 for i in range(f.level_count[1]):
                     f.level_price_bp[1][i] = MAX_BP - f.level_price_bp[1][i]
             res = book.load_snapshot_c(f.level_price_bp[0], f.level_size[0], f.level_count[0],
@@ -625,7 +664,9 @@ cdef class Books:
         """Counters since the registry was made, as a dict.
 
         Keys: ``frames``, ``snapshots``, ``deltas``, ``other`` (valid frames of other known
-        types), ``unknown_types``, ``decode_errors``, ``gaps`` (seq gaps and duplicates),
+        types), ``unknown_types``, ``unknown_fields`` (keys the parser does not know, in an
+        envelope or an orderbook body: tolerated, counted), ``decode_errors``, ``gaps`` (seq gaps
+        and duplicates),
         ``errors_by_reason`` (dict reason -> count, non-zero only) and ``frames_by_type``.
         """
         by_reason = {_reason_names[i]: self._by_reason[i] for i in _reason_names if self._by_reason[i]}
@@ -634,7 +675,7 @@ cdef class Books:
         return {
             "frames": self._frames, "snapshots": self._snapshots, "deltas": self._deltas,
             "other": self._other, "unknown_types": self._unknown_types,
-            "decode_errors": self._errors, "gaps": self._gaps,
+            "decode_errors": self._errors, "gaps": self._gaps, "unknown_fields": self._unknown_fields,
             "errors_by_reason": by_reason, "frames_by_type": by_type,
         }
 
@@ -675,15 +716,22 @@ cdef class Books:
         return f"<Books {self._nmarkets} markets, {self._frames} frames, {self._errors} errors>"
 
 
-def parse_frame(frame):
+def parse_frame(frame, *, bint general=False):
     """Parse one frame with the C parser alone and return what it read, as a dict (slow; tests).
+
+    Parameters
+    ----------
+    frame : bytes or buffer
+    general : bool, default False
+        Skip the shortcut for deltas in Kalshi's compact layout (to test that both agree).
 
     Returns
     -------
     dict
         ``kind`` (FrameKind), and whichever of ``sid``, ``seq``, ``id``, ``market_ticker``,
         ``side`` (0/1), ``price_bp``, ``delta`` (hundredths), ``ts_ms``, ``client_order_id``,
-        ``subaccount``, ``yes`` / ``no`` (lists of (price_bp, size) as sent) were present.
+        ``subaccount``, ``yes`` / ``no`` (lists of (price_bp, size) as sent) were present, and
+        ``unknown_keys`` (how many keys it did not know) when non-zero.
 
     Raises
     ------
@@ -697,7 +745,10 @@ def parse_frame(frame):
     cdef size_t i
     PyObject_GetBuffer(frame, &view, PyBUF_SIMPLE)
     try:
-        rc = cb_frame_parse(<const char *>view.buf, <size_t>view.len, f)
+        if general:
+            rc = cb_frame_parse_general(<const char *>view.buf, <size_t>view.len, f)
+        else:
+            rc = cb_frame_parse(<const char *>view.buf, <size_t>view.len, f)
         if rc != 0:
             scratch._fail(rc, <const char *>view.buf, <size_t>view.len)
             raise DecodeError(scratch.last_error, _reason_names[rc])
@@ -724,6 +775,8 @@ def parse_frame(frame):
         out["client_order_id"] = f.client_order_id[:f.client_order_id_len].decode("utf-8")
     if f.have & CB_HAVE_SUBACCOUNT:
         out["subaccount"] = f.subaccount
+    if f.unknown_keys:
+        out["unknown_keys"] = f.unknown_keys
     if f.kind == CB_KIND_SNAPSHOT:
         out["yes"] = [(f.level_price_bp[0][i], f.level_size[0][i]) for i in range(f.level_count[0])]
         out["no"] = [(f.level_price_bp[1][i], f.level_size[1][i]) for i in range(f.level_count[1])]

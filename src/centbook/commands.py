@@ -107,7 +107,9 @@ def subscribe(id: int, channels: Sequence[str], *, market_ticker: str | None = N
     use_yes_price : bool, optional
         Orderbook only: NO levels in YES terms. Send it explicitly (Kalshi plans to flip the
         default), and register it with :meth:`centbook.books.Books.register_subscription`.
-    send_initial_snapshot, skip_ticker_ack, user_filter, shard_factor, shard_key, index_ids, underlying_tickers
+    send_initial_snapshot, skip_ticker_ack, user_filter, shard_factor, shard_key : optional
+        As documented by Kalshi (PROTOCOL.md 1.3).
+    index_ids, underlying_tickers : sequence of str, optional
         As documented by Kalshi (PROTOCOL.md 1.3).
 
     Returns
@@ -132,7 +134,8 @@ def subscribe(id: int, channels: Sequence[str], *, market_ticker: str | None = N
     if "orderbook_delta" in chans and market_ticker is None and market_tickers is None:
         raise ValueError("orderbook_delta needs market_ticker or market_tickers (Kalshi error 14)")
     params = _SubscribeParams(
-        channels=chans, market_ticker=market_ticker, market_tickers=_strings("market_tickers", market_tickers),
+        channels=chans, market_ticker=market_ticker,
+        market_tickers=_strings("market_tickers", market_tickers),
         market_id=market_id, market_ids=_strings("market_ids", market_ids),
         send_initial_snapshot=send_initial_snapshot, skip_ticker_ack=skip_ticker_ack,
         use_yes_price=use_yes_price, user_filter=user_filter, shard_factor=shard_factor, shard_key=shard_key,

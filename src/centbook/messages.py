@@ -623,14 +623,15 @@ class UnknownMessage(msgspec.Struct, kw_only=True):
     seq: int | None = None
 
 
-Message = Union[
-    Subscribed, Unsubscribed, Ok, Error, OrderbookSnapshot, OrderbookDelta, Ticker, Trade, Fill,
-    MarketPosition, UserOrder, OrderGroupUpdates, MarketLifecycleV2, MultivariateMarketLifecycle,
-    EventLifecycle, EventFeeUpdate, RfqCreated, RfqDeleted, QuoteCreated, QuoteAccepted, QuoteExecuted,
-    CfbenchmarksValue, CfbenchmarksIndexList, PythValue, PythUnderlyingList,
-]
+Message = (
+    Subscribed | Unsubscribed | Ok | Error | OrderbookSnapshot | OrderbookDelta | Ticker | Trade |
+    Fill | MarketPosition | UserOrder | OrderGroupUpdates | MarketLifecycleV2 |
+    MultivariateMarketLifecycle | EventLifecycle | EventFeeUpdate | RfqCreated | RfqDeleted |
+    QuoteCreated | QuoteAccepted | QuoteExecuted | CfbenchmarksValue | CfbenchmarksIndexList |
+    PythValue | PythUnderlyingList
+)
 MESSAGE_TYPES: dict[str, type] = {
-    cls.__struct_config__.tag: cls for cls in typing.get_args(Message)  # type: ignore[attr-defined]
+    cls.__struct_config__.tag: cls for cls in typing.get_args(Message)
 }
 
 # Fields of the integer-cent format (before 2026-03-12), by message type.
@@ -739,12 +740,13 @@ class MessageDecoder:
         body = raw.get("msg")
         legacy = _LEGACY_FIELDS.get(kind, set())
         if isinstance(body, dict) and legacy & body.keys():
-            raise LegacyFormatError(f"{kind} in the legacy integer-cent format (fields "
-                                    f"{sorted(legacy & body.keys())}); not sent since 2026-03-12, not supported")
+            fields = sorted(legacy & body.keys())
+            raise LegacyFormatError(f"{kind} in the legacy integer-cent format (fields {fields}); "
+                                    "not sent since 2026-03-12, not supported")
         found: dict[str, Any] = {}
         _strip_unknown(raw, cls, "", found)
         try:
-            message = msgspec.convert(raw, cls, dec_hook=_dec_hook)
+            message: Any = msgspec.convert(raw, cls, dec_hook=_dec_hook)
         except msgspec.ValidationError as exc:
             raise DecodeError(f"{kind}: {exc}", "schema") from None
         if found:

@@ -194,8 +194,8 @@ def test_gap_marks_every_book_of_the_sid():
     assert books["A"].levels(0) == [(5000, 200)]      # the delta still applied
     assert books.subscription_seq(1) == 5
     assert books.resync_pending
-    assert sorted(books.take_resync()) == ["A", "B"]
-    assert not books.resync_pending
+    assert {k: sorted(v) for k, v in books.take_resync_by_sid().items()} == {1: ["A", "B"]}
+    assert not books.resync_pending and books.take_resync() == []
     # re-based: the next in sequence is not a gap
     books.apply_frame(delta("B", sid=1, seq=6))
     assert books.gaps == 1
@@ -310,6 +310,15 @@ def test_non_orderbook_types_are_classified_not_applied():
 
 # ----------------------------------------------------------------------------- generated streams
 
+STEPS = st.sampled_from([1, 1, 1, 1, 1, 0, 2, 5, -3])
+ACTIONS = st.sampled_from(["delta", "delta", "delta", "snap", "ok", "bad"])
+OK_STEPS = st.sampled_from([0, 1, 1, 3])
+TICKERS = st.sampled_from(["A", "B", "C"])
+CENTS = st.integers(1, 99)
+DELTAS = st.sampled_from(["1.00", "-1.00", "0.50", "-5.00"])
+SIDES = st.sampled_from(["yes", "no"])
+
+
 @st.composite
 def streams(draw):
     """Frames on two sids and three markets, with gaps, duplicates, control replies, bad bodies."""
@@ -318,32 +327,33 @@ def streams(draw):
     markets = {"A": 1, "B": 1, "C": 2}
     n = draw(st.integers(1, 40))
     for _ in range(n):
-        ticker = draw(st.sampled_from(sorted(markets)))
+        ticker = draw(TICKERS)
         sid = markets[ticker]
-        step = draw(st.sampled_from([1, 1, 1, 1, 1, 0, 2, 5, -3]))
-        action = draw(st.sampled_from(["delta", "delta", "delta", "snap", "ok", "bad"]))
+        step = draw(STEPS)
+        action = draw(ACTIONS)
         if action == "ok":
-            step = draw(st.sampled_from([0, 1, 1, 3]))
+            step = draw(OK_STEPS)
         seq[sid] = max(1, seq[sid] + step)
         s = seq[sid]
         if action == "snap":
-            price = draw(st.integers(1, 99))
+            price = draw(CENTS)
             out.append(snap(ticker, sid, s, yes=[(f"0.{price:02d}", "5.00")], no=[("0.01", "1")]))
         elif action == "ok":
             out.append(ok(sid, s))
         elif action == "bad":
             out.append(delta(ticker, sid, s, price="0.5", d="1.2.3"))
         else:
-            price = draw(st.integers(1, 99))
-            d = draw(st.sampled_from(["1.00", "-1.00", "0.50", "-5.00"]))
-            out.append(delta(ticker, sid, s, price=f"0.{price:02d}", d=d,
-                             side=draw(st.sampled_from(["yes", "no"]))))
+            price = draw(CENTS)
+            out.append(delta(ticker, sid, s, price=f"0.{price:02d}", d=draw(DELTAS), side=draw(SIDES)))
     return out
 
 
 @given(streams())
 def test_generated_streams_match_the_reference(frames):
     books, ref = Books(), RefBooks()
+    # sid 2 asked for NO levels in YES terms
+    books.register_subscription(2, use_yes_price=True)
+    ref.use_yes_price[2] = True
     for f in frames:
         kind = books.apply_frame(f)
         reason = ref.apply(f)
@@ -362,3 +372,34 @@ def test_generated_streams_match_the_reference(frames):
                 assert book.state == BookState.GAPPED
     for sid, last in ref.last_seq.items():
         assert books.subscription_seq(sid) == last
+
+
+def test_apply_frames_counts_refusals_and_reasons_are_listed():
+    from centbook.books import REASONS
+    books = Books()
+    frames = [snap(seq=1, yes=[("0.5", "1")]), delta(seq=2), memoryview(delta(seq=3, d="x")),
+              b"not json", delta("GHOST", seq=4)]
+    assert books.apply_frames(frames) == 3
+    reasons = books.counters["errors_by_reason"]
+    assert reasons == {"size": 1, "syntax": 1, "unknown_market": 1}
+    assert set(reasons) <= set(REASONS)
+    assert books.counters["frames_by_type"] == {"orderbook_snapshot": 1, "orderbook_delta": 3, "none": 1}
+    with pytest.raises(TypeError):
+        books.apply_frames(tuple(frames))
+
+
+def test_help_shows_the_signatures():
+    assert "auto_create=True" in Books.__doc__ and "raise_errors=False" in Books.__doc__
+    assert Books.apply_frame.__doc__.startswith("Books.apply_frame(self, frame)")
+
+
+def test_unknown_keys_are_tolerated_and_counted():
+    books = Books()
+    books.apply_frame(snap(yes=[("0.5", "1")]))
+    extra = (b'{"type":"orderbook_delta","sid":1,"seq":2,"new_top":[1,{"a":null}],"msg":{"market_ticker":"M",'
+             b'"price_dollars":"0.5","delta_fp":"1","side":"yes","ts":"x","new_in_msg":{"b":[true]}}}')
+    assert books.apply_frame(extra) == FrameKind.ORDERBOOK_DELTA
+    assert books.counters["unknown_fields"] == 2        # the deprecated ts is known, not counted
+    assert books["M"].levels(0) == [(5000, 200)]
+    books.apply_frame(frame(type="trade", sid=2, seq=1, later=1, msg={"whatever": 1}))
+    assert books.counters["unknown_fields"] == 3        # only the envelope of other types is read

@@ -21,7 +21,8 @@ CAPTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "kalshi" / "c
 FILES = sorted(CAPTURES.glob("*.ndjson.gz")) if CAPTURES.is_dir() else []
 SEQ = re.compile(rb'"seq":(\d+)')
 
-pytestmark = pytest.mark.skipif(not FILES, reason=f"captures not found at {CAPTURES} (shared/ beside the repo)")
+pytestmark = pytest.mark.skipif(
+    not FILES, reason=f"captures not found at {CAPTURES} (shared/ beside the repo)")
 
 
 def events(path):
@@ -97,7 +98,7 @@ def test_capture_replays_exactly(path):
     ref = DecimalBook()
     ticker = None
     counts = {"orderbook_snapshot": 0, "orderbook_delta": 0, "trade": 0}
-    for raw, frame in zip(frames, renumbered):
+    for raw, frame in zip(frames, renumbered, strict=True):
         message = json.loads(raw)
         kind = books.apply_frame(frame)
         assert kind != FrameKind.INVALID, books.last_error
@@ -117,8 +118,8 @@ def test_capture_replays_exactly(path):
         assert book.state == BookState.LIVE
     c = books.counters
     assert c["decode_errors"] == 0 and c["gaps"] == 0
-    assert (c["snapshots"], c["deltas"], c["other"]) == (counts["orderbook_snapshot"], counts["orderbook_delta"],
-                                                       counts["trade"])
+    assert (c["snapshots"], c["deltas"], c["other"]) == (
+        counts["orderbook_snapshot"], counts["orderbook_delta"], counts["trade"])
     # the markets settle at the end of the file: the final book is empty
     assert books[ticker].levels(0) == [] and books[ticker].levels(1) == []
 

@@ -24,7 +24,8 @@ class Raw:
 
 
 WS_CHOICES = ["", "", "", " ", "\n", "\t", "\r\n", "  "]
-TICKER_CHARS = st.sampled_from(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") + ["é", "日", "😀", '"', "\\", "/"])
+TICKER_CHARS = st.sampled_from(
+    list("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") + ["é", "日", "😀", '"', "\\", "/"])
 
 
 def json_string(rnd, text):
@@ -33,15 +34,15 @@ def json_string(rnd, text):
     for ch in text:
         how = rnd.choice(["lit", "lit", "lit", "u"])
         if ord(ch) < 0x20:
-            out.append("\\u%04x" % ord(ch))
+            out.append(f"\\u{ord(ch):04x}")
         elif ch in '"\\':
-            out.append(rnd.choice(["\\" + ch, "\\u%04x" % ord(ch)]))
+            out.append(rnd.choice(["\\" + ch, f"\\u{ord(ch):04x}"]))
         elif ch == "/" and how == "u":
             out.append("\\/")
         elif how == "u":
             data = ch.encode("utf-16-be")
             for i in range(0, len(data), 2):
-                out.append("\\u%04x" % int.from_bytes(data[i:i + 2], "big"))
+                out.append(f"\\u{int.from_bytes(data[i:i + 2], 'big'):04x}")
         else:
             out.append(ch)
     out.append('"')
@@ -83,7 +84,8 @@ def random_value(rnd, depth=0):
     if depth < 4 and roll < 0.2:
         return [random_value(rnd, depth + 1) for _ in range(rnd.randint(0, 3))]
     if depth < 4 and roll < 0.4:
-        pairs = [(rnd.choice(ODD_TEXT) + str(i), random_value(rnd, depth + 1)) for i in range(rnd.randint(0, 3))]
+        pairs = [(rnd.choice(ODD_TEXT) + str(i), random_value(rnd, depth + 1))
+                 for i in range(rnd.randint(0, 3))]
         return pairs or EMPTY_OBJECT
     return rnd.choice([None, True, False, 0, -7, 10**15, rnd.choice(ODD_TEXT), Raw("1.5e3"), Raw("-0.25"),
                        Raw("2E-7"), Raw("0")])
@@ -124,8 +126,7 @@ def orderbook_frame(draw):
     kind = draw(st.sampled_from(["orderbook_delta", "orderbook_snapshot"]))
     ticker = draw(st.text(TICKER_CHARS, min_size=1, max_size=40))
     sid, seq = draw(st.integers(1, 10**6)), draw(st.integers(1, 10**15))
-    expected = {"kind": FrameKind.ORDERBOOK_DELTA if kind == "orderbook_delta" else FrameKind.ORDERBOOK_SNAPSHOT,
-                "sid": sid, "seq": seq, "market_ticker": ticker}
+    expected = {"kind": FrameKind[kind.upper()], "sid": sid, "seq": seq, "market_ticker": ticker}
     msg = [("market_ticker", ticker)]
     if draw(st.booleans()):
         msg.append(("market_id", "9b0f6b43-5b68-4f9f-9f02-9a2d1b8ac1a1"))
@@ -134,7 +135,8 @@ def orderbook_frame(draw):
         dv, delta_d = draw(size_value())
         side = draw(st.sampled_from(["yes", "no"]))
         msg += [("price_dollars", price), ("delta_fp", dv), ("side", side)]
-        expected.update(price_bp=int(price_d * 10000), delta=int(delta_d * 100), side=0 if side == "yes" else 1)
+        expected.update(price_bp=int(price_d * 10000), delta=int(delta_d * 100),
+                        side=0 if side == "yes" else 1)
         if draw(st.booleans()):
             ts = draw(st.integers(0, 2**53))
             msg.append(("ts_ms", draw(int_value(ts))))
@@ -162,14 +164,16 @@ def orderbook_frame(draw):
                 msg.append((key, levels))
         if draw(st.booleans()):
             expected["id"] = draw(st.integers(0, 10**6))
-    for _ in range(draw(st.integers(0, 3))):
-        msg.append((draw(unknown_keys), draw(unknown_values)))
+    extra_msg = draw(st.lists(unknown_keys, max_size=3, unique=True))
+    msg += [(k, draw(unknown_values)) for k in extra_msg]
     msg = draw(st.permutations(msg))
     env = [("type", kind), ("sid", draw(int_value(sid))), ("seq", draw(int_value(seq))), ("msg", msg)]
     if "id" in expected:
         env.append(("id", expected["id"]))
-    for _ in range(draw(st.integers(0, 2))):
-        env.append((draw(unknown_keys), draw(unknown_values)))
+    extra_env = draw(st.lists(unknown_keys, max_size=2, unique=True))
+    env += [(k, draw(unknown_values)) for k in extra_env]
+    if extra_msg or extra_env:
+        expected["unknown_keys"] = len(extra_msg) + len(extra_env)
     env = draw(st.permutations(env))
     rnd = draw(st.integers(0, 2**32).map(random.Random))
     text = rnd.choice(WS_CHOICES) + write(rnd, env) + rnd.choice(WS_CHOICES)
@@ -182,6 +186,8 @@ def as_units(ref):
     for key in ("sid", "seq", "id", "ts_ms", "client_order_id", "subaccount", "side"):
         if getattr(ref, key) is not None:
             out[key] = getattr(ref, key)
+    if ref.unknown_keys:
+        out["unknown_keys"] = ref.unknown_keys
     if ref.ticker is not None:
         out["market_ticker"] = ref.ticker
     if ref.kind == "orderbook_delta":
@@ -225,7 +231,8 @@ def defective_frame(draw):
         msg["price_dollars"] = draw(st.sampled_from(["1.0001", "0.12345", "-0.5", "+0.5", "2", ".5", "0.5x",
                                                      "", " 0.5", "1e-1", "0x10", "NaN"]))
     elif defect == "size":
-        msg["delta_fp"] = draw(st.sampled_from(["1.001", "--1", "1.", "", "12345678901234567.00", "1,5", "inf"]))
+        msg["delta_fp"] = draw(st.sampled_from(["1.001", "--1", "1.", "", "12345678901234567.00", "1,5",
+                                                "inf"]))
     elif defect == "exponent":
         msg["price_dollars"] = Raw("5e-1")
     elif defect == "side":
@@ -329,8 +336,8 @@ def test_escaped_keys_and_type():
 
 
 def test_msg_before_type():
-    frame = b'{"msg":{"side":"yes","delta_fp":"2","price_dollars":"0.01","market_ticker":"Z"},"seq":3,"sid":1,' \
-            b'"type":"orderbook_delta"}'
+    frame = (b'{"msg":{"side":"yes","delta_fp":"2","price_dollars":"0.01","market_ticker":"Z"},"seq":3,'
+             b'"sid":1,"type":"orderbook_delta"}')
     assert parse_frame(frame)["price_bp"] == 100
 
 
@@ -379,6 +386,52 @@ def test_truncation_at_every_byte(frame):
 def test_truncation_keeps_the_seq_it_read():
     books = Books()
     books.apply_frame(b'{"type":"orderbook_snapshot","sid":1,"seq":1,"msg":{"market_ticker":"M"}}')
-    assert books.apply_frame(b'{"type":"orderbook_delta","sid":1,"seq":2,"msg":{"market_ticker":"M","pri') == -1
+    cut = b'{"type":"orderbook_delta","sid":1,"seq":2,"msg":{"market_ticker":"M","pri'
+    assert books.apply_frame(cut) == -1
     assert books.subscription_seq(1) == 2
     assert books["M"].state.name == "FAULTED"
+
+
+# ----------------------------------------------------------------------------- the compact-delta shortcut
+
+@st.composite
+def compact_deltas(draw):
+    """Deltas in Kalshi's own layout (the parser's shortcut), valid or one value off."""
+    def num(valid):
+        return draw(st.sampled_from(valid + ["0", "01", "1" * 19, "1.5", "1e3", "-1", '"7"']))
+
+    ticker = draw(st.sampled_from(["KXGOLD15M-26AUG101830-30", "A", "X" * 128, "X" * 129, "", 'q\\"x', "é"]))
+    parts = ['{"type":"orderbook_delta","sid":', num(["1", "42"]), ',"seq":',
+             num(["13299399", "999999999999999999", "12345678", "123456789012345678"]),
+             ',"msg":{"market_ticker":"', ticker, '"']
+    if draw(st.booleans()):
+        parts.append(',"market_id":"' + draw(st.sampled_from(["eab09b7f-31ea-42c8-ba7a-b230c49efe64", "",
+                                                               "\\u0041"])) + '"')
+    parts.append(',"price_dollars":"' + draw(st.sampled_from(["0.5400", "1", "0", "1.0001", "0.12345", "x",
+                                                              "0.5"])) + '"')
+    parts.append(',"delta_fp":"' + draw(st.sampled_from(["-10.00", "5", "+3.5", "1.001", "", "0"])) + '"')
+    parts.append(',"side":"' + draw(st.sampled_from(["yes", "no", "maybe"])) + '"')
+    if draw(st.booleans()):
+        parts.append(',"ts":"2026-08-05T11:45:36.564039Z"')
+    if draw(st.booleans()):
+        parts.append(',"ts_ms":' + num(["1785930336564", "12345678901234567"]))
+    parts.append(draw(st.sampled_from(["}}", "}}", "} }", "}}x", "}", "},\"z\":1}"])))
+    return "".join(parts).encode()
+
+
+def _parse_or_reason(frame, general):
+    try:
+        return parse_frame(frame, general=general)
+    except DecodeError as exc:
+        return exc.reason
+
+
+@given(compact_deltas())
+def test_shortcut_agrees_with_the_general_parser(frame):
+    assert _parse_or_reason(frame, False) == _parse_or_reason(frame, True)
+
+
+@given(orderbook_frame())
+def test_generated_frames_same_through_both_paths(case):
+    frame, expected = case
+    assert parse_frame(frame, general=True) == expected == parse_frame(frame)

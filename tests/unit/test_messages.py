@@ -15,7 +15,8 @@ EXAMPLES = SHARED / "examples" / "ws-examples.jsonl"
 SPEC = SHARED / "spec" / "asyncapi.yaml"
 CAPTURES = SHARED / "captures" / "events"
 
-needs_examples = pytest.mark.skipif(not EXAMPLES.exists(), reason=f"{EXAMPLES} not found (shared/ beside the repo)")
+needs_examples = pytest.mark.skipif(not EXAMPLES.exists(),
+                                    reason=f"{EXAMPLES} not found (shared/ beside the repo)")
 needs_spec = pytest.mark.skipif(not SPEC.exists(), reason=f"{SPEC} not found (shared/ beside the repo)")
 
 
@@ -89,8 +90,8 @@ def test_units_are_converted_exactly():
         "purchased_side": "yes", "outcome_side": "yes", "book_side": "bid", "subaccount": 3}}).encode())
     assert isinstance(fill, messages.Fill)
     body = fill.msg
-    assert (body.yes_price_bp, body.count_c100, body.fee_cost_micro, body.post_position_c100) == (7500, 27805, 10001,
-                                                                                                 -50000)
+    got = (body.yes_price_bp, body.count_c100, body.fee_cost_micro, body.post_position_c100)
+    assert got == (7500, 27805, 10001, -50000)
     assert isinstance(body.yes_price_bp, messages.PriceBp) and isinstance(body.count_c100, int)
     assert (body.side, body.action, body.purchased_side, body.ts) == ("yes", "buy", "yes", 1671899397)
     position = messages.decode(b'{"type":"market_position","sid":1,"msg":{"user_id":"u","market_ticker":"M",'
@@ -121,16 +122,17 @@ def test_bad_messages_raise(frame, reason):
 
 def test_unknown_fields_and_types_are_kept_and_counted():
     decoder = MessageDecoder()
-    frame = (b'{"type":"trade","sid":2,"seq":5,"brand_new":{"a":[1]},"msg":{"trade_id":"t","market_ticker":"M",'
+    frame = (b'{"type":"trade","sid":2,"seq":5,"brand_new":{"a":[1]},"msg":{"trade_id":"t",'
+             b'"market_ticker":"M",'
              b'"yes_price_dollars":"0.36","no_price_dollars":"0.64","count_fp":"1.00","taker_side":"no",'
              b'"fancy_flag":true}}')
     typed = decoder.decode(frame)
     assert isinstance(typed, messages.Trade) and typed.seq == 5 and typed.msg.count_c100 == 100
     assert typed.unknown == {"brand_new": {"a": [1]}, "msg.fancy_flag": True}
     assert decoder.unknown_fields == {"trade:brand_new": 1, "trade:msg.fancy_flag": 1}
-    nested = decoder.decode(b'{"type":"market_lifecycle_v2","sid":1,"msg":{"event_type":"price_level_structure_'
-                            b'updated","market_ticker":"M","price_ranges":[{"start":"0","end":"1","step":"0.01",'
-                            b'"inclusive":"both"}]}}')
+    nested = decoder.decode(b'{"type":"market_lifecycle_v2","sid":1,"msg":{"event_type":"price_level_'
+                            b'structure_updated","market_ticker":"M","price_ranges":[{"start":"0","end":"1",'
+                            b'"step":"0.01","inclusive":"both"}]}}')
     assert nested.unknown == {"msg.price_ranges[0].inclusive": "both"}
     other = decoder.decode(b'{"type":"rfq_maybe_later","sid":9,"seq":3,"msg":{"x":1}}')
     assert isinstance(other, UnknownMessage)
@@ -169,8 +171,9 @@ def test_price_level_structure_update_regrids_a_book():
     grid = update.msg.grid()
     assert grid.tick_bp == 10
     books[update.msg.market_ticker].regrid(grid)
-    assert books.apply_frame(b'{"type":"orderbook_delta","sid":1,"seq":2,"msg":{"market_ticker":"INXD",'
-                             b'"price_dollars":"0.4210","delta_fp":"1","side":"yes"}}') == FrameKind.ORDERBOOK_DELTA
+    delta = (b'{"type":"orderbook_delta","sid":1,"seq":2,"msg":{"market_ticker":"INXD",'
+             b'"price_dollars":"0.4210","delta_fp":"1","side":"yes"}}')
+    assert books.apply_frame(delta) == FrameKind.ORDERBOOK_DELTA
     assert books["INXD"].levels(0) == [(4200, 300), (4210, 100)]
     mve = messages.decode(frame.replace(b"market_lifecycle_v2", b"multivariate_market_lifecycle"))
     assert isinstance(mve, messages.MultivariateMarketLifecycle) and mve.msg.grid() is grid
@@ -216,7 +219,8 @@ def test_commands_match_the_spec_examples():
             out = commands.unsubscribe(message["id"], p["sids"])
         elif message["cmd"] == "update_subscription":
             sid = p["sid"] if "sid" in p else p["sids"][0]
-            out = commands.update_subscription(message["id"], sid, p["action"], market_tickers=p["market_tickers"])
+            out = commands.update_subscription(message["id"], sid, p["action"],
+                                               market_tickers=p["market_tickers"])
             # a single sid is always sent as a one-element list: Kalshi accepts both forms
             message = {**message, "params": {**{k: v for k, v in p.items() if k != "sid"}, "sids": [sid]}}
         else:
