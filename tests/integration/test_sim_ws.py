@@ -186,7 +186,8 @@ def test_book_matches_rest_after_random_flow(arun1: Any) -> None:
             await a.wait(
                 lambda: sum(1 for m in a.of("orderbook_delta") if m["msg"].get("client_order_id")) >= 3
             )
-            await a.wait(lambda: len(a.of("orderbook_delta")) > 400)
+            markets = [sim.exchange.markets[t] for t in ALL]
+            await a.wait(lambda: sum(len(m.bids) + len(m.asks) for m in markets) > 100)
             seqs = sim.admin.streams.pause_flow()
             assert seqs
             await caught_up(sim, a, [1])
@@ -281,10 +282,15 @@ def test_lifecycle_schedule_and_price_structure_race(arun1: Any) -> None:
             {"at_s": 0.8, "ticker": T50, "action": "resume"},
             {"at_s": 1.0, "ticker": T50, "action": "settle", "result": "yes"},
         ]  # fmt: skip
-        async with session(config(rate=300, markets=[T50], schedule=schedule)) as (sim, http, rest):
+        async with session(config(enabled=False, rate=300, markets=[T50], schedule=schedule)) as (
+            sim,
+            http,
+            rest,
+        ):
             sub = await subscriber(sim, http)
             await sub.reply(await sub.subscribe(["orderbook_delta"], [T50]), "subscribed")
             await sub.reply(await sub.subscribe(["market_lifecycle_v2"]), "subscribed")
+            sim.admin.streams.start_flow()  # the schedule counts from here
             await sub.wait(
                 lambda: any(m["msg"]["event_type"] == "settled" for m in sub.of("market_lifecycle_v2"))
             )
@@ -386,6 +392,12 @@ def test_admin_http_flow_and_state(arun1: Any) -> None:
                 assert (await r.json())["max_markets"] == 7
             async with http.post(sim.base_url + "/admin/flow", json={"action": "rate", "rate": 50}) as r:
                 assert (await r.json())["rate"] == 50
+            entry = {"ticker": T60, "action": "pause"}
+            async with http.post(
+                sim.base_url + "/admin/flow", json={"action": "lifecycle", "entry": entry}
+            ) as r:
+                assert r.status == 200
+            assert (await rest.get(f"/markets/{T60}"))["market"]["status"] == "inactive"
             async with http.get(sim.base_url + "/admin/faults/log") as r:
                 kinds = [e["kind"] for e in (await r.json())["log"]]
             assert "flow_paused" in kinds and "ws_unknown_type" in kinds
@@ -413,3 +425,50 @@ def test_cli_flow_streams(tmp_path: Any) -> None:
                 await sub.close()
 
         asyncio.run(main())
+
+
+def test_scheduled_open_and_multivariate_lifecycle(arun1: Any) -> None:
+    """A combo (KXMVE) market opens and closes on the flow's schedule; its lifecycle goes to the
+    multivariate channel only."""
+
+    async def main() -> None:
+        cfg = config(enabled=False, rate=200, schedule=[
+            {"at_s": 0.2, "ticker": "KXMVECROSS-26DEC31-A1", "action": "open"},
+            {"at_s": 0.5, "ticker": "KXMVECROSS-26DEC31-A1", "action": "close"},
+        ])  # fmt: skip
+        cfg["series"].append(
+            {"ticker": "KXMVECROSS", "title": "Combos", "category": "Sports", "frequency": "custom",
+             "fee_type": "quadratic", "fee_multiplier": 0.07}
+        )  # fmt: skip
+        cfg["events"].append(
+            {"event_ticker": "KXMVECROSS-26DEC31", "series_ticker": "KXMVECROSS", "title": "Combo",
+             "sub_title": "combo", "exchange_index": 0, "mutually_exclusive": False}
+        )  # fmt: skip
+        mve = "KXMVECROSS-26DEC31-A1"
+        cfg["markets"].append(
+            {"ticker": mve, "event_ticker": "KXMVECROSS-26DEC31",
+             "price_level_structure": "center_deci_edge_centi_cent", "open_offset_s": 3600}
+        )  # fmt: skip
+        async with session(cfg) as (sim, http, rest):
+            sub = await subscriber(sim, http)
+            await sub.reply(await sub.subscribe(["market_lifecycle_v2"]), "subscribed")
+            await sub.reply(await sub.subscribe(["multivariate_market_lifecycle"]), "subscribed")
+            await sub.reply(await sub.subscribe(["orderbook_delta"], [mve]), "subscribed")
+            sim.admin.streams.start_flow()  # the schedule counts from here
+            mv = await sub.wait(
+                lambda: (
+                    len(sub.of("multivariate_market_lifecycle")) >= 2
+                    and sub.of("multivariate_market_lifecycle")
+                )
+            )
+            assert [m["msg"]["event_type"] for m in mv] == ["activated", "deactivated"]
+            assert all(m["msg"]["market_ticker"] == mve for m in mv)
+            assert [m["seq"] for m in mv] == [1, 2]
+            assert not [m for m in sub.of("market_lifecycle_v2") if m["msg"]["market_ticker"] == mve]
+            # the flow quoted it while it was open (sub-cent combo grid), and the book agrees with REST
+            assert sub.of("orderbook_delta")
+            await caught_up(sim, sub, [3])
+            await assert_books_match(rest, sub, 3, [mve])
+            await sub.close()
+
+    arun1(main())

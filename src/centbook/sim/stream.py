@@ -1049,10 +1049,12 @@ class StreamHub:
                 self.admin.resume_flow()
             elif action == "rate":
                 self.admin.set_flow_rate(float(body["rate"]))
+            elif action == "lifecycle":
+                self.admin.lifecycle(body["entry"])
             elif action == "start":
                 self.admin.start_flow(float(body["rate"]) if "rate" in body else None)
             else:
-                raise ValueError("action: pause, resume, rate (with rate) or start")
+                raise ValueError("action: pause, resume, rate (with rate), lifecycle (with entry) or start")
         except (KeyError, TypeError, ValueError) as exc:
             raise SimError(400, "bad_request", "bad request", str(exc)) from None
         return web.json_response({**self.flow.state(), "streams": self.admin.state()})
@@ -1116,6 +1118,12 @@ class StreamAdmin:
             raise ValueError("rate must be >= 0")
         self.hub.flow.rate = rate
         self.hub.log("flow_rate", rate=rate)
+
+    def lifecycle(self, entry: dict[str, Any]) -> None:
+        """Apply one flow schedule entry now (``{"ticker", "action", ...}``: open, pause, resume,
+        close, settle with ``result``, price_structure with ``price_level_structure`` /
+        ``price_ranges``, announced ``race_ticks`` flow ticks later)."""
+        self.hub.flow.run_action(dict(entry))
 
     # -- limits ------------------------------------------------------------------------------------
     def set_limits(
