@@ -179,6 +179,7 @@ def test_book_matches_rest_after_random_flow(arun1: Any) -> None:
             cid = await b.subscribe(["orderbook_delta"], [BTC, T60], use_yes_price=True)
             await b.reply(cid, "subscribed")
             b.use_yes[1] = True
+            await b.reply(await b.subscribe(["ticker"], [BTC]), "subscribed")
             # our own orders while the flow runs: annotated deltas on our connection only
             for i in range(3):
                 status, _ = await rest.order(T50, "bid", "1.50", "0.0200", client_order_id=f"mine-{i}")
@@ -201,6 +202,15 @@ def test_book_matches_rest_after_random_flow(arun1: Any) -> None:
             if no_yes_terms and b.books[(1, BTC)]["yes"]:
                 assert min(no_yes_terms) > max(b.books[(1, BTC)]["yes"])
             assert not any(m["msg"].get("client_order_id") for m in b.of("orderbook_delta"))
+            # the last ticker message agrees with the REST market
+            market = (await rest.get(f"/markets/{BTC}"))["market"]
+            fields = ("yes_bid_dollars", "yes_ask_dollars", "yes_bid_size_fp", "yes_ask_size_fp", "volume_fp")
+
+            def last_ticker_matches() -> bool:
+                ticks = [m["msg"] for m in b.of("ticker") if m["msg"]["market_ticker"] == BTC]
+                return bool(ticks) and all(ticks[-1][f] == market[f] for f in fields)
+
+            await b.wait(last_ticker_matches)
             # sub-cent prices really happen on the centi-cent market
             prices = {
                 Decimal(m["msg"]["price_dollars"])
@@ -412,10 +422,10 @@ def test_cli_flow_streams(tmp_path: Any) -> None:
 
     from centbook.sim import SimProcess
 
-    with SimProcess(seed=2, args=["--flow", "--flow-rate", "300"]) as proc:
+    with SimProcess(seed=2, args=["--flow", "--flow-rate", "300", "--ws-anonymous"]) as proc:
         assert proc.proc is not None and proc.proc.stdout is not None
         lines = [proc.proc.stdout.readline().strip() for _ in range(2)]
-        assert any(line == f"websocket {proc.ws_url}" for line in lines), lines
+        assert f"websocket {proc.ws_url} (unsigned connections accepted)" in lines, lines
 
         async def main() -> None:
             async with aiohttp.ClientSession() as http:
@@ -423,6 +433,19 @@ def test_cli_flow_streams(tmp_path: Any) -> None:
                 await sub.subscribe(["orderbook_delta"], [T50])
                 await sub.wait(lambda: len(sub.of("orderbook_delta")) >= 5)
                 await sub.close()
+                # any WebSocket client, unsigned, can watch the books
+                async with http.ws_connect(proc.ws_url) as ws:
+                    await ws.send_json(
+                        {
+                            "id": 1,
+                            "cmd": "subscribe",
+                            "params": {"channels": ["orderbook_delta"], "market_ticker": T60},
+                        }
+                    )
+                    kinds = set()
+                    while "orderbook_delta" not in kinds:
+                        kinds.add((await ws.receive_json(timeout=10))["type"])
+                    assert {"subscribed", "orderbook_snapshot"} <= kinds
 
         asyncio.run(main())
 

@@ -354,11 +354,12 @@ class Flow:
             price = order.price_bp
         else:
             count = order.filled + order.remaining
-            price = self._price(
+            picked = self._price(
                 market, order.side, book.fair, rng.expovariate(1.0 / float(self.config["spread_bp"]))
             )
-            if price is None:
+            if picked is None:
                 return
+            price = picked
             if order.side == "bid" and market.asks and price >= min(market.asks):
                 return
             if order.side == "ask" and market.bids and price <= max(market.bids):

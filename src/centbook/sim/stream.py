@@ -27,6 +27,9 @@ Choices where Kalshi's documents are silent (PROTOCOL.md 1.3-1.6 and 2):
   simulate (``communications``, index feeds): error 8.
 * ``client_order_id`` / ``subaccount`` on a delta: when the subscriber's own request caused it
   (the taker's for a trade); ``subaccount`` only when it is not the primary (0).
+* Unsigned upgrades are refused (401) unless ``allow_anonymous`` is set (``centbook sim
+  --ws-anonymous``, for watching with any WebSocket client); such a connection gets the public
+  channels and ``orderbook_delta``, and error 9 on the private ones.
 * Heartbeat: a Ping with body ``heartbeat`` every ``heartbeat_s`` (10 s); client pings are
   answered. No pong timeout is enforced (Kalshi does not document one).
 * A bounded send queue per connection (``send_queue`` messages): a subscription whose message
@@ -83,7 +86,9 @@ CHANNELS = {
     "order_group_updates": "order_group_updates",
 }
 NOT_SIMULATED = frozenset({"communications", "cfbenchmarks_value", "cfbenchmarks_value_5hz", "pyth_value"})
-PRIVATE = frozenset({"orderbook_delta", "fill", "market_positions", "user_orders", "order_group_updates"})
+# refused (error 9) on an unsigned connection (only possible with ``allow_anonymous``); the book
+# itself is public, so ``orderbook_delta`` is allowed there (without own-order annotations)
+PRIVATE = frozenset({"fill", "market_positions", "user_orders", "order_group_updates"})
 SEQUENCED = frozenset(
     {
         "orderbook_delta",
@@ -203,6 +208,7 @@ class Connection:
         self.closed = False
         self.sent_seq: dict[int, int] = {}
         self.sent_messages = 0
+        self.transport: asyncio.BaseTransport | None = None
         # faults
         self.stall_until = 0.0
         self.delay_s = 0.0
@@ -407,9 +413,9 @@ class StreamHub:
             self._conn_ids,
             ws,
             user_id,
-            request.transport.get_extra_info("peername") if transport else None,
+            transport.get_extra_info("peername") if transport is not None else None,
         )
-        conn.transport = transport  # type: ignore[attr-defined]
+        conn.transport = transport
         self.connections[conn.conn_id] = conn
         self.server.ws_connections.add(ws)
         loop = asyncio.get_running_loop()
