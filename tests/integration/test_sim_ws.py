@@ -211,6 +211,7 @@ def test_book_matches_rest_after_random_flow(arun1: Any) -> None:
                 return bool(ticks) and all(ticks[-1][f] == market[f] for f in fields)
 
             await b.wait(last_ticker_matches)
+            assert len([m for m in b.of("ticker") if m["msg"]["market_ticker"] == BTC]) > 5  # a live top
             # sub-cent prices really happen on the centi-cent market
             prices = {
                 Decimal(m["msg"]["price_dollars"])
@@ -228,6 +229,10 @@ def test_book_matches_rest_after_random_flow(arun1: Any) -> None:
             sim.admin.streams.pause_flow()
             await caught_up(sim, a, [1])
             await assert_books_match(rest, a, 1, ALL)
+            # the engine's own invariants hold under flow, also after the flow forgot its history
+            sim.exchange.check_invariants()
+            assert sim.server.streams.flow.prune() > 0
+            sim.exchange.check_invariants()
             await a.close()
             await b.close()
 

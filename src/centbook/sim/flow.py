@@ -180,6 +180,8 @@ class Flow:
             if self.paused:
                 self._budget = 0.0
                 continue
+            if self._ticks % max(1, int(1.0 / tick_s)) == 0:
+                self.prune()
             # never hold the loop for more than a few ticks: sockets must keep flowing
             self.step(dt, busy_s=max(4 * tick_s, 0.02))
 
@@ -213,6 +215,27 @@ class Flow:
                 self._budget = 0.0
                 break
         return done
+
+    def prune(self, keep_fills: int = 1000) -> int:
+        """Forget the flow users' finished orders and old fills (a long ``--flow`` run stays small).
+
+        Only the flow's own users are touched; their resting orders, positions and balances stay.
+        Returns the number of orders forgotten.
+        """
+        flow_ids = {uid for pair in self._users.values() for uid in pair}
+        ex = self.exchange
+        dead = [
+            oid
+            for oid, o in ex.orders.items()
+            if o.user_id in flow_ids and o.status != "resting" and o.reserved_micro == 0
+        ]
+        for oid in dead:
+            del ex.orders[oid]
+        for uid in flow_ids:
+            user = ex.users[uid]
+            user.orders = [o for o in user.orders if o.status == "resting"]
+            del user.fills[:-keep_fills]
+        return len(dead)
 
     # -- actions -----------------------------------------------------------------------------------
     def act(self, book: _Book) -> None:
