@@ -77,7 +77,7 @@ def test_commands_replies_and_errors(arun: Any) -> None:
             sub = await subscriber(sim, http)
             cid = await sub.subscribe(["orderbook_delta"], [T50])
             assert (await sub.reply(cid, "subscribed"))["msg"] == {"channel": "orderbook_delta", "sid": 1}
-            snap = await sub.reply(cid) if False else await sub.wait(lambda: sub.of("orderbook_snapshot"))
+            snap = await sub.wait(lambda: sub.of("orderbook_snapshot"))
             assert snap[0]["seq"] == 1 and snap[0]["sid"] == 1
             # idempotent: same ticker = ok without new snapshot; a new ticker is added, one snapshot
             cid = await sub.subscribe(["orderbook_delta"], [T50, T60])
@@ -154,8 +154,6 @@ def test_commands_replies_and_errors(arun: Any) -> None:
             sim.admin.streams.set_limits(max_markets=2)
             assert await code("subscribe", {"channels": ["orderbook_delta"], "market_tickers": ALL[:3]}) == 26
             sim.admin.streams.set_limits(command_rate=3)
-            codes = [await code("list_subscriptions") if i > 10 else 0 for i in range(0)]
-            assert codes == []
             replies = []
             for _ in range(6):
                 replies.append(await sub.send("list_subscriptions"))

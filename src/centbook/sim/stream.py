@@ -49,6 +49,7 @@ Faults (see :class:`StreamAdmin`) are applied on the way out and logged in the s
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import socket
@@ -152,6 +153,7 @@ FAULTS = (
 )
 
 
+@functools.lru_cache(maxsize=65536)
 def market_id(ticker: str) -> str:
     """Return the sim's stable market UUID of a ticker (uuid5 of the ticker)."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "centbook-sim:" + ticker))
