@@ -277,6 +277,12 @@ def test_private_channels_and_trades(arun1: Any) -> None:
                 lambda: [m for m in sub.of("user_order") if m["msg"]["client_order_id"] == "take-1"]
             )
             assert orders[-1]["msg"]["status"] in ("executed", "canceled")
+            documented = set(
+                "Decrease Amend MarginCancel SelfTradeCancel ExpiryCancel CloseCancel HaltCancel Trade "
+                "PostOnlyCrossCancel ReduceOnlyCancel".split()
+            )  # PROTOCOL.md 2.8
+            reasons = {m["msg"].get("last_update_reason", "Trade") for m in sub.of("user_order")}
+            assert reasons <= documented, reasons
             # only our own private events: the flow's fills never show up
             assert all(m["msg"]["client_order_id"] == "take-1" for m in sub.of("fill"))
             trades = await sub.wait(lambda: [m for m in sub.of("trade") if m["msg"]["count_fp"] == "1.00"])

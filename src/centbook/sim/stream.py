@@ -128,6 +128,12 @@ ERRORS = {
     26: "Subscription market limit exceeded",
     27: "Too many requests",
 }
+# ``last_update_reason`` values Kalshi documents for ``user_order`` (PROTOCOL.md 2.8); the engine's
+# own finer reasons (``Cancel``, ``ImmediateOrCancel``, ...) are not sent.
+UPDATE_REASONS = frozenset(
+    {"Decrease", "Amend", "MarginCancel", "SelfTradeCancel", "ExpiryCancel", "CloseCancel", "HaltCancel",
+     "Trade", "PostOnlyCrossCancel", "ReduceOnlyCancel"}
+)  # fmt: skip
 DEFAULTS: dict[str, Any] = {
     "heartbeat_s": 10.0,
     "send_queue": 100_000,
@@ -945,7 +951,7 @@ class StreamHub:
         if o.expiration_s is not None:
             msg["expiration_time"] = iso(o.expiration_s * 1_000_000_000)
             msg["expiration_ts_ms"] = o.expiration_s * 1000
-        if o.last_update_reason:
+        if o.last_update_reason in UPDATE_REASONS:
             msg["last_update_reason"] = o.last_update_reason
         return msg
 
