@@ -41,6 +41,11 @@ def _add_sim(sub: Any) -> None:
     p.add_argument("--max-skew-ms", type=int, help="accepted signature timestamp skew in ms (default 30000)")
     p.add_argument("--flow", action="store_true", help="run synthetic order flow on every market")
     p.add_argument("--flow-rate", type=float, help="flow actions (~book updates) per second (default 200)")
+    p.add_argument(
+        "--ws-anonymous",
+        action="store_true",
+        help="accept unsigned WebSocket connections (public channels and books; to watch with any client)",
+    )
     p.set_defaults(func=_run_sim)
 
 
@@ -60,6 +65,8 @@ def _run_sim(args: argparse.Namespace) -> int:
         flow["enabled"] = flow.get("enabled", False) or args.flow
         if args.flow_rate is not None:
             flow["rate"] = args.flow_rate
+    if args.ws_anonymous:
+        config.setdefault("streams", {})["allow_anonymous"] = True
     keys: dict[str, str] = {}
     for spec in args.api_key:
         key_id, sep, path = spec.partition("=")
@@ -108,7 +115,8 @@ async def _serve(args: argparse.Namespace, config: dict[str, Any]) -> None:
     print(f"http://127.0.0.1:{port}", flush=True)
     if written is not None:
         print(f"credentials for user {written[0]!r} written to {written[1]}", flush=True)
-    print(f"websocket ws://127.0.0.1:{port}/trade-api/ws/v2", flush=True)
+    unsigned = " (unsigned connections accepted)" if args.ws_anonymous else ""
+    print(f"websocket ws://127.0.0.1:{port}/trade-api/ws/v2{unsigned}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -77,7 +77,7 @@ def test_commands_replies_and_errors(arun: Any) -> None:
             sub = await subscriber(sim, http)
             cid = await sub.subscribe(["orderbook_delta"], [T50])
             assert (await sub.reply(cid, "subscribed"))["msg"] == {"channel": "orderbook_delta", "sid": 1}
-            snap = await sub.reply(cid) if False else await sub.wait(lambda: sub.of("orderbook_snapshot"))
+            snap = await sub.wait(lambda: sub.of("orderbook_snapshot"))
             assert snap[0]["seq"] == 1 and snap[0]["sid"] == 1
             # idempotent: same ticker = ok without new snapshot; a new ticker is added, one snapshot
             cid = await sub.subscribe(["orderbook_delta"], [T50, T60])
@@ -154,8 +154,6 @@ def test_commands_replies_and_errors(arun: Any) -> None:
             sim.admin.streams.set_limits(max_markets=2)
             assert await code("subscribe", {"channels": ["orderbook_delta"], "market_tickers": ALL[:3]}) == 26
             sim.admin.streams.set_limits(command_rate=3)
-            codes = [await code("list_subscriptions") if i > 10 else 0 for i in range(0)]
-            assert codes == []
             replies = []
             for _ in range(6):
                 replies.append(await sub.send("list_subscriptions"))
@@ -179,6 +177,7 @@ def test_book_matches_rest_after_random_flow(arun1: Any) -> None:
             cid = await b.subscribe(["orderbook_delta"], [BTC, T60], use_yes_price=True)
             await b.reply(cid, "subscribed")
             b.use_yes[1] = True
+            await b.reply(await b.subscribe(["ticker"], [BTC]), "subscribed")
             # our own orders while the flow runs: annotated deltas on our connection only
             for i in range(3):
                 status, _ = await rest.order(T50, "bid", "1.50", "0.0200", client_order_id=f"mine-{i}")
@@ -186,7 +185,8 @@ def test_book_matches_rest_after_random_flow(arun1: Any) -> None:
             await a.wait(
                 lambda: sum(1 for m in a.of("orderbook_delta") if m["msg"].get("client_order_id")) >= 3
             )
-            await a.wait(lambda: len(a.of("orderbook_delta")) > 400)
+            markets = [sim.exchange.markets[t] for t in ALL]
+            await a.wait(lambda: sum(len(m.bids) + len(m.asks) for m in markets) > 100)
             seqs = sim.admin.streams.pause_flow()
             assert seqs
             await caught_up(sim, a, [1])
@@ -200,6 +200,16 @@ def test_book_matches_rest_after_random_flow(arun1: Any) -> None:
             if no_yes_terms and b.books[(1, BTC)]["yes"]:
                 assert min(no_yes_terms) > max(b.books[(1, BTC)]["yes"])
             assert not any(m["msg"].get("client_order_id") for m in b.of("orderbook_delta"))
+            # the last ticker message agrees with the REST market
+            market = (await rest.get(f"/markets/{BTC}"))["market"]
+            fields = ("yes_bid_dollars", "yes_ask_dollars", "yes_bid_size_fp", "yes_ask_size_fp", "volume_fp")
+
+            def last_ticker_matches() -> bool:
+                ticks = [m["msg"] for m in b.of("ticker") if m["msg"]["market_ticker"] == BTC]
+                return bool(ticks) and all(ticks[-1][f] == market[f] for f in fields)
+
+            await b.wait(last_ticker_matches)
+            assert len([m for m in b.of("ticker") if m["msg"]["market_ticker"] == BTC]) > 5  # a live top
             # sub-cent prices really happen on the centi-cent market
             prices = {
                 Decimal(m["msg"]["price_dollars"])
@@ -217,6 +227,10 @@ def test_book_matches_rest_after_random_flow(arun1: Any) -> None:
             sim.admin.streams.pause_flow()
             await caught_up(sim, a, [1])
             await assert_books_match(rest, a, 1, ALL)
+            # the engine's own invariants hold under flow, also after the flow forgot its history
+            sim.exchange.check_invariants()
+            assert sim.server.streams.flow.prune() > 0
+            sim.exchange.check_invariants()
             await a.close()
             await b.close()
 
@@ -263,6 +277,12 @@ def test_private_channels_and_trades(arun1: Any) -> None:
                 lambda: [m for m in sub.of("user_order") if m["msg"]["client_order_id"] == "take-1"]
             )
             assert orders[-1]["msg"]["status"] in ("executed", "canceled")
+            documented = set(
+                "Decrease Amend MarginCancel SelfTradeCancel ExpiryCancel CloseCancel HaltCancel Trade "
+                "PostOnlyCrossCancel ReduceOnlyCancel".split()
+            )  # PROTOCOL.md 2.8
+            reasons = {m["msg"].get("last_update_reason", "Trade") for m in sub.of("user_order")}
+            assert reasons <= documented, reasons
             # only our own private events: the flow's fills never show up
             assert all(m["msg"]["client_order_id"] == "take-1" for m in sub.of("fill"))
             trades = await sub.wait(lambda: [m for m in sub.of("trade") if m["msg"]["count_fp"] == "1.00"])
@@ -281,10 +301,15 @@ def test_lifecycle_schedule_and_price_structure_race(arun1: Any) -> None:
             {"at_s": 0.8, "ticker": T50, "action": "resume"},
             {"at_s": 1.0, "ticker": T50, "action": "settle", "result": "yes"},
         ]  # fmt: skip
-        async with session(config(rate=300, markets=[T50], schedule=schedule)) as (sim, http, rest):
+        async with session(config(enabled=False, rate=300, markets=[T50], schedule=schedule)) as (
+            sim,
+            http,
+            rest,
+        ):
             sub = await subscriber(sim, http)
             await sub.reply(await sub.subscribe(["orderbook_delta"], [T50]), "subscribed")
             await sub.reply(await sub.subscribe(["market_lifecycle_v2"]), "subscribed")
+            sim.admin.streams.start_flow()  # the schedule counts from here
             await sub.wait(
                 lambda: any(m["msg"]["event_type"] == "settled" for m in sub.of("market_lifecycle_v2"))
             )
@@ -386,6 +411,12 @@ def test_admin_http_flow_and_state(arun1: Any) -> None:
                 assert (await r.json())["max_markets"] == 7
             async with http.post(sim.base_url + "/admin/flow", json={"action": "rate", "rate": 50}) as r:
                 assert (await r.json())["rate"] == 50
+            entry = {"ticker": T60, "action": "pause"}
+            async with http.post(
+                sim.base_url + "/admin/flow", json={"action": "lifecycle", "entry": entry}
+            ) as r:
+                assert r.status == 200
+            assert (await rest.get(f"/markets/{T60}"))["market"]["status"] == "inactive"
             async with http.get(sim.base_url + "/admin/faults/log") as r:
                 kinds = [e["kind"] for e in (await r.json())["log"]]
             assert "flow_paused" in kinds and "ws_unknown_type" in kinds
@@ -400,10 +431,10 @@ def test_cli_flow_streams(tmp_path: Any) -> None:
 
     from centbook.sim import SimProcess
 
-    with SimProcess(seed=2, args=["--flow", "--flow-rate", "300"]) as proc:
+    with SimProcess(seed=2, args=["--flow", "--flow-rate", "300", "--ws-anonymous"]) as proc:
         assert proc.proc is not None and proc.proc.stdout is not None
         lines = [proc.proc.stdout.readline().strip() for _ in range(2)]
-        assert any(line == f"websocket {proc.ws_url}" for line in lines), lines
+        assert f"websocket {proc.ws_url} (unsigned connections accepted)" in lines, lines
 
         async def main() -> None:
             async with aiohttp.ClientSession() as http:
@@ -411,5 +442,65 @@ def test_cli_flow_streams(tmp_path: Any) -> None:
                 await sub.subscribe(["orderbook_delta"], [T50])
                 await sub.wait(lambda: len(sub.of("orderbook_delta")) >= 5)
                 await sub.close()
+                # any WebSocket client, unsigned, can watch the books
+                async with http.ws_connect(proc.ws_url) as ws:
+                    await ws.send_json(
+                        {
+                            "id": 1,
+                            "cmd": "subscribe",
+                            "params": {"channels": ["orderbook_delta"], "market_ticker": T60},
+                        }
+                    )
+                    kinds = set()
+                    while "orderbook_delta" not in kinds:
+                        kinds.add((await ws.receive_json(timeout=10))["type"])
+                    assert {"subscribed", "orderbook_snapshot"} <= kinds
 
         asyncio.run(main())
+
+
+def test_scheduled_open_and_multivariate_lifecycle(arun1: Any) -> None:
+    """A combo (KXMVE) market opens and closes on the flow's schedule; its lifecycle goes to the
+    multivariate channel only."""
+
+    async def main() -> None:
+        cfg = config(enabled=False, rate=200, schedule=[
+            {"at_s": 0.2, "ticker": "KXMVECROSS-26DEC31-A1", "action": "open"},
+            {"at_s": 0.5, "ticker": "KXMVECROSS-26DEC31-A1", "action": "close"},
+        ])  # fmt: skip
+        cfg["series"].append(
+            {"ticker": "KXMVECROSS", "title": "Combos", "category": "Sports", "frequency": "custom",
+             "fee_type": "quadratic", "fee_multiplier": 0.07}
+        )  # fmt: skip
+        cfg["events"].append(
+            {"event_ticker": "KXMVECROSS-26DEC31", "series_ticker": "KXMVECROSS", "title": "Combo",
+             "sub_title": "combo", "exchange_index": 0, "mutually_exclusive": False}
+        )  # fmt: skip
+        mve = "KXMVECROSS-26DEC31-A1"
+        cfg["markets"].append(
+            {"ticker": mve, "event_ticker": "KXMVECROSS-26DEC31",
+             "price_level_structure": "center_deci_edge_centi_cent", "open_offset_s": 3600}
+        )  # fmt: skip
+        async with session(cfg) as (sim, http, rest):
+            sub = await subscriber(sim, http)
+            await sub.reply(await sub.subscribe(["market_lifecycle_v2"]), "subscribed")
+            await sub.reply(await sub.subscribe(["multivariate_market_lifecycle"]), "subscribed")
+            await sub.reply(await sub.subscribe(["orderbook_delta"], [mve]), "subscribed")
+            sim.admin.streams.start_flow()  # the schedule counts from here
+            mv = await sub.wait(
+                lambda: (
+                    len(sub.of("multivariate_market_lifecycle")) >= 2
+                    and sub.of("multivariate_market_lifecycle")
+                )
+            )
+            assert [m["msg"]["event_type"] for m in mv] == ["activated", "deactivated"]
+            assert all(m["msg"]["market_ticker"] == mve for m in mv)
+            assert [m["seq"] for m in mv] == [1, 2]
+            assert not [m for m in sub.of("market_lifecycle_v2") if m["msg"]["market_ticker"] == mve]
+            # the flow quoted it while it was open (sub-cent combo grid), and the book agrees with REST
+            assert sub.of("orderbook_delta")
+            await caught_up(sim, sub, [3])
+            await assert_books_match(rest, sub, 3, [mve])
+            await sub.close()
+
+    arun1(main())

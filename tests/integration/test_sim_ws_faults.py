@@ -86,9 +86,11 @@ def test_stall_delay_pings_and_odd_frames_keep_continuity(arun1: Any) -> None:
             await sub.wait(lambda: sent() > before + 5)
             assert time.monotonic() - t0 >= 0.5
             # delay: still gapless, just late
-            sim.admin.streams.delay(100, cid)
-            n = len(sub.messages)
-            await sub.wait(lambda: len(sub.messages) > n + 20)
+            sim.admin.streams.delay(300, cid)
+            t0 = time.monotonic()
+            reply = await sub.send("list_subscriptions")
+            await sub.reply(reply, "ok")
+            assert time.monotonic() - t0 >= 0.3  # the reply left 300 ms after it was made
             sim.admin.streams.delay(0, cid)
             # odd frames: not JSON, truncated JSON, an unknown type; counted, nothing lost
             sim.admin.streams.malformed(cid)

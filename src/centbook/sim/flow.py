@@ -16,7 +16,8 @@ Configuration (``config["flow"]``, all optional)::
      "markets": null,         # tickers (null: every market)
      "max_orders": 80,        # resting flow orders per market (dozens of levels)
      "spread_bp": 300,        # mean distance of a quote from fair value
-     "taker": 0.12, "cancel": 0.3, "amend": 0.1,   # action mix; the rest are new quotes
+     "taker": 0.1, "cancel": 0.2, "amend": 0.1,    # action mix (fractions); the rest are
+     "decrease": 0.1,                               # new quotes
      "volatility_bp": 4,      # fair-value step per market per tick
      "tick_s": 0.005,         # loop period; work is batched per tick
      "schedule": [            # lifecycle at seconds after the flow starts
@@ -51,9 +52,10 @@ FLOW_DEFAULTS: dict[str, Any] = {
     "markets": None,
     "max_orders": 80,
     "spread_bp": 300,
-    "taker": 0.12,
-    "cancel": 0.3,
+    "taker": 0.1,
+    "cancel": 0.2,
     "amend": 0.1,
+    "decrease": 0.1,
     "volatility_bp": 4.0,
     "tick_s": 0.005,
     "schedule": [],
@@ -178,11 +180,18 @@ class Flow:
             if self.paused:
                 self._budget = 0.0
                 continue
-            self.step(dt)
+            if self._ticks % max(1, int(1.0 / tick_s)) == 0:
+                self.prune()
+            # never hold the loop for more than a few ticks: sockets must keep flowing
+            self.step(dt, busy_s=max(4 * tick_s, 0.02))
 
-    def step(self, dt: float) -> int:
-        """Do the work of ``dt`` seconds at the current rate (drift, then actions); return actions."""
-        self._budget = min(self._budget + self.rate * dt, self.rate * 0.25 + 1)
+    def step(self, dt: float, busy_s: float | None = None) -> int:
+        """Do the work of ``dt`` seconds at the current rate (drift, then actions); return actions.
+
+        With ``busy_s``, stop after that much wall time: work that does not fit is dropped, not
+        carried over (the achieved rate is then below the requested one).
+        """
+        self._budget = min(self._budget + self.rate * dt, self.rate * 0.05 + 1)
         n = int(self._budget)
         self._budget -= n
         books = [self._books[t] for t in self.tickers() if t in self._books]
@@ -192,9 +201,41 @@ class Flow:
         rng = self.rng
         for book in books:
             book.fair = min(9500.0, max(500.0, book.fair + rng.gauss(0.0, vol)))
-        for _ in range(n):
-            self.act(books[rng.randrange(len(books))])
-        return n
+        if busy_s is None:
+            for _ in range(n):
+                self.act(books[rng.randrange(len(books))])
+            return n
+        deadline = time.perf_counter() + busy_s
+        done = 0
+        while done < n:
+            for _ in range(min(32, n - done)):
+                self.act(books[rng.randrange(len(books))])
+            done += min(32, n - done)
+            if time.perf_counter() > deadline:
+                self._budget = 0.0
+                break
+        return done
+
+    def prune(self, keep_fills: int = 1000) -> int:
+        """Forget the flow users' finished orders and old fills (a long ``--flow`` run stays small).
+
+        Only the flow's own users are touched; their resting orders, positions and balances stay.
+        Returns the number of orders forgotten.
+        """
+        flow_ids = {uid for pair in self._users.values() for uid in pair}
+        ex = self.exchange
+        dead = [
+            oid
+            for oid, o in ex.orders.items()
+            if o.user_id in flow_ids and o.status != "resting" and o.reserved_micro == 0
+        ]
+        for oid in dead:
+            del ex.orders[oid]
+        for uid in flow_ids:
+            user = ex.users[uid]
+            user.orders = [o for o in user.orders if o.status == "resting"]
+            del user.fills[:-keep_fills]
+        return len(dead)
 
     # -- actions -----------------------------------------------------------------------------------
     def act(self, book: _Book) -> None:
@@ -216,6 +257,8 @@ class Flow:
                 self._amend(book)
             elif r < cfg["cancel"] + cfg["amend"] + cfg["taker"]:
                 self._take(book)
+            elif r < cfg["cancel"] + cfg["amend"] + cfg["taker"] + cfg["decrease"] and book.orders:
+                self._decrease(book)
             else:
                 self._quote(book)
         except SimError:
@@ -314,6 +357,14 @@ class Flow:
         self.exchange.cancel_order(lp, order.order_id, 0, book.shard)
         book.orders.remove(order)
 
+    def _decrease(self, book: _Book) -> None:
+        order = self._pick(book)
+        if order is None or order.remaining <= 1:
+            return
+        lp, _ = self._user(book.shard)
+        reduce_by = self.rng.randint(1, max(1, order.remaining // 2))
+        self.exchange.decrease_order(lp, order.order_id, 0, book.shard, reduce_by, None)
+
     def _amend(self, book: _Book) -> None:
         order = self._pick(book)
         if order is None:
@@ -326,11 +377,12 @@ class Flow:
             price = order.price_bp
         else:
             count = order.filled + order.remaining
-            price = self._price(
+            picked = self._price(
                 market, order.side, book.fair, rng.expovariate(1.0 / float(self.config["spread_bp"]))
             )
-            if price is None:
+            if picked is None:
                 return
+            price = picked
             if order.side == "bid" and market.asks and price >= min(market.asks):
                 return
             if order.side == "ask" and market.bids and price <= max(market.bids):
@@ -390,3 +442,52 @@ class Flow:
             self._pending_announce.append((self._ticks + int(entry.get("race_ticks", 2)), ticker))
         else:
             raise ValueError(f"unknown flow action {action!r}")
+
+
+def measure(rate: float, seconds: float, *, seed: int = 0) -> dict[str, float]:
+    """Run the flow flat out on a fresh default exchange for ``seconds``; return achieved rates.
+
+    Parameters
+    ----------
+    rate : float
+        Requested flow actions per second.
+    seconds : float
+        Wall time to run.
+
+    Returns
+    -------
+    dict
+        ``actions_per_s`` and ``book_updates_per_s`` (engine ``book_delta`` events per second).
+    """
+    from centbook.sim.config import default_config
+
+    exchange = Exchange(default_config(), seed=seed)
+    deltas = [0]
+
+    def count(event: Any) -> None:
+        if event.kind == "book_delta":
+            deltas[0] += 1
+
+    exchange.subscribe(count)
+    flow = Flow(exchange, {"rate": rate, "seed": seed})
+    for ticker in flow.tickers():
+        flow._book(ticker)
+    start = last = time.perf_counter()
+    actions = 0
+    while (now := time.perf_counter()) - start < seconds:
+        actions += flow.step(now - last)
+        last = now
+    elapsed = time.perf_counter() - start
+    return {"actions_per_s": actions / elapsed, "book_updates_per_s": deltas[0] / elapsed}
+
+
+if __name__ == "__main__":  # python -m centbook.sim.flow [RATE] [SECONDS]
+    import sys
+
+    _rate = float(sys.argv[1]) if len(sys.argv) > 1 else 50_000.0
+    _seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 5.0
+    _result = measure(_rate, _seconds)
+    print(
+        f"requested {_rate:.0f} actions/s for {_seconds:.0f} s: "
+        f"{_result['actions_per_s']:.0f} actions/s, {_result['book_updates_per_s']:.0f} book updates/s"
+    )

@@ -27,6 +27,9 @@ Choices where Kalshi's documents are silent (PROTOCOL.md 1.3-1.6 and 2):
   simulate (``communications``, index feeds): error 8.
 * ``client_order_id`` / ``subaccount`` on a delta: when the subscriber's own request caused it
   (the taker's for a trade); ``subaccount`` only when it is not the primary (0).
+* Unsigned upgrades are refused (401) unless ``allow_anonymous`` is set (``centbook sim
+  --ws-anonymous``, for watching with any WebSocket client); such a connection gets the public
+  channels and ``orderbook_delta``, and error 9 on the private ones.
 * Heartbeat: a Ping with body ``heartbeat`` every ``heartbeat_s`` (10 s); client pings are
   answered. No pong timeout is enforced (Kalshi does not document one).
 * A bounded send queue per connection (``send_queue`` messages): a subscription whose message
@@ -46,6 +49,7 @@ Faults (see :class:`StreamAdmin`) are applied on the way out and logged in the s
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import socket
@@ -83,7 +87,9 @@ CHANNELS = {
     "order_group_updates": "order_group_updates",
 }
 NOT_SIMULATED = frozenset({"communications", "cfbenchmarks_value", "cfbenchmarks_value_5hz", "pyth_value"})
-PRIVATE = frozenset({"orderbook_delta", "fill", "market_positions", "user_orders", "order_group_updates"})
+# refused (error 9) on an unsigned connection (only possible with ``allow_anonymous``); the book
+# itself is public, so ``orderbook_delta`` is allowed there (without own-order annotations)
+PRIVATE = frozenset({"fill", "market_positions", "user_orders", "order_group_updates"})
 SEQUENCED = frozenset(
     {
         "orderbook_delta",
@@ -122,6 +128,12 @@ ERRORS = {
     26: "Subscription market limit exceeded",
     27: "Too many requests",
 }
+# ``last_update_reason`` values Kalshi documents for ``user_order`` (PROTOCOL.md 2.8); the engine's
+# own finer reasons (``Cancel``, ``ImmediateOrCancel``, ...) are not sent.
+UPDATE_REASONS = frozenset(
+    {"Decrease", "Amend", "MarginCancel", "SelfTradeCancel", "ExpiryCancel", "CloseCancel", "HaltCancel",
+     "Trade", "PostOnlyCrossCancel", "ReduceOnlyCancel"}
+)  # fmt: skip
 DEFAULTS: dict[str, Any] = {
     "heartbeat_s": 10.0,
     "send_queue": 100_000,
@@ -147,6 +159,7 @@ FAULTS = (
 )
 
 
+@functools.lru_cache(maxsize=65536)
 def market_id(ticker: str) -> str:
     """Return the sim's stable market UUID of a ticker (uuid5 of the ticker)."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "centbook-sim:" + ticker))
@@ -203,6 +216,7 @@ class Connection:
         self.closed = False
         self.sent_seq: dict[int, int] = {}
         self.sent_messages = 0
+        self.transport: asyncio.BaseTransport | None = None
         # faults
         self.stall_until = 0.0
         self.delay_s = 0.0
@@ -407,9 +421,9 @@ class StreamHub:
             self._conn_ids,
             ws,
             user_id,
-            request.transport.get_extra_info("peername") if transport else None,
+            transport.get_extra_info("peername") if transport is not None else None,
         )
-        conn.transport = transport  # type: ignore[attr-defined]
+        conn.transport = transport
         self.connections[conn.conn_id] = conn
         self.server.ws_connections.add(ws)
         loop = asyncio.get_running_loop()
@@ -937,7 +951,7 @@ class StreamHub:
         if o.expiration_s is not None:
             msg["expiration_time"] = iso(o.expiration_s * 1_000_000_000)
             msg["expiration_ts_ms"] = o.expiration_s * 1000
-        if o.last_update_reason:
+        if o.last_update_reason in UPDATE_REASONS:
             msg["last_update_reason"] = o.last_update_reason
         return msg
 
@@ -1049,10 +1063,12 @@ class StreamHub:
                 self.admin.resume_flow()
             elif action == "rate":
                 self.admin.set_flow_rate(float(body["rate"]))
+            elif action == "lifecycle":
+                self.admin.lifecycle(body["entry"])
             elif action == "start":
                 self.admin.start_flow(float(body["rate"]) if "rate" in body else None)
             else:
-                raise ValueError("action: pause, resume, rate (with rate) or start")
+                raise ValueError("action: pause, resume, rate (with rate), lifecycle (with entry) or start")
         except (KeyError, TypeError, ValueError) as exc:
             raise SimError(400, "bad_request", "bad request", str(exc)) from None
         return web.json_response({**self.flow.state(), "streams": self.admin.state()})
@@ -1116,6 +1132,12 @@ class StreamAdmin:
             raise ValueError("rate must be >= 0")
         self.hub.flow.rate = rate
         self.hub.log("flow_rate", rate=rate)
+
+    def lifecycle(self, entry: dict[str, Any]) -> None:
+        """Apply one flow schedule entry now (``{"ticker", "action", ...}``: open, pause, resume,
+        close, settle with ``result``, price_structure with ``price_level_structure`` /
+        ``price_ranges``, announced ``race_ticks`` flow ticks later)."""
+        self.hub.flow.run_action(dict(entry))
 
     # -- limits ------------------------------------------------------------------------------------
     def set_limits(
