@@ -40,7 +40,13 @@ from centbook.book import BookState, OrderBook
 from centbook.books import Books, FrameKind
 from centbook.grid import PriceGrid
 from centbook.messages import (
-    Error, MarketLifecycleV2, MultivariateMarketLifecycle, Ok, Subscribed, Unsubscribed, decode,
+    Error,
+    MarketLifecycleV2,
+    MultivariateMarketLifecycle,
+    Ok,
+    Subscribed,
+    Unsubscribed,
+    decode,
 )
 from centbook.metrics import Histogram
 from centbook.wsreader import BookListener
@@ -270,8 +276,8 @@ class Feed:
             if not pending:
                 return
             if time.monotonic() > deadline:
-                raise TimeoutError("books not LIVE after %.1fs: %s" % (
-                    timeout, ", ".join(f"{t}={self.books[t].state.name}" for t in pending)))
+                states = ", ".join(f"{t}={self.books[t].state.name}" for t in pending)
+                raise TimeoutError(f"books not LIVE after {timeout:.1f}s: {states}")
             await asyncio.sleep(0.005)
 
     async def _run(self) -> None:
@@ -456,7 +462,8 @@ class Feed:
             self.counts["gap_resyncs"] += 1
             self._check_states(resync)
         todo = [t for t in dict.fromkeys(resync + suspects) if t not in self._waiting_grid]
-        off_grid = [t for t in todo if books[t].last_fault == "off_grid" and books[t].state is BookState.FAULTED]
+        off_grid = [t for t in todo
+                    if books[t].last_fault == "off_grid" and books[t].state is BookState.FAULTED]
         for ticker in off_grid:
             self._await_grid(ticker)
         todo = [t for t in todo if t not in off_grid]

@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 from conftest import KalshiTestClient, wait_for
 
+from centbook.auth import Credentials
 from centbook.book import BookState
 from centbook.feed import Feed, FeedConfig, StateChange
 from centbook.grid import PriceGrid
@@ -29,16 +30,6 @@ def sim_config(rate: float = 300) -> dict[str, Any]:
     cfg["flow"] = {"enabled": True, "rate": rate, "seed": 11, "tick_s": 0.01}
     cfg["users"][0]["tier"] = "unlimited"
     return cfg
-
-
-class WsSigner:
-    """Signs the WebSocket handshake with the test's own Kalshi client (plain cryptography)."""
-
-    def __init__(self, client: KalshiTestClient):
-        self.client = client
-
-    def headers(self, method: str, path: str) -> dict[str, str]:
-        return self.client.headers(method, path, sign_path=path)
 
 
 async def grids(rest: KalshiTestClient) -> dict[str, PriceGrid]:
@@ -81,7 +72,8 @@ async def run_feed(fault: str | None, arg: dict[str, Any]) -> tuple[Feed, list[S
     async with run_sim(sim_config(), seed=5) as sim, aiohttp.ClientSession() as http:
         rest = KalshiTestClient(http, sim.rest_url, sim.api_key_id, sim.private_key_pem)
         markets = await grids(rest)
-        feed = Feed(sim.ws_url, WsSigner(rest), markets, config=FAST, seed=1,
+        credentials = Credentials(sim.api_key_id, sim.private_key_pem)
+        feed = Feed(sim.ws_url, credentials, markets, config=FAST, seed=1,
                     channels=["trade", "market_lifecycle_v2"])
         changes: list[StateChange] = []
         feed.state_listeners.append(changes.append)

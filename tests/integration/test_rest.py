@@ -37,7 +37,7 @@ def test_every_method_against_the_sim(arun: Any) -> None:
             ):
                 # public and account reads
                 status = await me.get_exchange_status()
-                assert status.trading_active and {s.exchange_index for s in status.shards} == {0, 2}
+                assert status.trading_active and {0, 2} <= {s.exchange_index for s in status.shards}
                 limits = await me.get_account_api_limits()
                 assert limits.usage_tier == "unlimited"
                 costs = await me.get_account_endpoint_costs()
@@ -49,7 +49,8 @@ def test_every_method_against_the_sim(arun: Any) -> None:
                 assert (await me.get_user_data_timestamp()).as_of_unix_ns > 0
                 balance = await me.get_balance()
                 assert balance.balance_micro == 20_000 * 1_000_000
-                assert balance.by_exchange_index == {0: 10_000_000_000, 2: 10_000_000_000}
+                funded = {k: v for k, v in balance.by_exchange_index.items() if v}
+                assert funded == {0: 10_000_000_000, 2: 10_000_000_000}
 
                 # create / read / amend / decrease / cancel, sub-cent price and fractional size
                 made = await me.create_order(T_CENTI, "bid", 4321, 1234, client_order_id="every-1")
