@@ -4,6 +4,9 @@ from centbook.book import BookFault as BookFault
 from centbook.book import BookState as BookState
 from centbook.book import OrderBook as OrderBook
 from centbook.book import Side as Side
+from centbook.books import Books as Books
+from centbook.books import DecodeError as DecodeError
+from centbook.books import FrameKind as FrameKind
 from centbook.errors import AuthenticationError as AuthenticationError
 from centbook.errors import ExchangeError as ExchangeError
 from centbook.errors import KalshiError as KalshiError
@@ -19,6 +22,7 @@ from centbook.fixed import parse_money as parse_money
 from centbook.fixed import parse_price_bp as parse_price_bp
 from centbook.fixed import parse_size as parse_size
 from centbook.grid import PriceGrid as PriceGrid
+from centbook.messages import decode as decode
 from centbook.rest import RestClient as RestClient
 
 __version__: str

@@ -355,12 +355,15 @@ class Feed:
             await asyncio.sleep(hold)
         if self.transport is None or self.transport.is_disconnected:
             raise ConnectionError("not connected")
+        if not wait:
+            # the reply (subscribed/ok/error) is handled by its id without anyone awaiting it
+            self.transport.send(picows.WSMsgType.TEXT, payload)
+            self.counts["commands"] += 1
+            return None
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._replies[command_id] = future
         self.transport.send(picows.WSMsgType.TEXT, payload)
         self.counts["commands"] += 1
-        if not wait:
-            return future
         try:
             return await asyncio.wait_for(asyncio.shield(future), self.config.command_timeout_s)
         finally:
@@ -673,7 +676,8 @@ class Feed:
         Separate from book validity: trade only when this and ``books[ticker].is_live`` hold.
         """
         shard = self.market_shards.get(ticker)
-        return self.tradable.get(ticker, False) and self.shard_trading.get(shard, True)
+        shard_ok = True if shard is None else self.shard_trading.get(shard, True)
+        return self.tradable.get(ticker, False) and shard_ok
 
     async def messages(self) -> AsyncIterator[Any]:
         """Every typed message that is not an orderbook frame, as it arrives."""
