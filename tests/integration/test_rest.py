@@ -223,6 +223,8 @@ def test_unknown_key_id_and_stale_clock(arun1: Any) -> None:
                 with pytest.raises(centbook.AuthenticationError) as info:
                     await c.create_order(T, "bid", 4200, 100)
                 assert "timestamp" in info.value.body and "server clock - local clock" in str(info.value)
+                # measured from the Date header, which follows the exchange's (shifted) clock
+                assert info.value.clock_skew_s is not None and -125 < info.value.clock_skew_s < -115
             assert not [o for o in sim.exchange.orders.values()]
 
     arun1(body())

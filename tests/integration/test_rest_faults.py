@@ -2,18 +2,13 @@
 requests, or answers 5xx, or answers too late), and the client must place no duplicate and resolve
 every order to its true state.
 
-Sim note: the sim's ``/exchange/user_data_timestamp`` is the time of the last change to any user's
-data rather than "data complete up to now", so it only moves when something happens. A real
-exchange's timestamp advances on its own; here a second trader amends an order every 30 ms so the
-"not placed" verdict (timestamp past send time + margin) can be reached.
+The sim reports its user data 0.1 s old (``admin.set_user_data_lag``), so the "not placed"
+verdict (``/exchange/user_data_timestamp`` past the send time plus a margin) has a lag to wait out.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -31,27 +26,6 @@ def _client(url: str, key_id: str, pem: str, **kw: Any) -> centbook.RestClient:
     return centbook.RestClient(url, centbook.Credentials(key_id, pem), **kw)
 
 
-@contextlib.asynccontextmanager
-async def _other_trader(sim: Any) -> AsyncIterator[None]:
-    """Keep the exchange's user data moving (see the module note)."""
-    key = sim.admin.add_user("other", tier="unlimited", funding={0: "100", 2: "100"})
-    async with _client(sim.rest_url, key.api_key_id, key.private_key_pem) as other:
-        made = await other.create_order(T_B, "bid", 100, 100)
-
-        async def churn() -> None:
-            for i in range(10**6):
-                await other.amend_order(made.order_id, T_B, "bid", 100 + 100 * (i % 2), 100)
-                await asyncio.sleep(0.03)
-
-        task = asyncio.get_running_loop().create_task(churn())
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-
 def _engine_coids(sim: Any) -> Counter[str]:
     uid = sim.exchange.users_by_name["demo"].user_id
     return Counter(o.client_order_id for o in sim.exchange.users[uid].orders)
@@ -59,7 +33,8 @@ def _engine_coids(sim: Any) -> Counter[str]:
 
 def test_dropped_and_failed_writes_resolve_without_duplicates(arun1: Any) -> None:
     async def body() -> None:
-        async with run_sim(seed=41, tier="unlimited") as sim, _other_trader(sim):
+        async with run_sim(seed=41, tier="unlimited") as sim:
+            sim.admin.set_user_data_lag(0.1)
             async with _client(
                 sim.rest_url,
                 sim.api_key_id,

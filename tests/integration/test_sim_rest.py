@@ -392,6 +392,10 @@ def test_rate_limits(arun):
             assert (await c.order(bt, "bid", "1", "0.10", exchange_index=2))[0] == 201
             # ... but auto-routed (no exchange_index) it bills the unscoped bucket
             assert (await c.order(bt, "bid", "1", "0.10"))[0] == 429
+            # an order-group create naming shard 2 bills the user's write bucket, not shard 2's
+            st, _ = await c.request("POST", "/portfolio/order_groups/create",
+                                    json={"contracts_limit": 10, "exchange_index": 2})
+            assert st == 429 and sim.admin.arrivals("demo")[-1].bucket == "write"
             # the read bucket: 60 tokens at 10 per GET (set_tier restarted it full)
             statuses = [(await c.request("GET", "/portfolio/balance"))[0] for _ in range(7)]
             assert statuses == [200] * 6 + [429]

@@ -142,6 +142,10 @@ class Admin:
         self.exchange.set_shard_status(exchange_index, exchange_active=True)
         self.server.log_fault("exchange_resumed", exchange_index=exchange_index)
 
+    def set_user_data_lag(self, seconds: float) -> None:
+        """Make ``/exchange/user_data_timestamp`` report data this many seconds old."""
+        self.server.user_data_lag_s = float(seconds)
+
     def shift_clock(self, seconds: float) -> None:
         """Move the exchange clock (signature timestamps are checked against it)."""
         self.exchange.clock.shift(seconds)

@@ -33,6 +33,7 @@ Choices where Kalshi's documents are silent (also listed in ``centbook.sim`` doc
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
 import logging
 import re
@@ -247,7 +248,9 @@ class SimServer:
         self.fault_log: list[dict[str, Any]] = []
         self._fault_ids = 0
         self.ws_connections: set[web.WebSocketResponse] = set()
+        self.user_data_lag_s = 0.0
         self.app = web.Application(middlewares=[self._middleware], client_max_size=4 * 1024 * 1024)
+        self.app.on_response_prepare.append(self._date_header)
         self._routes()
         self.streams = StreamHub(self)  # WebSocket channels, stream faults, order flow (stream.py)
         self._ticker: asyncio.Task[None] | None = None
@@ -576,9 +579,16 @@ class SimServer:
             }
         )
 
+    async def _date_header(self, request: web.Request, response: web.StreamResponse) -> None:
+        """Date from the exchange clock, so a shifted clock shows as skew to clients."""
+        response.headers["Date"] = email.utils.formatdate(self.exchange.clock.now_ns() / 1e9, usegmt=True)
+
     async def user_data_timestamp(self, request: web.Request) -> web.Response:
         self._optional_user(request)
-        return web.json_response({"as_of_time": wire.iso(self.exchange.last_user_data_ns)})
+        # The sim serves every read straight from the engine, so user data is complete as of
+        # the exchange's now (less an optional reported lag, to exercise clients' margins).
+        as_of = self.exchange.clock.now_ns() - int(self.user_data_lag_s * 1e9)
+        return web.json_response({"as_of_time": wire.iso(as_of)})
 
     async def account_limits(self, request: web.Request) -> web.Response:
         user_id = self._user(request)
@@ -1256,8 +1266,9 @@ class SimServer:
     async def create_group(self, request: web.Request) -> web.Response:
         user_id = self._user(request, charge=False)
         body = await self._body(request)
-        raw_index = body.get("exchange_index")
-        self._charge(request, user_id, 1, raw_index if isinstance(raw_index, int) else None)
+        # the user's write bucket, never a shard's: Kalshi bills only single order creates,
+        # cancels, amends and decreases to the per-shard buckets
+        self._charge(request, user_id, 1, None)
         limit = self._limit_from(body)
         sub = _int(body, "subaccount", 0) or 0
         shard = self.exchange.route(_int(body, "exchange_index", 0), None)
