@@ -52,10 +52,14 @@ GRIDS = ["cent", "deci-cent", "centi-cent"]
 VERSIONS = ["centbook", "numpy", "cython", "sortedcontainers", "order-book", "orjson", "msgspec",
             "requests", "websockets", "pytest", "pytest-benchmark", "matplotlib"]
 KALSHI_SDK_NOTE = (
-    "kalshi-sdk's book is not in this comparison, and this is not a measurement of it: the package "
-    "is listed on PyPI for Python 3.12+ (pip under pyenv's 3.12.1 sees it), but centbook's benchmark "
-    "environment is the project's Python 3.11 venv, and a contender only counts when it replays the "
-    "same stream in the same run with the same checks. It was not installed or run here."
+    "kalshi-sdk's book is not timed here. The package installs from PyPI only on Python 3.12+ "
+    "(Requires-Python >=3.12; kalshi-sdk 22.4.0 was installed and read under pyenv's 3.12.1 when "
+    "this suite was written); its book, kalshi.ws.orderbook.OrderbookManager, keeps a "
+    "dict[Decimal, Decimal] per side, takes pydantic-validated delta messages, and gives the best "
+    "levels only through get(), which re-sorts a side after each change. centbook's benchmark "
+    "environment is the project's Python 3.11 venv, and a contender counts only when it replays "
+    "the same stream in the same run under the same checks, so it is left out rather than timed "
+    "under another interpreter."
 )
 
 
