@@ -60,12 +60,18 @@ fuzz-smoke: $(FUZZ_BIN)
 fuzz: $(FUZZ_BIN)
 	$(FUZZ_BIN) fuzz/seeds.txt 10000000 $(FUZZ_SEED)
 
+# Every suite in benchmarks/ (book contenders, decode, REST, scale and memory) in one run; the README's
+# performance section and build/bench/report/ (report.md + charts) come from the same results.json.
+# `centbook bench --quick` is the short version (CENTBOOK_BENCH_QUICK=1). Not part of `make test`.
 bench: build
 	$(PIP) --no-build-isolation -e '.[test,lint,bench]'
+	@mkdir -p build/bench/report
 	$(BIN)/python -m pytest benchmarks --timeout=1800 --benchmark-only \
 		--benchmark-json=build/bench/results.json --benchmark-columns=min,median,mean,stddev,rounds \
 		--benchmark-sort=name -q
-	$(BIN)/python scripts/bench_report.py build/bench/results.json README.md
+	$(BIN)/python scripts/bench_report.py build/bench/results.json README.md "make bench"
+	$(BIN)/python -c "from pathlib import Path; from centbook.benchreport import write_report; \
+		print(write_report(Path('build/bench/results.json'), Path('build/bench/report'), 'make bench'))"
 
 lint: build
 	$(BIN)/ruff check src tests benchmarks scripts

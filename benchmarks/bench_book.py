@@ -6,14 +6,21 @@ same checksum of best bids as the reference; only then is it timed. Figures are 
 """
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from benchmarks.contenders import DictBook, SortedBook
+from benchmarks.contenders import BmosconBook, DictBook, SortedBook
 from benchmarks.streams import make_stream
 from centbook import OrderBook, PriceGrid
 from centbook._floor import FloorBook
 
-N = 1_000_000
+QUICK = os.environ.get("CENTBOOK_BENCH_QUICK") == "1"   # `centbook bench --quick`
+N = 100_000 if QUICK else 1_000_000
+
+
+def n_rounds(full):
+    return min(full, 2) if QUICK else full
 GRIDS = {100: "cent", 10: "deci-cent", 1: "centi-cent"}
 
 
@@ -70,22 +77,28 @@ def run_per_call(benchmark, stream, make, best_name, expected, group, rounds):
 
 def test_dict_max(benchmark, stream, expected):
     run_per_call(benchmark, stream, lambda: DictBook(stream.snapshot_yes, stream.snapshot_no),
-                 "best_bid", expected, f"book apply+best {GRIDS[stream.tick_bp]}", 3)
+                 "best_bid", expected, f"book apply+best {GRIDS[stream.tick_bp]}", n_rounds(3))
 
 
 def test_sortedcontainers(benchmark, stream, expected):
     run_per_call(benchmark, stream, lambda: SortedBook(stream.snapshot_yes, stream.snapshot_no),
-                 "best_bid", expected, f"book apply+best {GRIDS[stream.tick_bp]}", 3)
+                 "best_bid", expected, f"book apply+best {GRIDS[stream.tick_bp]}", n_rounds(3))
+
+
+def test_order_book_c(benchmark, stream, expected):
+    pytest.importorskip("order_book")
+    run_per_call(benchmark, stream, lambda: BmosconBook(stream.snapshot_yes, stream.snapshot_no),
+                 "best_bid", expected, f"book apply+best {GRIDS[stream.tick_bp]}", n_rounds(3))
 
 
 def test_centbook_tuple(benchmark, stream, expected):
     run_per_call(benchmark, stream, lambda: new_centbook(stream), "best_bid", expected,
-                 f"book apply+best {GRIDS[stream.tick_bp]}", 7)
+                 f"book apply+best {GRIDS[stream.tick_bp]}", n_rounds(7))
 
 
 def test_centbook_int(benchmark, stream, expected):
     run_per_call(benchmark, stream, lambda: new_centbook(stream), "best_bid_bp", expected,
-                 f"book apply+best {GRIDS[stream.tick_bp]}", 7)
+                 f"book apply+best {GRIDS[stream.tick_bp]}", n_rounds(7))
 
 
 def test_floor_kernel(benchmark, stream, expected):
@@ -96,7 +109,7 @@ def test_floor_kernel(benchmark, stream, expected):
                 book.apply_delta(side, p, s)
         return book
     run_per_call(benchmark, stream, make, "best_bid_bp", expected,
-                 f"book apply+best {GRIDS[stream.tick_bp]}", 7)
+                 f"book apply+best {GRIDS[stream.tick_bp]}", n_rounds(7))
 
 
 def test_centbook_batch(benchmark, stream, expected):
@@ -106,7 +119,7 @@ def test_centbook_batch(benchmark, stream, expected):
     benchmark.group = f"book batch {GRIDS[stream.tick_bp]}"
     benchmark.extra_info.update(ops=len(stream), tick_bp=stream.tick_bp)
     benchmark.pedantic(lambda b: b.apply_deltas(stream.sides, stream.prices, stream.deltas),
-                       setup=lambda: ((new_centbook(stream),), {}), rounds=15, iterations=1)
+                       setup=lambda: ((new_centbook(stream),), {}), rounds=n_rounds(15), iterations=1)
 
 
 def test_floor_batch(benchmark, stream, expected):
@@ -122,10 +135,10 @@ def test_floor_batch(benchmark, stream, expected):
     benchmark.group = f"book batch {GRIDS[stream.tick_bp]}"
     benchmark.extra_info.update(ops=len(stream), tick_bp=stream.tick_bp)
     benchmark.pedantic(lambda b: b.apply_deltas(stream.sides, stream.prices, stream.deltas),
-                       setup=lambda: ((make(),), {}), rounds=15, iterations=1)
+                       setup=lambda: ((make(),), {}), rounds=n_rounds(15), iterations=1)
 
 
-READS = 1_000_000
+READS = 100_000 if QUICK else 1_000_000
 
 
 @pytest.mark.parametrize("method", ["best_bid", "best_bid_bp"])
@@ -141,4 +154,4 @@ def test_best_bid_read(benchmark, method):
             read(0)
     benchmark.group = "book read"
     benchmark.extra_info.update(ops=READS)
-    benchmark.pedantic(loop, rounds=7, iterations=1)
+    benchmark.pedantic(loop, rounds=n_rounds(7), iterations=1)

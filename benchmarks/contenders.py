@@ -55,3 +55,36 @@ class SortedBook:
 
     def levels(self, side):
         return list(self.sides[side].items())
+
+
+class BmosconBook:
+    """bmoscon's ``order-book`` C extension (pip ``order-book``, import ``order_book``).
+
+    Its ``OrderBook`` keeps ``bids`` and ``asks`` as C sorted dicts; a Kalshi book has two bid
+    ladders (YES and NO), so each side is one ``order_book.SortedDict(ordering="DESC")`` and the
+    best bid is ``index(0)``: the highest key, kept sorted by the C code.
+    """
+
+    def __init__(self, yes=(), no=()):
+        from order_book import SortedDict as CSortedDict
+
+        self.sides = (CSortedDict(ordering="DESC"), CSortedDict(ordering="DESC"))
+        for levels, src in zip(self.sides, (yes, no), strict=True):
+            for price, size in src:
+                levels[price] = size
+
+    def apply_delta(self, side, price, delta):
+        levels = self.sides[side]
+        new = (levels[price] if price in levels else 0) + delta   # its SortedDict has no get()
+        if new:
+            levels[price] = new
+        else:
+            del levels[price]
+        return new
+
+    def best_bid(self, side):
+        levels = self.sides[side]
+        return levels.index(0) if len(levels) else None
+
+    def levels(self, side):
+        return sorted(self.sides[side].to_dict().items())

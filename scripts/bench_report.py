@@ -1,127 +1,29 @@
-"""Turn a pytest-benchmark JSON file into centbook's performance tables.
+"""Turn a pytest-benchmark JSON file into centbook's performance section.
 
-Usage: python scripts/bench_report.py RESULTS.json README.md
+Usage: python scripts/bench_report.py RESULTS.json README.md [COMMAND]
 
-Writes the tables (per-op medians, ratios against the baselines measured in the same run, and
-the project's targets with met / not met) between the README's
-``<!-- bench:start -->`` and ``<!-- bench:end -->`` markers, and also to RESULTS.md beside the
-JSON. Nothing in the README's performance section is typed by hand.
+Writes the report's text (ratios first, then the targets with met / not met, per-group tables
+of per-op medians and the scale and memory section, headed by the command that reproduces it;
+see :mod:`centbook.benchreport`) between the README's ``<!-- bench:start -->`` and
+``<!-- bench:end -->`` markers, and also to RESULTS.md beside the JSON. Nothing in the README's
+performance section is typed by hand.
 """
 from __future__ import annotations
 
 import json
-import re
 import sys
-from collections import defaultdict
 from pathlib import Path
 
-START, END = "<!-- bench:start -->", "<!-- bench:end -->"
-
-LABELS = {
-    "dict_max": "dict book + max() (tutorial)",
-    "sortedcontainers": "sortedcontainers SortedDict book",
-    "centbook_tuple": "centbook apply_delta + best_bid (tuple)",
-    "centbook_int": "centbook apply_delta + best_bid_bp (int)",
-    "floor_kernel": "floor: unvalidated C array, per call",
-    "centbook_batch": "centbook apply_deltas (batch)",
-    "floor_batch": "floor: unvalidated C array, batch",
-    "best_bid_read": "centbook best read",
-}
-
-
-def per_op(bench: dict) -> tuple[float, float]:
-    ops = bench.get("extra_info", {}).get("ops", 1)
-    return bench["stats"]["median"] / ops * 1e9, bench["stats"]["min"] / ops * 1e9
-
-
-def key_of(bench: dict) -> tuple[str, str]:
-    name = bench["name"].removeprefix("test_")
-    m = re.match(r"([^\[]+)(?:\[(.*)\])?", name)
-    assert m
-    return m.group(1), m.group(2) or ""
-
-
-def fmt(ns: float) -> str:
-    return f"{ns:,.1f}" if ns < 100 else f"{ns:,.0f}"
-
-
-def tables(results: dict) -> str:
-    groups: dict[str, list[dict]] = defaultdict(list)
-    for bench in results["benchmarks"]:
-        groups[bench["group"] or "other"].append(bench)
-    out = []
-    for group in sorted(groups):
-        rows = sorted(groups[group], key=lambda b: per_op(b)[0])
-        slowest = per_op(rows[-1])[0]
-        out.append(f"**{group}** (ns per operation, median of rounds)\n")
-        out.append("| contender | median ns | min ns | x faster than slowest |")
-        out.append("|---|---:|---:|---:|")
-        for bench in rows:
-            name, param = key_of(bench)
-            label = LABELS.get(name, name) + (f" `{param}`" if param and param not in group else "")
-            med, low = per_op(bench)
-            out.append(f"| {label} | {fmt(med)} | {fmt(low)} | {slowest / med:,.1f}x |")
-        out.append("")
-    return "\n".join(out)
-
-
-def targets(results: dict) -> str:
-    ns = {}
-    for bench in results["benchmarks"]:
-        name, param = key_of(bench)
-        ns[(name, param)] = per_op(bench)[0]
-    checks = []
-
-    def check(text: str, value: str, ok: bool) -> None:
-        checks.append(f"| {text} | {value} | {'met' if ok else '**not met**'} |")
-
-    grids = ["cent", "deci-cent", "centi-cent"]
-    if ("centbook_tuple", "cent") in ns:
-        t = ns[("centbook_tuple", "cent")]
-        check("apply_delta + best_bid (tuple), one call each, cent grid: <= 95 ns", f"{fmt(t)} ns", t <= 95)
-        ratio = ns[("dict_max", "cent")] / t
-        check("... >= 6x the dict book", f"{ratio:.1f}x", ratio >= 6)
-        for g in grids:
-            r = ns[("centbook_int", g)] / ns[("floor_kernel", g)]
-            check(f"int variants within 1.3x of the floor kernel ({g})", f"{r:.2f}x", r <= 1.3)
-        for g in grids:
-            b = ns[("centbook_batch", g)]
-            r = b / ns[("floor_batch", g)]
-            check(f"batch <= 10 ns per delta and <= 2x floor batch ({g})", f"{fmt(b)} ns, {r:.2f}x",
-                  b <= 10 and r <= 2)
-        for name in ("centbook_tuple", "centbook_batch"):
-            vals = [ns[(name, g)] for g in grids]
-            spread = max(vals) / min(vals) - 1
-            check(f"cent, deci-cent, centi-cent within 20% ({LABELS[name]})", f"{spread:.0%}", spread <= 0.2)
-    if ("best_bid_read", "best_bid") in ns:
-        r = ns[("best_bid_read", "best_bid")]
-        check("best_bid read (cached tuple) <= 40 ns", f"{fmt(r)} ns", r <= 40)
-    if not checks:
-        return ""
-    return "\n".join(["**Targets**\n", "| target | measured | |", "|---|---:|---|", *checks, ""])
-
-
-def render(results: dict, command: str) -> str:
-    info = results.get("machine_info", {})
-    cpu = info.get("cpu", {}).get("brand_raw", "unknown CPU")
-    head = (f"Measured by `{command}` on {cpu}, {info.get('cpu', {}).get('count', '?')} cores, "
-            f"Python {info.get('python_version', '?')}, {results.get('datetime', '')[:10]}. "
-            "Every contender replays the same seeded stream and is checked for the same final "
-            "book before it is timed. Regenerated by `make bench`; do not edit by hand.\n")
-    return "\n".join([head, targets(results), tables(results)])
+from centbook.benchreport import render, update_readme
 
 
 def main() -> None:
     results_path, readme_path = Path(sys.argv[1]), Path(sys.argv[2])
+    command = sys.argv[3] if len(sys.argv) > 3 else "make bench"
     results = json.loads(results_path.read_text())
-    body = render(results, "make bench")
+    body = render(results, command)
     results_path.with_suffix(".md").write_text(body)
-    readme = readme_path.read_text()
-    if START not in readme or END not in readme:
-        raise SystemExit(f"{readme_path} has no {START} ... {END} section")
-    before, rest = readme.split(START, 1)
-    _, after = rest.split(END, 1)
-    readme_path.write_text(f"{before}{START}\n{body}\n{END}{after}")
+    update_readme(readme_path, body)
     print(f"wrote {results_path.with_suffix('.md')} and the performance section of {readme_path}")
 
 

@@ -1,4 +1,4 @@
-"""The ``centbook`` command: one subcommand per tool (``sim`` now; ``mm``, ``watch``, ``bench`` later).
+"""The ``centbook`` command: one subcommand per tool (``sim``, ``bench``; ``mm``, ``watch`` later).
 
 Each subcommand registers itself with :func:`_add_sim`-style functions that add a parser and set
 ``func``; :func:`main` dispatches.
@@ -125,6 +125,30 @@ async def _serve(args: argparse.Namespace, config: dict[str, Any]) -> None:
     await runner.cleanup()
 
 
+def _add_bench(sub: Any) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="run the benchmark suites and write a Markdown report with charts",
+        description=(
+            "Run centbook's pytest-benchmark suites (from a checkout's benchmarks/ folder) and write "
+            "report.md, PNG charts and results.json. Needs the test and bench extras: "
+            "pip install 'centbook[test,bench]'."
+        ),
+    )
+    p.add_argument("--report", metavar="DIR", default="build/bench/report",
+                   help="folder for report.md, the charts and results.json (default build/bench/report)")
+    p.add_argument("--quick", action="store_true",
+                   help="small streams and few rounds (under a minute; noisier figures)")
+    p.set_defaults(func=_run_bench)
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    from centbook.benchreport import run
+
+    argv = ["--report", args.report] + (["--quick"] if args.quick else [])
+    return run(args.report, quick=args.quick, argv=argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``centbook`` command line; return the exit status."""
     parser = argparse.ArgumentParser(
@@ -132,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_sim(sub)
+    _add_bench(sub)
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
         parser.print_help()
