@@ -1,4 +1,4 @@
-"""The ``centbook`` command: one subcommand per tool (``sim``, ``bench``; ``mm``, ``watch`` later).
+"""The ``centbook`` command: one subcommand per tool (``sim``, ``bench``, ``watch``, ``mm``).
 
 Each subcommand registers itself with :func:`_add_sim`-style functions that add a parser and set
 ``func``; :func:`main` dispatches.
@@ -157,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_sim(sub)
     _add_bench(sub)
+    from centbook.watch import add_parser as _add_watch
+
+    _add_watch(sub)
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
         parser.print_help()
