@@ -132,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_sim(sub)
+    from centbook.mm.app import add_parser as _add_mm
+
+    _add_mm(sub)
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
         parser.print_help()
