@@ -443,6 +443,9 @@ class MarketMaker:
                 order.size = b.remaining_count_c100
                 if b.status in _DONE_STATUSES or b.remaining_count_c100 == 0:
                     order.state = OrderState.DONE
+                    slot = self.slots.get((order.ticker, order.side))
+                    if slot is not None and slot.live is order and not slot.busy:
+                        slot.live = None
                 elif order.state is OrderState.UNKNOWN:
                     order.state = OrderState.RESTING
                 self._decide(order.ticker, time.monotonic_ns())
