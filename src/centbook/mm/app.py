@@ -17,15 +17,15 @@ import urllib.request
 from typing import Any
 
 from centbook.auth import Credentials
+from centbook.feed import ENVIRONMENTS as WS_URLS
 from centbook.feed import FeedConfig
 from centbook.mm.config import MMConfig, load_config
 from centbook.mm.maker import MarketMaker
+from centbook.rest import ENVIRONMENTS as REST_URLS
 
 __all__ = ["add_parser", "run_mm", "SIM_MARKETS"]
 
 SIM_MARKETS = ["KXDEMO-26DEC31-T50", "KXDEMO-26DEC31-T60", "KXBTCD-26DEC3117-T100000"]
-WS_URLS = {"demo": "wss://demo-api.kalshi.co/trade-api/ws/v2", "prod": "wss://api.elections.kalshi.com/trade-api/ws/v2"}
-REST_URLS = {"demo": "https://demo-api.kalshi.co/trade-api/v2", "prod": "https://api.elections.kalshi.com/trade-api/v2"}
 
 
 def add_parser(sub: Any) -> None:
@@ -63,7 +63,8 @@ def status_line(st: dict[str, Any]) -> str:
     t2t = st["latency_ns"]["tick_to_trade"]
     halted = f" HALTED: {st['halted']}" if st["halted"] else ""
     return (f"{st['elapsed_s']:5.1f}s " + " ".join(parts)
-            + f" {st['messages_per_s']:.0f} msg/s t2t p50={_us(t2t['p50'])} reconn={st['reconnects']}{halted}")
+            + f" {st['messages_per_s']:.0f} msg/s t2t p50={_us(t2t['p50'])}"
+            + f" reconn={st['reconnects']}{halted}")
 
 
 def summary_text(st: dict[str, Any], leftover: int) -> str:
@@ -72,7 +73,8 @@ def summary_text(st: dict[str, Any], leftover: int) -> str:
     lines.append(f"ran {st['elapsed_s']:.1f}s, reconnects {st['reconnects']}, halted: {st['halted'] or 'no'}")
     for ticker, m in st["markets"].items():
         lines.append(f"  {ticker:28s} {m['state']:8s} position {m['position'] / 100:8.2f}  "
-                     f"fills {m['fills']:4d}  fees ${m['fees_micro'] / 1e6:7.4f}  P&L ${m['pnl_micro'] / 1e6:+9.4f}")
+                     f"fills {m['fills']:4d}  fees ${m['fees_micro'] / 1e6:7.4f}  "
+                     f"P&L ${m['pnl_micro'] / 1e6:+9.4f}")
     t = st["totals"]
     lines.append(f"  total: P&L ${t['pnl'] / 1e6:+.4f} (realised ${t['realised'] / 1e6:+.4f}, unrealised "
                  f"${t['unrealised'] / 1e6:+.4f}, fees ${t['fees'] / 1e6:.4f})")
@@ -88,7 +90,8 @@ def summary_text(st: dict[str, Any], leftover: int) -> str:
 
 
 def _inject_drop(base_url: str) -> str:
-    req = urllib.request.Request(base_url + "/admin/streams/faults", data=json.dumps({"fault": "drop"}).encode(),
+    req = urllib.request.Request(base_url + "/admin/streams/faults",
+                                 data=json.dumps({"fault": "drop"}).encode(),
                                  headers={"Content-Type": "application/json"}, method="POST")
     with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310 - 127.0.0.1 only
         return resp.read().decode()
@@ -96,7 +99,8 @@ def _inject_drop(base_url: str) -> str:
 
 async def run_session(cfg: MMConfig, rest_url: str, ws_url: str, credentials: Credentials,
                       base_url: str | None, duration: float, inject_at: float | None, quiet: bool,
-                      feed_config: FeedConfig | None = None, out: Any = sys.stdout) -> tuple[dict[str, Any], int]:
+                      feed_config: FeedConfig | None = None, out: Any = sys.stdout
+                      ) -> tuple[dict[str, Any], int]:
     """Run one market-making session; return (final status, orders left resting)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -114,7 +118,8 @@ async def run_session(cfg: MMConfig, rest_url: str, ws_url: str, credentials: Cr
             st = mm.status()
             if not quiet:
                 line = status_line(st)
-                print(("\r" + line[:200] + "\033[K") if tty else line, end="" if tty else "\n", file=out, flush=True)
+                text = ("\r" + line[:200] + "\033[K") if tty else line
+                print(text, end="" if tty else "\n", file=out, flush=True)
             while shown < len(mm.events):
                 if not quiet:
                     print(("\n" if tty else "") + "  * " + mm.events[shown], file=out, flush=True)
@@ -125,6 +130,7 @@ async def run_session(cfg: MMConfig, rest_url: str, ws_url: str, credentials: Cr
                 mm.log(f"injected a disconnect via the sim's admin API: {hit}")
         await runner
     finally:
+        final = mm.status()  # book states as they were while quoting (the feed closes next)
         await mm.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
@@ -132,7 +138,10 @@ async def run_session(cfg: MMConfig, rest_url: str, ws_url: str, credentials: Cr
         print(("\n" if out.isatty() else ""), end="", file=out)
         for e in mm.events[shown:]:
             print("  * " + e, file=out)
-    return mm.status(), mm.left_resting
+    after = mm.status()
+    for key in ("counts", "halted", "totals", "latency_ns", "elapsed_s", "reconnects"):
+        final[key] = after[key]
+    return final, mm.left_resting
 
 
 def run_mm(args: argparse.Namespace) -> int:
@@ -153,7 +162,8 @@ def run_mm(args: argparse.Namespace) -> int:
         from centbook.sim import SimProcess
 
         cfg.markets = cfg.markets or list(SIM_MARKETS)
-        sim = SimProcess(seed=1, args=["--flow", "--flow-rate", str(cfg.sim_flow_rate), "--tier", "premier"]).start()
+        sim_args = ["--flow", "--flow-rate", str(cfg.sim_flow_rate), "--tier", "premier"]
+        sim = SimProcess(seed=1, args=sim_args).start()
         rest_url, ws_url, base = sim.rest_url, sim.ws_url, sim.base_url
         credentials = Credentials(sim.api_key_id, sim.private_key_pem)
         print(f"embedded exchange (separate process) at {base}; quoting {', '.join(cfg.markets)}", flush=True)
@@ -171,7 +181,8 @@ def run_mm(args: argparse.Namespace) -> int:
     feed_config = FeedConfig(status_poll_s=2.0, backoff_start_s=0.1, backoff_cap_s=1.0) if sim else None
     started = time.monotonic()
     try:
-        st, leftover = asyncio.run(run_session(cfg, rest_url, ws_url, credentials, base, cfg.duration_s, inject,
+        st, leftover = asyncio.run(run_session(cfg, rest_url, ws_url, credentials, base, cfg.duration_s,
+                                               inject,
                                                args.quiet, feed_config))
     finally:
         if sim is not None:

@@ -11,7 +11,9 @@ outcome is unknown (resolved from ``user_orders`` first, REST second).
 
 Latency per decision (monotonic ns): first frame of the socket read -> book applied (the feed's
 own histogram) -> decision -> request handed to the REST client (the "written" hook: the moment
-the create/cancel coroutine is started) -> response. ``tick_to_trade`` is read -> written.
+the create/cancel coroutine is started) -> response. ``tick_to_trade`` is read -> written; it
+includes waiting for the slot's previous in-flight write, not the minimum quote life (a write
+released by that timer is not timed).
 
 Usage::
 
@@ -290,9 +292,10 @@ class MarketMaker:
                ) -> tuple[Quote | None, Quote | None]:
         r = self.config.risk
         total = sum(abs(m.start_position + self.ledger.market(t).position) for t, m in self.markets.items())
-        if bid is not None and (pos + bid.size > r.max_position or (total >= r.max_total_position and pos >= 0)):
+        full = total >= r.max_total_position
+        if bid is not None and (pos + bid.size > r.max_position or (full and pos >= 0)):
             bid = None
-        if ask is not None and (pos - ask.size < -r.max_position or (total >= r.max_total_position and pos <= 0)):
+        if ask is not None and (pos - ask.size < -r.max_position or (full and pos <= 0)):
             ask = None
         return bid, ask
 
@@ -328,6 +331,7 @@ class MarketMaker:
                     wait = live.placed_at + self.config.strategy.min_quote_life_s - time.monotonic()
                     if target is not None and wait > 0:
                         await asyncio.sleep(wait)
+                        slot.read_ns = 0  # a timer-driven write, not a tick's: untimed
                         continue
                     await self._cancel(slot, live)
                     continue
@@ -553,14 +557,16 @@ class MarketMaker:
                 self.log(f"reconcile failed: {exc!r}")
             totals = self.ledger.totals(self.marks())
             if totals["pnl"] < -self.config.risk.max_loss_micro:
-                self._halt(f"max loss: P&L {totals['pnl']} micro-dollars < -{self.config.risk.max_loss_micro}")
+                limit = self.config.risk.max_loss_micro
+                self._halt(f"max loss: P&L {totals['pnl']} micro-dollars < -{limit}")
             for ticker in self.markets:
                 self._decide(ticker, time.monotonic_ns())
 
     # ------------------------------------------------------------------ reporting
     def resting(self) -> int:
         """Our live orders (per the order manager)."""
-        return sum(1 for s in self.slots.values() if s.live is not None and s.live.state is not OrderState.DONE)
+        return sum(1 for s in self.slots.values()
+                   if s.live is not None and s.live.state is not OrderState.DONE)
 
     def status(self) -> dict[str, Any]:
         """A snapshot for the status line and the summary."""
