@@ -128,6 +128,12 @@ def test_disconnect_and_pause_pull_then_restore(arun1):
                 await wait_for(lambda: mm.feed.counts.get("reconnects", 0) >= 1, 20)
                 await wait_for(lambda: mm.counts["pulls"] > pulls, 20)
                 await wait_for(lambda: all_quoted(mm) and mm.counts["reconnects_seen"] >= 1, 20)
+                # a seq gap on a book subscription: resync from a snapshot, quotes pulled and restored
+                pulls = mm.counts["pulls"]
+                sid = next(sid for sid, sub in mm.feed._subs.items() if sub.channel == "orderbook_delta")
+                sim.admin.streams.skip_seq(sid=sid)
+                await wait_for(lambda: mm.feed.books.gaps >= 1 and mm.counts["pulls"] > pulls, 20)
+                await wait_for(lambda: all_quoted(mm), 20)
                 # a trading pause on shard 0: its quotes go (pulled by us or cancelled on pause)
                 sim.admin.pause_trading(0)
                 shard0 = [t for t, m in mm.markets.items() if m.shard == 0]
@@ -213,3 +219,51 @@ def test_the_command_runs_on_a_separate_sim_and_exits_0(tmp_path):
     st = json.loads(out.read_text())
     assert st["reconnects"] >= 1 and st["halted"] is None
     assert st["latency_ns"]["tick_to_trade"]["count"] > 0
+
+
+def test_sigint_cancels_everything_and_exits_0():
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "centbook.cli", "mm", "--duration", "0", "--no-inject"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 40
+        for line in proc.stdout:  # wait for the first status line showing a quote
+            if "LIVE" in line and "/" in line.split("LIVE", 1)[1][:12] or time.monotonic() > deadline:
+                break
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=40)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out
+    assert "verified: nothing of this session rests" in out
+    assert "resting orders left: 0" in out
+
+
+def test_toml_config_flags_and_prod_confirmation(tmp_path):
+    import subprocess
+    import sys
+
+    from centbook.mm import load_config
+
+    path = tmp_path / "mm.toml"
+    path.write_text('markets = ["A", "B"]\nsubaccount = 2\n[strategy]\nhalf_spread_bp = 300\n'
+                    '[risk]\nmax_position = 700\n')
+    cfg = load_config(str(path), {"subaccount": 3, "duration_s": None})
+    assert cfg.markets == ["A", "B"] and cfg.subaccount == 3 and cfg.strategy.half_spread_bp == 300
+    assert cfg.risk.max_position == 700 and cfg.env == "sim"
+    path.write_text("nonsense = 1\n")
+    try:
+        load_config(str(path))
+    except ValueError as exc:
+        assert "nonsense" in str(exc)
+    else:
+        raise AssertionError("an unknown key was accepted")
+    proc = subprocess.run([sys.executable, "-m", "centbook.cli", "mm", "--env", "prod", "--market", "X"],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2 and "real money" in proc.stderr
