@@ -29,7 +29,7 @@ def sim_config(rate: float = 200) -> dict[str, Any]:
 
 def mm_config(**risk: Any) -> MMConfig:
     cfg = MMConfig(markets=list(MARKETS), reconcile_s=1.0)
-    cfg.strategy.half_spread_bp = 150
+    cfg.strategy.half_spread_bp = 60  # close to fair: the flow fills us soon
     cfg.strategy.min_quote_life_s = 0.05
     cfg.strategy.stop_before_close_s = 0
     for k, v in risk.items():
