@@ -78,8 +78,10 @@ lint: build
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/cython-lint src/centbook
 	$(BIN)/mypy
 
+DEMO_DURATION ?= 60
+# The market maker on the embedded exchange (a separate process) with one injected disconnect.
 demo: build
-	$(BIN)/python -m centbook.demo
+	$(BIN)/python -m centbook.demo --duration $(DEMO_DURATION) --json build/demo-summary.json
 
 clean:
 	rm -rf build src/centbook/*.so src/centbook/*/*.so src/centbook/*.c .pytest_cache

@@ -157,9 +157,11 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_sim(sub)
     _add_bench(sub)
+    from centbook.mm.app import add_parser as _add_mm
     from centbook.watch import add_parser as _add_watch
 
     _add_watch(sub)
+    _add_mm(sub)
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
         parser.print_help()

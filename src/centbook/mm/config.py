@@ -1,0 +1,110 @@
+"""Configuration of ``centbook mm``: a TOML file, overridden by command-line flags.
+
+Example ``mm.toml``::
+
+    env = "sim"                # sim (embedded exchange, default), demo, prod
+    markets = ["KXDEMO-26DEC31-T50", "KXDEMO-26DEC31-T60", "KXBTCD-26DEC3117-T100000"]
+    subaccount = 0             # passed on every call (omit for the primary account)
+    duration_s = 60
+
+    [strategy]
+    half_spread_bp = 200       # snapped away from fair to the band's step
+    size = 500                 # hundredths of a contract
+    skew_bp_per_contract = 5   # inventory skew
+    requote_threshold_bp = 50
+    min_quote_life_s = 0.2
+    stop_before_close_s = 300
+
+    [risk]
+    max_position = 5000        # per market, hundredths
+    max_total_position = 20000
+    max_open_orders = 20
+    max_loss_micro = 50000000  # $50
+
+Credentials for ``demo``/``prod`` come from ``KALSHI_API_KEY_ID`` and ``KALSHI_PRIVATE_KEY_PATH``.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+__all__ = ["StrategyConfig", "RiskConfig", "MMConfig", "load_config"]
+
+
+@dataclass
+class StrategyConfig:
+    """Quoting parameters (prices in bp, sizes in hundredths, times in seconds)."""
+
+    fair: str = "microprice"
+    half_spread_bp: int = 200
+    size: int = 500
+    skew_bp_per_contract: float = 5.0
+    requote_threshold_bp: int = 50
+    size_threshold: int = 100
+    min_quote_life_s: float = 0.2
+    stop_before_close_s: float = 300.0
+    post_only: bool = True
+
+
+@dataclass
+class RiskConfig:
+    """Limits; breaching ``max_loss_micro`` or a reconciliation drift halts quoting (sticky)."""
+
+    max_position: int = 5000
+    max_total_position: int = 20000
+    max_open_orders: int = 20
+    max_loss_micro: int = 50_000_000
+    group_contracts_limit: int = 1_000_000
+
+
+@dataclass
+class MMConfig:
+    """Everything ``centbook mm`` needs besides credentials."""
+
+    env: str = "sim"
+    markets: list[str] = field(default_factory=list)
+    subaccount: int | None = None
+    duration_s: float = 0.0
+    client_order_id_root: str = "cbmm"
+    reconcile_s: float = 5.0
+    status_s: float = 1.0
+    cancel_order_on_pause: bool = True
+    sim_flow_rate: float = 150.0
+    inject_disconnect_at_s: float | None = None
+    strategy: StrategyConfig = field(default_factory=StrategyConfig)
+    risk: RiskConfig = field(default_factory=RiskConfig)
+
+
+def _fill(obj: Any, data: dict[str, Any]) -> None:
+    names = {f.name for f in fields(obj)}
+    for key, value in data.items():
+        if key not in names:
+            raise ValueError(f"unknown configuration key {key!r} in {type(obj).__name__}")
+        if key in ("strategy", "risk"):
+            _fill(getattr(obj, key), value)
+        else:
+            setattr(obj, key, value)
+
+
+def load_config(path: str | None = None, overrides: dict[str, Any] | None = None) -> MMConfig:
+    """Read a TOML file (optional) and apply overrides (``None`` values ignored).
+
+    Parameters
+    ----------
+    path : str, optional
+        TOML file.
+    overrides : dict, optional
+        Top-level keys (``strategy``/``risk`` may be dicts).
+
+    Returns
+    -------
+    MMConfig
+    """
+    cfg = MMConfig()
+    if path:
+        with open(path, "rb") as fh:
+            _fill(cfg, tomllib.load(fh))
+    if overrides:
+        _fill(cfg, {k: v for k, v in overrides.items() if v is not None})
+    return cfg
