@@ -34,20 +34,11 @@ class DictBook:
         return sorted(self.sides[side].items())
 
 
-class SortedBook:
+class SortedBook(DictBook):
     """A sortedcontainers SortedDict per side: O(log n) updates, best bid by ``peekitem``."""
 
     def __init__(self, yes=(), no=()):
         self.sides = (SortedDict(yes), SortedDict(no))
-
-    def apply_delta(self, side, price, delta):
-        levels = self.sides[side]
-        new = levels.get(price, 0) + delta
-        if new:
-            levels[price] = new
-        else:
-            del levels[price]
-        return new
 
     def best_bid(self, side):
         levels = self.sides[side]
