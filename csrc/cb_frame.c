@@ -119,25 +119,26 @@ static inline size_t cb_low_byte(uint64_t hit) {
 #endif
 }
 
+/* First byte at or after p that is not plain printable ASCII (or end): 8 bytes at a time, then
+ * byte by byte. The lowest flagged byte of a word is always a true one (borrows only run up). */
+static inline const unsigned char *scan_plain(const unsigned char *p, const unsigned char *end) {
+    while (end - p >= 8) {
+        uint64_t w, hit;
+        memcpy(&w, p, 8);
+        hit = special_bytes(w);
+        if (hit) return p + cb_low_byte(hit);
+        p += 8;
+    }
+    while (p < end && plain_byte[*p]) p++;
+    return p;
+}
+
 /* Scan a string starting at the opening quote; validate escapes and UTF-8. */
 static int scan_string(cursor_t *c, span_t *out) {
     const unsigned char *p = c->p + 1, *end = c->end, *start = p;
     int escaped = 0;
     for (;;) {
-        /* fast path: printable ASCII, 8 bytes at a time, then byte by byte */
-        while (end - p >= 8) {
-            uint64_t w, hit;
-            memcpy(&w, p, 8);
-            hit = special_bytes(w);
-            if (hit) {
-                /* the lowest flagged byte is always a true one (borrows only run upwards) */
-                p += cb_low_byte(hit);
-                goto special;
-            }
-            p += 8;
-        }
-        while (p < end && plain_byte[*p]) p++;
-    special:
+        p = scan_plain(p, end);
         if (p >= end) return hard_error(c, CB_FE_TRUNCATED, "", end);
         if (*p == '"') break;
         if (*p == '\\') {
@@ -1008,19 +1009,7 @@ done:
 /* Plain bytes up to the closing quote (which is consumed); the content is [*s, *s + *n). */
 static inline int take_plain_string(const unsigned char **pp, const unsigned char *end,
                                     const unsigned char **s, size_t *n) {
-    const unsigned char *p = *pp;
-    while (end - p >= 8) {
-        uint64_t w, hit;
-        memcpy(&w, p, 8);
-        hit = special_bytes(w);
-        if (hit) {
-            p += cb_low_byte(hit);
-            goto found;
-        }
-        p += 8;
-    }
-    while (p < end && plain_byte[*p]) p++;
-found:
+    const unsigned char *p = scan_plain(*pp, end);
     if (p >= end || *p != '"') return 0;
     *s = *pp;
     *n = (size_t)(p - *pp);
