@@ -24,6 +24,7 @@ the credentials differ.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import random
 import time
@@ -51,7 +52,7 @@ from centbook.messages import (
 from centbook.metrics import Histogram
 from centbook.wsreader import BookListener
 
-__all__ = ["ENVIRONMENTS", "Feed", "FeedConfig", "FeedError", "StateChange", "backoff_delay"]
+__all__ = ["ENVIRONMENTS", "Feed", "FeedConfig", "FeedError", "MarketQuiet", "StateChange", "backoff_delay"]
 
 log = logging.getLogger("centbook.feed")
 
@@ -97,6 +98,14 @@ class FeedConfig:
         the books always hold NO bids at NO-leg prices either way.
     status_poll_s : float
         How often ``GET /exchange/status`` is polled when a REST client is given (0: never).
+    quiet_alert_s : float
+        Report a LIVE market whose book has not changed for this long, once per quiet spell, as
+        a :class:`MarketQuiet` event (0: off). Information only: an illiquid market is quiet and
+        its book stays valid; connection liveness is the pings' and the heartbeat's job.
+    events_max : int
+        Most typed messages kept for :meth:`Feed.messages` when its reader falls behind; past
+        that the oldest are dropped and counted (``counts["events_dropped"]``), and a warning is
+        logged. Listeners (``message_listeners``) always see every message.
     """
 
     ping_idle_s: float = 2.0
@@ -112,13 +121,16 @@ class FeedConfig:
     use_yes_price: bool = True
     status_poll_s: float = 10.0
     sample_every: int = 64
+    quiet_alert_s: float = 0.0
+    events_max: int = 100_000
 
     def __post_init__(self) -> None:
         for name in ("ping_reply_s", "backoff_start_s", "backoff_cap_s", "command_timeout_s",
                      "snapshot_timeout_s", "handshake_timeout_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"FeedConfig.{name} must be > 0, got {getattr(self, name)!r}")
-        for name in ("ping_idle_s", "heartbeat_timeout_s", "limit_backoff_s", "status_poll_s"):
+        for name in ("ping_idle_s", "heartbeat_timeout_s", "limit_backoff_s", "status_poll_s",
+                     "quiet_alert_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"FeedConfig.{name} must be >= 0, got {getattr(self, name)!r}")
         if self.ping_idle_s and self.ping_reply_s > self.ping_idle_s:
@@ -126,8 +138,8 @@ class FeedConfig:
                              f"({self.ping_idle_s}): picows waits for the Pong within the idle period")
         if self.backoff_cap_s < self.backoff_start_s:
             raise ValueError("FeedConfig.backoff_cap_s must be >= backoff_start_s")
-        if self.markets_per_subscription < 1 or self.sample_every < 1:
-            raise ValueError("FeedConfig.markets_per_subscription and sample_every must be >= 1")
+        if self.markets_per_subscription < 1 or self.sample_every < 1 or self.events_max < 1:
+            raise ValueError("FeedConfig.markets_per_subscription, sample_every and events_max must be >= 1")
 
 
 class FeedError(Exception):
@@ -138,6 +150,12 @@ class FeedError(Exception):
                          + (f" (command {command_id})" if command_id is not None else "")
                          + (f" (sid {sid})" if sid is not None else ""))
         self.code, self.message, self.command_id, self.sid = code, message, command_id, sid
+
+
+class MarketQuiet(NamedTuple):
+    """A LIVE market's book has not changed for ``quiet_s`` seconds (``FeedConfig.quiet_alert_s``)."""
+    ticker: str
+    quiet_s: float
 
 
 class StateChange(NamedTuple):
@@ -220,7 +238,13 @@ class Feed:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
-        self._events: asyncio.Queue[Any] = asyncio.Queue()
+        # Filled only while someone iterates messages(): with nobody reading, a queue of every
+        # trade and ticker message would grow without bound.
+        self._events: collections.deque[Any] = collections.deque(maxlen=self.config.events_max)
+        self._events_wakeup: asyncio.Event | None = None
+        self._event_readers = 0
+        self._last_change_ns: dict[str, int] = {t: time.monotonic_ns() for t in self.tickers}
+        self._quiet_reported: set[str] = set()
         self.read_listeners: list[Callable[[list[str]], Any]] = []
         self.state_listeners: list[Callable[[StateChange], Any]] = []
         self.message_listeners: list[Callable[[Any], Any]] = []
@@ -338,6 +362,8 @@ class Feed:
                     # the new grid never came: ask for a snapshot on the grid we have
                     del self._waiting_grid[ticker]
                     await self._request_snapshots([ticker])
+            if cfg.quiet_alert_s > 0:
+                self._report_quiet(cfg.quiet_alert_s)
             if self.rest is not None and cfg.status_poll_s > 0 and now >= poll_at:
                 poll_at = now + cfg.status_poll_s
                 asyncio.get_running_loop().create_task(self._poll_exchange_status())
@@ -445,7 +471,9 @@ class Feed:
         if ts_ms is not None:
             self.exchange_lag.record(time.time_ns() - ts_ms * 1_000_000)
         suspects = []
+        last_change = self._last_change_ns
         for ticker in tickers:
+            last_change[ticker] = read_start_ns
             book = books[ticker]
             if book.state is BookState.LIVE:
                 self._snapshot_deadline.pop(ticker, None)
@@ -527,9 +555,33 @@ class Feed:
             self._on_lifecycle(message)
         if kind == FrameKind.UNKNOWN:
             self.counts["unknown_types"] += 1
-        self._events.put_nowait(message)
+        self._emit(message)
+
+    def _emit(self, message: Any) -> None:
+        """Hand a typed event to the listeners and, while someone iterates it, to messages()."""
+        if self._event_readers:
+            events = self._events
+            if len(events) == events.maxlen:
+                self.counts["events_dropped"] += 1
+                if self.counts["events_dropped"] == 1 or self.counts["events_dropped"] % 10_000 == 0:
+                    log.warning("messages() reader is %d events behind: dropped %d oldest so far",
+                                len(events), self.counts["events_dropped"])
+            events.append(message)
+            if self._events_wakeup is not None:
+                self._events_wakeup.set()
         for listener in self.message_listeners:
             listener(message)
+
+    def _report_quiet(self, alert_s: float) -> None:
+        now_ns = time.monotonic_ns()
+        limit_ns = int(alert_s * 1e9)
+        for ticker, last_ns in self._last_change_ns.items():
+            if now_ns - last_ns < limit_ns or not self.books[ticker].is_live:
+                self._quiet_reported.discard(ticker)
+            elif ticker not in self._quiet_reported:
+                self._quiet_reported.add(ticker)
+                self.counts["quiet_alerts"] += 1
+                self._emit(MarketQuiet(ticker, (now_ns - last_ns) / 1e9))
 
     def _on_subscribed(self, message: Subscribed) -> None:
         channel, sid = message.msg.channel, message.msg.sid
@@ -679,10 +731,32 @@ class Feed:
         shard_ok = True if shard is None else self.shard_trading.get(shard, True)
         return self.tradable.get(ticker, False) and shard_ok
 
+    def quiet_s(self, ticker: str) -> float:
+        """Seconds since the book of ``ticker`` last changed (or since the feed was made).
+
+        A metric, not a staleness rule: illiquid markets are quiet and their books stay valid.
+        """
+        return (time.monotonic_ns() - self._last_change_ns[ticker]) / 1e9
+
     async def messages(self) -> AsyncIterator[Any]:
-        """Every typed message that is not an orderbook frame, as it arrives."""
-        while True:
-            yield await self._events.get()
+        """Every typed message that is not an orderbook frame, from the moment iteration starts.
+
+        Messages that arrive while nobody iterates are not kept (listeners still get them); a
+        reader more than ``FeedConfig.events_max`` messages behind loses the oldest, counted in
+        ``counts["events_dropped"]``.
+        """
+        if self._events_wakeup is None:
+            self._events_wakeup = asyncio.Event()
+        wakeup = self._events_wakeup
+        self._event_readers += 1
+        try:
+            while True:
+                while self._events:
+                    yield self._events.popleft()
+                wakeup.clear()
+                await wakeup.wait()
+        finally:
+            self._event_readers -= 1
 
     def metrics(self) -> dict[str, Any]:
         """Counters, rates and latency summaries of this feed."""
@@ -695,6 +769,7 @@ class Feed:
             "decode_errors": self.books.decode_errors, "counts": dict(self.counts),
             "read_to_book_applied": listener.apply_latency.summary(),
             "exchange_lag": self.exchange_lag.summary(),
+            "quiet_s_max": max((self.quiet_s(t) for t in self.tickers), default=0.0),
         }
 
     def book(self, ticker: str) -> OrderBook:

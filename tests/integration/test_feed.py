@@ -128,3 +128,45 @@ def test_books_recover_from_stream_faults(arun1, fault, arg):
         assert feed.counts["unknown_types"] >= 1
     if fault == "channel_error":
         assert feed.counts["terminal_errors"] == 1
+
+
+def test_quiet_markets_are_reported_once_and_messages_flow_to_a_reader(arun):
+    """Flow on one market only: the others are reported quiet (still LIVE); trades reach messages()."""
+    from centbook.feed import MarketQuiet
+    from centbook.messages import Trade
+
+    async def body() -> tuple[Feed, str, list[Any]]:
+        cfg = sim_config(rate=200)
+        busy = cfg["markets"][0]["ticker"]
+        cfg["flow"]["markets"] = [busy]
+        async with run_sim(cfg, seed=5) as sim, aiohttp.ClientSession() as http:
+            rest = KalshiTestClient(http, sim.rest_url, sim.api_key_id, sim.private_key_pem)
+            markets = await grids(rest)
+            config = FeedConfig(**{**FAST.__dict__, "quiet_alert_s": 0.3, "events_max": 50})
+            feed = Feed(sim.ws_url, Credentials(sim.api_key_id, sim.private_key_pem), markets,
+                        config=config, seed=1, channels=["trade"])
+            got: list[Any] = []
+
+            async def read() -> None:
+                async for message in feed.messages():
+                    got.append(message)
+
+            async with feed:
+                await feed.wait_live(timeout=15)
+                reader = asyncio.get_running_loop().create_task(read())
+                quiet = [t for t in feed.tickers if t != busy]
+                reported = lambda: {m.ticker for m in got if isinstance(m, MarketQuiet)}  # noqa: E731
+                await wait_for(lambda: reported() >= set(quiet), 15)
+                assert all(feed.books[t].is_live for t in quiet)     # quiet is not stale
+                await wait_for(lambda: any(isinstance(m, Trade) for m in got), 15)
+                await wait_for(lambda: feed.quiet_s(busy) < 0.3 and feed.quiet_s(quiet[0]) > 0.3, 15)
+                reader.cancel()
+            return feed, busy, got
+
+    feed, busy, got = arun(body())
+    alerts = [m for m in got if isinstance(m, MarketQuiet)]
+    # once per quiet spell: a market still quiet is not reported again
+    quiet_tickers = [m.ticker for m in alerts if m.ticker != busy]
+    assert len(quiet_tickers) == len(set(quiet_tickers))
+    assert all(m.quiet_s >= 0.3 for m in alerts)
+    assert feed.counts["quiet_alerts"] == len(alerts)
