@@ -46,6 +46,7 @@ def test_every_method_against_the_sim(arun: Any) -> None:
                 assert {m.ticker for m in markets} == set(sim.exchange.markets)
                 centi = await me.get_market(T_CENTI)
                 assert centi.exchange_index == 2 and centi.grid().tick_bp == 1
+                assert (centi.settlement_bounds_type, centi.settlement_floor_bp) == ("default", None)
                 assert (await me.get_user_data_timestamp()).as_of_unix_ns > 0
                 balance = await me.get_balance()
                 assert balance.balance_micro == 20_000 * 1_000_000
