@@ -30,11 +30,15 @@ import collections
 import email.utils
 import itertools
 import logging
+import multiprocessing.connection
 import random
+import socket
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -42,7 +46,7 @@ import aiohttp
 import msgspec
 
 from centbook import budget as _budget
-from centbook.auth import Credentials, PresignedPool, sign_message, signing_message
+from centbook.auth import Credentials, PresignedPool
 from centbook.budget import EndpointCosts, Limits, RateBudget, bucket_for
 from centbook.errors import (
     AuthenticationError,
@@ -112,51 +116,143 @@ def environment_url(env: str, base_url: str | None = None) -> str:
 
 
 # -- signing helpers ------------------------------------------------------------------------------
-_HELPER_KEY: Any = None
-
-
-def _helper_init(pem: bytes) -> None:
-    global _HELPER_KEY
-    from cryptography.hazmat.primitives import serialization
-
-    _HELPER_KEY = serialization.load_pem_private_key(pem, password=None)
-
-
-def _helper_sign_batch(jobs: list[tuple[int, str, str]]) -> list[str]:
-    return [sign_message(_HELPER_KEY, signing_message(ts, m, p)) for ts, m, p in jobs]
+_HELPER_CHUNK = 10  # signatures per helper message: ~3.6 kB, written whole, so a read never waits
+_HELPER_ANSWER = msgspec.msgpack.Decoder(tuple[int, list[str]]).decode
+_HELPER_JOBS = msgspec.msgpack.Encoder().encode
 
 
 class _Signer:
-    """Where signatures are made: inline, in a thread, or in a helper process."""
+    """Where signatures are made: inline, in a thread, or in a helper process.
+
+    Measured with cryptography 50 (``benchmarks/bench_rest.py``, event-loop lag rows): an RSA
+    signature holds the GIL for its whole ~250 us, so a signer *thread* takes the same time from
+    the loop as inline signing, only at other moments; it signs one signature per GIL hold and
+    sleeps briefly between them so the loop waits for one signature at most, never a batch.
+    The helper *process* is the one that takes signing off the loop: it is spawned (no inherited
+    sockets), niced, and talks over one socket the loop reads directly (``add_reader``): no
+    executor threads in this process, whose pickling and pipe reads held the GIL before.
+    """
 
     def __init__(self, credentials: Credentials, mode: str) -> None:
         if mode not in ("inline", "thread", "process"):
             raise ValueError("signer must be inline, thread or process")
         self.credentials = credentials
         self.mode = mode
+        self.cpu_s = 0.0  # CPU time of signing in this process's threads (the GIL is held)
+        self.loop_s = 0.0  # loop-thread CPU spent sending jobs to / reading the helper process
         self.executor: Executor | None = None
         if mode == "thread":
             self.executor = ThreadPoolExecutor(1, thread_name_prefix="centbook-sign")
-        elif mode == "process":
-            self.executor = ProcessPoolExecutor(
-                1, initializer=_helper_init, initargs=(credentials.pem_bytes(),)
-            )
+        self._conn: Any = None
+        self._proc: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending: dict[int, asyncio.Future[list[str]]] = {}
+        self._batch_ids = itertools.count(1)
+        self._failed: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        """Whether the helper process is gone (signatures are then made inline)."""
+        return self._failed is not None
 
     def _batch_inline(self, jobs: list[tuple[int, str, str]]) -> list[str]:
         c = self.credentials
-        return [c.sign(ts, m, p) for ts, m, p in jobs]
+        t0 = time.thread_time()
+        out = [c.sign(ts, m, p) for ts, m, p in jobs]
+        self.cpu_s += time.thread_time() - t0
+        return out
+
+    def _batch_yielding(self, jobs: list[tuple[int, str, str]]) -> list[str]:
+        # In the signer thread: one signature per GIL hold, then a real sleep (a zero sleep
+        # lets this thread take the GIL straight back before a waiting loop thread wakes).
+        out = []
+        for job in jobs:
+            out.extend(self._batch_inline([job]))
+            time.sleep(0.0002)
+        return out
+
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+        # A fresh interpreter, not a fork (which would share this process's sockets) and not
+        # multiprocessing's "spawn" (which re-imports the caller's __main__: an unguarded
+        # trading script would run a second time inside the helper).
+        mine, theirs = socket.socketpair()
+        code = "import sys; from centbook.auth import signing_helper_main as m; m(int(sys.argv[1]))"
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", code, str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+        )
+        theirs.close()
+        self._conn = multiprocessing.connection.Connection(mine.detach())
+        self._conn.send_bytes(self.credentials.pem_bytes())  # over the socket, never argv
+        self._loop = loop
+        loop.add_reader(self._conn.fileno(), self._on_answer)
+
+    def _on_answer(self) -> None:
+        t0 = time.thread_time()
+        try:
+            while self._conn.poll():
+                batch_id, sigs = _HELPER_ANSWER(self._conn.recv_bytes())
+                fut = self._pending.pop(batch_id, None)
+                if fut is not None and not fut.done():
+                    fut.set_result(sigs)
+        except (EOFError, OSError, msgspec.DecodeError) as exc:
+            self._fail(f"the signing helper process stopped answering ({type(exc).__name__})")
+        self.loop_s += time.thread_time() - t0
+
+    def _fail(self, why: str) -> None:
+        if self._failed is None:
+            log.warning("%s; signing inline from now on", why)
+        self._failed = why
+        if self._loop is not None and self._conn is not None:
+            self._loop.remove_reader(self._conn.fileno())
+        for fut in self._pending.values():
+            if not fut.done():
+                fut.set_exception(RuntimeError(why))
+        self._pending.clear()
 
     async def sign_batch(self, jobs: list[tuple[int, str, str]]) -> list[str]:
-        if self.executor is None:
-            return self._batch_inline(jobs)
         loop = asyncio.get_running_loop()
         if self.mode == "thread":
-            return await loop.run_in_executor(self.executor, self._batch_inline, jobs)
-        return await loop.run_in_executor(self.executor, _helper_sign_batch, jobs)
+            return await loop.run_in_executor(self.executor, self._batch_yielding, jobs)
+        if self.mode == "inline":
+            return self._batch_inline(jobs)
+        if self._failed is not None:
+            raise RuntimeError(self._failed)
+        if self._conn is None:
+            self._start(loop)
+        futs = []
+        t0 = time.thread_time()
+        try:
+            for i in range(0, len(jobs), _HELPER_CHUNK):
+                batch_id = next(self._batch_ids)
+                fut: asyncio.Future[list[str]] = loop.create_future()
+                self._pending[batch_id] = fut
+                futs.append(fut)
+                self._conn.send_bytes(_HELPER_JOBS((batch_id, jobs[i : i + _HELPER_CHUNK])))
+        except OSError as exc:
+            self._fail(f"cannot write to the signing helper process ({exc})")
+        self.loop_s += time.thread_time() - t0
+        out: list[str] = []
+        for part in await asyncio.gather(*futs):
+            out.extend(part)
+        return out
 
     def close(self) -> None:
         if self.executor is not None:
             self.executor.shutdown(wait=False, cancel_futures=True)
+        if self._conn is not None:
+            self._failed = self._failed or "the client closed"  # (no warning for a normal close)
+            self._fail(self._failed)
+            self._conn.close()  # the helper reads EOF and exits
+            self._conn = None
+        if self._proc is not None:
+            try:
+                self._proc.wait(timeout=1.0)
+            except subprocess.TimeoutExpired:  # pragma: no cover - it exits on EOF
+                self._proc.kill()
+                self._proc.wait()
+            self._proc = None
 
 
 class RestClient:
@@ -266,7 +362,15 @@ class RestClient:
         self._presign_task: asyncio.Task[None] | None = None
         self.clock_skew_s: float | None = None
         self.unresolved: dict[str, OutcomeUnknownError] = {}
-        self.stats = {"requests": 0, "rate_limited": 0, "unknown": 0, "resolved": 0, "retried_reads": 0}
+        self.stats = {
+            "requests": 0,
+            "rate_limited": 0,
+            "unknown": 0,
+            "resolved": 0,
+            "retried_reads": 0,
+            "presign_batches": 0,  # helper round trips (refills) made for pre-signing
+            "presign_signatures": 0,  # signatures those made
+        }
         self.presign = presign and credentials is not None
         self.pool = PresignedPool(presign_max_age_s, depth=1)
         self.pool.set_depth("POST", self.path_prefix + _ORDERS, presign_depth)
@@ -427,6 +531,8 @@ class RestClient:
             jobs.extend((now_ms, method, path) for _ in range(self.pool.needs(method, path, margin_ms)))
         if not jobs:
             return
+        self.stats["presign_batches"] += 1
+        self.stats["presign_signatures"] += len(jobs)
         sigs = await self._signer.sign_batch(jobs)
         for (ts, method, path), sig in zip(jobs, sigs, strict=True):
             self.pool.put(method, path, ts, sig)
@@ -441,7 +547,10 @@ class RestClient:
         try:
             await self._presign_fill()
         except Exception as exc:  # inline signing covers any gap
-            log.warning("pre-signing failed: %s", type(exc).__name__)
+            if self._signer is not None and self._signer.failed:
+                self.presign = False  # the helper is gone (said once, by the signer): sign inline
+            else:
+                log.warning("pre-signing failed: %s", type(exc).__name__)
 
     async def _presign_loop(self) -> None:
         period = self.pool.max_age_ms / 1000 / 4
@@ -931,6 +1040,44 @@ cancel_order_on_pause, order_group_id, subaccount
         if len(self._order_counts) > _TRACKED_ORDERS:
             self._order_counts.popitem(last=False)
 
+    async def _order_write(
+        self,
+        method: str,
+        sub_path: str,
+        order_id: str,
+        ticker: str | None,
+        shard: int | None,
+        priority: int,
+        probe: Callable[[], Awaitable[tuple[bool | None, Any]]] | None,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        deadline: float | None = None,
+    ) -> tuple[Any, bool, Any, OutcomeUnknownError | None]:
+        """Send a write on one order; settle an unknown outcome with ``probe`` (:meth:`_settle`).
+
+        Returns ``(doc, took_effect, state, unknown)``: the exchange's answer (``unknown`` is
+        None), or, after an unknown outcome, the verdict on the state read back (``doc`` None).
+        ``probe=None`` (``resolve=False``) re-raises the unknown outcome.
+        """
+        try:
+            doc = await self._request(
+                method,
+                sub_path,
+                params=params,
+                body=body,
+                write=True,
+                priority=priority,
+                exchange_index=shard,
+                unknown={"order_id": order_id, "ticker": ticker},
+            )
+        except OutcomeUnknownError as exc:
+            if probe is None:
+                raise
+            took, state = await self._settle(exc, probe, deadline)
+            return None, took, state, exc
+        return doc, True, None, None
+
     async def amend_order(
         self,
         order_id: str,
@@ -985,44 +1132,40 @@ cancel_order_on_pause, order_group_id, subaccount
         if shard is not None:
             body["exchange_index"] = shard
         self._order_counts.pop(order_id, None)  # the amend's answer carries no cumulative fills
-        try:
-            doc = await self._request(
-                "POST",
-                f"{_ORDERS}/{order_id}/amend",
-                params={"subaccount": subaccount},
-                body=body,
-                write=True,
-                priority=_budget.AMEND,
-                exchange_index=shard,
-                unknown={"order_id": order_id, "ticker": ticker},
-            )
-        except OutcomeUnknownError as exc:
-            if not resolve:
-                raise
 
-            async def probe() -> tuple[bool | None, Order | None]:
-                order = await self._probe_order(order_id)
-                if order is None or order.status != "resting":
-                    return True, order  # gone: the amend is moot
-                # fills move contracts from remaining to filled: the total stays what the amend set
-                shaped = order.yes_price_bp == price_bp and order.fill_count + order.remaining_count == count
-                renamed = bool(updated_client_order_id) and order.client_order_id == updated_client_order_id
-                if shaped and (renamed or not updated_client_order_id):
-                    return True, order
-                if not shaped and not renamed:
-                    return False, order
-                return None, order  # renamed but reshaped since (or the id did not change): look again
+        async def probe() -> tuple[bool | None, Order | None]:
+            order = await self._probe_order(order_id)
+            if order is None or order.status != "resting":
+                return True, order  # gone: the amend is moot
+            # fills move contracts from remaining to filled: the total stays what the amend set
+            shaped = order.yes_price_bp == price_bp and order.fill_count + order.remaining_count == count
+            renamed = bool(updated_client_order_id) and order.client_order_id == updated_client_order_id
+            if shaped and (renamed or not updated_client_order_id):
+                return True, order
+            if not shaped and not renamed:
+                return False, order
+            return None, order  # renamed but reshaped since (or the id did not change): look again
 
-            took, order = await self._settle(exc, probe)
-            if not took:
-                assert order is not None
-                raise WriteNotAppliedError(
-                    exc.method, exc.path, exc.cause, order_id=order_id, state=order,
-                    detail=f"the order rests at {order.yes_price_bp} bp with "
-                    f"{order.remaining_count} hundredths remaining",
-                ) from exc
-            return self._resolved_amend(order_id, order)
-        return AmendResult.from_json(doc)
+        doc, took, order, exc = await self._order_write(
+            "POST",
+            f"{_ORDERS}/{order_id}/amend",
+            order_id,
+            ticker,
+            shard,
+            _budget.AMEND,
+            probe if resolve else None,
+            params={"subaccount": subaccount},
+            body=body,
+        )
+        if exc is None:
+            return AmendResult.from_json(doc)
+        if not took:
+            raise WriteNotAppliedError(
+                exc.method, exc.path, exc.cause, order_id=order_id, state=order,
+                detail=f"the order rests at {order.yes_price_bp} bp with "
+                f"{order.remaining_count} hundredths remaining",
+            ) from exc
+        return self._resolved_amend(order_id, order)
 
     def _resolved_amend(self, order_id: str, order: Order | None) -> AmendResult:
         if order is None:
@@ -1096,41 +1239,42 @@ cancel_order_on_pause, order_group_id, subaccount
         if ticker is not None:
             body["market_ticker"] = ticker
         baseline = self._order_counts.pop(order_id, None)
+        resolvable = resolve and (reduce_to is not None or baseline is not None)
+
+        async def probe() -> tuple[bool | None, Order | None]:
+            return await self._decrease_probe(order_id, reduce_by, reduce_to, baseline)
+
         try:
-            doc = await self._request(
+            doc, took, order, exc = await self._order_write(
                 "POST",
                 f"{_ORDERS}/{order_id}/decrease",
+                order_id,
+                ticker,
+                shard,
+                _budget.CANCEL,
+                probe if resolvable else None,
                 params={"subaccount": subaccount},
                 body=body,
-                write=True,
-                priority=_budget.CANCEL,
-                exchange_index=shard,
-                unknown={"order_id": order_id, "ticker": ticker},
             )
-        except OutcomeUnknownError as exc:
-            if not resolve:
-                raise
-            if reduce_to is None and baseline is None:
-                exc.cause += "; a reduce_by decrease without known prior counts cannot be resolved"
-                raise
-            took, order = await self._settle(
-                exc, lambda: self._decrease_probe(order_id, reduce_by, reduce_to, baseline)
+        except OutcomeUnknownError as unknown:
+            if resolve and not resolvable:
+                unknown.cause += "; a reduce_by decrease without known prior counts cannot be resolved"
+            raise
+        if exc is None:
+            result = DecreaseResult.from_json(doc)
+        elif not took:
+            raise WriteNotAppliedError(
+                exc.method, exc.path, exc.cause, order_id=order_id, state=order,
+                detail=f"{order.remaining_count} hundredths still rest",
+            ) from exc
+        elif order is None:
+            result = DecreaseResult(
+                order_id=order_id, client_order_id="", remaining_count=0, ts_ms=None,
+                resolved=True, outcome="canceled",
             )
-            if not took:
-                assert order is not None
-                raise WriteNotAppliedError(
-                    exc.method, exc.path, exc.cause, order_id=order_id, state=order,
-                    detail=f"{order.remaining_count} hundredths still rest",
-                ) from exc
-            if order is None:
-                return DecreaseResult(
-                    order_id=order_id, client_order_id="", remaining_count=0, ts_ms=None,
-                    resolved=True, outcome="canceled",
-                )
+        else:
             self._note_counts(order_id, order.fill_count, order.remaining_count)
-            if order.remaining_count == 0:
-                self._presign_forget(order_id)
-            return DecreaseResult(
+            result = DecreaseResult(
                 order_id=order.order_id,
                 client_order_id=order.client_order_id,
                 remaining_count=order.remaining_count,
@@ -1139,7 +1283,6 @@ cancel_order_on_pause, order_group_id, subaccount
                 outcome="applied" if order.status == "resting" else order.status,
                 order=order,
             )
-        result = DecreaseResult.from_json(doc)
         if result.remaining_count == 0:
             self._presign_forget(order_id)
         return result
@@ -1213,40 +1356,37 @@ cancel_order_on_pause, order_group_id, subaccount
         try:
             while True:
                 try:
-                    doc = await self._request(
+                    doc, took, order, exc = await self._order_write(
                         "DELETE",
                         f"{_ORDERS}/{order_id}",
+                        order_id,
+                        ticker,
+                        shard,
+                        _budget.CANCEL,
+                        (lambda: self._cancel_probe(order_id)) if resolve else None,
                         params={"subaccount": subaccount, "exchange_index": shard, "market_ticker": ticker},
-                        write=True,
-                        priority=_budget.CANCEL,
-                        exchange_index=shard,
-                        unknown={"order_id": order_id, "ticker": ticker},
+                        deadline=deadline,
                     )
-                except OutcomeUnknownError as exc:
-                    if not resolve:
-                        raise
-                    took, order = await self._settle(exc, lambda: self._cancel_probe(order_id), deadline)
-                    if took:
-                        return _resolved_cancel(CancelResult, order_id, order, resent)
-                    if not resend:
-                        raise WriteNotAppliedError(
-                            exc.method, exc.path, exc.cause, order_id=order_id, state=order,
-                            detail="the order still rests",
-                        ) from exc
-                    resent += 1
-                    log.warning("cancel of %s did not take effect (%s): sending it again",
-                                order_id, exc.cause)
-                    continue
-                except RejectedError as exc:
-                    if not resent or exc.status in (401, 429):
+                except RejectedError as rejected:
+                    if not resent or rejected.status in (401, 429):
                         raise
                     # An earlier copy (or a fill) may have ended the order: say which.
                     order = await self._probe_order(order_id)
                     if order is not None and order.status == "resting":
                         raise
                     return _resolved_cancel(CancelResult, order_id, order, resent)
-                result = CancelResult.from_json(doc)
-                return msgspec.structs.replace(result, resolved=True, resent=resent) if resent else result
+                if exc is None:
+                    result = CancelResult.from_json(doc)
+                    return msgspec.structs.replace(result, resolved=True, resent=resent) if resent else result
+                if took:
+                    return _resolved_cancel(CancelResult, order_id, order, resent)
+                if not resend:
+                    raise WriteNotAppliedError(
+                        exc.method, exc.path, exc.cause, order_id=order_id, state=order,
+                        detail="the order still rests",
+                    ) from exc
+                resent += 1
+                log.warning("cancel of %s did not take effect (%s): sending it again", order_id, exc.cause)
         finally:
             self._presign_forget(order_id)
             self._order_shards.pop(order_id, None)

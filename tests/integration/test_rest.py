@@ -269,6 +269,35 @@ def test_presigned_signatures_are_accepted_and_used_once(arun1: Any) -> None:
     arun1(body())
 
 
+def test_presigning_helper_process_and_its_loss(arun1: Any) -> None:
+    """Signatures from the helper process are accepted; if it dies, orders are signed inline."""
+
+    async def body() -> None:
+        async with run_sim(seed=29, tier="unlimited") as sim:
+            async with _client(sim.rest_url, sim.api_key_id, sim.private_key_pem, presign=True) as me:
+                assert me._signer is not None and me._signer.mode == "process"  # the default
+                path = me.path_prefix + "/portfolio/events/orders"
+                while me.pool.needs("POST", path, 0):  # filled in the background
+                    await asyncio.sleep(0.01)
+                hits = me.pool.hits
+                first = await me.create_order(T, "bid", 1000, 100)
+                assert me.pool.hits == hits + 1 and me.stats["presign_signatures"] > 0
+                proc = me._signer._proc
+                proc.kill()  # the helper this client started
+                proc.wait(10)
+                while me.presign:  # the next refill finds the pipe closed and turns pre-signing off
+                    me.pool.forget("POST", path)
+                    await me.create_order(T, "bid", 1100, 100)
+                    await asyncio.sleep(0.01)
+                misses = me.pool.misses
+                last = await me.create_order(T, "bid", 1200, 100)  # signed inline, accepted
+                assert me._signer.failed and me.pool.misses == misses
+                assert sim.exchange.orders[first.order_id].status == "resting"
+                assert sim.exchange.orders[last.order_id].status == "resting"
+
+    arun1(body())
+
+
 def test_reads_are_retried_and_writes_are_not(arun1: Any) -> None:
     async def body() -> None:
         async with run_sim(seed=28, tier="unlimited") as sim:

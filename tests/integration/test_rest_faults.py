@@ -30,6 +30,19 @@ def _client(url: str, key_id: str, pem: str, **kw: Any) -> centbook.RestClient:
     return centbook.RestClient(url, centbook.Credentials(key_id, pem), **kw)
 
 
+def _resolving_client(sim: Any) -> centbook.RestClient:
+    """The demo user's client with short timeouts: a lost answer is an unknown outcome within 1 s,
+    and REST data counts as complete 0.2 s past a send (the sim's data lags 0.1 s)."""
+    return _client(
+        sim.rest_url,
+        sim.api_key_id,
+        sim.private_key_pem,
+        timeout_s=1.0,
+        resolve_margin_s=0.2,
+        resolve_timeout_s=20,
+    )
+
+
 def _engine_coids(sim: Any) -> Counter[str]:
     uid = sim.exchange.users_by_name["demo"].user_id
     return Counter(o.client_order_id for o in sim.exchange.users[uid].orders)
@@ -39,14 +52,7 @@ def test_dropped_and_failed_writes_resolve_without_duplicates(arun1: Any) -> Non
     async def body() -> None:
         async with run_sim(seed=41, tier="unlimited") as sim:
             sim.admin.set_user_data_lag(0.1)
-            async with _client(
-                sim.rest_url,
-                sim.api_key_id,
-                sim.private_key_pem,
-                timeout_s=1.0,
-                resolve_margin_s=0.2,
-                resolve_timeout_s=20,
-            ) as me:
+            async with _resolving_client(sim) as me:
                 placed: dict[str, str] = {}  # client_order_id -> order_id
                 not_placed: list[str] = []
 
@@ -162,14 +168,7 @@ def test_unknown_cancels_amends_decreases_resolve_to_their_true_state(arun1: Any
             sim.admin.set_user_data_lag(0.1)
             other_key = sim.admin.add_user("other", tier="unlimited", funding={0: "5000", 2: "5000"})
             async with (
-                _client(
-                    sim.rest_url,
-                    sim.api_key_id,
-                    sim.private_key_pem,
-                    timeout_s=1.0,
-                    resolve_margin_s=0.2,
-                    resolve_timeout_s=20,
-                ) as me,
+                _resolving_client(sim) as me,
                 _client(sim.rest_url, other_key.api_key_id, other_key.private_key_pem) as other,
             ):
                 engine = sim.exchange.orders
@@ -270,14 +269,7 @@ def test_unknown_order_group_writes(arun1: Any) -> None:
     async def body() -> None:
         async with run_sim(seed=45, tier="unlimited") as sim:
             sim.admin.set_user_data_lag(0.1)
-            async with _client(
-                sim.rest_url,
-                sim.api_key_id,
-                sim.private_key_pem,
-                timeout_s=1.0,
-                resolve_margin_s=0.2,
-                resolve_timeout_s=20,
-            ) as me:
+            async with _resolving_client(sim) as me:
                 groups = sim.exchange.groups
                 gid = await me.create_order_group(1000)
                 limit = rf"^/portfolio/order_groups/{gid}/limit$"
