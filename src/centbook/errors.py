@@ -155,8 +155,10 @@ class OutcomeUnknownError(KalshiError):
     """A write whose outcome is unknown (timeout, lost connection, 408, 5xx) and stayed unresolved.
 
     Never re-send it blindly: the exchange may have executed it. The client resolves unknown
-    outcomes itself by default (``resolve=True`` on every write); this is raised when that is off
-    or when the exchange's data did not allow a verdict within ``resolve_timeout_s``. Resolve it
+    outcomes of order writes itself by default (``resolve=True``); this is raised when that is
+    off, for writes that cannot be resolved (order-group create and reset, cancel-all, a
+    ``reduce_by`` decrease without known prior counts), or when the exchange's data did not
+    allow a verdict within ``resolve_timeout_s``. Resolve it
     later (:meth:`centbook.rest.RestClient.resolve_create` for creates), or re-send a create with
     the *same* ``client_order_id`` so the exchange refuses a duplicate.
 

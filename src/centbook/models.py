@@ -216,8 +216,8 @@ class CancelResult(msgspec.Struct, frozen=True, kw_only=True):
     resolved : bool
         The request's outcome was unknown and this was read back from the exchange.
     outcome : str
-        ``canceled`` (the order is canceled), or ``executed`` (it had filled completely: nothing
-        was left to cancel).
+        ``canceled`` (the order is canceled), ``executed`` (it had filled completely: nothing
+        was left to cancel), or ``not_found`` (the exchange no longer knows the order).
     resent : int
         How many times the client sent the cancel again after seeing the order still resting.
     order : Order or None
@@ -302,7 +302,8 @@ class AmendResult(msgspec.Struct, frozen=True, kw_only=True):
         averages are None (fills caused by this amend are not told apart), ``ts_ms`` is None.
     outcome : str
         ``applied`` (the order shows the amended price and size), or ``executed`` /
-        ``canceled`` (the order stopped resting; whether the amend came first is not decided).
+        ``canceled`` / ``not_found`` (the order stopped resting; whether the amend came first is
+        not decided).
     order : Order or None
         The order as the exchange showed it when resolved.
     """
@@ -341,8 +342,8 @@ class DecreaseResult(msgspec.Struct, frozen=True, kw_only=True):
     resolved : bool
         The request's outcome was unknown and this was read back from the exchange.
     outcome : str
-        ``applied`` (the order rests with no more than the decrease asked for), ``canceled`` or
-        ``executed`` (nothing rests any more).
+        ``applied`` (the order rests with no more than the decrease asked for), ``canceled``,
+        ``executed`` or ``not_found`` (nothing rests any more).
     order : Order or None
         The order as the exchange showed it when resolved.
     """

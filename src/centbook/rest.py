@@ -1172,7 +1172,7 @@ cancel_order_on_pause, order_group_id, subaccount
             return AmendResult(
                 order_id=order_id, client_order_id="", remaining_count=0, fill_count=None,
                 average_fill_price_bp=None, average_fee_paid_micro=None, ts_ms=None,
-                resolved=True, outcome="canceled",
+                resolved=True, outcome="not_found",
             )
         self._note_counts(order_id, order.fill_count, order.remaining_count)
         return AmendResult(
@@ -1270,7 +1270,7 @@ cancel_order_on_pause, order_group_id, subaccount
         elif order is None:
             result = DecreaseResult(
                 order_id=order_id, client_order_id="", remaining_count=0, ts_ms=None,
-                resolved=True, outcome="canceled",
+                resolved=True, outcome="not_found",
             )
         else:
             self._note_counts(order_id, order.fill_count, order.remaining_count)
@@ -1615,7 +1615,13 @@ cancel_order_on_pause, order_group_id, subaccount
             self._order_counts.pop(oid, None)
 
     async def cancel_all_orders(self, *, subaccount: int | None = None) -> list[str]:
-        """Cancel every resting order (``DELETE /portfolio/events/orders``); return their ids."""
+        """Cancel every resting order (``DELETE /portfolio/events/orders``); return their ids.
+
+        An unknown outcome raises :class:`~centbook.errors.OutcomeUnknownError` unresolved: Kalshi
+        may also cancel orders placed in the following minute, so neither the resting orders
+        read back nor a second cancel-all tells what this one did; list the resting orders and
+        cancel them one by one (or in a batch) if that matters.
+        """
         doc = await self._request(
             "DELETE",
             _ORDERS,
@@ -1937,9 +1943,9 @@ _C = TypeVar("_C", CancelResult, BatchCancelItem)
 
 def _resolved_cancel(cls: type[_C], order_id: str, order: Order | None, resent: int) -> _C:
     """A :class:`CancelResult` or :class:`BatchCancelItem` for a cancel decided by reading back."""
-    if order is None:  # the exchange no longer knows it: nothing rests
+    if order is None:  # the exchange does not know it (any more): nothing of it rests
         return cls(order_id=order_id, client_order_id="", reduced_by=None, ts_ms=None,
-                   resolved=True, outcome="canceled", resent=resent)
+                   resolved=True, outcome="not_found", resent=resent)
     return cls(
         order_id=order.order_id,
         client_order_id=order.client_order_id,

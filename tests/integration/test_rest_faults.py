@@ -256,11 +256,24 @@ def test_unknown_cancels_amends_decreases_resolve_to_their_true_state(arun1: Any
                 items = await me.batch_cancel_orders([ids[5], ids[7]])
                 assert [(it.ok, it.resent, it.reduced_by) for it in items] == [(True, 1, 500), (True, 1, 500)]
                 assert all(engine[i].status == "canceled" for i in (ids[2], ids[4], ids[5], ids[7]))
+                sim.admin.add_fault(BATCH, "status", method="DELETE", status=503, times=1)
+                items = await me.batch_cancel_orders([ids[9], ids[11]], resend=False)
+                assert [(it.ok, it.error_code, it.order.status) for it in items if it.order] == [
+                    (False, "not_applied", "resting"),
+                    (False, "not_applied", "resting"),
+                ]
+                assert engine[ids[9]].status == engine[ids[11]].status == "resting"
+                # cancel executed, answered after the client gave up -> canceled, not re-sent
+                sim.admin.add_fault(CANCEL, "delay", method="DELETE", delay_s=2.0, times=1)
+                r = await me.cancel_order(ids[10], ticker=T)
+                assert (r.resolved, r.outcome, r.resent) == (True, "canceled", 0)
 
-                assert me.stats["unknown"] == 15
+                assert me.stats["unknown"] == 17
             # no write happened twice: every create once, each injected fault hit once
             assert set(_engine_coids(sim).values()) == {1}
-            assert _injected(sim) == Counter(injected_drop=9, injected_status=5, injected_timeout=1)
+            assert _injected(sim) == Counter(
+                injected_drop=9, injected_status=6, injected_timeout=1, injected_delay=1
+            )
 
     arun1(body())
 
