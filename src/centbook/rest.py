@@ -534,8 +534,12 @@ class RestClient:
         self.stats["presign_batches"] += 1
         self.stats["presign_signatures"] += len(jobs)
         sigs = await self._signer.sign_batch(jobs)
+        # An order cancelled while its signatures were being made is no target any more:
+        # putting them would bring its forgotten paths back into the pool.
+        still = set(self._presign_targets())
         for (ts, method, path), sig in zip(jobs, sigs, strict=True):
-            self.pool.put(method, path, ts, sig)
+            if (method, path) in still:
+                self.pool.put(method, path, ts, sig)
 
     def _presign_kick(self) -> None:
         """Refill the pool in the background (one fill at a time)."""

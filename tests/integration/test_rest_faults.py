@@ -228,6 +228,18 @@ def test_unknown_cancels_amends_decreases_resolve_to_their_true_state(arun1: Any
                 assert "cannot be resolved" in info.value.cause
                 assert engine[ids[6]].remaining == 200  # it did happen, once
 
+                # reduce_by with fills between the known counts and the decrease: fills counted
+                fx = (await me.create_order(T, "bid", 3500, 500)).order_id  # the best bid
+                await other.create_order(T, "ask", 3500, 200, time_in_force="immediate_or_cancel")
+                sim.admin.add_fault(DECREASE, "drop", method="POST", times=1)
+                d = await me.decrease_order(fx, reduce_by=100, ticker=T)
+                assert (d.resolved, d.remaining_count) == (True, 200) and engine[fx].remaining == 200
+                await other.create_order(T, "ask", 3500, 50, time_in_force="immediate_or_cancel")
+                sim.admin.add_fault(DECREASE, "status", method="POST", status=503, times=1)
+                with pytest.raises(WriteNotAppliedError) as not_applied:
+                    await me.decrease_order(fx, reduce_by=100, ticker=T)
+                assert not_applied.value.state.remaining_count == 150 and engine[fx].remaining == 150
+
                 # amend with a new client_order_id: dropped answer -> applied, same order id
                 sim.admin.add_fault(AMEND, "drop", method="POST", times=1)
                 a = await me.amend_order(ids[8], T, "bid", 900, 800, updated_client_order_id="amended-8")
@@ -268,11 +280,11 @@ def test_unknown_cancels_amends_decreases_resolve_to_their_true_state(arun1: Any
                 r = await me.cancel_order(ids[10], ticker=T)
                 assert (r.resolved, r.outcome, r.resent) == (True, "canceled", 0)
 
-                assert me.stats["unknown"] == 17
+                assert me.stats["unknown"] == 19
             # no write happened twice: every create once, each injected fault hit once
             assert set(_engine_coids(sim).values()) == {1}
             assert _injected(sim) == Counter(
-                injected_drop=9, injected_status=6, injected_timeout=1, injected_delay=1
+                injected_drop=10, injected_status=7, injected_timeout=1, injected_delay=1
             )
 
     arun1(body())
