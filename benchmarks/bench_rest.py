@@ -10,7 +10,10 @@ Run: ``.venv/bin/python -m pytest benchmarks/bench_rest.py --benchmark-only -q -
 * client-side cost per order: build + sign + encode (pytest-benchmark), and this process's CPU time
   per order over whole round trips (the sim runs elsewhere, so it is all client: build, sign,
   send, read, decode), with and without pre-signing;
-* event-loop lag p99 while orders stream, inline signing vs the helper process.
+* event-loop lag p99 while orders stream, inline signing vs the helper process and thread, with
+  what each mode still costs this process per order: loop-thread CPU, CPU of other threads (a
+  signer thread holds the GIL while it signs), helper round trips (refills) and their size, the
+  loop's time per helper round trip (pipe write + read + decode), signatures made on the loop.
 
 Each benchmark checks what it timed (orders exist with the sent price and size).
 """
@@ -239,22 +242,56 @@ def test_event_loop_lag_while_ordering(benchmark: Any, loop: Any, sim: SimProces
             await asyncio.sleep(0.001)
             lags.append((time.perf_counter() - t0 - 0.001) * 1e6)
 
+    before: dict[str, float] = {}
+    after: dict[str, float] = {}
+
+    def snapshot(into: dict[str, float]) -> None:
+        # what this process spent: the loop thread (this one), every thread, and the signer's
+        # own counters (helper round trips, signatures, signatures made inline on the loop)
+        into.update(
+            loop_cpu=time.thread_time(),
+            process_cpu=time.process_time(),
+            batches=client.stats["presign_batches"],
+            signatures=client.stats["presign_signatures"],
+            inline=client.pool.misses if client.presign else 0,
+            used=client.pool.hits,
+            signer_cpu=client._signer.cpu_s if client._signer is not None else 0.0,
+            helper_io=client._signer.loop_s if client._signer is not None else 0.0,
+        )
+
     async def run() -> None:
         for i in range(20):  # warm up (helper started, pool filled)
             await client.create_order(T, "ask", 100 * (50 + i % 49), 100)
         stop = asyncio.Event()
         p = asyncio.get_running_loop().create_task(probe(stop))
+        snapshot(before)
         for i in range(ROUNDS):
             r = await client.create_order(T, "ask", 100 * (50 + i % 49), 100)
             placed.append(r.order_id)
             await asyncio.sleep(GAP_S)
+        snapshot(after)
         stop.set()
         await p
 
     try:
         benchmark.pedantic(lambda: loop.run_until_complete(run()), rounds=1, iterations=1)
         assert len(set(placed)) == ROUNDS
-        _record(f"event-loop lag, {mode} signing", lags, benchmark.extra_info, max_us=max(lags))
+        d = {k: after[k] - before[k] for k in after}
+        batches = d["batches"]
+        _record(
+            f"event-loop lag, {mode} signing",
+            lags,
+            benchmark.extra_info,
+            max_us=max(lags),
+            loop_thread_cpu_us_per_order=d["loop_cpu"] / ROUNDS * 1e6,
+            other_threads_cpu_us_per_order=(d["process_cpu"] - d["loop_cpu"]) / ROUNDS * 1e6,
+            signer_thread_gil_us_per_order=d["signer_cpu"] / ROUNDS * 1e6 if mode == "thread" else 0.0,
+            helper_round_trips_per_order=batches / ROUNDS,
+            loop_us_per_helper_round_trip=d["helper_io"] / batches * 1e6 if batches else 0.0,
+            signatures_per_refill=d["signatures"] / batches if batches else 0.0,
+            presigned_used_per_order=d["used"] / ROUNDS if mode != "inline" else 0.0,
+            signed_on_loop_per_order=1.0 if mode == "inline" else d["inline"] / ROUNDS,
+        )
     finally:
         loop.run_until_complete(client.close())
 
@@ -269,3 +306,53 @@ def test_summary() -> None:
             cpu_text = "" if cpu is None else f"{cpu:.0f}"
             print(f"| {name} | {row['p50_us']:.0f} | {row['p99_us']:.0f} | {cpu_text} |")
     assert all(row["p50_us"] <= row["p99_us"] for row in RESULTS.values())
+
+
+# -- instruction counts of what each signing mode leaves to this process (callgrind) -------------
+# Wall-clock lag on a shared 2-core machine is mostly the other processes; instruction counts
+# are repeatable. Per refill of REFILL signatures (what the lag run makes per order):
+#
+#   .venv/bin/python benchmarks/bench_rest.py make-key /tmp/cb-key.pem
+#   for m in inline thread process; do for n in 0 200; do
+#     valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.$m.$n \
+#       .venv/bin/python benchmarks/bench_rest.py signing-cost $m $n /tmp/cb-key.pem; done; done
+#
+# then (Ir at n=200 - Ir at n=0) / 200 per mode (callgrind does not follow the helper process:
+# what it counts is this process, every thread; a signature holds the GIL, so a signer thread's
+# instructions are time the loop cannot run).
+REFILL = 2
+
+
+def _signing_cost(mode: str, n: int, key_path: str) -> None:
+    from centbook.rest import _Signer
+
+    with open(key_path, "rb") as fh:
+        creds = centbook.Credentials("00000000-0000-0000-0000-000000000000", fh.read())
+    signer = _Signer(creds, mode)
+    path = "/trade-api/v2/portfolio/events/orders"
+
+    async def run() -> None:
+        await signer.sign_batch([(1, "POST", path)])  # start the helper outside the count's delta
+        for i in range(n):
+            sigs = await signer.sign_batch([(1_700_000_000_000 + i, "POST", path)] * REFILL)
+            assert len(sigs) == REFILL and all(len(s) == 344 for s in sigs)
+
+    asyncio.run(run())
+    signer.close()
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1] == "make-key":
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        with open(sys.argv[2], "wb") as out:
+            out.write(pem)
+    elif sys.argv[1] == "signing-cost":
+        _signing_cost(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+    else:
+        raise SystemExit("usage: bench_rest.py make-key PATH | signing-cost inline|thread|process N KEY")

@@ -65,6 +65,39 @@ def sign_message(key: rsa.RSAPrivateKey, message: bytes, salt_length: int = SALT
     return base64.b64encode(key.sign(message, pss, hashes.SHA256())).decode("ascii")
 
 
+def signing_helper_main(fd: int) -> None:
+    """Run the signing helper process on the socket ``fd`` (started by the REST client).
+
+    The first message is the PEM key; then each message is msgpack
+    ``(batch_id, [(timestamp_ms, method, path), ...])`` and the answer
+    ``(batch_id, [signature, ...])``. The process lowers its own priority first: it makes
+    signatures ahead of use, background work that must not take a core from the trading
+    process or its exchange connection on a small machine. It ends when the socket closes.
+    """
+    from multiprocessing.connection import Connection
+
+    import msgspec
+
+    try:
+        os.nice(10)
+    except OSError:  # pragma: no cover - not permitted: run at normal priority
+        pass
+    conn = Connection(fd)
+    try:
+        key = serialization.load_pem_private_key(conn.recv_bytes(), password=None)
+    except (EOFError, OSError):
+        return
+    decode = msgspec.msgpack.Decoder(tuple[int, list[tuple[int, str, str]]]).decode
+    encode = msgspec.msgpack.Encoder().encode
+    while True:
+        try:
+            batch_id, jobs = decode(conn.recv_bytes())
+        except (EOFError, OSError):
+            return
+        sigs = [sign_message(key, signing_message(ts, m, p)) for ts, m, p in jobs]  # type: ignore[arg-type]
+        conn.send_bytes(encode((batch_id, sigs)))
+
+
 class Credentials:
     """A Kalshi API key: its id and the RSA private key that signs requests.
 

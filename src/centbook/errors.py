@@ -24,6 +24,8 @@ __all__ = [
     "RateLimitedError",
     "RejectedError",
     "ServerError",
+    "SettlementFloorError",
+    "WriteNotAppliedError",
     "error_for",
     "parse_error_body",
 ]
@@ -152,9 +154,13 @@ class AuthenticationError(RejectedError):
 class OutcomeUnknownError(KalshiError):
     """A write whose outcome is unknown (timeout, lost connection, 408, 5xx) and stayed unresolved.
 
-    Never re-send it blindly: the exchange may have executed it. Resolve it first
-    (:meth:`centbook.rest.RestClient.resolve_create`), or re-send with the *same*
-    ``client_order_id`` so the exchange refuses a duplicate.
+    Never re-send it blindly: the exchange may have executed it. The client resolves unknown
+    outcomes of order writes itself by default (``resolve=True``); this is raised when that is
+    off, for writes that cannot be resolved (order-group create and reset, cancel-all, a
+    ``reduce_by`` decrease without known prior counts), or when the exchange's data did not
+    allow a verdict within ``resolve_timeout_s``. Resolve it
+    later (:meth:`centbook.rest.RestClient.resolve_create` for creates), or re-send a create with
+    the *same* ``client_order_id`` so the exchange refuses a duplicate.
 
     Attributes
     ----------
@@ -196,10 +202,55 @@ class OutcomeUnknownError(KalshiError):
         super().__init__(f"outcome unknown: {method} {path}{what}: {cause}")
 
 
-class OrderNotPlacedError(KalshiError):
+class WriteNotAppliedError(KalshiError):
+    """A write whose outcome was unknown was shown not to have taken effect.
+
+    Raised once the exchange's REST data is past the send time plus the resolution margin and
+    the order (or group) still shows the state from before the write. Nothing was changed;
+    whether to send the write again is the caller's decision (the client re-sends only writes
+    that can only reduce exposure, and only when asked to; see
+    :meth:`centbook.rest.RestClient.cancel_order`).
+
+    Attributes
+    ----------
+    method, path : str
+        The request.
+    order_id : str or None
+        The order the write targeted (None for order-group writes).
+    cause : str
+        What made the outcome unknown in the first place.
+    state : object
+        What the exchange showed when the verdict was reached (an
+        :class:`~centbook.models.Order` or :class:`~centbook.models.OrderGroup`), or None.
+    """
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        cause: str,
+        *,
+        order_id: str | None = None,
+        state: Any = None,
+        detail: str = "",
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.cause = cause
+        self.order_id = order_id
+        self.state = state
+        what = f" order {order_id}" if order_id else ""
+        extra = f"; {detail}" if detail else ""
+        super().__init__(
+            f"not applied: {method} {path}{what} did not take effect (outcome was unknown: {cause}){extra}"
+        )
+
+
+class OrderNotPlacedError(WriteNotAppliedError):
     """An order whose create had an unknown outcome was shown not to exist on the exchange.
 
-    It is safe to send again, best with the same ``client_order_id``.
+    It is safe to send again, best with the same ``client_order_id``. A subclass of
+    :class:`WriteNotAppliedError`, so one ``except`` catches every "did not happen" verdict.
 
     Attributes
     ----------
@@ -212,10 +263,38 @@ class OrderNotPlacedError(KalshiError):
     def __init__(self, client_order_id: str, ticker: str, cause: str) -> None:
         self.client_order_id = client_order_id
         self.ticker = ticker
-        self.cause = cause
-        super().__init__(
+        self.method, self.path, self.cause = "POST", "/portfolio/events/orders", cause
+        self.order_id, self.state = None, None
+        KalshiError.__init__(
+            self,
             f"order {client_order_id!r} on {ticker} was not placed (outcome was unknown: {cause}); "
-            "safe to re-send"
+            "safe to re-send",
+        )
+
+
+class SettlementFloorError(KalshiError, ValueError):
+    """An order price refused locally: at or below the market's settlement floor.
+
+    Kalshi requires the YES price of every order on a ``floor`` market to be above
+    ``settlement_floor_dollars`` (a NO price below $1 minus it: the same bound); the client
+    refuses such a create or amend before sending it, when it has the market's metadata cached.
+
+    Attributes
+    ----------
+    ticker : str
+    price_bp : int
+        The YES price asked for.
+    floor_bp : int
+        The market's floor as cached.
+    """
+
+    def __init__(self, ticker: str, price_bp: int, floor_bp: int) -> None:
+        self.ticker = ticker
+        self.price_bp = price_bp
+        self.floor_bp = floor_bp
+        super().__init__(
+            f"price_bp {price_bp} is at or below the settlement floor of {ticker}, {floor_bp} bp "
+            "(a 'floor' market: the YES price must be above the floor); not sent"
         )
 
 

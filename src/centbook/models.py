@@ -203,12 +203,35 @@ class BatchCreateItem(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class CancelResult(msgspec.Struct, frozen=True, kw_only=True):
-    """Answer to Cancel Order (V2): ``reduced_by`` = hundredths of a contract cancelled."""
+    """Answer to Cancel Order (V2), or the verdict on a cancel whose outcome was unknown.
+
+    Attributes
+    ----------
+    order_id, client_order_id : str
+    reduced_by : int or None
+        Hundredths of a contract cancelled; None when resolved by reading the order back (the
+        order's state does not say how much this particular request removed).
+    ts_ms : int or None
+        Matching engine time (None when resolved).
+    resolved : bool
+        The request's outcome was unknown and this was read back from the exchange.
+    outcome : str
+        ``canceled`` (the order is canceled), ``executed`` (it had filled completely: nothing
+        was left to cancel), or ``not_found`` (the exchange no longer knows the order).
+    resent : int
+        How many times the client sent the cancel again after seeing the order still resting.
+    order : Order or None
+        The order as the exchange showed it when resolved.
+    """
 
     order_id: str
     client_order_id: str
-    reduced_by: int
+    reduced_by: int | None
     ts_ms: int | None
+    resolved: bool = False
+    outcome: str = "canceled"
+    resent: int = 0
+    order: Order | None = None
 
     @classmethod
     def from_json(cls, d: Any) -> CancelResult:
@@ -221,15 +244,23 @@ class CancelResult(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class BatchCancelItem(msgspec.Struct, frozen=True, kw_only=True):
-    """One order of a batch cancel: ``reduced_by`` (hundredths), or an error."""
+    """One order of a batch cancel: ``reduced_by`` (hundredths), or an error.
+
+    After an unknown outcome each item is resolved like :class:`CancelResult` (``resolved``,
+    ``outcome``, ``resent``, ``order``; ``reduced_by`` is None then).
+    """
 
     order_id: str
     client_order_id: str = ""
-    reduced_by: int = 0
+    reduced_by: int | None = 0
     ts_ms: int | None = None
     error_code: str = ""
     error_message: str = ""
     error_details: str = ""
+    resolved: bool = False
+    outcome: str = ""
+    resent: int = 0
+    order: Order | None = None
 
     @property
     def ok(self) -> bool:
@@ -257,7 +288,25 @@ class BatchCancelItem(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AmendResult(msgspec.Struct, frozen=True, kw_only=True):
-    """Answer to Amend Order (V2). Counts are present only when the amend filled or resized."""
+    """Answer to Amend Order (V2), or the verdict on an amend whose outcome was unknown.
+
+    Counts are present only when the amend filled or resized. ``order_id`` is the amended order's
+    id (V2 keeps it); ``client_order_id`` is the order's id after the amend
+    (``updated_client_order_id`` when one was given).
+
+    Attributes
+    ----------
+    resolved : bool
+        The request's outcome was unknown and this was read back from the exchange; then
+        ``remaining_count`` is the order's current remaining count, ``fill_count`` and the
+        averages are None (fills caused by this amend are not told apart), ``ts_ms`` is None.
+    outcome : str
+        ``applied`` (the order shows the amended price and size), or ``executed`` /
+        ``canceled`` / ``not_found`` (the order stopped resting; whether the amend came first is
+        not decided).
+    order : Order or None
+        The order as the exchange showed it when resolved.
+    """
 
     order_id: str
     client_order_id: str
@@ -266,6 +315,9 @@ class AmendResult(msgspec.Struct, frozen=True, kw_only=True):
     average_fill_price_bp: int | None
     average_fee_paid_micro: int | None
     ts_ms: int | None
+    resolved: bool = False
+    outcome: str = "applied"
+    order: Order | None = None
 
     @classmethod
     def from_json(cls, d: Any) -> AmendResult:
@@ -281,12 +333,28 @@ class AmendResult(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class DecreaseResult(msgspec.Struct, frozen=True, kw_only=True):
-    """Answer to Decrease Order (V2): hundredths of a contract still resting."""
+    """Answer to Decrease Order (V2), or the verdict on a decrease whose outcome was unknown.
+
+    Attributes
+    ----------
+    remaining_count : int
+        Hundredths of a contract still resting (read back when resolved).
+    resolved : bool
+        The request's outcome was unknown and this was read back from the exchange.
+    outcome : str
+        ``applied`` (the order rests with no more than the decrease asked for), ``canceled``,
+        ``executed`` or ``not_found`` (nothing rests any more).
+    order : Order or None
+        The order as the exchange showed it when resolved.
+    """
 
     order_id: str
     client_order_id: str
     remaining_count: int
     ts_ms: int | None
+    resolved: bool = False
+    outcome: str = "applied"
+    order: Order | None = None
 
     @classmethod
     def from_json(cls, d: Any) -> DecreaseResult:
@@ -507,7 +575,12 @@ class Settlement(msgspec.Struct, frozen=True, kw_only=True):
 
 # -- markets and exchange -------------------------------------------------------------------------
 class Market(msgspec.Struct, frozen=True, kw_only=True):
-    """A market's metadata: prices in bp, sizes in hundredths, its grid and its shard."""
+    """A market's metadata: prices in bp, sizes in hundredths, its grid and its shard.
+
+    ``settlement_bounds_type`` is ``default`` or ``floor``; ``settlement_floor_bp`` is the
+    floor of a ``floor`` market (from ``settlement_floor_dollars``, exact), None when the answer
+    carries none. See :meth:`floor_refuses`.
+    """
 
     ticker: str
     event_ticker: str
@@ -533,6 +606,8 @@ class Market(msgspec.Struct, frozen=True, kw_only=True):
     result: str = ""
     can_close_early: bool = False
     settlement_value_bp: int | None = None
+    settlement_bounds_type: str = "default"
+    settlement_floor_bp: int | None = None
 
     def grid(self) -> PriceGrid:
         """Return the market's :class:`~centbook.grid.PriceGrid` (from ``price_ranges``)."""
@@ -568,7 +643,32 @@ class Market(msgspec.Struct, frozen=True, kw_only=True):
             result=str(d.get("result") or ""),
             can_close_early=bool(d.get("can_close_early", False)),
             settlement_value_bp=_price(d, "settlement_value_dollars", True),
+            settlement_bounds_type=_bounds_type(d),
+            settlement_floor_bp=_price(d, "settlement_floor_dollars", True),
         )
+
+    def floor_refuses(self, price_bp: int) -> bool:
+        """Whether a YES price is at or below this market's settlement floor (Kalshi rejects it).
+
+        Only ``floor`` markets with a known ``settlement_floor_bp`` refuse anything; the rule
+        holds for both book sides (a NO price must be below $1 minus the floor, the same bound).
+        """
+        floor = self.settlement_floor_bp
+        return self.settlement_bounds_type == "floor" and floor is not None and price_bp <= floor
+
+
+_BOUNDS_TYPES = ("default", "floor")
+
+
+def _bounds_type(d: Any) -> str:
+    # Required in the October 2026 schemas; absent in older answers (and the 2026-08 spec),
+    # where it can only mean "default": no floor was ever applied before the field existed.
+    value = d.get("settlement_bounds_type")
+    if value is None:
+        return "default"
+    if value not in _BOUNDS_TYPES:
+        raise ProtocolError(f"field 'settlement_bounds_type': {value!r} is not 'default' or 'floor'")
+    return str(value)
 
 
 class Orderbook(msgspec.Struct, frozen=True, kw_only=True):

@@ -46,6 +46,7 @@ def test_every_method_against_the_sim(arun: Any) -> None:
                 assert {m.ticker for m in markets} == set(sim.exchange.markets)
                 centi = await me.get_market(T_CENTI)
                 assert centi.exchange_index == 2 and centi.grid().tick_bp == 1
+                assert (centi.settlement_bounds_type, centi.settlement_floor_bp) == ("default", None)
                 assert (await me.get_user_data_timestamp()).as_of_unix_ns > 0
                 balance = await me.get_balance()
                 assert balance.balance_micro == 20_000 * 1_000_000
@@ -264,6 +265,35 @@ def test_presigned_signatures_are_accepted_and_used_once(arun1: Any) -> None:
                 assert centbook.RestClient.for_environment("demo", me.credentials).base_url.startswith(
                     "https://external-api.demo.kalshi.co/trade-api/v2"
                 )
+
+    arun1(body())
+
+
+def test_presigning_helper_process_and_its_loss(arun1: Any) -> None:
+    """Signatures from the helper process are accepted; if it dies, orders are signed inline."""
+
+    async def body() -> None:
+        async with run_sim(seed=29, tier="unlimited") as sim:
+            async with _client(sim.rest_url, sim.api_key_id, sim.private_key_pem, presign=True) as me:
+                assert me._signer is not None and me._signer.mode == "process"  # the default
+                path = me.path_prefix + "/portfolio/events/orders"
+                while me.pool.needs("POST", path, 0):  # filled in the background
+                    await asyncio.sleep(0.01)
+                hits = me.pool.hits
+                first = await me.create_order(T, "bid", 1000, 100)
+                assert me.pool.hits == hits + 1 and me.stats["presign_signatures"] > 0
+                proc = me._signer._proc
+                proc.kill()  # the helper this client started
+                proc.wait(10)
+                while me.presign:  # the next refill finds the pipe closed and turns pre-signing off
+                    me.pool.forget("POST", path)
+                    await me.create_order(T, "bid", 1100, 100)
+                    await asyncio.sleep(0.01)
+                misses = me.pool.misses
+                last = await me.create_order(T, "bid", 1200, 100)  # signed inline, accepted
+                assert me._signer.failed and me.pool.misses == misses
+                assert sim.exchange.orders[first.order_id].status == "resting"
+                assert sim.exchange.orders[last.order_id].status == "resting"
 
     arun1(body())
 
