@@ -115,8 +115,9 @@ class CreateOrderResult(msgspec.Struct, frozen=True, kw_only=True):
         The YES limit price sent.
     fill_count, remaining_count : int
         Hundredths of a contract filled on placement / left resting (IOC remainder already gone).
-    average_fill_price_bp : int or None
-        Volume-weighted fill price (only with fills).
+    average_fill_price_micro : int or None
+        Volume-weighted fill price in micro-dollars (only with fills): an average of fills at
+        different prices need not sit on the grid, and Kalshi sends it with up to 6 decimals.
     average_fee_paid_micro : int or None
         Average fee per contract in micro-dollars (only with fills).
     ts_ms : int or None
@@ -134,7 +135,7 @@ class CreateOrderResult(msgspec.Struct, frozen=True, kw_only=True):
     price_bp: int
     fill_count: int
     remaining_count: int
-    average_fill_price_bp: int | None = None
+    average_fill_price_micro: int | None = None
     average_fee_paid_micro: int | None = None
     ts_ms: int | None = None
     exchange_index: int | None = None
@@ -152,7 +153,7 @@ class CreateOrderResult(msgspec.Struct, frozen=True, kw_only=True):
             price_bp=price_bp,
             fill_count=_size(d, "fill_count"),
             remaining_count=_size(d, "remaining_count"),
-            average_fill_price_bp=_price(d, "average_fill_price", True),
+            average_fill_price_micro=_money(d, "average_fill_price", True),
             average_fee_paid_micro=_money(d, "average_fee_paid", True),
             ts_ms=d.get("ts_ms"),
             exchange_index=exchange_index,
@@ -166,7 +167,7 @@ class BatchCreateItem(msgspec.Struct, frozen=True, kw_only=True):
     order_id: str = ""
     fill_count: int | None = None
     remaining_count: int | None = None
-    average_fill_price_bp: int | None = None
+    average_fill_price_micro: int | None = None
     average_fee_paid_micro: int | None = None
     ts_ms: int | None = None
     error_code: str = ""
@@ -196,7 +197,7 @@ class BatchCreateItem(msgspec.Struct, frozen=True, kw_only=True):
             order_id=str(_get(d, "order_id")),
             fill_count=_size(d, "fill_count", True),
             remaining_count=_size(d, "remaining_count", True),
-            average_fill_price_bp=_price(d, "average_fill_price", True),
+            average_fill_price_micro=_money(d, "average_fill_price", True),
             average_fee_paid_micro=_money(d, "average_fee_paid", True),
             ts_ms=d.get("ts_ms"),
         )
@@ -312,7 +313,7 @@ class AmendResult(msgspec.Struct, frozen=True, kw_only=True):
     client_order_id: str
     remaining_count: int | None
     fill_count: int | None
-    average_fill_price_bp: int | None
+    average_fill_price_micro: int | None
     average_fee_paid_micro: int | None
     ts_ms: int | None
     resolved: bool = False
@@ -326,7 +327,7 @@ class AmendResult(msgspec.Struct, frozen=True, kw_only=True):
             client_order_id=str(d.get("client_order_id") or ""),
             remaining_count=_size(d, "remaining_count", True),
             fill_count=_size(d, "fill_count", True),
-            average_fill_price_bp=_price(d, "average_fill_price", True),
+            average_fill_price_micro=_money(d, "average_fill_price", True),
             average_fee_paid_micro=_money(d, "average_fee_paid", True),
             ts_ms=d.get("ts_ms"),
         )

@@ -1175,7 +1175,7 @@ cancel_order_on_pause, order_group_id, subaccount
         if order is None:
             return AmendResult(
                 order_id=order_id, client_order_id="", remaining_count=0, fill_count=None,
-                average_fill_price_bp=None, average_fee_paid_micro=None, ts_ms=None,
+                average_fill_price_micro=None, average_fee_paid_micro=None, ts_ms=None,
                 resolved=True, outcome="not_found",
             )
         self._note_counts(order_id, order.fill_count, order.remaining_count)
@@ -1184,7 +1184,7 @@ cancel_order_on_pause, order_group_id, subaccount
             client_order_id=order.client_order_id,
             remaining_count=order.remaining_count,
             fill_count=None,
-            average_fill_price_bp=None,
+            average_fill_price_micro=None,
             average_fee_paid_micro=None,
             ts_ms=None,
             resolved=True,

@@ -74,7 +74,7 @@ def test_every_method_against_the_sim(arun: Any) -> None:
                 ask = await other.create_order(T_DECI, "ask", 6170, 550)
                 take = await me.create_order(T_DECI, "bid", 6200, 300, time_in_force="immediate_or_cancel")
                 assert take.fill_count == 300 and take.remaining_count == 0
-                assert take.average_fill_price_bp == 6170 and take.average_fee_paid_micro is not None
+                assert take.average_fill_price_micro == 617_000 and take.average_fee_paid_micro is not None
                 fills = [f async for f in me.get_fills(ticker=T_DECI)]
                 assert len(fills) == 1 and fills[0].count == 300 and fills[0].yes_price_bp == 6170
                 assert fills[0].is_taker and fills[0].fee_cost_micro > 0

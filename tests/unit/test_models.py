@@ -94,3 +94,15 @@ def test_create_and_amend_refuse_a_price_at_the_floor_locally() -> None:
 
     asyncio.run(body())
     assert client.stats["requests"] == 0
+
+
+def test_average_fill_price_is_money_not_a_grid_price():
+    """A volume-weighted average of fills at 0.42 x 1 and 0.43 x 2 is 0.426667: off any grid."""
+    from centbook.models import CreateOrderResult
+
+    body = {"order_id": "o1", "client_order_id": "c1", "fill_count": "3.00", "remaining_count": "0.00",
+            "average_fill_price": "0.426667", "average_fee_paid": "0.010000", "ts_ms": 1}
+    r = CreateOrderResult.from_json(body, T, "bid", 4300, 0)
+    assert r.average_fill_price_micro == 426_667 and r.average_fee_paid_micro == 10_000
+    with pytest.raises(ProtocolError, match="average_fill_price"):
+        CreateOrderResult.from_json({**body, "average_fill_price": "0.4266667"}, T, "bid", 4300, 0)
