@@ -8,6 +8,7 @@ Every message received is validated against the AsyncAPI payload schemas when th
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
@@ -171,7 +172,7 @@ def test_book_matches_rest_after_random_flow(arun1: Any) -> None:
 
     async def main() -> None:
         async with session(config(rate=600)) as (sim, http, rest):
-            a = await subscriber(sim, http)
+            a = await subscriber(sim, http, keep_raw=True)
             b = await subscriber(sim, http)
             await a.reply(await a.subscribe(["orderbook_delta"], ALL), "subscribed")
             cid = await b.subscribe(["orderbook_delta"], [BTC, T60], use_yes_price=True)
@@ -217,6 +218,17 @@ def test_book_matches_rest_after_random_flow(arun1: Any) -> None:
                 if m["msg"]["market_ticker"] == BTC
             }
             assert any((p * 100) % 1 for p in prices)
+            # the exact bytes: compact JSON with Kalshi's key order, whether the sim built the
+            # message from a dict (own orders, snapshots) or from its pre-built delta pieces
+            assert a.raw
+            for text in a.raw:
+                m = json.loads(text)
+                assert text == json.dumps(m, separators=(",", ":")), text
+                if m["type"] == "orderbook_delta":
+                    assert list(m) == ["type", "sid", "seq", "msg"], text
+                    keys = ["market_ticker", "market_id", "price_dollars", "delta_fp", "side", "ts_ms"]
+                    own = [k for k in ("client_order_id", "subaccount") if k in m["msg"]]
+                    assert list(m["msg"]) == keys + own, text
             # seq: gapless 1..N per sid
             seqs_a = [m["seq"] for m in a.messages if m.get("sid") == 1 and "seq" in m]
             assert seqs_a == list(range(1, len(seqs_a) + 1))

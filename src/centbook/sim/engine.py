@@ -34,9 +34,8 @@ import heapq
 import itertools
 import random
 import time
-import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,12 +55,19 @@ __all__ = [
     "Position",
     "MAX_BP",
     "GROUP_WINDOW_NS",
+    "EVENT_KINDS",
     "KALSHI_UPDATE_REASONS",
 ]
 
 MAX_BP = 10000
 ONE_DOLLAR_PER_C100 = MAX_BP  # $1 on a size in hundredths is MAX_BP micro-dollars per hundredth
 GROUP_WINDOW_NS = 15_000_000_000
+EVENT_KINDS = (
+    "book_delta", "trade", "fill", "order", "position", "lifecycle", "order_group", "exchange_status",
+)  # fmt: skip
+# version 4 / RFC 4122 variant bits, as uuid.UUID(int=..., version=4) sets them
+_UUID_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
+_UUID_V4 = (0x8000 << 48) | (4 << 76)
 
 # ``Order.last_update_reason`` values that Kalshi documents for ``user_order`` (PROTOCOL.md 2.8).
 # The engine also uses its own, more specific ones (``Cancel``, ``ImmediateOrCancel``,
@@ -399,7 +405,8 @@ class Exchange:
         self.clock = clock or Clock()
         self.rng = random.Random(seed)
         self._seq = itertools.count(1)
-        self._subscribers: list[Callable[[EngineEvent], None]] = []
+        self._listeners: dict[str, list[Callable[[EngineEvent], None]]] = {k: [] for k in EVENT_KINDS}
+        self._delta_hooks: list[Callable[[Market, Order, int, Order, int], None]] = []
         self.series: dict[str, Series] = {}
         self.events: dict[str, Event] = {}
         self.markets: dict[str, Market] = {}
@@ -502,22 +509,64 @@ class Exchange:
 
     # -- helpers ------------------------------------------------------------------------------------
     def _uuid(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        # str(uuid.UUID(int=bits, version=4)), formatted without building a UUID object (the
+        # flow makes one per order, trade and fill): same bits, same text
+        bits = (self.rng.getrandbits(128) & _UUID_CLEAR) | _UUID_V4
+        h = f"{bits:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
-    def subscribe(self, callback: Callable[[EngineEvent], None]) -> Callable[[], None]:
+    def subscribe(
+        self, callback: Callable[[EngineEvent], None], kinds: Iterable[str] | None = None
+    ) -> Callable[[], None]:
         """Register ``callback(event)`` for every :class:`EngineEvent`; return an unsubscribe function.
 
         Callbacks run synchronously inside the engine call that caused the change; they must not
         call back into the engine.
+
+        Parameters
+        ----------
+        callback : callable
+            Called with each event.
+        kinds : iterable of str, optional
+            Only these :data:`EVENT_KINDS` (default: all). The engine builds no event of a kind
+            nobody listens to, so a narrow subscription makes every order cheaper.
         """
-        self._subscribers.append(callback)
-        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+        wanted = EVENT_KINDS if kinds is None else tuple(kinds)
+        unknown = [k for k in wanted if k not in self._listeners]
+        if unknown:
+            raise ValueError(f"unknown event kinds {unknown}; known: {', '.join(EVENT_KINDS)}")
+        for kind in wanted:
+            self._listeners[kind].append(callback)
+
+        def unsubscribe() -> None:
+            for kind in wanted:
+                if callback in self._listeners[kind]:
+                    self._listeners[kind].remove(callback)
+
+        return unsubscribe
+
+    def on_book_delta(self, hook: Callable[[Market, Order, int, Order, int], None]) -> Callable[[], None]:
+        """Register ``hook(market, order, delta, cause, ts_ns)`` for every change of a book level.
+
+        The fast form of a ``book_delta`` subscription (no event object, no dict): ``order`` is
+        the resting order whose level changed by ``delta`` (signed hundredths, at
+        ``order.price_bp`` on ``order.side``), ``cause`` the order whose request caused it (the
+        taker for a trade). Objects are live: read them inside the hook. Returns a function that
+        removes the hook.
+        """
+        self._delta_hooks.append(hook)
+        return lambda: self._delta_hooks.remove(hook) if hook in self._delta_hooks else None
+
+    def wants(self, kind: str) -> bool:
+        """Return whether anyone listens to events of ``kind``."""
+        return bool(self._listeners[kind])
 
     def _emit(self, kind: str, data: dict[str, Any], user_id: str | None = None) -> None:
-        if not self._subscribers:
+        subs = self._listeners[kind]
+        if not subs:
             return
         event = EngineEvent(kind, self.clock.now_ns(), data, user_id)
-        for callback in list(self._subscribers):
+        for callback in tuple(subs):
             callback(event)
 
     def account(self, user_id: str, subaccount: int, exchange_index: int) -> Account:
@@ -1159,19 +1208,8 @@ class Exchange:
             if is_taker:
                 fills.append(fill)
             self._emit("fill", {"fill": fill}, order.user_id)
-            self._emit(
-                "position",
-                {
-                    "ticker": market.ticker,
-                    "subaccount": order.subaccount,
-                    "position": pos.position,
-                    "cost_micro": pos.cost_micro,
-                    "realized_micro": pos.realized_micro,
-                    "fees_micro": pos.fees_micro,
-                    "volume_micro": pos.total_traded_micro,
-                },
-                order.user_id,
-            )
+            if self._listeners["position"]:
+                self._emit_position(market, order, pos)
         # open interest counts contracts once (YES holders), the loop above counted both sides
         market.open_interest = opened_before + (market.open_interest - opened_before) // 2
         market.last_price_bp = price_bp
@@ -1179,6 +1217,21 @@ class Exchange:
         trade = Trade(trade_id, market.ticker, price_bp, size, taker.side, now)
         market.trades.append(trade)
         self._emit("trade", {"trade": trade})
+
+    def _emit_position(self, market: Market, order: Order, pos: Position) -> None:
+        self._emit(
+            "position",
+            {
+                "ticker": market.ticker,
+                "subaccount": order.subaccount,
+                "position": pos.position,
+                "cost_micro": pos.cost_micro,
+                "realized_micro": pos.realized_micro,
+                "fees_micro": pos.fees_micro,
+                "volume_micro": pos.total_traded_micro,
+            },
+            order.user_id,
+        )
 
     def _rest(self, market: Market, order: Order) -> None:
         book = market.bids if order.side == "bid" else market.asks
@@ -1188,14 +1241,20 @@ class Exchange:
 
     def _emit_delta(self, market: Market, order: Order, delta: int, cause: Order) -> None:
         """Announce a change of ``delta`` at ``order``'s YES level, caused by ``cause``'s request."""
-        if not self._subscribers:
+        hooks = self._delta_hooks
+        if not hooks and not self._listeners["book_delta"]:
             return
-        self._emit("book_delta", {
-            "ticker": market.ticker, "side": order.side, "price_bp": order.price_bp, "delta": delta,
-            "order_id": order.order_id, "user_id": order.user_id, "client_order_id": order.client_order_id,
-            "subaccount": order.subaccount, "cause_order_id": cause.order_id, "cause_user_id": cause.user_id,
-            "cause_client_order_id": cause.client_order_id,
-        })  # fmt: skip
+        ts_ns = self.clock.now_ns()
+        for hook in hooks:
+            hook(market, order, delta, cause, ts_ns)
+        if self._listeners["book_delta"]:
+            self._emit("book_delta", {
+                "ticker": market.ticker, "side": order.side, "price_bp": order.price_bp, "delta": delta,
+                "order_id": order.order_id, "user_id": order.user_id,
+                "client_order_id": order.client_order_id, "subaccount": order.subaccount,
+                "cause_order_id": cause.order_id, "cause_user_id": cause.user_id,
+                "cause_client_order_id": cause.client_order_id,
+            })  # fmt: skip
 
     def _unrest(self, market: Market, order: Order, size: int) -> None:
         """Remove ``size`` of a resting order from its level (the whole order if it empties)."""
@@ -1225,7 +1284,8 @@ class Exchange:
         return size
 
     def _emit_order(self, order: Order) -> None:
-        self._emit("order", {"order": order}, order.user_id)
+        if self._listeners["order"]:
+            self._emit("order", {"order": order}, order.user_id)
 
     def get_order(self, user_id: str, order_id: str, subaccount: int | None = None) -> Order:
         order = self.orders.get(order_id)
