@@ -39,6 +39,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from centbook.fixed import parse_price_bp
 from centbook.sim.config import PRICE_STRUCTURES
 from centbook.sim.engine import MAX_BP, Exchange, Market, Order
 from centbook.sim.errors import SimError
@@ -61,6 +62,8 @@ FLOW_DEFAULTS: dict[str, Any] = {
     "schedule": [],
 }
 FUNDING = "1000000000.00"
+# quote sizes in hundredths (a few large); drawn as int(random() * len), cheaper than choice()
+_SIZES = tuple(c * 100 for c in (1, 1, 2, 5, 10, 10, 25, 50, 100))
 
 
 class _Book:
@@ -218,13 +221,13 @@ class Flow:
             book.fair = min(9500.0, max(500.0, book.fair + rng.gauss(0.0, vol)))
         if busy_s is None:
             for _ in range(n):
-                self.act(books[rng.randrange(len(books))])
+                self.act(books[int(rng.random() * len(books))])
             return n
         deadline = time.perf_counter() + busy_s
         done = 0
         while done < n:
             for _ in range(min(32, n - done)):
-                self.act(books[rng.randrange(len(books))])
+                self.act(books[int(rng.random() * len(books))])
             done += min(32, n - done)
             if time.perf_counter() > deadline:
                 self._budget = 0.0
@@ -281,7 +284,7 @@ class Flow:
 
     def _size(self) -> int:
         rng = self.rng
-        size = rng.choice((1, 1, 2, 5, 10, 10, 25, 50, 100)) * 100
+        size = _SIZES[int(rng.random() * len(_SIZES))]
         if rng.random() < 0.1:
             size += rng.randint(1, 99)  # fractional contracts are real
         return size
@@ -356,7 +359,7 @@ class Flow:
         for _ in range(4):
             if not book.orders:
                 return None
-            i = self.rng.randrange(len(book.orders))
+            i = int(self.rng.random() * len(book.orders))
             order = book.orders[i]
             if order.status == "resting":
                 return order
@@ -442,7 +445,10 @@ class Flow:
         elif action == "close":
             ex.close_market(ticker)
         elif action == "settle":
-            ex.settle_market(ticker, entry.get("result", "yes"))
+            value = entry.get("settlement_value")
+            ex.settle_market(
+                ticker, entry.get("result", "yes"), parse_price_bp(value) if value is not None else None
+            )
         elif action == "price_structure":
             structure = entry.get("price_level_structure", "deci_cent")
             ranges = entry.get("price_ranges") or PRICE_STRUCTURES[structure]

@@ -484,6 +484,7 @@ class StreamHub:
         )
         self.exchange.on_book_delta(self._on_delta)
         self._private_unsub: dict[str, Any] = {}
+        self._price_bytes = _prices()
         self.admin = StreamAdmin(self)
         from centbook.sim.flow import Flow
 
@@ -935,7 +936,7 @@ class StreamHub:
         ticker = market.ticker
         subs = self.book_subs.get(ticker)
         if subs:
-            prices = _prices()
+            prices = self._price_bytes
             yes_side = order.side == "bid"
             price_bp = order.price_bp
             size = _size_bytes(delta)
@@ -943,22 +944,30 @@ class StreamHub:
             middle = _delta_market_part(ticker)
             ts_ms = ts_ns // 1_000_000
             cause_user = cause.user_id
+            bound = self.settings["send_queue"]
+            now = time.monotonic()
             for sub in tuple(subs):
                 conn = sub.conn
-                if conn.closed:
+                if conn.closed or sub.dead:
                     continue
                 price = price_bp if yes_side or sub.use_yes_price else MAX_BP - price_bp
                 if cause_user == conn.user_id:
                     # the subscriber's own order: annotated, built the general way
                     conn.enqueue(self._delta_msg(sub, ticker, yes_side, price, delta, ts_ms, cause), sub)
                     continue
-                seq = conn.take_seq(sub, True)
-                if seq >= 0:
-                    conn.push(
-                        _DELTA_FORMAT % (sub.delta_head, seq, middle, prices[price], size, tail, ts_ms),
-                        sub.sid,
-                        seq,
-                    )
+                queue = conn.queue
+                # the common case inline; armed seq faults or a full queue take the general path
+                fast = not (conn.skip_next or conn.repeat_next) and len(queue) < bound
+                seq = sub.seq + 1 if fast else conn.take_seq(sub, True)
+                if seq < 0:
+                    continue
+                payload = _DELTA_FORMAT % (sub.delta_head, seq, middle, prices[price], size, tail, ts_ms)
+                if fast:
+                    sub.seq = seq
+                    queue.append((payload, now, sub.sid, seq))
+                    conn.wake.set()
+                else:
+                    conn.push(payload, sub.sid, seq)
         if self.channel_subs["ticker"]:
             self._mark_dirty(ticker)
 
@@ -1138,7 +1147,9 @@ class StreamHub:
         elif event_type == "determined":
             msg["result"] = d.get("result", "")
             msg["determination_ts"] = ev.ts_ns // 1_000_000_000
-            msg["settlement_value"] = "1.0000" if d.get("result") == "yes" else "0.0000"
+            value = market.settlement_value_bp if market is not None else None
+            if value is not None:
+                msg["settlement_value"] = format_price(value)
         elif event_type == "settled":
             msg["settled_ts"] = ev.ts_ns // 1_000_000_000
         elif event_type == "price_level_structure_updated" and market is not None:
