@@ -174,9 +174,14 @@ class Subscriber:
         self.reader: asyncio.Task[None] | None = None
         self.sid_tickers: dict[int, list[str]] = {}
 
-    async def connect(self, autoping: bool = False) -> Subscriber:
+    async def connect(self, autoping: bool = False, compress: int = 0) -> Subscriber:
+        """Open the socket (``compress``: permessage-deflate window bits, 0 = off)."""
         self.ws = await self.session.ws_connect(
-            self.url, headers=ws_headers(self.key_id, self.pem), autoping=autoping, heartbeat=None
+            self.url,
+            headers=ws_headers(self.key_id, self.pem),
+            autoping=autoping,
+            heartbeat=None,
+            compress=compress,
         )
         self.reader = asyncio.get_running_loop().create_task(self._read())
         return self

@@ -249,6 +249,34 @@ def test_book_matches_rest_after_random_flow(arun1: Any) -> None:
     arun1(main())
 
 
+def test_compressed_connection_gets_the_same_stream(arun1: Any) -> None:
+    """With permessage-deflate negotiated the sim sends through aiohttp's compressing writer
+    (not its own batched frames): same seqs, same books."""
+
+    async def main() -> None:
+        async with session(config(rate=400)) as (sim, http, rest):
+            plain = await subscriber(sim, http)
+            packed = await Subscriber(http, sim.ws_url, sim.api_key_id, sim.private_key_pem).connect(
+                compress=15
+            )
+            assert packed.ws is not None and packed.ws.compress == 15
+            for sub in (plain, packed):
+                await sub.reply(await sub.subscribe(["orderbook_delta"], ALL), "subscribed")
+            await packed.wait(lambda: len(packed.of("orderbook_delta")) > 200)
+            sim.admin.streams.pause_flow()
+            await caught_up(sim, plain, [1])
+            await caught_up(sim, packed, [1])
+            assert plain.gaps == [] and packed.gaps == []
+            await assert_books_match(rest, packed, 1, ALL)
+            # the compressed connection subscribed second: its deltas are the tail of the other's
+            got = [m["msg"] for m in packed.of("orderbook_delta")]
+            assert got == [m["msg"] for m in plain.of("orderbook_delta")][-len(got) :]
+            await plain.close()
+            await packed.close()
+
+    arun1(main())
+
+
 def test_private_channels_and_trades(arun1: Any) -> None:
     async def main() -> None:
         async with session(config(rate=300, markets=[T50])) as (sim, http, rest):
