@@ -13,10 +13,12 @@ from decimal import Decimal
 from typing import Any
 
 import aiohttp
+import pytest
 from conftest import KalshiTestClient, wait_for
 from kalshi_ws import Subscriber
 
 from centbook.sim import default_config, run_sim
+from centbook.sim.engine import Exchange
 
 SHUT = "KXSHUT-26DEC-DAYS"  # floor market (linear cent)
 OTHER = "KXSHUT-26DEC-OTHER"  # default market of the same zero-fee series
@@ -57,6 +59,19 @@ async def balance(client: KalshiTestClient, subaccount: int | None = None) -> De
 async def floor_http(http: aiohttp.ClientSession, sim: Any, floor: str) -> tuple[int, Any]:
     async with http.post(f"{sim.base_url}/admin/markets/{SHUT}/settlement_floor", json={"floor": floor}) as r:
         return r.status, await r.json()
+
+
+def test_floor_configuration_is_checked() -> None:
+    cfg = config()
+    cfg["markets"][-2]["settlement_bounds_type"] = "ceiling"
+    with pytest.raises(ValueError, match="settlement_bounds_type must be 'default' or 'floor'"):
+        Exchange(cfg)
+    cfg = config()
+    cfg["events"][-1]["collateral_return_type"] = "MECNET"  # such events are always 'default'
+    with pytest.raises(ValueError, match="MECNET"):
+        Exchange(cfg)
+    cfg["markets"][-2].pop("settlement_bounds_type")
+    assert Exchange(cfg).markets[SHUT].settlement_bounds_type == "default"
 
 
 def test_worked_example_of_the_docs(arun1: Any) -> None:

@@ -173,6 +173,7 @@ class Event:
     exchange_index: int
     mutually_exclusive: bool
     category: str
+    collateral_return_type: str = ""
 
 
 @dataclass(eq=False, slots=True)
@@ -206,6 +207,8 @@ class Order:
     reserved_micro: int = 0
     rounding_accum_micro: int = 0
     last_update_reason: str = ""
+    # the (user, subaccount, shard) balance it reserves on, found once (accounts are never replaced)
+    account: Account | None = field(default=None, repr=False)
 
 
 @dataclass(slots=True)
@@ -354,6 +357,11 @@ class Market:
                 f"market {self.ticker}: settlement_bounds_type must be 'default' or 'floor', "
                 f"got {self.settlement_bounds_type!r}"
             )
+        if self.settlement_bounds_type == "floor" and event.collateral_return_type in ("MECNET", "DIRECNET"):
+            raise ValueError(
+                f"market {self.ticker}: events with collateral_return_type "
+                f"{event.collateral_return_type} have only 'default' settlement bounds"
+            )
         self.floor_bp = 0
         self.settlement_value_bp: int | None = None
         self.status = "initialized"
@@ -468,6 +476,7 @@ class Exchange:
                 int(e.get("exchange_index", 0)),
                 bool(e.get("mutually_exclusive", False)),
                 series.category,
+                str(e.get("collateral_return_type", "")),
             )
             self.events[ev.event_ticker] = ev
             self.shards.setdefault(ev.exchange_index, {"exchange_active": True, "trading_active": True})
@@ -695,7 +704,9 @@ class Exchange:
             if order.status == "resting" and order.remaining > 0
             else 0
         )
-        acct = self.account(order.user_id, order.subaccount, order.exchange_index)
+        acct = order.account
+        if acct is None:
+            acct = order.account = self.account(order.user_id, order.subaccount, order.exchange_index)
         acct.reserved_micro += new - order.reserved_micro
         order.reserved_micro = new
 

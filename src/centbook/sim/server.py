@@ -702,7 +702,7 @@ class SimServer:
             "series_ticker": ev.series_ticker,
             "sub_title": ev.sub_title,
             "title": ev.title,
-            "collateral_return_type": "",
+            "collateral_return_type": ev.collateral_return_type,
             "mutually_exclusive": ev.mutually_exclusive,
             "category": ev.category,
             "available_on_brokers": True,
