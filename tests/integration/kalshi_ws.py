@@ -135,10 +135,18 @@ class Subscriber:
     ----------
     resync : bool
         On a seq gap, mark the sid's books stale and ask ``get_snapshot`` for them.
+    keep_raw : bool
+        Keep every text frame as received in ``raw`` (to check the exact bytes).
     """
 
     def __init__(
-        self, session: aiohttp.ClientSession, url: str, key_id: str, pem: str, resync: bool = True
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        key_id: str,
+        pem: str,
+        resync: bool = True,
+        keep_raw: bool = False,
     ) -> None:
         self.session = session
         self.url = url
@@ -149,6 +157,8 @@ class Subscriber:
         self.next_id = 1
         self.messages: list[dict[str, Any]] = []
         self.raw_bad: list[str] = []
+        self.keep_raw = keep_raw
+        self.raw: list[str] = []  # every text frame as received (with keep_raw)
         self.unknown: list[dict[str, Any]] = []
         self.pings: list[bytes] = []
         self.pongs: list[bytes] = []
@@ -164,9 +174,14 @@ class Subscriber:
         self.reader: asyncio.Task[None] | None = None
         self.sid_tickers: dict[int, list[str]] = {}
 
-    async def connect(self, autoping: bool = False) -> Subscriber:
+    async def connect(self, autoping: bool = False, compress: int = 0) -> Subscriber:
+        """Open the socket (``compress``: permessage-deflate window bits, 0 = off)."""
         self.ws = await self.session.ws_connect(
-            self.url, headers=ws_headers(self.key_id, self.pem), autoping=autoping, heartbeat=None
+            self.url,
+            headers=ws_headers(self.key_id, self.pem),
+            autoping=autoping,
+            heartbeat=None,
+            compress=compress,
         )
         self.reader = asyncio.get_running_loop().create_task(self._read())
         return self
@@ -241,6 +256,8 @@ class Subscriber:
         self.closed = (self.ws.close_code, self.ws.exception())
 
     def _on_text(self, text: str) -> None:
+        if self.keep_raw:
+            self.raw.append(text)
         try:
             m = json.loads(text)
         except ValueError:

@@ -8,6 +8,7 @@ Every message received is validated against the AsyncAPI payload schemas when th
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
@@ -171,7 +172,7 @@ def test_book_matches_rest_after_random_flow(arun1: Any) -> None:
 
     async def main() -> None:
         async with session(config(rate=600)) as (sim, http, rest):
-            a = await subscriber(sim, http)
+            a = await subscriber(sim, http, keep_raw=True)
             b = await subscriber(sim, http)
             await a.reply(await a.subscribe(["orderbook_delta"], ALL), "subscribed")
             cid = await b.subscribe(["orderbook_delta"], [BTC, T60], use_yes_price=True)
@@ -217,6 +218,17 @@ def test_book_matches_rest_after_random_flow(arun1: Any) -> None:
                 if m["msg"]["market_ticker"] == BTC
             }
             assert any((p * 100) % 1 for p in prices)
+            # the exact bytes: compact JSON with Kalshi's key order, whether the sim built the
+            # message from a dict (own orders, snapshots) or from its pre-built delta pieces
+            assert a.raw
+            for text in a.raw:
+                m = json.loads(text)
+                assert text == json.dumps(m, separators=(",", ":")), text
+                if m["type"] == "orderbook_delta":
+                    assert list(m) == ["type", "sid", "seq", "msg"], text
+                    keys = ["market_ticker", "market_id", "price_dollars", "delta_fp", "side", "ts_ms"]
+                    own = [k for k in ("client_order_id", "subaccount") if k in m["msg"]]
+                    assert list(m["msg"]) == keys + own, text
             # seq: gapless 1..N per sid
             seqs_a = [m["seq"] for m in a.messages if m.get("sid") == 1 and "seq" in m]
             assert seqs_a == list(range(1, len(seqs_a) + 1))
@@ -233,6 +245,34 @@ def test_book_matches_rest_after_random_flow(arun1: Any) -> None:
             sim.exchange.check_invariants()
             await a.close()
             await b.close()
+
+    arun1(main())
+
+
+def test_compressed_connection_gets_the_same_stream(arun1: Any) -> None:
+    """With permessage-deflate negotiated the sim sends through aiohttp's compressing writer
+    (not its own batched frames): same seqs, same books."""
+
+    async def main() -> None:
+        async with session(config(rate=400)) as (sim, http, rest):
+            plain = await subscriber(sim, http)
+            packed = await Subscriber(http, sim.ws_url, sim.api_key_id, sim.private_key_pem).connect(
+                compress=15
+            )
+            assert packed.ws is not None and packed.ws.compress == 15
+            for sub in (plain, packed):
+                await sub.reply(await sub.subscribe(["orderbook_delta"], ALL), "subscribed")
+            await packed.wait(lambda: len(packed.of("orderbook_delta")) > 200)
+            sim.admin.streams.pause_flow()
+            await caught_up(sim, plain, [1])
+            await caught_up(sim, packed, [1])
+            assert plain.gaps == [] and packed.gaps == []
+            await assert_books_match(rest, packed, 1, ALL)
+            # the compressed connection subscribed second: its deltas are the tail of the other's
+            got = [m["msg"] for m in packed.of("orderbook_delta")]
+            assert got == [m["msg"] for m in plain.of("orderbook_delta")][-len(got) :]
+            await plain.close()
+            await packed.close()
 
     arun1(main())
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from aiohttp import web
 
+from centbook.fixed import parse_price_bp
 from centbook.sim.auth import KeyRing
 from centbook.sim.config import TIERS, default_config
 from centbook.sim.engine import EngineEvent, Exchange
@@ -155,9 +156,17 @@ class Admin:
         """Close a market now (resting orders cancelled)."""
         self.exchange.close_market(ticker)
 
-    def settle_market(self, ticker: str, result: str) -> None:
-        """Settle a market ``"yes"`` or ``"no"``: $1 per winning contract."""
-        self.exchange.settle_market(ticker, result)
+    def settle_market(self, ticker: str, result: str, settlement_value: str | None = None) -> None:
+        """Settle a market ``"yes"`` ($1 per YES contract), ``"no"`` or ``"scalar"`` at
+        ``settlement_value`` dollars (YES holders get the value minus any settlement floor)."""
+        value_bp = parse_price_bp(settlement_value) if settlement_value is not None else None
+        self.exchange.settle_market(ticker, result, value_bp)
+
+    def set_settlement_floor(self, ticker: str, floor: str) -> list[str]:
+        """Raise or lower a ``floor`` market's settlement floor (dollars); return cancelled order ids."""
+        cancelled = self.exchange.set_settlement_floor(ticker, parse_price_bp(floor))
+        self.server.log_fault("settlement_floor", ticker=ticker, floor=floor, cancelled=len(cancelled))
+        return [o.order_id for o in cancelled]
 
     def arrivals(self, user: str) -> list[Any]:
         """Every request of a user as the rate limiter saw it arrive (monotonic ns, path, admitted)."""

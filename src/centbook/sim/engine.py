@@ -34,9 +34,8 @@ import heapq
 import itertools
 import random
 import time
-import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,12 +55,20 @@ __all__ = [
     "Position",
     "MAX_BP",
     "GROUP_WINDOW_NS",
+    "EVENT_KINDS",
     "KALSHI_UPDATE_REASONS",
 ]
 
 MAX_BP = 10000
 ONE_DOLLAR_PER_C100 = MAX_BP  # $1 on a size in hundredths is MAX_BP micro-dollars per hundredth
 GROUP_WINDOW_NS = 15_000_000_000
+EVENT_KINDS = (
+    "book_delta", "trade", "fill", "order", "position", "lifecycle", "order_group", "exchange_status",
+)  # fmt: skip
+# version 4 / RFC 4122 variant bits, as uuid.UUID(int=..., version=4) sets them
+_UUID_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
+_UUID_V4 = (0x8000 << 48) | (4 << 76)
+_SHARD_OPEN = {"exchange_active": True, "trading_active": True}  # an unknown shard: read only
 
 # ``Order.last_update_reason`` values that Kalshi documents for ``user_order`` (PROTOCOL.md 2.8).
 # The engine also uses its own, more specific ones (``Cancel``, ``ImmediateOrCancel``,
@@ -166,6 +173,7 @@ class Event:
     exchange_index: int
     mutually_exclusive: bool
     category: str
+    collateral_return_type: str = ""
 
 
 @dataclass(eq=False, slots=True)
@@ -199,6 +207,8 @@ class Order:
     reserved_micro: int = 0
     rounding_accum_micro: int = 0
     last_update_reason: str = ""
+    # the (user, subaccount, shard) balance it reserves on, found once (accounts are never replaced)
+    account: Account | None = field(default=None, repr=False)
 
 
 @dataclass(slots=True)
@@ -268,6 +278,7 @@ class Settlement:
     ts_ns: int
     subaccount: int
     exchange_index: int
+    yes_payout_bp: int = MAX_BP  # what one YES contract paid: settlement value minus the floor
 
 
 @dataclass(eq=False, slots=True)
@@ -338,6 +349,21 @@ class Market:
         self.scheduled_result: str | None = spec.get("result")
         if self.scheduled_result not in (None, "yes", "no"):
             raise ValueError(f"market {self.ticker}: result must be 'yes' or 'no'")
+        # settlement bounds (docs getting_started/settlement_bounds): a ``floor`` market pays YES
+        # holders at least floor_bp per contract; it starts at $0 and the admin moves it
+        self.settlement_bounds_type = spec.get("settlement_bounds_type", "default")
+        if self.settlement_bounds_type not in ("default", "floor"):
+            raise ValueError(
+                f"market {self.ticker}: settlement_bounds_type must be 'default' or 'floor', "
+                f"got {self.settlement_bounds_type!r}"
+            )
+        if self.settlement_bounds_type == "floor" and event.collateral_return_type in ("MECNET", "DIRECNET"):
+            raise ValueError(
+                f"market {self.ticker}: events with collateral_return_type "
+                f"{event.collateral_return_type} have only 'default' settlement bounds"
+            )
+        self.floor_bp = 0
+        self.settlement_value_bp: int | None = None
         self.status = "initialized"
         self.halted = False  # admin pause of this market alone (status inactive)
         self.result = ""
@@ -399,7 +425,8 @@ class Exchange:
         self.clock = clock or Clock()
         self.rng = random.Random(seed)
         self._seq = itertools.count(1)
-        self._subscribers: list[Callable[[EngineEvent], None]] = []
+        self._listeners: dict[str, list[Callable[[EngineEvent], None]]] = {k: [] for k in EVENT_KINDS}
+        self._delta_hooks: list[Callable[[Market, Order, int, Order, int], None]] = []
         self.series: dict[str, Series] = {}
         self.events: dict[str, Event] = {}
         self.markets: dict[str, Market] = {}
@@ -449,6 +476,7 @@ class Exchange:
                 int(e.get("exchange_index", 0)),
                 bool(e.get("mutually_exclusive", False)),
                 series.category,
+                str(e.get("collateral_return_type", "")),
             )
             self.events[ev.event_ticker] = ev
             self.shards.setdefault(ev.exchange_index, {"exchange_active": True, "trading_active": True})
@@ -502,22 +530,64 @@ class Exchange:
 
     # -- helpers ------------------------------------------------------------------------------------
     def _uuid(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        # str(uuid.UUID(int=bits, version=4)), formatted without building a UUID object (the
+        # flow makes one per order, trade and fill): same bits, same text
+        bits = (self.rng.getrandbits(128) & _UUID_CLEAR) | _UUID_V4
+        h = f"{bits:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
-    def subscribe(self, callback: Callable[[EngineEvent], None]) -> Callable[[], None]:
+    def subscribe(
+        self, callback: Callable[[EngineEvent], None], kinds: Iterable[str] | None = None
+    ) -> Callable[[], None]:
         """Register ``callback(event)`` for every :class:`EngineEvent`; return an unsubscribe function.
 
         Callbacks run synchronously inside the engine call that caused the change; they must not
         call back into the engine.
+
+        Parameters
+        ----------
+        callback : callable
+            Called with each event.
+        kinds : iterable of str, optional
+            Only these :data:`EVENT_KINDS` (default: all). The engine builds no event of a kind
+            nobody listens to, so a narrow subscription makes every order cheaper.
         """
-        self._subscribers.append(callback)
-        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+        wanted = EVENT_KINDS if kinds is None else tuple(kinds)
+        unknown = [k for k in wanted if k not in self._listeners]
+        if unknown:
+            raise ValueError(f"unknown event kinds {unknown}; known: {', '.join(EVENT_KINDS)}")
+        for kind in wanted:
+            self._listeners[kind].append(callback)
+
+        def unsubscribe() -> None:
+            for kind in wanted:
+                if callback in self._listeners[kind]:
+                    self._listeners[kind].remove(callback)
+
+        return unsubscribe
+
+    def on_book_delta(self, hook: Callable[[Market, Order, int, Order, int], None]) -> Callable[[], None]:
+        """Register ``hook(market, order, delta, cause, ts_ns)`` for every change of a book level.
+
+        The fast form of a ``book_delta`` subscription (no event object, no dict): ``order`` is
+        the resting order whose level changed by ``delta`` (signed hundredths, at
+        ``order.price_bp`` on ``order.side``), ``cause`` the order whose request caused it (the
+        taker for a trade). Objects are live: read them inside the hook. Returns a function that
+        removes the hook.
+        """
+        self._delta_hooks.append(hook)
+        return lambda: self._delta_hooks.remove(hook) if hook in self._delta_hooks else None
+
+    def wants(self, kind: str) -> bool:
+        """Return whether anyone listens to events of ``kind``."""
+        return bool(self._listeners[kind])
 
     def _emit(self, kind: str, data: dict[str, Any], user_id: str | None = None) -> None:
-        if not self._subscribers:
+        subs = self._listeners[kind]
+        if not subs:
             return
         event = EngineEvent(kind, self.clock.now_ns(), data, user_id)
-        for callback in list(self._subscribers):
+        for callback in tuple(subs):
             callback(event)
 
     def account(self, user_id: str, subaccount: int, exchange_index: int) -> Account:
@@ -624,7 +694,8 @@ class Exchange:
         return market.series.fee_ppm * size // 400 + 200
 
     def _reserve_for(self, market: Market, side: str, price_bp: int, size: int) -> int:
-        cost_bp = price_bp if side == "bid" else MAX_BP - price_bp
+        # buying YES releases the floor at once (settlement_bounds): it costs price - floor
+        cost_bp = price_bp - market.floor_bp if side == "bid" else MAX_BP - price_bp
         return cost_bp * size + self._fee_bound(market, size)
 
     def _set_reserve(self, order: Order, market: Market) -> None:
@@ -633,7 +704,9 @@ class Exchange:
             if order.status == "resting" and order.remaining > 0
             else 0
         )
-        acct = self.account(order.user_id, order.subaccount, order.exchange_index)
+        acct = order.account
+        if acct is None:
+            acct = order.account = self.account(order.user_id, order.subaccount, order.exchange_index)
         acct.reserved_micro += new - order.reserved_micro
         order.reserved_micro = new
 
@@ -675,32 +748,56 @@ class Exchange:
         market.close_s = min(market.close_s, self.clock.now_ns() // 1_000_000_000)
         self._set_status(market, "closed", "deactivated")
 
-    def settle_market(self, ticker: str, result: str) -> None:
-        """Determine and settle a market: $1 per winning contract; positions become settlements.
+    def settle_market(self, ticker: str, result: str, settlement_value_bp: int | None = None) -> None:
+        """Determine and settle a market; positions become settlements.
+
+        Each YES contract pays the settlement value minus the market's settlement floor, each NO
+        contract $1 minus the value (docs getting_started/settlement_bounds; the floor was paid
+        to YES holders as it rose).
 
         Parameters
         ----------
         ticker : str
             The market.
-        result : {"yes", "no"}
-            The outcome.
+        result : {"yes", "no", "scalar"}
+            The outcome: ``yes`` settles at $1, ``no`` at $0, ``scalar`` at ``settlement_value_bp``.
+        settlement_value_bp : int, optional
+            The YES settlement value, 0..10000; required with ``scalar`` (and must match ``yes``
+            or ``no`` when given with them). Never below the floor.
         """
-        if result not in ("yes", "no"):
-            raise ValueError(f"result must be 'yes' or 'no', got {result!r}")
+        if result not in ("yes", "no", "scalar"):
+            raise ValueError(f"result must be 'yes', 'no' or 'scalar', got {result!r}")
+        fixed = {"yes": MAX_BP, "no": 0}.get(result)
+        if settlement_value_bp is None:
+            if fixed is None:
+                raise ValueError("a scalar result needs a settlement value")
+            settlement_value_bp = fixed
+        if not 0 <= settlement_value_bp <= MAX_BP or fixed not in (None, settlement_value_bp):
+            raise ValueError(
+                f"settlement value {settlement_value_bp / MAX_BP:.4f} does not fit result {result!r}"
+            )
         market = self.market(ticker)
         if market.status in ("determined", "finalized"):
             raise ValueError(f"market {ticker} is already settled")
+        if settlement_value_bp < market.floor_bp:
+            raise ValueError(
+                f"settlement value {settlement_value_bp / MAX_BP:.4f} is below the settlement floor "
+                f"{market.floor_bp / MAX_BP:.4f} of {ticker}"
+            )
         self.close_market(ticker)
         now = self.clock.now_ns()
         market.result = result
+        market.settlement_value_bp = settlement_value_bp
         market.determined_ns = now
         self._set_status(market, "determined", "determined", result=result)
+        yes_pays = settlement_value_bp - market.floor_bp  # micro-dollars per hundredth
+        no_pays = MAX_BP - settlement_value_bp
         for (user_id, sub, tkr), pos in list(self.positions.items()):
             if tkr != ticker:
                 continue
             yes_count = max(pos.position, 0)
             no_count = max(-pos.position, 0)
-            payout = (yes_count if result == "yes" else no_count) * ONE_DOLLAR_PER_C100
+            payout = yes_count * yes_pays + no_count * no_pays
             acct = self.account(user_id, sub, market.exchange_index)
             acct.cash_micro += payout
             user = self.users[user_id]
@@ -719,6 +816,7 @@ class Exchange:
                         now,
                         sub,
                         market.exchange_index,
+                        yes_pays,
                     )
                 )
             pos.realized_micro += payout - pos.cost_micro
@@ -779,6 +877,109 @@ class Exchange:
         if announce:
             self.announce_price_structure(ticker)
 
+    def set_settlement_floor(self, ticker: str, floor_bp: int) -> list[Order]:
+        """Raise or lower the settlement floor of a ``floor`` market (docs settlement_bounds).
+
+        A raise pays YES holders the increase per contract at once and cancels resting orders
+        whose YES price is at or below the new floor (NO orders at or above $1 minus it). A
+        decrease takes the difference back from YES holders; then every resting order of an
+        account whose available balance went negative is cancelled (in any market of the
+        shard, newest first) until it is not, what is still negative is covered from the
+        user's other subaccounts on the shard, and any rest stays as a negative balance on
+        the primary subaccount (which can place no order until it is back to zero).
+
+        Parameters
+        ----------
+        ticker : str
+            A market whose ``settlement_bounds_type`` is ``floor``.
+        floor_bp : int
+            The new floor, 0 <= floor < 10000 (on the market's price grid, or 0).
+
+        Returns
+        -------
+        list of Order
+            The orders cancelled.
+        """
+        market = self.market(ticker)
+        if market.settlement_bounds_type != "floor":
+            raise bad_request(
+                f"market {ticker} has settlement_bounds_type 'default': it never has a settlement floor"
+            )
+        if market.status in ("determined", "finalized"):
+            raise bad_request(f"market {ticker} is already settled")
+        if not 0 <= floor_bp < MAX_BP or (floor_bp and not market.grid.is_valid(floor_bp, 0)):
+            raise bad_request(
+                f"settlement floor {floor_bp / MAX_BP:.4f} must be 0 or a price of the grid of {ticker}, "
+                "below $1"
+            )
+        change = floor_bp - market.floor_bp
+        market.floor_bp = floor_bp
+        market.updated_ns = self.clock.now_ns()
+        touched: set[tuple[str, int, int]] = set()
+        for (user_id, sub, tkr), pos in list(self.positions.items()):
+            if tkr != ticker or pos.position <= 0:
+                continue
+            # the floor is paid (or taken back) per YES contract; the cost basis follows, so
+            # realized P&L at settlement is still value - price
+            amount = change * pos.position
+            self.account(user_id, sub, market.exchange_index).cash_micro += amount
+            pos.cost_micro -= amount
+            pos.updated_ns = market.updated_ns
+            touched.add((user_id, sub, market.exchange_index))
+            if self._listeners["position"]:
+                self._emit_position(ticker, user_id, sub, pos)
+        cancelled: list[Order] = []
+        if change > 0:
+            for order in self._resting(market):
+                if order.price_bp <= floor_bp:
+                    self._cancel(order, "SettlementFloorCancel")
+                    cancelled.append(order)
+        # resting bids reserve price - floor: recompute them all
+        for order in self._resting(market):
+            self._set_reserve(order, market)
+            touched.add((order.user_id, order.subaccount, order.exchange_index))
+        for key in sorted(touched):
+            cancelled += self._cover_negative(*key)
+        self._touch_user()
+        return cancelled
+
+    def _cover_negative(self, user_id: str, subaccount: int, exchange_index: int) -> list[Order]:
+        """Make an account's available balance non-negative as settlement_bounds says; see above."""
+        acct = self.account(user_id, subaccount, exchange_index)
+        cancelled: list[Order] = []
+        if acct.available_micro >= 0:
+            return cancelled
+        user = self.users[user_id]
+        for order in reversed(user.orders):
+            if acct.available_micro >= 0:
+                break
+            if (
+                order.status == "resting"
+                and order.subaccount == subaccount
+                and order.exchange_index == exchange_index
+            ):
+                self._cancel(order, "SettlementFloorCancel")
+                cancelled.append(order)
+        for other in sorted(user.subaccounts - {subaccount}):
+            if acct.cash_micro >= 0:
+                break
+            source = self.account(user_id, other, exchange_index)
+            moved = min(max(source.available_micro, 0), -acct.cash_micro)
+            source.cash_micro -= moved
+            acct.cash_micro += moved
+        if acct.cash_micro < 0 and subaccount != 0:
+            self.account(user_id, 0, exchange_index).cash_micro += acct.cash_micro
+            acct.cash_micro = 0
+        return cancelled
+
+    def _check_floor(self, market: Market, price_bp: int) -> None:
+        if price_bp <= market.floor_bp:
+            raise invalid_order(
+                f"YES price {price_bp / MAX_BP:.4f} (NO price {(MAX_BP - price_bp) / MAX_BP:.4f}) must be "
+                f"above the settlement floor {market.floor_bp / MAX_BP:.4f} of {market.ticker} "
+                f"(a NO price below ${(MAX_BP - market.floor_bp) / MAX_BP:.4f})"
+            )
+
     def announce_price_structure(self, ticker: str) -> None:
         """Emit ``price_level_structure_updated`` for a market's current grid."""
         market = self.market(ticker)
@@ -812,7 +1013,7 @@ class Exchange:
         self._emit("exchange_status", {"exchange_index": exchange_index, **state})
 
     def _check_exchange(self, exchange_index: int, *, trading: bool) -> None:
-        state = self.shards.get(exchange_index, {"exchange_active": True, "trading_active": True})
+        state = self.shards.get(exchange_index, _SHARD_OPEN)
         if not state["exchange_active"]:
             raise SimError(
                 503,
@@ -916,6 +1117,8 @@ class Exchange:
                 f"price {price_bp / MAX_BP:.4f} is not on the price grid of {ticker} "
                 f"({market.price_level_structure}: {market.price_ranges})"
             )
+        if market.floor_bp:
+            self._check_floor(market, price_bp)
         if count <= 0:
             raise SimError(400, "invalid_order_size", "invalid order size", "count must be positive")
         if client_order_id and client_order_id in user.client_order_ids:
@@ -972,28 +1175,14 @@ class Exchange:
                 f"order needs ${need / 1e6:.6f} on exchange shard {exchange_index}, "
                 f"available ${acct.available_micro / 1e6:.6f}",
             )
+        # positional: half the cost of keywords for a 31-field dataclass, once per order
         order = Order(
-            self._uuid(),
-            user_id,
-            subaccount,
-            ticker,
-            exchange_index,
-            side,
-            price_bp,
-            count,
-            remaining=count,
-            client_order_id=client_order_id,
-            time_in_force=time_in_force,
-            stp=stp,
-            post_only=post_only,
-            reduce_only=reduce_only,
-            cancel_on_pause=cancel_on_pause,
-            order_group_id=order_group_id,
-            expiration_s=expiration_s,
-            created_ns=now_ns,
-            updated_ns=now_ns,
-            seq=next(self._seq),
-        )
+            self._uuid(), user_id, subaccount, ticker, exchange_index, side, price_bp, count,
+            0,  # filled
+            count,  # remaining
+            "resting", client_order_id, time_in_force, stp, post_only, reduce_only, cancel_on_pause,
+            order_group_id, expiration_s, now_ns, now_ns, next(self._seq),
+        )  # fmt: skip
         self.orders[order.order_id] = order
         user.orders.append(order)
         if client_order_id:
@@ -1008,7 +1197,8 @@ class Exchange:
             self._emit_order(order)
             self._touch_user()
             return order, fills
-        self._match(market, order, fills)
+        if crosses:  # nothing to match otherwise (the book has not changed since the check)
+            self._match(market, order, fills)
         if order.status == "resting" and order.remaining > 0:
             if time_in_force in ("immediate_or_cancel", "fill_or_kill"):
                 order.remaining = 0
@@ -1098,7 +1288,11 @@ class Exchange:
         opened_before = market.open_interest
         for order, is_taker in ((taker, True), (maker, False)):
             fee = self.trade_fee_micro(market, price_bp, size, is_taker)
-            cost_bp = price_bp if order.side == "bid" else MAX_BP - price_bp
+            # with a settlement floor F a YES leg costs P - F and a netted pair redeems at 1 - F
+            # (the F of each YES contract was paid out when the floor was raised)
+            floor_bp = market.floor_bp
+            cost_bp = price_bp - floor_bp if order.side == "bid" else MAX_BP - price_bp
+            pair_micro = ONE_DOLLAR_PER_C100 - floor_bp
             cost = cost_bp * size
             pos = self.position(order.user_id, order.subaccount, market)
             old = pos.position
@@ -1107,7 +1301,7 @@ class Exchange:
             # balance change before rounding: pay the cost, redeem netted pairs at $1, pay the fee;
             # floor it to the balance precision, the difference is a rounding fee that the
             # order's accumulator pays back a cent at a time (docs getting_started/fee_rounding)
-            change = -cost + closing * ONE_DOLLAR_PER_C100 - fee
+            change = -cost + closing * pair_micro - fee
             precision = self.balance_precision_micro
             floored = (change // precision) * precision
             rounding = change - floored
@@ -1124,7 +1318,7 @@ class Exchange:
             if closing:
                 removed = pos.cost_micro * closing // abs(old)
                 pos.cost_micro -= removed
-                pos.realized_micro += closing * ONE_DOLLAR_PER_C100 - cost_bp * closing - removed
+                pos.realized_micro += closing * pair_micro - cost_bp * closing - removed
             opening = size - closing
             pos.cost_micro += cost_bp * opening
             pos.position = old + signed
@@ -1159,19 +1353,8 @@ class Exchange:
             if is_taker:
                 fills.append(fill)
             self._emit("fill", {"fill": fill}, order.user_id)
-            self._emit(
-                "position",
-                {
-                    "ticker": market.ticker,
-                    "subaccount": order.subaccount,
-                    "position": pos.position,
-                    "cost_micro": pos.cost_micro,
-                    "realized_micro": pos.realized_micro,
-                    "fees_micro": pos.fees_micro,
-                    "volume_micro": pos.total_traded_micro,
-                },
-                order.user_id,
-            )
+            if self._listeners["position"]:
+                self._emit_position(market.ticker, order.user_id, order.subaccount, pos)
         # open interest counts contracts once (YES holders), the loop above counted both sides
         market.open_interest = opened_before + (market.open_interest - opened_before) // 2
         market.last_price_bp = price_bp
@@ -1179,6 +1362,21 @@ class Exchange:
         trade = Trade(trade_id, market.ticker, price_bp, size, taker.side, now)
         market.trades.append(trade)
         self._emit("trade", {"trade": trade})
+
+    def _emit_position(self, ticker: str, user_id: str, subaccount: int, pos: Position) -> None:
+        self._emit(
+            "position",
+            {
+                "ticker": ticker,
+                "subaccount": subaccount,
+                "position": pos.position,
+                "cost_micro": pos.cost_micro,
+                "realized_micro": pos.realized_micro,
+                "fees_micro": pos.fees_micro,
+                "volume_micro": pos.total_traded_micro,
+            },
+            user_id,
+        )
 
     def _rest(self, market: Market, order: Order) -> None:
         book = market.bids if order.side == "bid" else market.asks
@@ -1188,14 +1386,20 @@ class Exchange:
 
     def _emit_delta(self, market: Market, order: Order, delta: int, cause: Order) -> None:
         """Announce a change of ``delta`` at ``order``'s YES level, caused by ``cause``'s request."""
-        if not self._subscribers:
+        hooks = self._delta_hooks
+        if not hooks and not self._listeners["book_delta"]:
             return
-        self._emit("book_delta", {
-            "ticker": market.ticker, "side": order.side, "price_bp": order.price_bp, "delta": delta,
-            "order_id": order.order_id, "user_id": order.user_id, "client_order_id": order.client_order_id,
-            "subaccount": order.subaccount, "cause_order_id": cause.order_id, "cause_user_id": cause.user_id,
-            "cause_client_order_id": cause.client_order_id,
-        })  # fmt: skip
+        ts_ns = self.clock.now_ns()
+        for hook in hooks:
+            hook(market, order, delta, cause, ts_ns)
+        if self._listeners["book_delta"]:
+            self._emit("book_delta", {
+                "ticker": market.ticker, "side": order.side, "price_bp": order.price_bp, "delta": delta,
+                "order_id": order.order_id, "user_id": order.user_id,
+                "client_order_id": order.client_order_id, "subaccount": order.subaccount,
+                "cause_order_id": cause.order_id, "cause_user_id": cause.user_id,
+                "cause_client_order_id": cause.client_order_id,
+            })  # fmt: skip
 
     def _unrest(self, market: Market, order: Order, size: int) -> None:
         """Remove ``size`` of a resting order from its level (the whole order if it empties)."""
@@ -1225,7 +1429,8 @@ class Exchange:
         return size
 
     def _emit_order(self, order: Order) -> None:
-        self._emit("order", {"order": order}, order.user_id)
+        if self._listeners["order"]:
+            self._emit("order", {"order": order}, order.user_id)
 
     def get_order(self, user_id: str, order_id: str, subaccount: int | None = None) -> Order:
         order = self.orders.get(order_id)
@@ -1356,6 +1561,8 @@ class Exchange:
             )
         if not market.grid.is_valid(price_bp, 0) or price_bp <= 0 or price_bp >= MAX_BP:
             raise invalid_order(f"price {price_bp / MAX_BP:.4f} is not on the price grid of {ticker}")
+        if market.floor_bp:
+            self._check_floor(market, price_bp)
         new_remaining = count - order.filled
         if new_remaining <= 0:
             raise SimError(
@@ -1537,7 +1744,10 @@ class Exchange:
                 f"{market.ticker} open interest {market.open_interest} != {longs}"
             )
         cash = sum(a.cash_micro for a in self.accounts.values())
-        collateral = sum(ONE_DOLLAR_PER_C100 * max(p.position, 0) for p in self.positions.values())
+        collateral = sum(
+            (ONE_DOLLAR_PER_C100 - self.markets[t].floor_bp) * max(p.position, 0)
+            for (_, _, t), p in self.positions.items()
+        )
         assert cash + collateral + self.fees_collected_micro == self.funded_micro, (
             f"money not conserved: cash {cash} + collateral {collateral} + fees {self.fees_collected_micro}"
             f" != funded {self.funded_micro}"

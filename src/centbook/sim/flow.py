@@ -39,8 +39,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from centbook.fixed import parse_price_bp
 from centbook.sim.config import PRICE_STRUCTURES
-from centbook.sim.engine import MAX_BP, Exchange, Order
+from centbook.sim.engine import MAX_BP, Exchange, Market, Order
 from centbook.sim.errors import SimError
 
 __all__ = ["Flow", "FLOW_DEFAULTS"]
@@ -61,16 +62,20 @@ FLOW_DEFAULTS: dict[str, Any] = {
     "schedule": [],
 }
 FUNDING = "1000000000.00"
+# quote sizes in hundredths (a few large); drawn as int(random() * len), cheaper than choice()
+_SIZES = tuple(c * 100 for c in (1, 1, 2, 5, 10, 10, 25, 50, 100))
 
 
 class _Book:
-    __slots__ = ("ticker", "fair", "orders", "shard")
+    __slots__ = ("ticker", "market", "fair", "orders", "shard", "acts")
 
-    def __init__(self, ticker: str, fair: float, shard: int) -> None:
-        self.ticker = ticker
+    def __init__(self, market: Market, fair: float) -> None:
+        self.ticker = market.ticker
+        self.market = market
         self.fair = fair
-        self.orders: list[Order] = []
-        self.shard = shard
+        self.orders: list[Order] = []  # the LP's orders here; finished ones are dropped lazily
+        self.shard = market.exchange_index
+        self.acts = 0
 
 
 class Flow:
@@ -105,6 +110,15 @@ class Flow:
             (dict(e) for e in self.config["schedule"]), key=lambda e: float(e["at_s"])
         )
         self._pending_announce: list[tuple[int, str]] = []
+        cfg = self.config
+        # cumulative action thresholds for one uniform draw: cancel, amend, taker, decrease
+        self._mix = (
+            float(cfg["cancel"]),
+            float(cfg["cancel"] + cfg["amend"]),
+            float(cfg["cancel"] + cfg["amend"] + cfg["taker"]),
+            float(cfg["cancel"] + cfg["amend"] + cfg["taker"] + cfg["decrease"]),
+        )
+        self._max_orders = int(cfg["max_orders"])
         self._started = 0.0
         self._ticks = 0
 
@@ -129,7 +143,7 @@ class Flow:
         if book is None:
             market = self.exchange.markets[ticker]
             fair = float(market.last_price_bp or self.rng.randint(2500, 7500))
-            book = self._books[ticker] = _Book(ticker, fair, market.exchange_index)
+            book = self._books[ticker] = _Book(market, fair)
             self._user(market.exchange_index)
         return book
 
@@ -170,9 +184,13 @@ class Flow:
     async def _run(self) -> None:
         tick_s = float(self.config["tick_s"])
         last = time.monotonic()
+        next_s = last + tick_s
         while True:
-            await asyncio.sleep(tick_s)
+            # sleep to the next tick, not a whole tick after the work: a step that took most of
+            # a tick must not leave the core idle (when behind, yield once so sockets flow)
+            await asyncio.sleep(max(0.0, next_s - time.monotonic()))
             now = time.monotonic()
+            next_s = max(next_s + tick_s, now)
             dt = now - last
             last = now
             self._ticks += 1
@@ -203,13 +221,13 @@ class Flow:
             book.fair = min(9500.0, max(500.0, book.fair + rng.gauss(0.0, vol)))
         if busy_s is None:
             for _ in range(n):
-                self.act(books[rng.randrange(len(books))])
+                self.act(books[int(rng.random() * len(books))])
             return n
         deadline = time.perf_counter() + busy_s
         done = 0
         while done < n:
             for _ in range(min(32, n - done)):
-                self.act(books[rng.randrange(len(books))])
+                self.act(books[int(rng.random() * len(books))])
             done += min(32, n - done)
             if time.perf_counter() > deadline:
                 self._budget = 0.0
@@ -240,24 +258,24 @@ class Flow:
     # -- actions -----------------------------------------------------------------------------------
     def act(self, book: _Book) -> None:
         """Do one random action on one market."""
-        market = self.exchange.markets[book.ticker]
-        if not market.accepting_orders:
+        if not book.market.accepting_orders:
             return
-        rng = self.rng
-        book.orders = (
-            [o for o in book.orders if o.status == "resting"] if len(book.orders) % 16 == 0 else book.orders
-        )
-        r = rng.random()
-        cfg = self.config
+        book.acts += 1
+        if book.acts % 16 == 0:
+            # orders filled or cancelled by others leave the list here (and in _pick)
+            book.orders = [o for o in book.orders if o.status == "resting"]
+        r = self.rng.random()
+        cancel, amend, taker, decrease = self._mix
+        orders = book.orders
         self.actions += 1
         try:
-            if len(book.orders) >= cfg["max_orders"] or (r < cfg["cancel"] and book.orders):
+            if len(orders) >= self._max_orders or (r < cancel and orders):
                 self._cancel(book)
-            elif r < cfg["cancel"] + cfg["amend"] and book.orders:
+            elif r < amend and orders:
                 self._amend(book)
-            elif r < cfg["cancel"] + cfg["amend"] + cfg["taker"]:
+            elif r < taker:
                 self._take(book)
-            elif r < cfg["cancel"] + cfg["amend"] + cfg["taker"] + cfg["decrease"] and book.orders:
+            elif r < decrease and orders:
                 self._decrease(book)
             else:
                 self._quote(book)
@@ -266,7 +284,7 @@ class Flow:
 
     def _size(self) -> int:
         rng = self.rng
-        size = rng.choice((1, 1, 2, 5, 10, 10, 25, 50, 100)) * 100
+        size = _SIZES[int(rng.random() * len(_SIZES))]
         if rng.random() < 0.1:
             size += rng.randint(1, 99)  # fractional contracts are real
         return size
@@ -282,7 +300,7 @@ class Flow:
         return int(p)
 
     def _quote(self, book: _Book, fine_only: bool = False) -> None:
-        market = self.exchange.markets[book.ticker]
+        market = book.market
         rng = self.rng
         side = "bid" if rng.random() < 0.5 else "ask"
         offset = rng.expovariate(1.0 / float(self.config["spread_bp"]))
@@ -314,7 +332,7 @@ class Flow:
             book.orders.append(order)
 
     def _take(self, book: _Book) -> None:
-        market = self.exchange.markets[book.ticker]
+        market = book.market
         side = "bid" if self.rng.random() < 0.5 else "ask"
         far = (
             (min(market.asks) if market.asks else None)
@@ -341,7 +359,7 @@ class Flow:
         for _ in range(4):
             if not book.orders:
                 return None
-            i = self.rng.randrange(len(book.orders))
+            i = int(self.rng.random() * len(book.orders))
             order = book.orders[i]
             if order.status == "resting":
                 return order
@@ -369,7 +387,7 @@ class Flow:
         order = self._pick(book)
         if order is None:
             return
-        market = self.exchange.markets[book.ticker]
+        market = book.market
         lp, _ = self._user(book.shard)
         rng = self.rng
         if rng.random() < 0.5:
@@ -427,7 +445,10 @@ class Flow:
         elif action == "close":
             ex.close_market(ticker)
         elif action == "settle":
-            ex.settle_market(ticker, entry.get("result", "yes"))
+            value = entry.get("settlement_value")
+            ex.settle_market(
+                ticker, entry.get("result", "yes"), parse_price_bp(value) if value is not None else None
+            )
         elif action == "price_structure":
             structure = entry.get("price_level_structure", "deci_cent")
             ranges = entry.get("price_ranges") or PRICE_STRUCTURES[structure]
@@ -457,18 +478,17 @@ def measure(rate: float, seconds: float, *, seed: int = 0) -> dict[str, float]:
     Returns
     -------
     dict
-        ``actions_per_s`` and ``book_updates_per_s`` (engine ``book_delta`` events per second).
+        ``actions_per_s`` and ``book_updates_per_s`` (engine book level changes per second).
     """
     from centbook.sim.config import default_config
 
     exchange = Exchange(default_config(), seed=seed)
     deltas = [0]
 
-    def count(event: Any) -> None:
-        if event.kind == "book_delta":
-            deltas[0] += 1
+    def count(market: Market, order: Order, delta: int, cause: Order, ts_ns: int) -> None:
+        deltas[0] += 1
 
-    exchange.subscribe(count)
+    exchange.on_book_delta(count)
     flow = Flow(exchange, {"rate": rate, "seed": seed})
     for ticker in flow.tickers():
         flow._book(ticker)

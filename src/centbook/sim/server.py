@@ -44,7 +44,7 @@ from typing import Any
 
 from aiohttp import web
 
-from centbook.fixed import format_size, parse_price_bp, parse_size
+from centbook.fixed import format_price, format_size, parse_price_bp, parse_size
 from centbook.sim import wire
 from centbook.sim.auth import KeyRing
 from centbook.sim.engine import STATUS_FILTERS, Exchange, Order
@@ -535,6 +535,7 @@ class SimServer:
         r.add_post("/admin/clock", self.admin_clock)
         r.add_post("/admin/markets/{ticker}/close", self.admin_close)
         r.add_post("/admin/markets/{ticker}/settle", self.admin_settle)
+        r.add_post("/admin/markets/{ticker}/settlement_floor", self.admin_settlement_floor)
         r.add_post("/admin/markets/{ticker}/halt", self.admin_halt)
         r.add_get("/admin/arrivals/{user}", self.admin_arrivals)
 
@@ -701,7 +702,7 @@ class SimServer:
             "series_ticker": ev.series_ticker,
             "sub_title": ev.sub_title,
             "title": ev.title,
-            "collateral_return_type": "",
+            "collateral_return_type": ev.collateral_return_type,
             "mutually_exclusive": ev.mutually_exclusive,
             "category": ev.category,
             "available_on_brokers": True,
@@ -1428,13 +1429,33 @@ class SimServer:
         return web.json_response({})
 
     async def admin_settle(self, request: web.Request) -> web.Response:
+        """``{"result": "yes" | "no" | "scalar", "settlement_value": "0.5000"}`` (value optional
+        with yes/no, required with scalar)."""
         body = await self._admin_body(request)
+        value = body.get("settlement_value")
+        value_bp = _price(value, "settlement_value") if value is not None else None
         try:
-            self.exchange.settle_market(request.match_info["ticker"], body.get("result", ""))
+            self.exchange.settle_market(request.match_info["ticker"], body.get("result", ""), value_bp)
         except ValueError as exc:
             raise bad_request(str(exc)) from None
-        self.log_fault("market_settled", ticker=request.match_info["ticker"], result=body.get("result"))
+        self.log_fault(
+            "market_settled", ticker=request.match_info["ticker"], result=body.get("result"), value=value
+        )
         return web.json_response({})
+
+    async def admin_settlement_floor(self, request: web.Request) -> web.Response:
+        """``{"floor": "0.3000"}``: raise or lower a floor market's settlement floor."""
+        body = await self._admin_body(request)
+        ticker = request.match_info["ticker"]
+        floor_bp = _price(body.get("floor"), "floor")
+        cancelled = self.exchange.set_settlement_floor(ticker, floor_bp)
+        self.log_fault("settlement_floor", ticker=ticker, floor=body.get("floor"), cancelled=len(cancelled))
+        return web.json_response(
+            {
+                "settlement_floor_dollars": format_price(floor_bp),
+                "cancelled_order_ids": [o.order_id for o in cancelled],
+            }
+        )
 
     async def admin_halt(self, request: web.Request) -> web.Response:
         body = await self._admin_body(request)

@@ -53,6 +53,7 @@ import functools
 import json
 import logging
 import socket
+import struct
 import time
 import uuid
 from collections import deque
@@ -62,7 +63,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSMsgType, web
 
 from centbook.fixed import format_money, format_price, format_size
-from centbook.sim.engine import MAX_BP, EngineEvent, Market
+from centbook.sim.engine import MAX_BP, EngineEvent, Market, Order
 from centbook.sim.errors import SimError
 
 if TYPE_CHECKING:
@@ -165,8 +166,50 @@ def market_id(ticker: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "centbook-sim:" + ticker))
 
 
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"))
+def _dumps(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+# Raw text frames (server to client: FIN + opcode 1, no mask) for the batched writer.
+_FRAME_SHORT = [bytes((0x81, n)) for n in range(126)]
+_WRITE_BATCH_BYTES = 256 * 1024  # one transport.write per batch of frames up to this size
+_WRITE_HIGH_BYTES = 256 * 1024  # wait while the transport holds more than this (a slow reader)
+
+
+def _frame_header(length: int) -> bytes:
+    if length < 126:
+        return _FRAME_SHORT[length]
+    if length < 65536:
+        return struct.pack("!BBH", 0x81, 126, length)
+    return struct.pack("!BBQ", 0x81, 127, length)
+
+
+# Pre-built pieces of ``orderbook_delta`` (byte for byte what ``_dumps`` makes of the message
+# dict: ``test_sim_stream`` checks it), so a delta costs one bytes formatting, not dict + json.
+_DELTA_FORMAT = b'%s%d%s%s","delta_fp":"%s%s%d}}'
+_DELTA_TAIL = {True: b'","side":"yes","ts_ms":', False: b'","side":"no","ts_ms":'}
+_price_bytes: list[bytes] = []
+
+
+def _prices() -> list[bytes]:
+    """Return ``format_price(bp)`` as bytes for every bp 0..MAX_BP (built on first use)."""
+    if not _price_bytes:
+        _price_bytes.extend(format_price(p).encode() for p in range(MAX_BP + 1))
+    return _price_bytes
+
+
+@functools.lru_cache(maxsize=8192)
+def _size_bytes(size: int) -> bytes:
+    return format_size(size).encode()
+
+
+@functools.lru_cache(maxsize=65536)
+def _delta_market_part(ticker: str) -> bytes:
+    """Return the bytes between ``"seq":N`` and the price of a delta of ``ticker``."""
+    return (
+        b',"msg":{"market_ticker":' + json.dumps(ticker).encode()
+        + b',"market_id":' + json.dumps(market_id(ticker)).encode() + b',"price_dollars":"'
+    )  # fmt: skip
 
 
 class CommandError(Exception):
@@ -182,7 +225,9 @@ class CommandError(Exception):
 class Subscription:
     """One ``sid`` of a connection: a channel, its markets (None = all) and its seq counter."""
 
-    __slots__ = ("sid", "channel", "conn", "tickers", "seq", "use_yes_price", "skip_ack", "dead")
+    __slots__ = (
+        "sid", "channel", "conn", "tickers", "seq", "use_yes_price", "skip_ack", "dead", "delta_head",
+    )  # fmt: skip
 
     def __init__(self, sid: int, channel: str, conn: Connection, tickers: set[str] | None) -> None:
         self.sid = sid
@@ -193,6 +238,7 @@ class Subscription:
         self.use_yes_price = False
         self.skip_ack = False
         self.dead = False
+        self.delta_head = b'{"type":"orderbook_delta","sid":%d,"seq":' % sid
 
     def wants(self, ticker: str) -> bool:
         return self.tickers is None or ticker in self.tickers
@@ -211,7 +257,8 @@ class Connection:
         self.peer = peer
         self.subs: dict[int, Subscription] = {}
         self.next_sid = 1
-        self.queue: deque[tuple[str, float, int, int]] = deque()  # (text, enqueued monotonic, sid, seq)
+        # (payload, enqueued monotonic, sid, seq); payload is the UTF-8 JSON text of a message
+        self.queue: deque[tuple[bytes, float, int, int]] = deque()
         self.wake = asyncio.Event()
         self.closed = False
         self.sent_seq: dict[int, int] = {}
@@ -230,40 +277,58 @@ class Connection:
 
     # -- sending -----------------------------------------------------------------------------------
     def enqueue(self, obj: dict[str, Any], sub: Subscription | None = None, force: bool = False) -> None:
-        """Serialise and queue a message; a sequenced one takes its sid's next seq here."""
+        """Serialise and queue a message; a sequenced one (``"seq"`` in it) takes its sid's next seq."""
         if self.closed:
             return
         seq = 0
         sid = 0
         if sub is not None:
-            if sub.dead:
+            seq = self.take_seq(sub, "seq" in obj, force)
+            if seq < 0:
                 return
             sid = sub.sid
-            if "seq" in obj:
+            if seq:
+                obj["seq"] = seq
+        self.push(_dumps(obj), sid, seq)
+
+    def take_seq(self, sub: Subscription, sequenced: bool, force: bool = False) -> int:
+        """Reserve room for one message of ``sub``; return its seq (0: unsequenced, -1: not sent).
+
+        A sequenced message takes the sid's next seq here (an injected ``skip_seq`` jumps one).
+        When the send queue is full the subscription ends with error 25 and -1 is returned.
+        """
+        if sub.dead:
+            return -1
+        seq = 0
+        if sequenced:
+            sub.seq += 1
+            sid = sub.sid
+            if sid in self.skip_next or (None in self.skip_next and sub.channel in SEQUENCED):
+                self.skip_next.discard(sid)
+                self.skip_next.discard(None)
                 sub.seq += 1
-                if sid in self.skip_next or (None in self.skip_next and sub.channel in SEQUENCED):
-                    self.skip_next.discard(sid)
-                    self.skip_next.discard(None)
-                    sub.seq += 1
-                    self.hub.log("ws_seq_skipped", conn=self.conn_id, sid=sid, skipped=sub.seq - 1)
-                seq = obj["seq"] = sub.seq
-            if not force and len(self.queue) >= self.hub.settings["send_queue"]:
-                self.hub.log("ws_buffer_overflow", conn=self.conn_id, sid=sid, queued=len(self.queue))
-                self.end_subscription(sub, 25)
-                return
-        text = _dumps(obj)
+                self.hub.log("ws_seq_skipped", conn=self.conn_id, sid=sid, skipped=sub.seq - 1)
+            seq = sub.seq
+        if not force and len(self.queue) >= self.hub.settings["send_queue"]:
+            self.hub.log("ws_buffer_overflow", conn=self.conn_id, sid=sub.sid, queued=len(self.queue))
+            self.end_subscription(sub, 25)
+            return -1
+        return seq
+
+    def push(self, payload: bytes, sid: int = 0, seq: int = 0) -> None:
+        """Queue serialised message text (after :meth:`take_seq` for a subscription's message)."""
         now = time.monotonic()
-        self.queue.append((text, now, sid, seq))
-        if seq and (sid in self.repeat_next or None in self.repeat_next):
+        self.queue.append((payload, now, sid, seq))
+        if seq and self.repeat_next and (sid in self.repeat_next or None in self.repeat_next):
             self.repeat_next.discard(sid)
             self.repeat_next.discard(None)
-            self.queue.append((text, now, sid, seq))
+            self.queue.append((payload, now, sid, seq))
             self.hub.log("ws_seq_repeated", conn=self.conn_id, sid=sid, seq=seq)
         self.wake.set()
 
-    def enqueue_raw(self, text: str) -> None:
-        self.queue.append((text, time.monotonic(), 0, 0))
-        self.wake.set()
+    def enqueue_raw(self, payload: bytes) -> None:
+        """Queue a frame's text as given (malformed or unknown messages of the faults)."""
+        self.push(payload)
 
     def end_subscription(self, sub: Subscription, code: int) -> None:
         """End a subscription with a terminal error (10 or 25), sent past the queue bound."""
@@ -283,8 +348,17 @@ class Connection:
         self.subs.pop(sub.sid, None)
 
     async def writer(self) -> None:
+        """Send the queue in order, applying stall, delay and reorder faults on the way out.
+
+        Without permessage-deflate, frames are built here and each batch goes out in one
+        ``transport.write`` (aiohttp's ``send_str`` costs a syscall and a coroutine step per
+        message); pings and the close frame are still aiohttp's, written whole between batches.
+        With compression negotiated every message goes through ``send_str``.
+        """
         ws = self.ws
         queue = self.queue
+        sent_seq = self.sent_seq
+        raw = self.transport if not ws.compress else None
         try:
             while not self.closed:
                 if not queue:
@@ -295,8 +369,9 @@ class Connection:
                 if self.stall_until > now:
                     await asyncio.sleep(min(self.stall_until - now, 0.05))
                     continue
-                if self.delay_s:
-                    due = queue[0][1] + self.delay_s
+                delay_s = self.delay_s
+                if delay_s:
+                    due = queue[0][1] + delay_s
                     if due > now:
                         await asyncio.sleep(due - now)
                         continue
@@ -307,11 +382,34 @@ class Connection:
                     queue.appendleft(first)
                     queue.appendleft(second)
                     self.hub.log("ws_reordered", conn=self.conn_id, first_seq=first[3], second_seq=second[3])
-                text, _, sid, seq = queue.popleft()
-                await ws.send_str(text)
-                self.sent_messages += 1
-                if seq:
-                    self.sent_seq[sid] = seq
+                if not isinstance(raw, asyncio.WriteTransport):
+                    payload, _, sid, seq = queue.popleft()
+                    await ws.send_str(payload.decode())
+                    self.sent_messages += 1
+                    if seq:
+                        sent_seq[sid] = seq
+                    continue
+                if raw.is_closing():
+                    break
+                parts: list[bytes] = []
+                size = 0
+                while queue and size < _WRITE_BATCH_BYTES:
+                    if delay_s and queue[0][1] + delay_s > now:
+                        break
+                    payload, _, sid, seq = queue.popleft()
+                    parts.append(_frame_header(len(payload)))
+                    parts.append(payload)
+                    size += len(payload)
+                    if seq:
+                        sent_seq[sid] = seq
+                raw.write(b"".join(parts))
+                self.sent_messages += len(parts) // 2
+                # flow control: a reader that falls behind fills the kernel buffer, then the
+                # transport's; wait for it to drain (the send queue then grows, ending in error 25)
+                while raw.get_write_buffer_size() > _WRITE_HIGH_BYTES and not raw.is_closing():
+                    await asyncio.sleep(0.002)
+                if queue:
+                    await asyncio.sleep(0)  # let the engine and other connections run between batches
         except (ConnectionError, RuntimeError, asyncio.CancelledError):
             pass
         finally:
@@ -379,7 +477,14 @@ class StreamHub:
         self._notional: dict[str, int] = {}
         self._last_size: dict[str, int] = {}
         self._volumes: dict[tuple[str, int, str], int] = {}
-        self.exchange.subscribe(self._on_event)
+        # the engine builds no event nobody listens to: book deltas come through the fast hook,
+        # order and position events only while a user_orders / market_positions sid exists
+        self.exchange.subscribe(
+            self._on_event, kinds=("trade", "fill", "lifecycle", "order_group", "exchange_status")
+        )
+        self.exchange.on_book_delta(self._on_delta)
+        self._private_unsub: dict[str, Any] = {}
+        self._price_bytes = _prices()
         self.admin = StreamAdmin(self)
         from centbook.sim.flow import Flow
 
@@ -454,6 +559,7 @@ class StreamHub:
         if sub.channel == "orderbook_delta":
             for t in sub.tickers or ():
                 self.book_subs.setdefault(t, []).append(sub)
+        self._listen_private(sub.channel)
 
     def remove_sub(self, sub: Subscription) -> None:
         subs = self.channel_subs[sub.channel]
@@ -462,6 +568,18 @@ class StreamHub:
         if sub.channel == "orderbook_delta":
             for t in list(sub.tickers or ()):
                 self._unindex_book(sub, t)
+        self._listen_private(sub.channel)
+
+    def _listen_private(self, channel: str) -> None:
+        """Listen to the engine's order / position events exactly while the channel has a sid."""
+        kind = {"user_orders": "order", "market_positions": "position"}.get(channel)
+        if kind is None:
+            return
+        listening = channel in self._private_unsub
+        if self.channel_subs[channel] and not listening:
+            self._private_unsub[channel] = self.exchange.subscribe(self._on_event, kinds=(kind,))
+        elif not self.channel_subs[channel] and listening:
+            self._private_unsub.pop(channel)()
 
     def _unindex_book(self, sub: Subscription, ticker: str) -> None:
         lst = self.book_subs.get(ticker)
@@ -796,13 +914,7 @@ class StreamHub:
     def _on_event(self, ev: EngineEvent) -> None:
         kind = ev.kind
         data = ev.data
-        if kind == "book_delta":
-            ticker = data["ticker"]
-            subs = self.book_subs.get(ticker)
-            if subs:
-                self._publish_delta(ev, subs)
-            self._mark_dirty(ticker)
-        elif kind == "trade":
+        if kind == "trade":
             self._on_trade(ev)
         elif kind == "fill":
             fill = data["fill"]
@@ -819,35 +931,71 @@ class StreamHub:
         elif kind == "lifecycle":
             self._on_lifecycle(ev)
 
-    def _publish_delta(self, ev: EngineEvent, subs: list[Subscription]) -> None:
-        data = ev.data
-        ticker = data["ticker"]
-        yes_side = data["side"] == "bid"
-        price_bp = data["price_bp"]
-        delta = format_size(data["delta"])
-        mid = market_id(ticker)
-        ts_ms = ev.ts_ns // 1_000_000
-        cause_user = data["cause_user_id"]
-        for sub in list(subs):
-            if yes_side:
-                side, price = "yes", price_bp
-            else:
-                side, price = "no", (price_bp if sub.use_yes_price else MAX_BP - price_bp)
-            msg: dict[str, Any] = {
-                "market_ticker": ticker,
-                "market_id": mid,
-                "price_dollars": format_price(price),
-                "delta_fp": delta,
-                "side": side,
-                "ts_ms": ts_ms,
-            }
-            if cause_user is not None and cause_user == sub.conn.user_id:
-                if data["cause_client_order_id"]:
-                    msg["client_order_id"] = data["cause_client_order_id"]
-                cause = self.exchange.orders.get(data["cause_order_id"])
-                if cause is not None and cause.subaccount:
-                    msg["subaccount"] = cause.subaccount
-            sub.conn.enqueue({"type": "orderbook_delta", "sid": sub.sid, "seq": 0, "msg": msg}, sub)
+    def _on_delta(self, market: Market, order: Order, delta: int, cause: Order, ts_ns: int) -> None:
+        """Publish one book level change to every ``orderbook_delta`` sid of its market."""
+        ticker = market.ticker
+        subs = self.book_subs.get(ticker)
+        if subs:
+            prices = self._price_bytes
+            yes_side = order.side == "bid"
+            price_bp = order.price_bp
+            size = _size_bytes(delta)
+            tail = _DELTA_TAIL[yes_side]
+            middle = _delta_market_part(ticker)
+            ts_ms = ts_ns // 1_000_000
+            cause_user = cause.user_id
+            bound = self.settings["send_queue"]
+            now = time.monotonic()
+            for sub in tuple(subs):
+                conn = sub.conn
+                if conn.closed or sub.dead:
+                    continue
+                price = price_bp if yes_side or sub.use_yes_price else MAX_BP - price_bp
+                if cause_user == conn.user_id:
+                    # the subscriber's own order: annotated, built the general way
+                    conn.enqueue(self._delta_msg(sub, ticker, yes_side, price, delta, ts_ms, cause), sub)
+                    continue
+                queue = conn.queue
+                # the common case inline; armed seq faults or a full queue take the general path
+                fast = not (conn.skip_next or conn.repeat_next) and len(queue) < bound
+                seq = sub.seq + 1 if fast else conn.take_seq(sub, True)
+                if seq < 0:
+                    continue
+                payload = _DELTA_FORMAT % (sub.delta_head, seq, middle, prices[price], size, tail, ts_ms)
+                if fast:
+                    sub.seq = seq
+                    queue.append((payload, now, sub.sid, seq))
+                    conn.wake.set()
+                else:
+                    conn.push(payload, sub.sid, seq)
+        if self.channel_subs["ticker"]:
+            self._mark_dirty(ticker)
+
+    def _delta_msg(
+        self,
+        sub: Subscription,
+        ticker: str,
+        yes_side: bool,
+        price_bp: int,
+        delta: int,
+        ts_ms: int,
+        cause: Order | None = None,
+    ) -> dict[str, Any]:
+        """Return one ``orderbook_delta`` message (``price_bp`` already in the sid's terms)."""
+        msg: dict[str, Any] = {
+            "market_ticker": ticker,
+            "market_id": market_id(ticker),
+            "price_dollars": format_price(price_bp),
+            "delta_fp": format_size(delta),
+            "side": "yes" if yes_side else "no",
+            "ts_ms": ts_ms,
+        }
+        if cause is not None:
+            if cause.client_order_id:
+                msg["client_order_id"] = cause.client_order_id
+            if cause.subaccount:
+                msg["subaccount"] = cause.subaccount
+        return {"type": "orderbook_delta", "sid": sub.sid, "seq": 0, "msg": msg}
 
     def _on_trade(self, ev: EngineEvent) -> None:
         trade = ev.data["trade"]
@@ -999,7 +1147,9 @@ class StreamHub:
         elif event_type == "determined":
             msg["result"] = d.get("result", "")
             msg["determination_ts"] = ev.ts_ns // 1_000_000_000
-            msg["settlement_value"] = "1.0000" if d.get("result") == "yes" else "0.0000"
+            value = market.settlement_value_bp if market is not None else None
+            if value is not None:
+                msg["settlement_value"] = format_price(value)
         elif event_type == "settled":
             msg["settled_ts"] = ev.ts_ns // 1_000_000_000
         elif event_type == "price_level_structure_updated" and market is not None:
@@ -1229,7 +1379,7 @@ class StreamAdmin:
             elif fault == "resume_pings":
                 c.pinging = True
             elif fault == "malformed":
-                c.enqueue_raw('{"type": "orderbook_delta", "sid": ')
+                c.enqueue_raw(b'{"type": "orderbook_delta", "sid": ')
             elif fault == "truncated":
                 text = _dumps(
                     {"type": "ticker", "sid": 1, "msg": {"market_ticker": "X", "price_dollars": "0.5000"}}

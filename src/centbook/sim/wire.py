@@ -88,10 +88,13 @@ def market_json(m: Market) -> dict[str, Any]:
         "price_ranges": m.price_ranges,
         "exchange_index": m.exchange_index,
         # October 2026 docs (PROTOCOL.md 0.2): required in current schemas; floors are not live
-        "settlement_bounds_type": "default",
+        # on Kalshi yet, the sim simulates them (Exchange.set_settlement_floor)
+        "settlement_bounds_type": m.settlement_bounds_type,
     }
-    if m.result:
-        out["settlement_value_dollars"] = "1.0000" if m.result == "yes" else "0.0000"
+    if m.settlement_bounds_type == "floor":
+        out["settlement_floor_dollars"] = format_price(m.floor_bp)
+    if m.settlement_value_bp is not None:
+        out["settlement_value_dollars"] = format_price(m.settlement_value_bp)
     if m.settled_ns is not None:
         out["settlement_ts"] = iso(m.settled_ns)
     return out
@@ -225,5 +228,5 @@ def settlement_json(s: Settlement) -> dict[str, Any]:
         "revenue": s.revenue_micro // 10_000,
         "settled_time": iso(s.ts_ns),
         "fee_cost": dollars4(s.fee_micro),
-        "value": 100 if s.result == "yes" else 0,
+        "value": s.yes_payout_bp // 100,  # cents one YES contract paid (value minus floor)
     }
