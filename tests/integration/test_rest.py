@@ -322,3 +322,22 @@ def test_reads_are_retried_and_writes_are_not(arun1: Any) -> None:
                 assert group_posts == [] and made.order_id
 
     arun1(body())
+
+
+def test_average_fill_price_of_a_sweep_is_exact_money(arun: Any) -> None:
+    """A bid sweeping 0.42 x 1 and 0.43 x 2 fills at a volume-weighted 0.426667: not a grid price."""
+    async def body() -> None:
+        async with run_sim(seed=23, tier="unlimited") as sim:
+            other_key = sim.admin.add_user("other", tier="unlimited", funding={0: "5000"})
+            async with (
+                _client(sim.rest_url, sim.api_key_id, sim.private_key_pem) as me,
+                _client(sim.rest_url, other_key.api_key_id, other_key.private_key_pem) as other,
+            ):
+                await other.create_order(T, "ask", 4200, 100)
+                await other.create_order(T, "ask", 4300, 200)
+                take = await me.create_order(T, "bid", 4300, 300, time_in_force="immediate_or_cancel")
+                assert (take.fill_count, take.remaining_count) == (300, 0)
+                assert take.average_fill_price_micro == 426_667
+                prices = sorted(f.yes_price_bp for f in [f async for f in me.get_fills(ticker=T)])
+                assert prices == [4200, 4300]
+    arun(body())

@@ -54,7 +54,7 @@ def test_order_lifecycle_over_rest(arun):
                 expect=200,
             )
             assert amended["fill_count"] == "6.00" and amended["remaining_count"] == "0.00"
-            assert amended["average_fill_price"] == "0.5500"
+            assert amended["average_fill_price"] == "0.550000"
             st, err = await me.request(
                 "POST",
                 f"/portfolio/events/orders/{oid}/amend",

@@ -203,7 +203,7 @@ def test_accounts_balance_positions_fills(arun):
             st, made = await o.order(t, "ask", "5", "0.40", client_order_id="o-1")
             assert st == 201
             st, took = await c.order(t, "bid", "3.5", "0.45", client_order_id="c-1")
-            assert st == 201 and took["fill_count"] == "3.50" and took["average_fill_price"] == "0.4000"
+            assert st == 201 and took["fill_count"] == "3.50" and took["average_fill_price"] == "0.400000"
             fills = (await c.get("/portfolio/fills"))["fills"]
             assert len(fills) == 1 and fills[0]["is_taker"] and "client_order_id" not in fills[0]
             assert fills[0]["count_fp"] == "3.50" and fills[0]["yes_price_dollars"] == "0.4000"

@@ -1047,9 +1047,11 @@ class SimServer:
     def _fill_summary(out: dict[str, Any], fills: list[Any]) -> None:
         size = sum(f.size for f in fills)
         if size:
-            avg_price = sum(f.price_bp * f.size for f in fills) // size
+            # a volume-weighted average need not sit on the grid: dollars to 6 decimals, rounded
+            # half up (FixedPointDollars), as fills at 0.42 x 1 and 0.43 x 2 give "0.426667"
+            avg_micro = (sum(f.price_bp * f.size for f in fills) * 200 + size) // (2 * size)
             fee_per = sum(f.fee_micro for f in fills) * 100 // size  # micro per contract
-            out["average_fill_price"] = f"{avg_price // 10000}.{avg_price % 10000:04d}"
+            out["average_fill_price"] = f"{avg_micro // 1_000_000}.{avg_micro % 1_000_000:06d}"
             out["average_fee_paid"] = f"{fee_per // 1_000_000}.{fee_per % 1_000_000:06d}"
 
     def _create_result(self, order: Order, fills: list[Any]) -> dict[str, Any]:
