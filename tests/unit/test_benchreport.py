@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -191,6 +192,8 @@ def test_feed_rows_are_messages_per_second_against_the_cython_floor():
     assert "| decode + apply <= 2.5x the receive-only floor | 1.54x | met |" in targets
     assert "| >= 20x the tutorial stack (websockets + json + dict) | 26.0x | met |" in targets
     assert "Not in this run" not in table
+    # every table ends with a blank line (a line right after a table would become one of its rows)
+    assert "|\n**" not in text and "|\n\n**Targets (feed" in text
 
 
 def test_feed_floor_named_by_a_parameter_is_found_too():
@@ -244,6 +247,17 @@ def test_tick_to_trade_percentiles_and_issue_9_targets_on_pre_signed_paths():
     assert "No pre-signed tick-to-trade result in this run" in only_on_demand
 
 
+def test_tick_to_trade_path_from_extra_info_as_bench_mm_records_it():
+    rows = [bench("test_presigned_amend", "mm: tick-to-trade", 30.0, module="bench_mm", presigned=True,
+                  p50_ns=140_000, p99_ns=450_000, p999_ns=900_000, samples=2000),
+            bench("test_sign_on_demand_amend", "mm: tick-to-trade", 30.0, module="bench_mm",
+                  presigned=False, p50_ns=400_000, p99_ns=900_000, p999_ns=2_000_000, samples=2000)]
+    targets = section(render(results(*rows), "make bench"), "Targets (tick-to-trade")
+    assert "| p50 <= 150 µs (pre-signed, requote by amend) | 140 µs | met |" in targets
+    assert "| p99 <= 500 µs (pre-signed, requote by amend) | 450 µs | met |" in targets
+    assert "sign on demand" not in targets
+
+
 def test_sim_flow_is_delivered_updates_per_second_against_50000():
     text = render(results(*SIM), "make bench")
     assert "| flow_rate `50000` | 50,000 | 30,000 | 60% |" in text
@@ -274,6 +288,7 @@ def test_a_run_without_the_sdk_or_the_optional_suites():
     every = render(results(*BOOK, SDK, *DECODE, *feed(), *REST, *MM, *SIM, *RESULTS["benchmarks"][3:]),
                    "make bench")
     assert "Suites not in this run" not in every
+    assert not re.search(r"\|\n[^|\n]", every)   # every table is closed by a blank line
 
 
 def test_update_readme_replaces_only_the_section(tmp_path):
