@@ -297,6 +297,7 @@ def book_tables(results: dict[str, Any]) -> str:
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for bench in rows_of(results, "book"):
         groups[bench.get("group") or "book"].append(bench)
+
     def order(group: str) -> tuple[str, int]:   # cent, deci-cent, centi-cent, as in the ratios
         head, _, grid = group.rpartition(" ")
         return (head, GRIDS.index(grid)) if grid in GRIDS else (group, -1)
