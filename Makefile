@@ -13,7 +13,7 @@ FUZZ_BIN := build/fuzz/fuzz_frame
 FUZZ_CFLAGS := -std=c99 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -Wall -Wextra -Icsrc
 FUZZ_SEED ?= 1
 
-.PHONY: all setup build debug-build test test-debug bench lint demo fuzz fuzz-smoke clean
+.PHONY: all setup build debug-build test test-debug bench sdk-venv lint demo fuzz fuzz-smoke clean
 
 all: build
 
@@ -60,13 +60,25 @@ fuzz-smoke: $(FUZZ_BIN)
 fuzz: $(FUZZ_BIN)
 	$(FUZZ_BIN) fuzz/seeds.txt 10000000 $(FUZZ_SEED)
 
-# Every suite in benchmarks/ (book contenders, decode, REST, scale and memory) in one run; the README's
-# performance section and build/bench/report/ (report.md + charts) come from the same results.json.
+# kalshi-sdk's book needs Python >= 3.12 (this venv is 3.11): a second venv, .venv-sdk, pinned by
+# constraints-sdk.txt, made (or refreshed when the constraints change) with python3.12/python3.13
+# from PATH or pyenv's versions by centbook.benchreport.ensure_sdk_venv. Where there is none, the
+# status file says why, the sdk benchmark is skipped, the report says so and the rest goes on.
+SDK_STATUS := build/bench/sdk-env.json
+
+sdk-venv: build
+	@mkdir -p build/bench
+	$(BIN)/python -c "from pathlib import Path; from centbook.benchreport import ensure_sdk_venv; \
+		print('kalshi-sdk venv:', ensure_sdk_venv(Path('.'), Path('$(SDK_STATUS)')))"
+
+# Every suite in benchmarks/ (book contenders with kalshi-sdk in its own venv, decode, feed, REST,
+# tick-to-trade, sim, scale and memory) in one run; the README's performance section and
+# build/bench/report/ (report.md + charts) come from the same results.json.
 # `centbook bench --quick` is the short version (CENTBOOK_BENCH_QUICK=1). Not part of `make test`.
-bench: build
+bench: build sdk-venv
 	$(PIP) --no-build-isolation -e '.[test,lint,bench]'
 	@mkdir -p build/bench/report
-	$(BIN)/python -m pytest benchmarks --timeout=1800 --benchmark-only \
+	CENTBOOK_SDK_STATUS=$(SDK_STATUS) $(BIN)/python -m pytest benchmarks --timeout=3600 --benchmark-only \
 		--benchmark-json=build/bench/results.json --benchmark-columns=min,median,mean,stddev,rounds \
 		--benchmark-sort=name -q
 	$(BIN)/python scripts/bench_report.py build/bench/results.json README.md "make bench"

@@ -3,7 +3,8 @@
 Usage: python scripts/bench_report.py RESULTS.json README.md [COMMAND]
 
 Writes the report's text (ratios first, then the targets with met / not met, per-group tables
-of per-op medians and the scale and memory section, headed by the command that reproduces it;
+and sections for each suite that ran, the scale and memory section and what kalshi-sdk's venv
+made of the run (``sdk-env.json`` beside the JSON), headed by the command that reproduces it;
 see :mod:`centbook.benchreport`) between the README's ``<!-- bench:start -->`` and
 ``<!-- bench:end -->`` markers, and also to RESULTS.md beside the JSON. Nothing in the README's
 performance section is typed by hand.
@@ -14,14 +15,14 @@ import json
 import sys
 from pathlib import Path
 
-from centbook.benchreport import render, update_readme
+from centbook.benchreport import SDK_STATUS, read_sdk_status, render, update_readme
 
 
 def main() -> None:
     results_path, readme_path = Path(sys.argv[1]), Path(sys.argv[2])
     command = sys.argv[3] if len(sys.argv) > 3 else "make bench"
     results = json.loads(results_path.read_text())
-    body = render(results, command)
+    body = render(results, command, sdk_status=read_sdk_status(results_path.with_name(SDK_STATUS)))
     results_path.with_suffix(".md").write_text(body)
     update_readme(readme_path, body)
     print(f"wrote {results_path.with_suffix('.md')} and the performance section of {readme_path}")

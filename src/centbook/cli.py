@@ -132,13 +132,16 @@ def _add_bench(sub: Any) -> None:
         description=(
             "Run centbook's pytest-benchmark suites (from a checkout's benchmarks/ folder) and write "
             "report.md, PNG charts and results.json. Needs the test and bench extras: "
-            "pip install 'centbook[test,bench]'."
+            "pip install 'centbook[test,bench]'. kalshi-sdk's book needs Python >= 3.12: it runs "
+            "in a venv of its own (.venv-sdk in the checkout, made on first use with python3.12 or "
+            "python3.13 from PATH or pyenv); without one the report says so and the rest runs."
         ),
     )
     p.add_argument("--report", metavar="DIR", default="build/bench/report",
                    help="folder for report.md, the charts and results.json (default build/bench/report)")
     p.add_argument("--quick", action="store_true",
-                   help="small streams and few rounds (under a minute; noisier figures)")
+                   help="small streams and few rounds, kalshi-sdk on a short prefix of the cent "
+                        "stream (under a minute once .venv-sdk exists; noisier figures)")
     p.set_defaults(func=_run_bench)
 
 
