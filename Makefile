@@ -75,10 +75,14 @@ sdk-venv: build
 # tick-to-trade, sim, scale and memory) in one run; the README's performance section and
 # build/bench/report/ (report.md + charts) come from the same results.json.
 # `centbook bench --quick` is the short version (CENTBOOK_BENCH_QUICK=1). Not part of `make test`.
+# kalshi-sdk costs hundreds of µs per delta: by default it replays the first SDK_DELTAS deltas of
+# each grid's stream (checked on that prefix, marked "(prefix)" in the report);
+# `make bench SDK_DELTAS=1000000` replays the whole stream (about 25 minutes more).
+SDK_DELTAS ?= 200000
 bench: build sdk-venv
 	$(PIP) --no-build-isolation -e '.[test,lint,bench]'
 	@mkdir -p build/bench/report
-	CENTBOOK_SDK_STATUS=$(SDK_STATUS) $(BIN)/python -m pytest benchmarks --timeout=3600 --benchmark-only \
+	CENTBOOK_SDK_STATUS=$(SDK_STATUS) CENTBOOK_BENCH_SDK_DELTAS=$(SDK_DELTAS) $(BIN)/python -m pytest benchmarks --timeout=3600 --benchmark-only \
 		--benchmark-json=build/bench/results.json --benchmark-columns=min,median,mean,stddev,rounds \
 		--benchmark-sort=name -q
 	$(BIN)/python scripts/bench_report.py build/bench/results.json README.md "make bench"
