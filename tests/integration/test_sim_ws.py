@@ -299,10 +299,12 @@ def test_private_channels_and_trades(arun1: Any) -> None:
             book = (await rest.get(f"/markets/{T50}/orderbook"))["orderbook_fp"]
             assert book["no_dollars"], book
             best_ask = Decimal(1) - Decimal(book["no_dollars"][-1][0])
+            # at most the best level's size (flow sizes are fractional): one fill at one price
+            count = f'{min(Decimal(book["no_dollars"][-1][1]), Decimal("1.00")):.2f}'
             status, body = await rest.order(
                 T50,
                 "bid",
-                "1.00",
+                count,
                 f"{best_ask:.4f}",
                 client_order_id="take-1",
                 time_in_force="immediate_or_cancel",
@@ -310,9 +312,9 @@ def test_private_channels_and_trades(arun1: Any) -> None:
             assert status == 201, body
             fill = (await sub.wait(lambda: sub.of("fill")))[0]["msg"]
             assert fill["client_order_id"] == "take-1" and fill["is_taker"] and fill["book_side"] == "bid"
-            assert fill["count_fp"] == "1.00" and fill["post_position_fp"] == "1.00"
+            assert fill["count_fp"] == count and fill["post_position_fp"] == count
             pos = (await sub.wait(lambda: sub.of("market_position")))[-1]["msg"]
-            assert pos["position_fp"] == "1.00" and pos["market_ticker"] == T50
+            assert pos["position_fp"] == count and pos["market_ticker"] == T50
             orders = await sub.wait(
                 lambda: [m for m in sub.of("user_order") if m["msg"]["client_order_id"] == "take-1"]
             )
@@ -325,7 +327,7 @@ def test_private_channels_and_trades(arun1: Any) -> None:
             assert reasons <= documented, reasons
             # only our own private events: the flow's fills never show up
             assert all(m["msg"]["client_order_id"] == "take-1" for m in sub.of("fill"))
-            trades = await sub.wait(lambda: [m for m in sub.of("trade") if m["msg"]["count_fp"] == "1.00"])
+            trades = await sub.wait(lambda: [m for m in sub.of("trade") if m["msg"]["count_fp"] == count])
             assert trades[-1]["msg"]["taker_book_side"] == "bid"
             await sub.close()
 
