@@ -1012,56 +1012,72 @@ static inline uint64_t eight_digit_value(uint64_t w) {
     return w;
 }
 
-/* The value of the first k (1..8) ASCII digits of w: the digits move to the top bytes and the
+/* The value of the first k (1..7) ASCII digits of w: the digits move to the top bytes and the
  * bytes below them become '0', leading zeros of the same number. */
 static inline uint64_t leading_digits_value(uint64_t w, unsigned k) {
     unsigned shift = 8 * (8 - k);
-    if (shift) w = (w << shift) | (0x3030303030303030ULL >> (64 - shift));
-    return eight_digit_value(w);
+    return eight_digit_value((w << shift) | (0x3030303030303030ULL >> (64 - shift)));
 }
 #endif
 
-/* [1-9][0-9]{0,17} followed by a byte that is no part of a number (which must exist). `base` is
- * the start of a frame of at least 8 bytes: near its end the last 8 bytes are read instead, so a
- * number closing the frame (ts_ms before "}}") needs no byte loop either. */
+/* The 8 bytes at p, or when fewer than 8 are left before end, those bytes followed by zero
+ * bytes (read as the last 8 bytes of a buffer of at least 8 that starts at base). */
+static CB_ALWAYS_INLINE uint64_t load_upto8(const unsigned char *p, const unsigned char *end) {
+    uint64_t w;
+    size_t avail = (size_t)(end - p);
+    if (avail >= 8) {
+        memcpy(&w, p, 8);
+        return w;
+    }
+    if (avail == 0) return 0;
+    memcpy(&w, end - 8, 8);
+    return w >> (8 * (8 - avail));
+}
+
+/* [1-9][0-9]{0,17}: at most 18 digits, read 8 at a time. What follows is not checked here: in the
+ * canonical layout every number is followed by a literal starting with ',' or '}', which the
+ * caller takes next, so a longer number, a fraction or an exponent fails there. `base`: the start
+ * of the frame, at least 8 bytes long (load_upto8 reads its last 8 bytes near the end). */
 static CB_ALWAYS_INLINE int take_int(const unsigned char **pp, const unsigned char *base,
                                      const unsigned char *end, int64_t *out) {
-    const unsigned char *p = *pp, *lim;
+    const unsigned char *p = *pp;
     int64_t v = 0;
     if (p >= end || (unsigned)(*p - '1') >= 9u) return 0;
 #ifdef CB_SWAR_DIGITS
-    /* 8 digits per step; the zero bytes shifted in past the end are not digits */
     if (end - base >= 8) {
-        for (;;) {
-            static const int64_t scale[9] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
-                                             100000000};
-            uint64_t w, t;
-            unsigned k;
-            size_t avail = (size_t)(end - p);
-            if (avail >= 8) {
-                memcpy(&w, p, 8);
-            } else {
-                if (avail == 0) return 0;
-                memcpy(&w, end - 8, 8);
-                w >>= 8 * (8 - avail);
-            }
-            t = nondigit_bytes(w);
-            k = t ? (unsigned)__builtin_ctzll(t) >> 3 : 8;
-            if (k == 0) break;
-            if ((size_t)(p - *pp) + k > 18) return 0;   /* a 19th digit: the general path decides */
-            v = v * scale[k] + (int64_t)leading_digits_value(w, k);
-            p += k;
-            if (k < 8) break;
+        static const int64_t scale[8] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
+        uint64_t w = load_upto8(p, end), t = nondigit_bytes(w);
+        unsigned k;
+        if (t) {   /* 1 to 7 digits: sid, seq */
+            k = (unsigned)__builtin_ctzll(t) >> 3;
+            *out = (int64_t)leading_digits_value(w, k);
+            *pp = p + k;
+            return 1;
         }
-        goto done;
+        v = (int64_t)eight_digit_value(w);
+        p += 8;
+        w = load_upto8(p, end);
+        t = nondigit_bytes(w);
+        if (t) {   /* 8 to 15 digits: ts_ms */
+            k = (unsigned)__builtin_ctzll(t) >> 3;
+            if (k) v = v * scale[k] + (int64_t)leading_digits_value(w, k);
+            *out = v;
+            *pp = p + k;
+            return 1;
+        }
+        v = v * 100000000 + (int64_t)eight_digit_value(w);
+        p += 8;
+        if (p < end && (unsigned)(*p - '0') < 10u) v = v * 10 + (*p++ - '0');
+        if (p < end && (unsigned)(*p - '0') < 10u) v = v * 10 + (*p++ - '0');
+        *out = v;
+        *pp = p;
+        return 1;
     }
 #endif
-    lim = end - p > 18 ? p + 18 : end;
-    while (p < lim && (unsigned)(*p - '0') < 10u) v = v * 10 + (*p++ - '0');
-#ifdef CB_SWAR_DIGITS
-done:
-#endif
-    if (p >= end || (unsigned)(*p - '0') < 10u || *p == '.' || *p == 'e' || *p == 'E') return 0;
+    {
+        const unsigned char *lim = end - p > 18 ? p + 18 : end;
+        while (p < lim && (unsigned)(*p - '0') < 10u) v = v * 10 + (*p++ - '0');
+    }
     *out = v;
     *pp = p;
     return 1;
@@ -1124,9 +1140,10 @@ static CB_ALWAYS_INLINE int take_size(const unsigned char **pp, const unsigned c
  * scan and the copy go 16 bytes at a time (a copy may run past the quote, inside r->ticker:
  * only ticker_len bytes of it mean anything). */
 static CB_ALWAYS_INLINE int take_ticker(const unsigned char **pp, const unsigned char *end, cb_frame_t *r) {
-    const unsigned char *s = *pp, *q;
+    const unsigned char *q;
     size_t n;
 #ifdef CB_SSE2
+    const unsigned char *s = *pp;
     size_t off;
     for (off = 0; off + 16 <= CB_TICKER_MAX && end - (s + off) >= 16; off += 16) {
         unsigned m = special_mask16(s + off);

@@ -159,13 +159,21 @@ static inline uint64_t cb_hash_final(uint64_t h) {
     return h ^ (h >> 31);
 }
 
-static inline uint64_t cb_hash_bytes(const char *s, size_t n) {
+/* The hash state after the whole 8-byte words of s[0..n); *done = the bytes they hold. */
+static inline uint64_t cb_hash_words(const char *s, size_t n, size_t *done) {
     uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n, w;
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         memcpy(&w, s + i, 8);
         h = cb_hash_mix(h, w);
     }
+    *done = i;
+    return h;
+}
+
+static inline uint64_t cb_hash_bytes(const char *s, size_t n) {
+    size_t i;
+    uint64_t h = cb_hash_words(s, n, &i), w;
     if (i < n) {
         w = 0;
         memcpy(&w, s + i, n - i);
@@ -186,12 +194,8 @@ static inline uint64_t cb_word_head(const char *s, size_t k) {
 /* cb_hash_bytes(s, n) for a string in a buffer readable up to the next multiple of 8 bytes (the
  * ticker arrays of cb_frame_t and of the registry, CB_TICKER_MAX bytes each): same value. */
 static inline uint64_t cb_hash_padded(const char *s, size_t n) {
-    uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n, w;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        memcpy(&w, s + i, 8);
-        h = cb_hash_mix(h, w);
-    }
+    size_t i;
+    uint64_t h = cb_hash_words(s, n, &i);
     if (i < n) h = cb_hash_mix(h, cb_word_head(s + i, n - i));
     return cb_hash_final(h);
 }
