@@ -1021,7 +1021,7 @@ static inline uint64_t leading_digits_value(uint64_t w, unsigned k) {
 #endif
 
 /* The 8 bytes at p, or when fewer than 8 are left before end, those bytes followed by zero
- * bytes (read as the last 8 bytes of a buffer of at least 8 that starts at base). */
+ * bytes (read as the 8 bytes before end: the caller knows the buffer holds at least 8). */
 static CB_ALWAYS_INLINE uint64_t load_upto8(const unsigned char *p, const unsigned char *end) {
     uint64_t w;
     size_t avail = (size_t)(end - p);
@@ -1074,6 +1074,7 @@ static CB_ALWAYS_INLINE int take_int(const unsigned char **pp, const unsigned ch
         return 1;
     }
 #endif
+    (void)base;
     {
         const unsigned char *lim = end - p > 18 ? p + 18 : end;
         while (p < lim && (unsigned)(*p - '0') < 10u) v = v * 10 + (*p++ - '0');
