@@ -159,6 +159,7 @@ def _books_list(frames):
 def _record(benchmark, name, n, unit="frame"):
     stats = benchmark.stats.stats
     per = stats.median / n * 1e9
+    benchmark.extra_info["ops"] = n   # the report's per-operation figures: ns per frame (or level)
     benchmark.extra_info[f"ns_per_{unit}_median"] = round(per, 1)
     benchmark.extra_info[f"ns_per_{unit}_min"] = round(stats.min / n * 1e9, 1)
     RESULTS[name] = (per, stats.min / n * 1e9, unit)

@@ -12,15 +12,19 @@ seq increasing) and an end marker, as fast as the socket takes it. Contenders:
 1. ``centbook``: :class:`centbook.wsreader.BookListener` + :class:`centbook.books.Books`, no
    Python subscriber (frames decoded and applied inside picows' callback);
 2. ``centbook+sub``: the same with one Python ``on_read`` subscriber (called once per socket read);
-3. ``picows_floor``: a picows listener that only counts frames (the receive-only floor). It is
-   a Python ``WSListener`` subclass, so it pays one Python call per frame, which centbook's
-   Cython listener does not: centbook can beat this floor;
-4. ``websockets_json``: websockets + ``json.loads`` + a Decimal dict book (the tutorial stack);
-5. ``aiohttp_msgspec``: aiohttp's WS client + msgspec typed decoding + an int dict book.
+3. ``picows_floor_cython``: :class:`centbook.wsreader.CountingListener`, a Cython picows
+   listener that counts frames and bytes and decodes nothing (the receive-only floor: same
+   socket, same framing, the same one C call per frame as centbook);
+4. ``picows_floor``: the same count done by a Python ``WSListener`` subclass, one Python call per
+   frame (slower than centbook itself: what a pure-Python listener costs, not a floor);
+5. ``websockets_json``: websockets + ``json.loads`` + a Decimal dict book (the tutorial stack);
+6. ``aiohttp_msgspec``: aiohttp's WS client + msgspec typed decoding + an int dict book.
 
 Every contender's final book is checked against the exact reference before its rate is recorded
-(the picows floor checks its frame count). Each
-benchmark records ``extra_info["ops"]`` (messages per round) and ``extra_info["msgs_per_s"]``.
+(the floors check their frame count, the Cython floor its byte count too). Each benchmark
+records ``extra_info["ops"]`` (messages per round), ``extra_info["msgs_per_s"]`` and
+``extra_info["ns_per_msg"]``; centbook's also ``extra_info["x_floor"]``, its time per message
+over the Cython floor's in the same run (target <= 2.5x), when the floor ran first.
 """
 from __future__ import annotations
 
@@ -37,7 +41,7 @@ import pytest
 from benchmarks.streams import make_stream
 from centbook.books import Books
 from centbook.messages import OrderbookDelta, OrderbookSnapshot, _dec_hook
-from centbook.wsreader import BookListener
+from centbook.wsreader import BookListener, CountingListener
 
 websockets = pytest.importorskip("websockets")
 aiohttp = pytest.importorskip("aiohttp")
@@ -134,7 +138,7 @@ def _pusher(ready: mp.Queue, n: int) -> None:  # pragma: no cover - runs in the 
 
 @pytest.fixture(scope="module")
 def pusher():
-    """Start the pusher process; yield ``(url, final book)``."""
+    """Start the pusher process; yield ``(url, final book, messages, payload bytes)``."""
     frames, book = make_frames(N)          # also fills the stream cache for the child
     ctx = mp.get_context("spawn")
     ready = ctx.Queue()
@@ -143,7 +147,7 @@ def pusher():
     port = ready.get(timeout=60)
     if hasattr(os, "sched_setaffinity") and os.cpu_count() and os.cpu_count() > 1:
         os.sched_setaffinity(0, {0})
-    yield f"ws://127.0.0.1:{port}/", book, len(frames) - 1
+    yield f"ws://127.0.0.1:{port}/", book, len(frames) - 1, sum(len(f) for f in frames)
     proc.kill()
     proc.join()
 
@@ -193,6 +197,16 @@ async def picows_floor(url: str) -> int:
     frames = await done
     transport.disconnect()
     return frames
+
+
+async def picows_floor_cython(url: str, frames: int) -> tuple[int, int]:
+    """Receive the stream with the counting listener; return (frames, payload bytes)."""
+    done = asyncio.get_running_loop().create_future()
+    listener = CountingListener(stop_after=frames, on_stop=lambda counter: done.set_result(None))
+    transport, _ = await picows.ws_connect(lambda: listener, url)
+    await done
+    transport.disconnect()
+    return listener.frames, listener.bytes_in
 
 
 def _apply_dict(book: list[dict], side: int, price, delta) -> None:
@@ -261,26 +275,34 @@ def _bench(benchmark, name, messages, fn, want, rounds):
     RESULTS[name] = rate
 
 
+def test_picows_floor_cython(benchmark, pusher):
+    url, _, messages, payload_bytes = pusher
+    _bench(benchmark, "picows_floor_cython", messages, lambda: _run(picows_floor_cython, url, messages + 1),
+           (messages + 1, payload_bytes), rounds=7)
+
+
 @pytest.mark.parametrize("subscriber", [False, True], ids=["no_subscriber", "one_subscriber"])
 def test_centbook_feed(benchmark, pusher, subscriber):
-    url, want, messages = pusher
-    _bench(benchmark, "centbook+sub" if subscriber else "centbook", messages,
-           lambda: _run(centbook_feed, url, subscriber), want, rounds=7)
+    url, want, messages, _ = pusher
+    name = "centbook+sub" if subscriber else "centbook"
+    _bench(benchmark, name, messages, lambda: _run(centbook_feed, url, subscriber), want, rounds=7)
+    if "picows_floor_cython" in RESULTS:   # defined above, so it ran first in this run
+        benchmark.extra_info["x_floor"] = round(RESULTS["picows_floor_cython"] / RESULTS[name], 2)
 
 
 def test_picows_floor(benchmark, pusher):
-    url, _, messages = pusher
+    url, _, messages, _ = pusher
     _bench(benchmark, "picows_floor", messages, lambda: _run(picows_floor, url), messages + 1,
            rounds=7)
 
 
 def test_websockets_json(benchmark, pusher):
-    url, want, messages = pusher
+    url, want, messages, _ = pusher
     _bench(benchmark, "websockets_json", messages, lambda: _run(websockets_json, url), want, rounds=3)
 
 
 def test_aiohttp_msgspec(benchmark, pusher):
-    url, want, messages = pusher
+    url, want, messages, _ = pusher
     _bench(benchmark, "aiohttp_msgspec", messages, lambda: _run(aiohttp_msgspec, url), want, rounds=3)
 
 
@@ -293,9 +315,9 @@ def teardown_module(module):
     base = RESULTS.get("centbook")
     if base:
         print(f"  target >= 2.5M msgs/s (no subscriber): {base / 1e6:.2f}M")
-        if "picows_floor" in RESULTS:
-            print(f"  decode+apply / receive-only floor (time): {RESULTS['picows_floor'] / base:.2f}x "
-                  "(target <= 2.5x)")
+        if "picows_floor_cython" in RESULTS:
+            print(f"  decode+apply / receive-only floor (time per message): "
+                  f"{RESULTS['picows_floor_cython'] / base:.2f}x (target <= 2.5x)")
         if "websockets_json" in RESULTS:
             print(f"  vs tutorial stack: {base / RESULTS['websockets_json']:.1f}x (target >= 20x)")
         if "aiohttp_msgspec" in RESULTS:

@@ -119,9 +119,31 @@ static inline size_t cb_low_byte(uint64_t hit) {
 #endif
 }
 
-/* First byte at or after p that is not plain printable ASCII (or end): 8 bytes at a time, then
- * byte by byte. The lowest flagged byte of a word is always a true one (borrows only run up). */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define CB_SSE2 1
+/* Bit i set when byte i of the 16 at p needs a look (as special_bytes): one signed compare
+ * catches both the control characters (< 0x20) and the bytes of multi-byte UTF-8 (>= 0x80). */
+static inline unsigned special_mask16(const unsigned char *p) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                            _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                               _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+    return (unsigned)_mm_movemask_epi8(hit);
+}
+#endif
+
+/* First byte at or after p that is not plain printable ASCII (or end): 16 bytes at a time where
+ * SSE2 exists (every x86-64), then 8 at a time, then byte by byte. The lowest flagged byte of a
+ * SWAR word is always a true one (borrows only run up). */
 static inline const unsigned char *scan_plain(const unsigned char *p, const unsigned char *end) {
+#ifdef CB_SSE2
+    while (end - p >= 16) {
+        unsigned m = special_mask16(p);
+        if (m) return p + __builtin_ctz(m);
+        p += 16;
+    }
+#endif
     while (end - p >= 8) {
         uint64_t w, hit;
         memcpy(&w, p, 8);
@@ -937,30 +959,48 @@ static int envelope_member(cursor_t *c, const span_t *key, void *ctx_) {
 
 #define LIT(s) (s), (sizeof(s) - 1)
 
-/* Compare a literal word by word (the literal's words fold into constants once inlined). */
+/* Compare a literal with as few loads as its length allows: 8-byte words, the last one
+ * overlapping its neighbour, or two overlapping 4-byte halves for 4 to 7 bytes. Once inlined,
+ * the literal's words fold into immediates, so `,"seq":` is one length check and two compares. */
 static CB_ALWAYS_INLINE int take(const unsigned char **pp, const unsigned char *end, const char *lit,
                                  size_t n) {
     const unsigned char *p = *pp;
-    size_t i = 0;
+    size_t i;
     if ((size_t)(end - p) < n) return 0;
-    for (; i + 8 <= n; i += 8) {
+    if (n >= 8) {
         uint64_t a, b;
-        memcpy(&a, p + i, 8);
-        memcpy(&b, lit + i, 8);
-        if (a != b) return 0;
+        for (i = 0; i + 8 <= n; i += 8) {
+            memcpy(&a, p + i, 8);
+            memcpy(&b, lit + i, 8);
+            if (a != b) return 0;
+        }
+        if (i < n) {
+            memcpy(&a, p + n - 8, 8);
+            memcpy(&b, lit + n - 8, 8);
+            if (a != b) return 0;
+        }
+    } else if (n >= 4) {
+        uint32_t a, b, c, d;
+        memcpy(&a, p, 4);
+        memcpy(&b, lit, 4);
+        memcpy(&c, p + n - 4, 4);
+        memcpy(&d, lit + n - 4, 4);
+        if (a != b || c != d) return 0;
+    } else {
+        for (i = 0; i < n; i++)
+            if (p[i] != (unsigned char)lit[i]) return 0;
     }
-    for (; i < n; i++)
-        if (p[i] != (unsigned char)lit[i]) return 0;
     *pp = p + n;
     return 1;
 }
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define CB_SWAR_DIGITS 1
-/* True when the 8 bytes are all ASCII digits. */
-static inline int eight_digits(uint64_t w) {
-    return ((w & 0xF0F0F0F0F0F0F0F0ULL) | (((w + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4))
-           == 0x3333333333333333ULL;
+/* Non-zero bits only in the bytes of w that are not ASCII digits; exact up to and including the
+ * first such byte (a carry of w + 6 can only leave a byte >= 0xFA, itself flagged). */
+static inline uint64_t nondigit_bytes(uint64_t w) {
+    return ((w & 0xF0F0F0F0F0F0F0F0ULL) ^ 0x3030303030303030ULL) |
+           (((w + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) ^ 0x3030303030303030ULL);
 }
 
 /* The value of 8 ASCII digits (first digit in the lowest byte). */
@@ -971,36 +1011,74 @@ static inline uint64_t eight_digit_value(uint64_t w) {
          (((w >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >> 32;
     return w;
 }
+
+/* The value of the first k (1..7) ASCII digits of w: the digits move to the top bytes and the
+ * bytes below them become '0', leading zeros of the same number. */
+static inline uint64_t leading_digits_value(uint64_t w, unsigned k) {
+    unsigned shift = 8 * (8 - k);
+    return eight_digit_value((w << shift) | (0x3030303030303030ULL >> (64 - shift)));
+}
 #endif
 
-/* [1-9][0-9]{0,17} followed by a non-digit (which must exist). */
-static inline int take_int(const unsigned char **pp, const unsigned char *end, int64_t *out) {
-    const unsigned char *p = *pp, *lim = end - p > 18 ? p + 18 : end;
-    int64_t v;
+/* The 8 bytes at p, or when fewer than 8 are left before end, those bytes followed by zero
+ * bytes (read as the 8 bytes before end: the caller knows the buffer holds at least 8). */
+static CB_ALWAYS_INLINE uint64_t load_upto8(const unsigned char *p, const unsigned char *end) {
+    uint64_t w;
+    size_t avail = (size_t)(end - p);
+    if (avail >= 8) {
+        memcpy(&w, p, 8);
+        return w;
+    }
+    if (avail == 0) return 0;
+    memcpy(&w, end - 8, 8);
+    return w >> (8 * (8 - avail));
+}
+
+/* [1-9][0-9]{0,17}: at most 18 digits, read 8 at a time. What follows is not checked here: in the
+ * canonical layout every number is followed by a literal starting with ',' or '}', which the
+ * caller takes next, so a longer number, a fraction or an exponent fails there. `base`: the start
+ * of the frame, at least 8 bytes long (load_upto8 reads its last 8 bytes near the end). */
+static CB_ALWAYS_INLINE int take_int(const unsigned char **pp, const unsigned char *base,
+                                     const unsigned char *end, int64_t *out) {
+    const unsigned char *p = *pp;
+    int64_t v = 0;
     if (p >= end || (unsigned)(*p - '1') >= 9u) return 0;
 #ifdef CB_SWAR_DIGITS
-    if (end - p >= 16) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        if (eight_digits(w)) {
-            v = (int64_t)eight_digit_value(w);
-            p += 8;
-            memcpy(&w, p, 8);
-            if (eight_digits(w)) {
-                v = v * 100000000 + (int64_t)eight_digit_value(w);
-                p += 8;
-            }
-            while (p < lim && (unsigned)(*p - '0') < 10u) v = v * 10 + (*p++ - '0');
-            goto done;
+    if (end - base >= 8) {
+        static const int64_t scale[8] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
+        uint64_t w = load_upto8(p, end), t = nondigit_bytes(w);
+        unsigned k;
+        if (t) {   /* 1 to 7 digits: sid, seq */
+            k = (unsigned)__builtin_ctzll(t) >> 3;
+            *out = (int64_t)leading_digits_value(w, k);
+            *pp = p + k;
+            return 1;
         }
+        v = (int64_t)eight_digit_value(w);
+        p += 8;
+        w = load_upto8(p, end);
+        t = nondigit_bytes(w);
+        if (t) {   /* 8 to 15 digits: ts_ms */
+            k = (unsigned)__builtin_ctzll(t) >> 3;
+            if (k) v = v * scale[k] + (int64_t)leading_digits_value(w, k);
+            *out = v;
+            *pp = p + k;
+            return 1;
+        }
+        v = v * 100000000 + (int64_t)eight_digit_value(w);
+        p += 8;
+        if (p < end && (unsigned)(*p - '0') < 10u) v = v * 10 + (*p++ - '0');
+        if (p < end && (unsigned)(*p - '0') < 10u) v = v * 10 + (*p++ - '0');
+        *out = v;
+        *pp = p;
+        return 1;
     }
 #endif
-    v = *p++ - '0';
-    while (p < lim && (unsigned)(*p - '0') < 10u) v = v * 10 + (*p++ - '0');
-#ifdef CB_SWAR_DIGITS
-done:
-#endif
-    if (p >= end || (unsigned)(*p - '0') < 10u || *p == '.' || *p == 'e' || *p == 'E') return 0;
+    (void)base;
+    {
+        const unsigned char *lim = end - p > 18 ? p + 18 : end;
+        while (p < lim && (unsigned)(*p - '0') < 10u) v = v * 10 + (*p++ - '0');
+    }
     *out = v;
     *pp = p;
     return 1;
@@ -1017,6 +1095,81 @@ static inline int take_plain_string(const unsigned char **pp, const unsigned cha
     return 1;
 }
 
+/* A price string up to its closing quote. Kalshi writes "D.DDDD"; that form is read directly,
+ * any other goes through cb_parse_price_bp, the definition (the results are the same). */
+static CB_ALWAYS_INLINE int take_price(const unsigned char **pp, const unsigned char *end, int32_t *out) {
+    const unsigned char *p = *pp, *s;
+    size_t n;
+    if (end - p >= 7 && p[6] == '"' && p[1] == '.') {
+        unsigned d0 = p[0] - '0', d1 = p[2] - '0', d2 = p[3] - '0', d3 = p[4] - '0', d4 = p[5] - '0';
+        if (d0 <= 1 && d1 < 10 && d2 < 10 && d3 < 10 && d4 < 10) {
+            unsigned v = d0 * 10000 + d1 * 1000 + d2 * 100 + d3 * 10 + d4;
+            if (v > CB_PRICE_MAX_BP) return 0;
+            *out = (int32_t)v;
+            *pp = p + 7;
+            return 1;
+        }
+    }
+    if (!take_plain_string(pp, end, &s, &n)) return 0;
+    return cb_parse_price_bp((const char *)s, n, out) == CB_OK;
+}
+
+/* A size string up to its closing quote. Kalshi writes "[-]I.DD"; with 1 to 15 integer digits
+ * that form is read directly, any other goes through cb_parse_size (same results). */
+static CB_ALWAYS_INLINE int take_size(const unsigned char **pp, const unsigned char *end, int64_t *out) {
+    const unsigned char *p = *pp, *digits, *s;
+    size_t n;
+    int negative = 0;
+    int64_t v = 0;
+    if (p < end && *p == '-') { negative = 1; p++; }
+    digits = p;
+    while (p < end && (unsigned)(*p - '0') < 10u && p - digits < 15) v = v * 10 + (*p++ - '0');
+    if (p > digits && end - p >= 4 && p[0] == '.' && p[3] == '"') {
+        unsigned f0 = p[1] - '0', f1 = p[2] - '0';
+        if (f0 < 10 && f1 < 10) {
+            v = v * 100 + f0 * 10 + f1;
+            *out = negative ? -v : v;
+            *pp = p + 4;
+            return 1;
+        }
+    }
+    if (!take_plain_string(pp, end, &s, &n)) return 0;
+    return cb_parse_size((const char *)s, n, out) == CB_OK;
+}
+
+/* The ticker string: plain bytes up to the closing quote, copied into r->ticker. With SSE2 the
+ * scan and the copy go 16 bytes at a time (a copy may run past the quote, inside r->ticker:
+ * only ticker_len bytes of it mean anything). */
+static CB_ALWAYS_INLINE int take_ticker(const unsigned char **pp, const unsigned char *end, cb_frame_t *r) {
+    const unsigned char *q;
+    size_t n;
+#ifdef CB_SSE2
+    const unsigned char *s = *pp;
+    size_t off;
+    for (off = 0; off + 16 <= CB_TICKER_MAX && end - (s + off) >= 16; off += 16) {
+        unsigned m = special_mask16(s + off);
+        memcpy(r->ticker + off, s + off, 16);
+        if (m) {
+            n = off + (size_t)__builtin_ctz(m);
+            if (s[n] != '"' || n == 0) return 0;
+            r->ticker_len = n;
+            *pp = s + n + 1;
+            return 1;
+        }
+    }
+#endif
+    if (!take_plain_string(pp, end, &q, &n) || n == 0 || n > CB_TICKER_MAX) return 0;
+    memcpy(r->ticker, q, n);
+    r->ticker_len = n;
+    return 1;
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+#define CB_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define CB_UNLIKELY(x) (x)
+#endif
+
 static int canonical_delta(const unsigned char *base, size_t len, cb_frame_t *r) {
     const unsigned char *p = base, *end = base + len, *s;
     size_t n;
@@ -1026,38 +1179,44 @@ static int canonical_delta(const unsigned char *base, size_t len, cb_frame_t *r)
                     CB_HAVE_PRICE | CB_HAVE_DELTA | CB_HAVE_SIDE;
     int side;
     if (!take(&p, end, LIT("{\"type\":\"orderbook_delta\",\"sid\":"))) return 0;
-    if (!take_int(&p, end, &sid) || !take(&p, end, LIT(",\"seq\":"))) return 0;
-    if (!take_int(&p, end, &seq) || !take(&p, end, LIT(",\"msg\":{\"market_ticker\":\""))) return 0;
-    if (!take_plain_string(&p, end, &s, &n) || n == 0 || n > CB_TICKER_MAX) return 0;
-    memcpy(r->ticker, s, n);
-    r->ticker_len = n;
+    if (CB_UNLIKELY(!take_int(&p, base, end, &sid) || !take(&p, end, LIT(",\"seq\":")))) return 0;
+    if (CB_UNLIKELY(!take_int(&p, base, end, &seq) || !take(&p, end, LIT(",\"msg\":{\"market_ticker\":\""))))
+        return 0;
+    if (CB_UNLIKELY(!take_ticker(&p, end, r))) return 0;
     if (take(&p, end, LIT(",\"market_id\":\""))) {
-        if (!take_plain_string(&p, end, &s, &n)) return 0;
+        if (CB_UNLIKELY(!take_plain_string(&p, end, &s, &n))) return 0;
         have |= CB_HAVE_MARKET_ID;
     }
-    if (!take(&p, end, LIT(",\"price_dollars\":\"")) || !take_plain_string(&p, end, &s, &n)) return 0;
-    if (cb_parse_price_bp((const char *)s, n, &price) != CB_OK) return 0;
-    if (!take(&p, end, LIT(",\"delta_fp\":\"")) || !take_plain_string(&p, end, &s, &n)) return 0;
-    if (cb_parse_size((const char *)s, n, &delta) != CB_OK) return 0;
+    if (CB_UNLIKELY(!take(&p, end, LIT(",\"price_dollars\":\"")) || !take_price(&p, end, &price))) return 0;
+    if (CB_UNLIKELY(!take(&p, end, LIT(",\"delta_fp\":\"")) || !take_size(&p, end, &delta))) return 0;
     if (take(&p, end, LIT(",\"side\":\"yes\""))) side = 0;
     else if (take(&p, end, LIT(",\"side\":\"no\""))) side = 1;
     else return 0;
     if (take(&p, end, LIT(",\"ts\":\"")) && !take_plain_string(&p, end, &s, &n)) return 0;
     if (take(&p, end, LIT(",\"ts_ms\":"))) {
-        if (!take_int(&p, end, &ts_ms)) return 0;
+        if (CB_UNLIKELY(!take_int(&p, base, end, &ts_ms))) return 0;
         have |= CB_HAVE_TS_MS;
     }
-    if (!take(&p, end, LIT("}}")) || p != end) return 0;
+    if (CB_UNLIKELY(!take(&p, end, LIT("}}")) || p != end)) return 0;
+    /* every field, as reset() and the general parser would leave them */
     r->kind = CB_KIND_DELTA;
+    r->err = CB_FE_NONE;
+    r->err_field = "";
+    r->err_pos = 0;
     r->have = have;
     r->sid = sid;
     r->seq = seq;
+    r->id = 0;
     r->type_pos = 9;
     r->type_len = 15;
     r->side = side;
     r->price_bp = price;
     r->delta = delta;
     r->ts_ms = ts_ms;
+    r->subaccount = 0;
+    r->client_order_id_len = 0;
+    r->level_count[0] = r->level_count[1] = 0;
+    r->unknown_keys = 0;
     return 1;
 }
 
@@ -1081,7 +1240,7 @@ static void reset(cb_frame_t *r) {
 }
 
 int cb_frame_parse(const char *buf, size_t len, cb_frame_t *r) {
-    reset(r);
+    /* the shortcut sets every field itself; the general parser resets them first */
     if (canonical_delta((const unsigned char *)buf, len, r)) return CB_FE_NONE;
     return cb_frame_parse_general(buf, len, r);
 }

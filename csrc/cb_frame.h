@@ -149,22 +149,71 @@ const char *cb_kind_name(int kind);       /* the wire `type`, "" for NONE/UNKNOW
 
 /* The ticker hash of the books registry: 8 bytes per multiply, then a final mix. Tickers are
  * public and short, so this needs to be quick, not resistant to chosen collisions. */
-static inline uint64_t cb_hash_bytes(const char *s, size_t n) {
+static inline uint64_t cb_hash_mix(uint64_t h, uint64_t w) {
+    h = (h ^ w) * 0xBF58476D1CE4E5B9ULL;
+    return h ^ (h >> 29);
+}
+
+static inline uint64_t cb_hash_final(uint64_t h) {
+    h = (h ^ (h >> 32)) * 0x94D049BB133111EBULL;
+    return h ^ (h >> 31);
+}
+
+/* The hash state after the whole 8-byte words of s[0..n); *done = the bytes they hold. */
+static inline uint64_t cb_hash_words(const char *s, size_t n, size_t *done) {
     uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n, w;
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         memcpy(&w, s + i, 8);
-        h = (h ^ w) * 0xBF58476D1CE4E5B9ULL;
-        h ^= h >> 29;
+        h = cb_hash_mix(h, w);
     }
+    *done = i;
+    return h;
+}
+
+static inline uint64_t cb_hash_bytes(const char *s, size_t n) {
+    size_t i;
+    uint64_t h = cb_hash_words(s, n, &i), w;
     if (i < n) {
         w = 0;
         memcpy(&w, s + i, n - i);
-        h = (h ^ w) * 0xBF58476D1CE4E5B9ULL;
-        h ^= h >> 29;
+        h = cb_hash_mix(h, w);
     }
-    h = (h ^ (h >> 32)) * 0x94D049BB133111EBULL;
-    return h ^ (h >> 31);
+    return cb_hash_final(h);
 }
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* The bytes of the word at s that lie before s + k (k = 1..8), the others zero: what a memcpy of k
+ * bytes into a zeroed word gives, without the variable-length copy. */
+static inline uint64_t cb_word_head(const char *s, size_t k) {
+    uint64_t w;
+    memcpy(&w, s, 8);
+    return w & (~0ULL >> (8 * (8 - k)));
+}
+
+/* cb_hash_bytes(s, n) for a string in a buffer readable up to the next multiple of 8 bytes (the
+ * ticker arrays of cb_frame_t and of the registry, CB_TICKER_MAX bytes each): same value. */
+static inline uint64_t cb_hash_padded(const char *s, size_t n) {
+    size_t i;
+    uint64_t h = cb_hash_words(s, n, &i);
+    if (i < n) h = cb_hash_mix(h, cb_word_head(s + i, n - i));
+    return cb_hash_final(h);
+}
+
+/* memcmp(a, b, n) == 0 for two such padded buffers, a word at a time. */
+static inline int cb_padded_eq(const char *a, const char *b, size_t n) {
+    uint64_t x, y;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        if (x != y) return 0;
+    }
+    return i == n || cb_word_head(a + i, n - i) == cb_word_head(b + i, n - i);
+}
+#else
+static inline uint64_t cb_hash_padded(const char *s, size_t n) { return cb_hash_bytes(s, n); }
+static inline int cb_padded_eq(const char *a, const char *b, size_t n) { return memcmp(a, b, n) == 0; }
+#endif
 
 #endif /* CB_FRAME_H */

@@ -198,6 +198,10 @@ static void check(const unsigned char *data, size_t len, cb_frame_t *r) {
     if (strlen(cb_frame_err_name(r->err)) == 0 && r->err) fail("unnamed error", data, len);
     if (r->have & CB_HAVE_TYPE && r->type_pos + r->type_len > len) fail("type span beyond input", data, len);
     if (r->ticker_len > CB_TICKER_MAX || r->client_order_id_len > CB_COID_MAX) fail("string length", data, len);
+    /* the registry's word-wise hash and compare must equal the byte-wise definitions */
+    if (cb_hash_padded(r->ticker, r->ticker_len) != cb_hash_bytes(r->ticker, r->ticker_len)
+        || !cb_padded_eq(r->ticker, r->ticker, r->ticker_len))
+        fail("cb_hash_padded differs from cb_hash_bytes", data, len);
     if (r->err == CB_FE_NONE) {
         if (!(r->have & CB_HAVE_TYPE)) fail("success without a type", data, len);
         if (r->kind == CB_KIND_DELTA) {

@@ -74,6 +74,8 @@ cdef extern from "cb_frame.h" nogil:
     const char *cb_frame_err_text(int err)
     const char *cb_kind_name(int kind)
     uint64_t cb_hash_bytes(const char *s, size_t n)
+    uint64_t cb_hash_padded(const char *s, size_t n)
+    bint cb_padded_eq(const char *a, const char *b, size_t n)
 
 
 # Decode-error reasons beyond the parser's cb_frame_err_t (0..CB_FE_COUNT-1): the registry's own
@@ -120,6 +122,8 @@ cdef class Books:
     cdef readonly bint auto_create
     cdef readonly bint raise_errors
     cdef bint _resync_pending
+    # registry index of the market of the last frame applied to a book (-1: none)
+    cdef Py_ssize_t _last_market
     # counters
     cdef int64_t _frames, _snapshots, _deltas, _errors, _gaps, _unknown_types, _other, _unknown_fields
     cdef int64_t _by_reason[48]
@@ -139,6 +143,7 @@ cdef class Books:
 
     cdef int apply_frame_c(self, const char *buf, size_t n) except -2
     cdef Py_ssize_t _find(self, const char *ticker, size_t n, uint64_t h) noexcept nogil
+    cdef Py_ssize_t _find_key(self, bytes key) noexcept
     cdef Py_ssize_t _insert(self, object ticker_bytes, object book) except -1
     cdef Py_ssize_t _index(self, ticker) except -2
     cdef cb_subscription_t *_sub(self, int64_t sid) except NULL

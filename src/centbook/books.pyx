@@ -46,7 +46,7 @@ from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.object cimport PyObject
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
-from libc.string cimport memcmp, memcpy
+from libc.string cimport memcpy, memset
 
 from centbook.book cimport (
     CB_APPLIED, CB_BOOK_FAULTED, CB_BOOK_GAPPED, CB_BOOK_STALE, CB_FAULT_EXTERNAL, OrderBook,
@@ -190,6 +190,7 @@ cdef class Books:
         self._frame.level_cap = CB_FRAME_MAX_LEVELS
         self._frame.kind = CB_KIND_NONE
         self._err_reason = 0
+        self._last_market = -1
 
     def __init__(self, PriceGrid default_grid=None, *, bint auto_create=True, bint raise_errors=False):
         """Make an empty registry (the work is done at allocation; see the class docstring)."""
@@ -204,6 +205,8 @@ cdef class Books:
     # ------------------------------------------------------------------------- registry
 
     cdef Py_ssize_t _find(self, const char *ticker, size_t n, uint64_t h) noexcept nogil:
+        # ticker: readable up to the next multiple of 8 bytes (cb_padded_eq), as the frame's
+        # ticker array is; h: its cb_hash_padded (= cb_hash_bytes)
         cdef Py_ssize_t i = <Py_ssize_t>(h & <uint64_t>self._table_mask)
         cdef int32_t slot
         cdef cb_market_t *m
@@ -212,9 +215,19 @@ cdef class Books:
             if slot == 0:
                 return -1
             m = &self._markets[slot - 1]
-            if m.hash == h and m.ticker_len == n and memcmp(m.ticker, ticker, n) == 0:
+            if m.hash == h and m.ticker_len == n and cb_padded_eq(m.ticker, ticker, n):
                 return slot - 1
             i = (i + 1) & self._table_mask
+
+    cdef Py_ssize_t _find_key(self, bytes key) noexcept:
+        """_find for a ticker given as bytes (copied into a padded buffer first)."""
+        cdef char buf[CB_TICKER_MAX]
+        cdef size_t n = <size_t>len(key)
+        if n == 0 or n > CB_TICKER_MAX:
+            return -1
+        memset(buf, 0, CB_TICKER_MAX)
+        memcpy(buf, <const char *>key, n)
+        return self._find(buf, n, cb_hash_padded(buf, n))
 
     cdef Py_ssize_t _insert(self, object ticker_bytes, object book) except -1:
         cdef const char *s = ticker_bytes
@@ -250,6 +263,7 @@ cdef class Books:
         self._markets[idx].sid = -1
         self._markets[idx].needs_snapshot = 0
         self._markets[idx].ticker_len = <uint32_t>n
+        memset(self._markets[idx].ticker, 0, CB_TICKER_MAX)   # the padding _find compares whole words of
         memcpy(self._markets[idx].ticker, s, n)
         i = <Py_ssize_t>(h & <uint64_t>self._table_mask)
         while self._table[i] != 0:
@@ -282,7 +296,7 @@ cdef class Books:
         elif not isinstance(grid, PriceGrid):
             grid = PriceGrid.from_ranges(grid)
         key = ticker.encode("utf-8")
-        if self._find(key, len(key), cb_hash_bytes(key, len(key))) >= 0:
+        if self._find_key(key) >= 0:
             raise ValueError(f"market {ticker!r} is already registered")
         if not 0 < len(key) <= CB_TICKER_MAX:
             raise ValueError(f"a ticker must be 1 to {CB_TICKER_MAX} bytes of UTF-8, got {ticker!r}")
@@ -294,7 +308,7 @@ cdef class Books:
         if not isinstance(ticker, str):
             raise TypeError(f"a ticker is a str, got {type(ticker).__name__}")
         key = (<str>ticker).encode("utf-8")
-        return self._find(key, len(key), cb_hash_bytes(key, len(key)))
+        return self._find_key(key)
 
     def __getitem__(self, ticker):
         cdef Py_ssize_t i = self._index(ticker)
@@ -492,12 +506,15 @@ cdef class Books:
         if have & CB_HAVE_SID:
             sub = self._sub(f.sid)
             if have & CB_HAVE_SEQ:
-                self._track(sub, f.seq, kind)
+                if sub.has_seq and f.seq == sub.last_seq + 1:
+                    sub.last_seq = f.seq      # in order: the usual case, inline
+                else:
+                    self._track(sub, f.seq, kind)
         self._unknown_fields += f.unknown_keys
         if rc != 0:
             # the frame consumed its seq but cannot be applied: fault its market, or all of the sid
             if have & CB_HAVE_TICKER:
-                idx = self._find(f.ticker, f.ticker_len, cb_hash_bytes(f.ticker, f.ticker_len))
+                idx = self._find(f.ticker, f.ticker_len, cb_hash_padded(f.ticker, f.ticker_len))
             if idx >= 0:
                 (<OrderBook>self._markets[idx].book).fault_c(CB_FAULT_EXTERNAL, -1, -1, 0)
                 self._markets[idx].needs_snapshot = 1
@@ -509,7 +526,7 @@ cdef class Books:
                 self._mark_sid(f.sid, CB_BOOK_FAULTED)
             return self._fail(rc, buf, n)
         if kind == CB_KIND_DELTA:
-            idx = self._find(f.ticker, f.ticker_len, cb_hash_bytes(f.ticker, f.ticker_len))
+            idx = self._find(f.ticker, f.ticker_len, cb_hash_padded(f.ticker, f.ticker_len))
             if idx < 0:
                 return self._fail(CB_R_UNKNOWN_MARKET, buf, n)
             book = <OrderBook>self._markets[idx].book
@@ -524,9 +541,10 @@ cdef class Books:
                 return self._fail(CB_R_BOOK + <int>res, buf, n)
             book.last_seq = f.seq
             self._deltas += 1
+            self._last_market = idx
             return kind
         if kind == CB_KIND_SNAPSHOT:
-            idx = self._find(f.ticker, f.ticker_len, cb_hash_bytes(f.ticker, f.ticker_len))
+            idx = self._find(f.ticker, f.ticker_len, cb_hash_padded(f.ticker, f.ticker_len))
             if idx < 0:
                 if not self.auto_create:
                     return self._fail(CB_R_UNKNOWN_MARKET, buf, n)
@@ -546,6 +564,7 @@ cdef class Books:
             self._markets[idx].needs_snapshot = 0
             book.last_seq = f.seq
             self._snapshots += 1
+            self._last_market = idx
             return kind
         if kind == CB_KIND_UNKNOWN or kind == CB_KIND_NONE:
             self._unknown_types += 1

@@ -32,3 +32,18 @@ class BookListener(picows.WSListener):
         tap: Callable[[bytes, int], Any] | None = None, sample_every: int = 64,
     ) -> None: ...
     def stats(self) -> dict[str, int]: ...
+
+class CountingListener(picows.WSListener):
+    frames: int
+    bytes_in: int
+    reads: int
+    first_ns: int
+    last_ns: int
+    stop_after: int
+    on_stop: Callable[[CountingListener], Any] | None
+    def __init__(
+        self, stop_after: int = 0, on_stop: Callable[[CountingListener], Any] | None = None,
+    ) -> None: ...
+    @property
+    def elapsed_ns(self) -> int: ...
+    def stats(self) -> dict[str, int]: ...

@@ -7,17 +7,21 @@ marks the frame ``last_in_buffer``), with the list of markets whose book changed
 Every other frame (subscription replies, ticker, trade, fill, lifecycle, ...) is handed to
 Python as bytes with its kind, for the typed decoder. C-level code can subclass the listener and
 override :meth:`frame_applied`, called for every book frame.
+
+:class:`CountingListener` is the same kind of listener with the decoding taken out: it counts
+frames and bytes and nothing else, so it measures what the transport alone delivers (the floor
+any decoder is compared with).
 """
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.stdint cimport int64_t, uint32_t
 
 from picows.picows cimport WSFrame, WSListener, WSMsgType, WSTransport
 
-from centbook.books cimport CB_FRAME_INVALID, CB_KIND_DELTA, CB_KIND_SNAPSHOT, Books, cb_hash_bytes
+from centbook.books cimport CB_FRAME_INVALID, CB_KIND_DELTA, CB_KIND_SNAPSHOT, Books
 from centbook.cb cimport cb_monotonic_ns
 from centbook.metrics cimport Histogram
 
-__all__ = ["BookListener"]
+__all__ = ["BookListener", "CountingListener"]
 
 
 cdef class BookListener(WSListener):
@@ -111,9 +115,7 @@ cdef class BookListener(WSListener):
 
     cdef int _mark_changed(self) except -1:
         """Note the market of the frame just applied (once per read)."""
-        cdef Books books = self.books
-        cdef Py_ssize_t i = books._find(books._frame.ticker, books._frame.ticker_len,
-                                        cb_hash_bytes(books._frame.ticker, books._frame.ticker_len))
+        cdef Py_ssize_t i = self.books._last_market
         if i < 0:
             return 0
         if i >= self._cap:
@@ -222,3 +224,70 @@ cdef class BookListener(WSListener):
         """Counters of this listener as a dict."""
         return {"frames": self.frames, "book_frames": self.book_frames, "other_frames": self.other_frames,
                 "refused_frames": self.refused_frames, "bytes_in": self.bytes_in, "reads": self.reads}
+
+
+cdef class CountingListener(WSListener):
+    """Count the frames and bytes picows delivers, inside its callback, and decode nothing.
+
+    The receive-only floor of a feed: the cost of the socket reads, picows' framing and one C
+    call per frame, without a decoder. Run it against the same server as a :class:`BookListener`
+    to see what decoding and applying add, or alone to measure a transport (loopback, a proxy,
+    TLS) in messages and bytes per second.
+
+    Parameters
+    ----------
+    stop_after : int, optional
+        Call ``on_stop`` once, when this many data frames have been counted (0: never).
+    on_stop : callable, optional
+        ``on_stop(listener)``, called from inside the callback of the ``stop_after``-th frame.
+
+    Attributes
+    ----------
+    frames, bytes_in : int
+        Data frames (text, binary, continuation) and their payload bytes.
+    reads : int
+        Socket reads that delivered frames (picows' ``last_in_buffer``).
+    first_ns, last_ns : int
+        Monotonic ns of the first data frame and of the end of the last read (one clock read per
+        socket read, none per frame); ``elapsed_ns`` is their difference.
+
+    Notes
+    -----
+    A close frame from the server is answered and the connection closed, as a feed would do;
+    pings are left to picows' auto-pong.
+    """
+
+    cdef readonly int64_t frames, bytes_in, reads, first_ns, last_ns, stop_after
+    cdef public object on_stop
+
+    def __init__(self, int64_t stop_after=0, on_stop=None):
+        if stop_after < 0:
+            raise ValueError(f"stop_after must be >= 0, got {stop_after}")
+        self.stop_after = stop_after
+        self.on_stop = on_stop
+
+    cpdef on_ws_frame(self, WSTransport transport, WSFrame frame):
+        cdef WSMsgType kind = frame.msg_type
+        if kind == WSMsgType.TEXT or kind == WSMsgType.BINARY or kind == WSMsgType.CONTINUATION:
+            if self.frames == 0:
+                self.first_ns = cb_monotonic_ns()
+            self.frames += 1
+            self.bytes_in += frame.payload_size
+            if self.frames == self.stop_after and self.on_stop is not None:
+                self.on_stop(self)
+        elif kind == WSMsgType.CLOSE:
+            transport.send_close(frame.get_close_code())
+            transport.disconnect()
+        if frame.last_in_buffer:
+            self.reads += 1
+            self.last_ns = cb_monotonic_ns()
+
+    @property
+    def elapsed_ns(self):
+        """Monotonic ns from the first data frame to the end of the last read (0 before any)."""
+        return self.last_ns - self.first_ns if self.frames else 0
+
+    def stats(self):
+        """Counters of this listener as a dict."""
+        return {"frames": self.frames, "bytes_in": self.bytes_in, "reads": self.reads,
+                "elapsed_ns": self.elapsed_ns}

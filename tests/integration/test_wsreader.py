@@ -1,7 +1,8 @@
-"""The picows listener over a real socket: a server on 127.0.0.1 replays real Kalshi frames.
+"""The picows listeners over a real socket: a server on 127.0.0.1 replays real Kalshi frames.
 
-The client must end with exactly the books that applying the same frames directly gives, and
-hear about changed markets once per socket read.
+The book listener must end with exactly the books that applying the same frames directly gives,
+and hear about changed markets once per socket read; the counting listener must count every
+frame and payload byte the server sent.
 """
 import asyncio
 import gzip
@@ -12,7 +13,7 @@ import picows
 import pytest
 
 from centbook.books import Books
-from centbook.wsreader import BookListener
+from centbook.wsreader import BookListener, CountingListener
 
 CAPTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "kalshi" / "captures" / "events"
 
@@ -94,3 +95,44 @@ def test_listener_applies_frames_like_direct_application(loop_kind):
     assert listener.other_frames == len(frames) - book_frames + 1 == len(others)
     assert 0 < len(reads) <= listener.reads < len(frames)   # frames were batched per socket read
     assert listener.apply_latency.count == book_frames
+
+
+@pytest.mark.parametrize("loop_kind", ["asyncio", "uvloop"])
+def test_counting_listener_counts_every_frame_and_byte(loop_kind):
+    frames = capture_frames(3000)
+    sent = frames + [b'{"type":"end_of_replay"}']
+
+    async def main():
+        server = await picows.ws_create_server(lambda request: Replay(frames, None), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        done = asyncio.get_running_loop().create_future()
+        stops = []
+
+        def on_stop(counter):
+            stops.append(counter.frames)
+            done.set_result(None)
+
+        listener = CountingListener(stop_after=len(sent), on_stop=on_stop)
+        transport, _ = await picows.ws_connect(lambda: listener, f"ws://127.0.0.1:{port}/")
+        await asyncio.wait_for(done, 30)
+        transport.disconnect()
+        server.close()
+        return listener, stops
+
+    if loop_kind == "uvloop":
+        import uvloop
+        listener, stops = uvloop.run(main())
+    else:
+        listener, stops = asyncio.run(main())
+    assert stops == [len(sent)]                 # on_stop once, at exactly the stop_after-th frame
+    assert listener.frames == len(sent)         # pings are not data frames
+    assert listener.bytes_in == sum(len(f) for f in sent)
+    assert 0 < listener.reads <= len(sent)
+    assert listener.elapsed_ns == listener.last_ns - listener.first_ns >= 0
+    assert listener.stats() == {"frames": len(sent), "bytes_in": listener.bytes_in,
+                                "reads": listener.reads, "elapsed_ns": listener.elapsed_ns}
+
+
+def test_counting_listener_refuses_a_negative_stop_after():
+    with pytest.raises(ValueError, match="stop_after must be >= 0"):
+        CountingListener(stop_after=-1)

@@ -400,21 +400,30 @@ def compact_deltas(draw):
     def num(valid):
         return draw(st.sampled_from(valid + ["0", "01", "1" * 19, "1.5", "1e3", "-1", '"7"']))
 
-    ticker = draw(st.sampled_from(["KXGOLD15M-26AUG101830-30", "A", "X" * 128, "X" * 129, "", 'q\\"x', "é"]))
+    # ticker lengths around the 16-byte steps of the SSE2 scan and copy, and the 128-byte limit
+    ticker = draw(st.sampled_from(["KXGOLD15M-26AUG101830-30", "A", "X" * 128, "X" * 129, "", 'q\\"x', "é",
+                                   "Y" * 15, "Y" * 16, "Y" * 17, "Y" * 31, "Y" * 32, "Y" * 112, "Y" * 127,
+                                   "Y" * 16 + 'q\\"x']))
     parts = ['{"type":"orderbook_delta","sid":', num(["1", "42"]), ',"seq":',
-             num(["13299399", "999999999999999999", "12345678", "123456789012345678"]),
+             num(["13299399", "999999999999999999", "12345678", "123456789012345678", "7", "1234567",
+                  "123456789", "1234567890123456", "12345678901234567", "1234567890123456789"]),
              ',"msg":{"market_ticker":"', ticker, '"']
     if draw(st.booleans()):
         parts.append(',"market_id":"' + draw(st.sampled_from(["eab09b7f-31ea-42c8-ba7a-b230c49efe64", "",
                                                                "\\u0041"])) + '"')
     parts.append(',"price_dollars":"' + draw(st.sampled_from(["0.5400", "1", "0", "1.0001", "0.12345", "x",
-                                                              "0.5"])) + '"')
-    parts.append(',"delta_fp":"' + draw(st.sampled_from(["-10.00", "5", "+3.5", "1.001", "", "0"])) + '"')
+                                                              "0.5", "0.9600", "1.0000", "2.0000", "0.96a0",
+                                                              "0:9600", "00.9600"])) + '"')
+    parts.append(',"delta_fp":"' + draw(st.sampled_from(["-10.00", "5", "+3.5", "1.001", "", "0", "-0.00",
+                                                         "007.00", "-1234567890.25", "1234567890123456.00",
+                                                         "12345678901234567.00", "5.", "-.50", "1.5x",
+                                                         "1.2a"])) + '"')
     parts.append(',"side":"' + draw(st.sampled_from(["yes", "no", "maybe"])) + '"')
     if draw(st.booleans()):
         parts.append(',"ts":"2026-08-05T11:45:36.564039Z"')
     if draw(st.booleans()):
-        parts.append(',"ts_ms":' + num(["1785930336564", "12345678901234567"]))
+        parts.append(',"ts_ms":' + num(["1785930336564", "12345678901234567", "1", "12345678", "123456789",
+                                        "123456789012345678", "1234567890123456789"]))
     parts.append(draw(st.sampled_from(["}}", "}}", "} }", "}}x", "}", "},\"z\":1}"])))
     return "".join(parts).encode()
 
