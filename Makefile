@@ -41,7 +41,7 @@ debug-build: $(DEPS)
 		--target $(DEBUG_SITE) . > build/debug/build.log 2>&1 \
 		|| (tail -40 build/debug/build.log; echo "debug build failed: build/debug/build.log"; exit 1)
 
-test: build debug-build fuzz-smoke
+test: build debug-build fuzz-smoke sdk-venv
 	$(BIN)/python -m pytest $(PYTEST_FLAGS)
 	$(MAKE) --no-print-directory test-debug
 

@@ -16,8 +16,20 @@ from benchmarks.kalshi_sdk_runner import load, run_runner, write_stream
 from benchmarks.streams import make_stream
 from tests.reference_book import ReferenceBook
 
-SDK_PYTHON = Path(__file__).resolve().parents[2] / ".venv-sdk" / "bin" / "python"
+ROOT = Path(__file__).resolve().parents[2]
+SDK_PYTHON = ROOT / ".venv-sdk" / "bin" / "python"
 N = 2_000
+
+
+def _no_sdk_reason() -> str:
+    """Why there is no sdk venv, as `make test` (sdk-venv) recorded it."""
+    status = ROOT / "build" / "bench" / "sdk-env.json"
+    if status.exists():
+        return "no .venv-sdk: " + json.loads(status.read_text()).get("reason", "see " + str(status))
+    return "no .venv-sdk (made by make test / make bench / centbook bench)"
+
+
+needs_sdk = pytest.mark.skipif(not SDK_PYTHON.exists(), reason=_no_sdk_reason())
 
 
 def reference(stream):
@@ -48,7 +60,7 @@ def test_stream_file_round_trips(stream_file):
     assert header["expected_final"] == [[list(lv) for lv in side] for side in final]
 
 
-@pytest.mark.skipif(not SDK_PYTHON.exists(), reason="no .venv-sdk (made by make bench / centbook bench)")
+@needs_sdk
 def test_runner_rebuilds_the_reference_book_through_kalshi_sdk(stream_file):
     path, stream, final, checksum = stream_file
     result = run_runner(str(SDK_PYTHON), str(path), 1)
@@ -57,7 +69,7 @@ def test_runner_rebuilds_the_reference_book_through_kalshi_sdk(stream_file):
     assert result["kalshi_sdk"] == "22.4.0" and len(result["round_ns"]) == 1 and result["round_ns"][0] > 0
 
 
-@pytest.mark.skipif(not SDK_PYTHON.exists(), reason="no .venv-sdk (made by make bench / centbook bench)")
+@needs_sdk
 def test_runner_refuses_figures_when_the_reference_disagrees(stream_file, tmp_path):
     path = stream_file[0]
     raw = path.read_bytes()
