@@ -145,7 +145,8 @@ def _record(benchmark: Any, name: str, presign: bool, requote: str, sim: SimProc
             "orders_checked": out["orders"], "flow_rate": FLOW_RATE}
     for stage in ("read_to_applied", "applied_to_decision", "decision_to_written", "written_to_response"):
         info[f"{stage}_p50_ns"] = lat[stage]["p50"]
-    info["other_path_samples"] = lat["tick_to_trade_signed" if presign else "tick_to_trade_presigned"]["count"]
+    other = "tick_to_trade_signed" if presign else "tick_to_trade_presigned"
+    info["other_path_samples"] = lat[other]["count"]
     info["queued_samples"] = lat["tick_to_trade_queued"]["count"]
     rt = lat["requote_amend" if requote == "amend" else "requote_cancel_create"]
     info["requote_rt_p50_ns"], info["requote_rt_p99_ns"], info["requotes"] = rt["p50"], rt["p99"], rt["count"]

@@ -473,20 +473,14 @@ class MarketMaker:
                 post_only=self.config.strategy.post_only, order_group_id=self.groups.get(info.shard),
                 cancel_order_on_pause=self.config.cancel_order_on_pause, subaccount=self.sub, resolve=False)
         except RejectedError as exc:
-            self._timed(stamp, time.monotonic_ns())
-            self.counts["rejects"] += 1
+            self._rejected("create", slot, stamp, q, exc)
             slot.live = None
-            if self.counts["rejects"] % 20 == 1:
-                self.log(f"create rejected on {slot.ticker} {slot.side} @{q.price_bp}: {exc}")
             await asyncio.sleep(0.05)
             return
         except OutcomeUnknownError as exc:
-            self._timed(stamp, 0)
-            self._unknown(order, exc)
+            self._unknown(order, stamp, exc)
             return
-        done_ns = time.monotonic_ns()
-        self._timed(stamp, done_ns)
-        self._spend("create", "POST", _ORDERS)
+        done_ns = self._answered(stamp, "create", "POST", _ORDERS)
         if slot.requote_ns:
             self.latency.requote_cancel_create.record(done_ns - slot.requote_ns)
             slot.requote_ns = 0
@@ -508,22 +502,16 @@ class MarketMaker:
                                               order.filled + q.size, exchange_index=order.shard,
                                               subaccount=self.sub)
         except RejectedError as exc:
-            self._timed(stamp, time.monotonic_ns())
             # gone (filled or cancelled) or refused: user_orders says which; REST if it does not
-            self.counts["rejects"] += 1
+            self._rejected("amend", slot, stamp, q, exc)
             order.price_bp, order.size = old
             order.unknown = None
             order.state = OrderState.UNKNOWN
-            if self.counts["rejects"] % 20 == 1:
-                self.log(f"amend rejected on {slot.ticker} {slot.side} @{q.price_bp}: {exc}")
             return
         except OutcomeUnknownError as exc:
-            self._timed(stamp, 0)
-            self._unknown(order, exc)
+            self._unknown(order, stamp, exc)
             return
-        done_ns = time.monotonic_ns()
-        self._timed(stamp, done_ns)
-        self._spend("amend", "POST", f"{_ORDERS}/{order.order_id}/amend")
+        done_ns = self._answered(stamp, "amend", "POST", f"{_ORDERS}/{order.order_id}/amend")
         if stamp.written_ns:
             self.latency.requote_amend.record(done_ns - stamp.written_ns)
         self.counts["amends"] += 1
@@ -544,24 +532,33 @@ class MarketMaker:
         try:
             await self.rest.cancel_order(order.order_id, ticker=order.ticker, exchange_index=order.shard,
                                          subaccount=self.sub)
-            self._timed(stamp, time.monotonic_ns())
-            self._spend("cancel", "DELETE", f"{_ORDERS}/{order.order_id}")
+            self._answered(stamp, "cancel", "DELETE", f"{_ORDERS}/{order.order_id}")
             self.counts["cancels"] += 1
             if slot.target is not None and not self.halted and not self._stopping:
                 slot.requote_ns = stamp.written_ns  # a requote: the create follows at once
         except RejectedError:
             self._timed(stamp, time.monotonic_ns())  # already gone (filled or cancelled)
         except OutcomeUnknownError as exc:
-            self._timed(stamp, 0)
-            self._unknown(order, exc)
+            self._unknown(order, stamp, exc)
             return
         order.state = OrderState.DONE
         slot.live = None
 
-    def _spend(self, kind: str, method: str, sub_path: str) -> None:
+    def _answered(self, stamp: WriteStamp, kind: str, method: str, sub_path: str) -> int:
+        """A write was answered (2xx): time it, count its tokens; return the answer's time."""
+        done_ns = time.monotonic_ns()
+        self._timed(stamp, done_ns)
         self.tokens[kind] += self.rest.budget.cost_of(method, self.rest.path_prefix + sub_path)
+        return done_ns
 
-    def _unknown(self, order: LiveOrder, exc: OutcomeUnknownError) -> None:
+    def _rejected(self, kind: str, slot: Slot, stamp: WriteStamp, q: Quote, exc: RejectedError) -> None:
+        self._timed(stamp, time.monotonic_ns())
+        self.counts["rejects"] += 1
+        if self.counts["rejects"] % 20 == 1:  # the first, then one in 20: a burst stays readable
+            self.log(f"{kind} rejected on {slot.ticker} {slot.side} @{q.price_bp}: {exc}")
+
+    def _unknown(self, order: LiveOrder, stamp: WriteStamp, exc: OutcomeUnknownError) -> None:
+        self._timed(stamp, 0)
         self.counts["unknown"] += 1
         order.unknown = exc
         order.state = OrderState.UNKNOWN
