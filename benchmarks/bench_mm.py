@@ -26,6 +26,11 @@ trade on the run's path), the other stages' medians, and for the requote compari
 trip of one requote (amend: one request; cancel + create: the cancel written to the create
 answered) and the write tokens it cost (the client's endpoint costs).
 
+A second group (``WRITE_GROUP``) times one order write alone, from the call to the bytes handed
+to the transport: pre-signed creates through :class:`~centbook.rest.RestClient` + aiohttp
+against the same creates formatted by hand and written to a keep-alive socket (the floor a raw
+HTTP/1.1 order lane would have); both are immediate-or-cancel at $0.01, so nothing rests.
+
 ``CENTBOOK_BENCH_QUICK=1`` shortens the runs.
 """
 from __future__ import annotations
@@ -175,3 +180,114 @@ def test_presigned_cancel_create(benchmark, sim):
 
 def test_sign_on_demand_amend(benchmark, sim):
     _record(benchmark, "sign-on-demand amend", False, "amend", sim)
+
+
+# ----------------------------------------------------------------------------- where the time goes
+WRITE_GROUP = "mm: order write (call -> bytes handed to the transport)"
+WRITES = 300 if QUICK else 2000
+FLOOR_TICKER = "KXDEMO-26DEC31-T50"
+
+
+def _floor_order(coid: str) -> dict[str, Any]:
+    # immediate-or-cancel at $0.01: never rests, so a few thousand of them leave nothing behind
+    return {"ticker": FLOOR_TICKER, "client_order_id": coid, "side": "bid", "count": "1.00",
+            "price": "0.0100", "time_in_force": "immediate_or_cancel",
+            "self_trade_prevention_type": "taker_at_cross", "exchange_index": 0}
+
+
+async def _rest_writes(sim: SimProcess) -> dict[str, Any]:
+    """One create at a time through RestClient + aiohttp (pre-signed), timed to the transport."""
+    from centbook.metrics import Histogram
+    from centbook.mm.stamp import PresignTracker, WriteStamp, current_stamp, make_session
+
+    credentials = Credentials(sim.api_key_id, sim.private_key_pem)
+    session = make_session(10.0)
+    hist, signed = Histogram("rest_write"), Histogram("rest_write_signed")
+    async with RestClient(sim.rest_url, credentials, session=session, presign=True) as rest:
+        stamp = WriteStamp(PresignTracker(rest.pool))
+        current_stamp.set(stamp)
+        gc.collect()
+        gc.freeze()
+        try:
+            for _ in range(WRITES):
+                stamp.arm("POST")
+                t0 = time.monotonic_ns()
+                res = await rest.create_order(FLOOR_TICKER, "bid", 100, 100, exchange_index=0,
+                                              time_in_force="immediate_or_cancel")
+                assert res.remaining_count == 0
+                (hist if stamp.presigned else signed).record(stamp.written_ns - t0)
+        finally:
+            gc.unfreeze()
+            await session.close()
+    return {"hist": hist.summary(), "other": signed.count}
+
+
+async def _raw_writes(sim: SimProcess) -> dict[str, Any]:
+    """The same creates as HTTP/1.1 bytes written straight to a keep-alive socket (the floor).
+
+    Signed before the clock starts (as a pre-made signature would be); timed: encoding the body,
+    formatting the request and ``transport.write``. The answer is read (untimed) and checked.
+    """
+    import msgspec
+
+    from centbook.metrics import Histogram
+
+    credentials = Credentials(sim.api_key_id, sim.private_key_pem)
+    host, port = sim.base_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    path = "/trade-api/v2/portfolio/events/orders"
+    encode = msgspec.json.Encoder().encode
+    hist, syscall = Histogram("raw_write"), Histogram("raw_transport_write")
+    gc.collect()
+    gc.freeze()
+    try:
+        for i in range(WRITES):
+            ts = int(time.time() * 1000)
+            sig = credentials.sign(ts, "POST", path)
+            coid = f"cbfloor{os.getpid()}-{i}"
+            t0 = time.monotonic_ns()
+            body = encode(_floor_order(coid))
+            head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(body)}\r\nKALSHI-ACCESS-KEY: {credentials.key_id}\r\n"
+                    f"KALSHI-ACCESS-TIMESTAMP: {ts}\r\nKALSHI-ACCESS-SIGNATURE: {sig}\r\n\r\n").encode()
+            data = head + body
+            t1 = time.monotonic_ns()
+            writer.write(data)
+            t2 = time.monotonic_ns()
+            hist.record(t2 - t0)
+            syscall.record(t2 - t1)
+            status_line = await reader.readline()
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            answer = await reader.readexactly(length)
+            assert b" 201 " in status_line, (status_line, answer)
+    finally:
+        gc.unfreeze()
+        writer.close()
+    return {"hist": hist.summary(), "other": 0, "transport_write_p50_ns": syscall.summary()["p50"]}
+
+
+def _record_write(benchmark: Any, name: str, run: Any, sim: SimProcess) -> None:
+    out: dict[str, Any] = {}
+    benchmark.group = WRITE_GROUP
+    benchmark.pedantic(lambda: out.update(asyncio.run(run(sim))), rounds=1, iterations=1)
+    h = out["hist"]
+    assert h["count"] >= WRITES // 2, h
+    info = {"p50_ns": h["p50"], "p99_ns": h["p99"], "p999_ns": h["p99.9"], "samples": h["count"],
+            "other_path_samples": out["other"]}
+    if "transport_write_p50_ns" in out:
+        info["transport_write_p50_ns"] = out["transport_write_p50_ns"]
+    benchmark.extra_info.update(info)
+    print(f"\n{WRITE_GROUP}: {name}: n={h['count']} p50={h['p50'] / 1000:.1f}us p99={h['p99'] / 1000:.1f}us "
+          f"p99.9={h['p99.9'] / 1000:.1f}us (not pre-signed, left out: {out['other']}; "
+          f"transport.write alone p50 {info.get('transport_write_p50_ns', 0) / 1000:.1f}us)")
+
+
+def test_write_restclient_aiohttp(benchmark, sim):
+    _record_write(benchmark, "RestClient + aiohttp, pre-signed", _rest_writes, sim)
+
+
+def test_write_raw_socket_floor(benchmark, sim):
+    _record_write(benchmark, "raw HTTP/1.1 on a keep-alive socket", _raw_writes, sim)
