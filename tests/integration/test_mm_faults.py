@@ -178,7 +178,8 @@ def test_market_positions_disagreeing_with_the_ledger_halts_with_the_reason(arun
     arun1(go())
 
 
-def test_written_hook_splits_presigned_and_sign_on_demand(arun1):
+def test_written_hook_splits_presigned_and_sign_on_demand(arun):
+    """Under asyncio and uvloop: the eager start of a slot's write (mm.stamp.eager_task) on both."""
     async def one(sim: Any, presign: bool) -> None:
         async with quoting(sim, presign=presign) as mm:
             lat = mm.latency
@@ -198,7 +199,7 @@ def test_written_hook_splits_presigned_and_sign_on_demand(arun1):
             await one(sim, True)
             await one(sim, False)
 
-    arun1(go())
+    arun(go())
 
 
 def test_requote_modes_amend_in_place_or_cancel_and_create(arun1):
@@ -231,3 +232,56 @@ def test_bad_requote_mode_is_refused_with_its_name():
             assert key in str(exc) and value in str(exc)
         else:
             raise AssertionError(f"{key}={value!r} was accepted")
+
+
+def test_eager_task_runs_to_its_first_suspension_in_the_caller(arun):
+    import asyncio
+
+    import pytest
+
+    from centbook.mm.stamp import current_stamp, eager_task
+
+    async def go() -> None:
+        seen: list[Any] = []
+
+        async def steps() -> int:
+            seen.append(asyncio.current_task())
+            current_stamp.set(None)  # stays in the task's own context
+            await asyncio.sleep(0)
+            seen.append("resumed")
+            return 7
+
+        outer = asyncio.current_task()
+        task = eager_task(steps())
+        assert seen == [task]  # ran now, as the current task (aiohttp's timeouts need one)
+        assert asyncio.current_task() is outer  # the caller's task is current again
+        assert await task == 7 and seen[-1] == "resumed"
+
+        async def fails() -> None:
+            raise ValueError("first step")
+
+        with pytest.raises(ValueError, match="first step"):
+            await eager_task(fails())  # raised by the task, as a lazy start would
+
+        async def waits() -> None:
+            await asyncio.sleep(30)
+
+        sleeper = eager_task(waits())
+        sleeper.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await sleeper
+
+        # from a plain loop callback (no current task), as the feed's read callback calls it
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def callback() -> None:
+            started = eager_task(steps())
+            done.set_result((started, seen[-1] is started, asyncio.current_task()))
+
+        seen.clear()
+        asyncio.get_running_loop().call_soon(callback)
+        started, ran_first, current = await done
+        assert ran_first and current is None
+        assert await started == 7
+
+    arun(go())
