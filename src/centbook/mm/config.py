@@ -23,6 +23,8 @@ Example ``mm.toml``::
     max_total_position = 20000
     max_open_orders = 20
     max_loss_micro = 50000000  # $50
+    group_contracts_limit = 1000000  # order-group fill limit (hundredths): the exchange triggers it
+    position_check_s = 3.0     # market_positions may disagree with the ledger this long, then halt
 
 Credentials for ``demo``/``prod`` come from ``KALSHI_API_KEY_ID`` and ``KALSHI_PRIVATE_KEY_PATH``.
 """
