@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import inspect
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +58,12 @@ CHANNELS = ["fill", "user_orders", "market_positions", "order_group_updates", "m
 _DONE_STATUSES = {"canceled", "executed", "expired"}
 _ORDERS = "/portfolio/events/orders"
 AMEND_PRESIGN_DEPTH = 3  # pre-made signatures kept per resting order's amend path
+# The order manager resolves unknown outcomes itself (user_orders first, REST second), so writes
+# go out with resolve=False wherever the client offers resolving them (creates always; amends and
+# cancels in clients that resolve those too).
+_OWN_RESOLUTION: dict[str, dict[str, Any]] = {
+    name: {"resolve": False} if "resolve" in inspect.signature(method).parameters else {}
+    for name, method in (("amend", RestClient.amend_order), ("cancel", RestClient.cancel_order))}
 
 
 class OrderState(enum.Enum):
@@ -112,11 +119,13 @@ class MarketInfo:
     grid: PriceGrid
     shard: int
     close_time_ns: int | None
+    floor_bp: int | None = None  # settlement floor: every YES price must be above it
     start_position: int = 0
     fair: float | None = None
     drift: int = 0
     ws_position: int | None = None  # last market_positions value (hundredths)
     ws_mismatch_since: float | None = None  # monotonic s since when it disagrees with the ledger
+    ws_backfilled: bool = False  # fills were backfilled over REST during this disagreement
 
 
 LATENCIES = ("read_to_applied", "applied_to_decision", "decision_to_written", "written_to_response",
@@ -224,7 +233,8 @@ class MarketMaker:
             m = await self.rest.get_market(ticker)
             self.rest.remember_market(m)
             self.markets[ticker] = MarketInfo(ticker, PriceGrid.from_ranges(m.price_ranges),
-                                              m.exchange_index, m.close_time_ns)
+                                              m.exchange_index, m.close_time_ns,
+                                              getattr(m, "settlement_floor_bp", None))
             for side in ("bid", "ask"):
                 self.slots[(ticker, side)] = Slot(ticker, side, stamp=WriteStamp(self.presign_tracker))
         async for p in self.rest.get_positions(subaccount=self.sub):
@@ -362,6 +372,10 @@ class MarketMaker:
     def _limit(self, ticker: str, pos: int, bid: Quote | None, ask: Quote | None
                ) -> tuple[Quote | None, Quote | None]:
         r = self.config.risk
+        floor = self.markets[ticker].floor_bp
+        if floor is not None:  # Kalshi refuses a YES price at or below a floor market's floor
+            bid = bid if bid is not None and bid.price_bp > floor else None
+            ask = ask if ask is not None and ask.price_bp > floor else None
         total = sum(abs(m.start_position + self.ledger.market(t).position) for t, m in self.markets.items())
         full = total >= r.max_total_position
         if bid is not None and (pos + bid.size > r.max_position or (full and pos >= 0)):
@@ -506,7 +520,7 @@ class MarketMaker:
         try:
             res = await self.rest.amend_order(order.order_id, order.ticker, order.side, q.price_bp,
                                               order.filled + q.size, exchange_index=order.shard,
-                                              subaccount=self.sub)
+                                              subaccount=self.sub, **_OWN_RESOLUTION["amend"])
         except RejectedError as exc:
             # gone (filled or cancelled) or refused: user_orders says which; REST if it does not
             self._rejected("amend", slot, stamp, q, exc)
@@ -537,7 +551,7 @@ class MarketMaker:
         slot.requote_ns = 0
         try:
             await self.rest.cancel_order(order.order_id, ticker=order.ticker, exchange_index=order.shard,
-                                         subaccount=self.sub)
+                                         subaccount=self.sub, **_OWN_RESOLUTION["cancel"])
             self._answered(stamp, "cancel", "DELETE", f"{_ORDERS}/{order.order_id}")
             self.counts["cancels"] += 1
             if slot.target is not None and not self.halted and not self._stopping:
@@ -622,16 +636,10 @@ class MarketMaker:
         if isinstance(msg, Fill):
             f = msg.msg
             self._apply_fill(f.trade_id, f.order_id, f.market_ticker, f.book_side, f.yes_price_bp,
-                             f.count_c100, f.fee_cost_micro or 0)
+                             f.count_c100, f.fee_cost_micro or 0, f.client_order_id)
         elif isinstance(msg, UserOrder):
             b = msg.msg
-            order = self.orders.get(b.order_id)
-            if order is None:
-                for o in (s.live for s in self.slots.values()):
-                    if o is not None and o.client_order_id == b.client_order_id:
-                        order = o
-                        order.order_id = b.order_id
-                        self.orders[b.order_id] = o
+            order = self._order_for(b.order_id, b.client_order_id)
             if order is not None:
                 order.size = b.remaining_count_c100
                 order.filled = b.fill_count_c100
@@ -669,13 +677,28 @@ class MarketMaker:
         if info.ws_position is None:
             return
         ours = info.start_position + self.ledger.market(info.ticker).position
+        now = time.monotonic()
         if ours == info.ws_position:
             info.ws_mismatch_since = None
+            info.ws_backfilled = False
         elif info.ws_mismatch_since is None:
-            info.ws_mismatch_since = time.monotonic()
-        elif time.monotonic() - info.ws_mismatch_since >= self.config.risk.position_check_s:
+            info.ws_mismatch_since = now
+        elif now - info.ws_mismatch_since >= self.config.risk.position_check_s:
+            if not info.ws_backfilled:
+                # a fill message may be what is missing (lost with a connection): backfill fills
+                # over REST first, then give the channel one more period before calling it a drift
+                info.ws_backfilled = True
+                info.ws_mismatch_since = now
+                self._spawn(self._backfill_for_check())
+                return
             self._halt(f"position drift (market_positions) {info.ticker}: exchange {info.ws_position}, "
-                       f"ours {ours}")
+                       f"ours {ours} (fills backfilled over REST)")
+
+    async def _backfill_for_check(self) -> None:
+        try:
+            await self.reconcile("market_positions disagree")
+        except Exception as exc:  # noqa: BLE001 - the next check halts if the drift stays
+            self.log(f"reconcile for the market_positions check failed: {exc!r}")
 
     def _on_group_triggered(self, group_id: str) -> None:
         """The exchange triggered one of our order groups (its fill limit): its orders are cancelled."""
@@ -706,9 +729,25 @@ class MarketMaker:
             if info.shard == shard:
                 self._decide(ticker, 0)
 
-    def _apply_fill(self, trade_id: str, order_id: str, ticker: str, book_side: str | None,
-                    price_bp: int, count: int, fee: int) -> None:
+    def _order_for(self, order_id: str, client_order_id: str | None) -> LiveOrder | None:
+        """This session's order of an exchange message, also before its create was answered.
+
+        A user_orders or fill message can arrive before the create's response (a taker hit the
+        new order at once): the order is then found in its slot by client_order_id.
+        """
         order = self.orders.get(order_id)
+        if order is None and client_order_id:
+            for slot in self.slots.values():
+                live = slot.live
+                if live is not None and live.client_order_id == client_order_id:
+                    live.order_id = order_id
+                    self.orders[order_id] = order = live
+                    break
+        return order
+
+    def _apply_fill(self, trade_id: str, order_id: str, ticker: str, book_side: str | None,
+                    price_bp: int, count: int, fee: int, client_order_id: str | None = None) -> None:
+        order = self._order_for(order_id, client_order_id)
         if order is None or ticker not in self.markets:
             return  # not this session's
         side = order.side or book_side or "bid"
