@@ -267,3 +267,29 @@ def test_toml_config_flags_and_prod_confirmation(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "centbook.cli", "mm", "--env", "prod", "--market", "X"],
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2 and "real money" in proc.stderr
+
+
+def test_top_of_book_without_our_own_orders_matches_the_depth_reading():
+    import random
+
+    from centbook.book import OrderBook, Side
+    from centbook.mm.strategy import _top
+
+    def by_depth(book: Any, side: str, own: dict[int, int]) -> tuple[int, int] | None:
+        s = Side.YES if side == "bid" else Side.NO
+        for price, size in book.depth(s, 5):
+            yes = price if s == Side.YES else 10000 - price
+            if size - own.get(yes, 0) > 0:
+                return yes, size - own.get(yes, 0)
+        return None
+
+    rng = random.Random(1)
+    for _ in range(3000):
+        yes = {rng.randrange(1, 50) * 100: rng.randrange(1, 5) * 100 for _ in range(rng.randrange(0, 4))}
+        no = {rng.randrange(1, 50) * 100: rng.randrange(1, 5) * 100 for _ in range(rng.randrange(0, 4))}
+        book = OrderBook("T")
+        book.apply_snapshot_bp(sorted(yes.items()), sorted(no.items()))
+        own = {p: rng.choice([s, 100]) for p, s in list(yes.items())[:rng.randrange(0, 3)]}
+        own.update({10000 - p: rng.choice([s, 100]) for p, s in list(no.items())[:rng.randrange(0, 3)]})
+        for side in ("bid", "ask"):
+            assert _top(book, side, own) == by_depth(book, side, own), (yes, no, own, side)

@@ -40,6 +40,8 @@ def add_parser(sub: Any) -> None:
                    help="sim only: drop the WebSocket after S seconds (default: half the duration)")
     p.add_argument("--no-inject", action="store_true", help="sim only: no injected disconnect")
     p.add_argument("--flow-rate", type=float, help="sim only: synthetic flow actions per second")
+    p.add_argument("--requote", choices=["auto", "amend", "cancel_create"],
+                   help="how a quote moves: amend in place or cancel + create (default auto = amend)")
     p.add_argument("--json", metavar="FILE", help="write the summary (with latency) as JSON here")
     p.add_argument("--quiet", action="store_true", help="no status line")
     p.add_argument("--i-understand-this-trades-real-money", dest="confirm_prod", action="store_true",
@@ -83,6 +85,10 @@ def summary_text(st: dict[str, Any], leftover: int) -> str:
                  f"{c['unknown']} unknown; {c['fills']} fills; {c['reconciles']} reconciliations; "
                  f"{c['pulls']} pulls")
     lines.append(f"  messages/s {st['messages_per_s']:.0f}; resting orders left: {leftover}")
+    tokens = st.get("tokens", {})
+    lines.append(f"  amends {c['amends']}; write tokens spent: create {tokens.get('create', 0)}, "
+                 f"cancel {tokens.get('cancel', 0)}, amend {tokens.get('amend', 0)}; "
+                 f"group triggers {c['group_triggers']}; unknown outcomes resolved over REST {c['resolved']}")
     for name, h in st["latency_ns"].items():
         lines.append(f"  {name:20s} n={h['count']:6d} p50={_us(h['p50'])} p99={_us(h['p99'])} "
                      f"p99.9={_us(h['p99.9'])}")
@@ -139,7 +145,7 @@ async def run_session(cfg: MMConfig, rest_url: str, ws_url: str, credentials: Cr
         for e in mm.events[shown:]:
             print("  * " + e, file=out)
     after = mm.status()
-    for key in ("counts", "halted", "totals", "latency_ns", "elapsed_s", "reconnects"):
+    for key in ("counts", "tokens", "halted", "totals", "latency_ns", "elapsed_s", "reconnects"):
         final[key] = after[key]
     return final, mm.left_resting
 
@@ -149,7 +155,8 @@ def run_mm(args: argparse.Namespace) -> int:
     try:
         cfg = load_config(args.config, {"env": args.env, "markets": args.markets, "duration_s": args.duration,
                                         "subaccount": args.subaccount, "sim_flow_rate": args.flow_rate,
-                                        "inject_disconnect_at_s": args.inject_disconnect_at})
+                                        "inject_disconnect_at_s": args.inject_disconnect_at,
+                                        "requote": args.requote})
     except (OSError, ValueError) as exc:
         print(f"centbook mm: {exc}", file=sys.stderr)
         return 2

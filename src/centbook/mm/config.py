@@ -6,6 +6,9 @@ Example ``mm.toml``::
     markets = ["KXDEMO-26DEC31-T50", "KXDEMO-26DEC31-T60", "KXBTCD-26DEC3117-T100000"]
     subaccount = 0             # passed on every call (omit for the primary account)
     duration_s = 60
+    requote = "auto"           # auto (= the measured choice: amend), amend, cancel_create
+    presign = true             # signatures made ahead of use (default: on for sim only)
+    on_group_trigger = "halt"  # an automatic order-group trigger: halt, or reset and go on
 
     [strategy]
     half_spread_bp = 200       # snapped away from fair to the band's step
@@ -20,6 +23,8 @@ Example ``mm.toml``::
     max_total_position = 20000
     max_open_orders = 20
     max_loss_micro = 50000000  # $50
+    group_contracts_limit = 1000000  # order-group fill limit (hundredths): the exchange triggers it
+    position_check_s = 3.0     # market_positions may disagree with the ledger this long, then halt
 
 Credentials for ``demo``/``prod`` come from ``KALSHI_API_KEY_ID`` and ``KALSHI_PRIVATE_KEY_PATH``.
 """
@@ -29,7 +34,10 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-__all__ = ["StrategyConfig", "RiskConfig", "MMConfig", "load_config"]
+__all__ = ["StrategyConfig", "RiskConfig", "MMConfig", "load_config", "REQUOTE_MODES", "GROUP_POLICIES"]
+
+REQUOTE_MODES = ("auto", "amend", "cancel_create")
+GROUP_POLICIES = ("halt", "reset")
 
 
 @dataclass
@@ -56,6 +64,7 @@ class RiskConfig:
     max_open_orders: int = 20
     max_loss_micro: int = 50_000_000
     group_contracts_limit: int = 1_000_000
+    position_check_s: float = 3.0  # a market_positions value may disagree this long, then halt
 
 
 @dataclass
@@ -72,8 +81,23 @@ class MMConfig:
     cancel_order_on_pause: bool = True
     sim_flow_rate: float = 150.0
     inject_disconnect_at_s: float | None = None
+    requote: str = "auto"
+    presign: bool | None = None
+    on_group_trigger: str = "halt"
     strategy: StrategyConfig = field(default_factory=StrategyConfig)
     risk: RiskConfig = field(default_factory=RiskConfig)
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first setting whose value is not one of its choices."""
+        if self.requote not in REQUOTE_MODES:
+            raise ValueError(f"requote must be one of {', '.join(REQUOTE_MODES)}, got {self.requote!r}")
+        if self.on_group_trigger not in GROUP_POLICIES:
+            raise ValueError(f"on_group_trigger must be one of {', '.join(GROUP_POLICIES)}, "
+                             f"got {self.on_group_trigger!r}")
+
+    def uses_amend(self) -> bool:
+        """Whether requotes amend in place (``auto`` follows the benchmark's choice: amend)."""
+        return self.requote in ("auto", "amend")
 
 
 def _fill(obj: Any, data: dict[str, Any]) -> None:
@@ -107,4 +131,5 @@ def load_config(path: str | None = None, overrides: dict[str, Any] | None = None
             _fill(cfg, tomllib.load(fh))
     if overrides:
         _fill(cfg, {k: v for k, v in overrides.items() if v is not None})
+    cfg.validate()
     return cfg

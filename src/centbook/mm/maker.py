@@ -9,11 +9,21 @@ creates) are the REST client's budget queue's.
 Order states: PENDING (create in flight) -> RESTING -> CANCELING -> DONE, or UNKNOWN when a write's
 outcome is unknown (resolved from ``user_orders`` first, REST second).
 
-Latency per decision (monotonic ns): first frame of the socket read -> book applied (the feed's
-own histogram) -> decision -> request handed to the REST client (the "written" hook: the moment
-the create/cancel coroutine is started) -> response. ``tick_to_trade`` is read -> written; it
-includes waiting for the slot's previous in-flight write, not the minimum quote life (a write
-released by that timer is not timed).
+Requoting (``requote`` in the configuration): ``cancel_create`` cancels the resting order, then
+creates the new one (two round trips, cancel 2 + create 10 tokens); ``amend`` moves it in place
+(``POST .../orders/{id}/amend``: one round trip, 10 tokens; an amend can cross, so a target that
+would cross the book is placed by cancel + create, where post-only protects it). ``auto`` follows
+the measured choice: amend (benchmarks/bench_mm.py measures both on pre-signed paths; the README's
+market-maker section has the figures).
+
+Latency per decision (monotonic ns): first frame of the socket read -> books applied (the read
+listener is called) -> decision -> request bytes handed to the transport (the "written" hook:
+:mod:`centbook.mm.stamp`, an aiohttp request class) -> response. ``tick_to_trade`` is read ->
+written, also split by whether the write's signature was made ahead of use
+(``tick_to_trade_presigned``) or on demand (``tick_to_trade_signed``). These time decisions that
+found their slot idle, and include the client's rate budget; a decision made while the slot's
+previous write was in flight waits for it (at most one write per slot) and is timed apart
+(``tick_to_trade_queued``). A write released by the minimum quote life is not timed.
 
 Usage::
 
@@ -25,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import inspect
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,17 +44,26 @@ from centbook.book import BookState
 from centbook.errors import OutcomeUnknownError, RejectedError
 from centbook.feed import Feed, FeedConfig, StateChange
 from centbook.grid import PriceGrid
-from centbook.messages import Fill, MarketLifecycleV2, UserOrder
+from centbook.messages import Fill, MarketLifecycleV2, MarketPosition, OrderGroupUpdates, UserOrder
 from centbook.metrics import Histogram
 from centbook.mm.config import MMConfig
 from centbook.mm.ledger import Ledger
-from centbook.mm.strategy import Quote, Strategy
+from centbook.mm.stamp import PresignTracker, WriteStamp, current_stamp, eager_task, make_session
+from centbook.mm.strategy import Quote, Strategy, _top
 from centbook.rest import RestClient
 
 __all__ = ["OrderState", "LiveOrder", "Slot", "MarketMaker"]
 
 CHANNELS = ["fill", "user_orders", "market_positions", "order_group_updates", "market_lifecycle_v2"]
 _DONE_STATUSES = {"canceled", "executed", "expired"}
+_ORDERS = "/portfolio/events/orders"
+AMEND_PRESIGN_DEPTH = 3  # pre-made signatures kept per resting order's amend path
+# The order manager resolves unknown outcomes itself (user_orders first, REST second), so writes
+# go out with resolve=False wherever the client offers resolving them (creates always; amends and
+# cancels in clients that resolve those too).
+_OWN_RESOLUTION: dict[str, dict[str, Any]] = {
+    name: {"resolve": False} if "resolve" in inspect.signature(method).parameters else {}
+    for name, method in (("amend", RestClient.amend_order), ("cancel", RestClient.cancel_order))}
 
 
 class OrderState(enum.Enum):
@@ -68,6 +88,9 @@ class LiveOrder:
     order_id: str = ""
     state: OrderState = OrderState.PENDING
     placed_at: float = 0.0
+    filled: int = 0
+    shard: int = 0
+    unknown: OutcomeUnknownError | None = None
 
 
 @dataclass
@@ -80,8 +103,12 @@ class Slot:
     target: Quote | None = None
     busy: bool = False
     read_ns: int = 0
+    applied_ns: int = 0
     decided_ns: int = 0
+    queued: bool = False  # the decision found the slot's previous write in flight
+    requote_ns: int = 0  # a cancel + create requote: when the cancel was written
     writes: int = 0
+    stamp: WriteStamp = field(default_factory=WriteStamp)
 
 
 @dataclass
@@ -92,17 +119,38 @@ class MarketInfo:
     grid: PriceGrid
     shard: int
     close_time_ns: int | None
+    floor_bp: int | None = None  # settlement floor: every YES price must be above it
     start_position: int = 0
     fair: float | None = None
     drift: int = 0
+    ws_position: int | None = None  # last market_positions value (hundredths)
+    ws_mismatch_since: float | None = None  # monotonic s since when it disagrees with the ledger
+    ws_backfilled: bool = False  # fills were backfilled over REST during this disagreement
 
 
-@dataclass
+LATENCIES = ("read_to_applied", "applied_to_decision", "decision_to_written", "written_to_response",
+             "tick_to_trade", "tick_to_trade_presigned", "tick_to_trade_signed", "tick_to_trade_queued",
+             "requote_amend", "requote_cancel_create")
+
+
 class _Latency:
-    read_to_decision: Histogram = field(default_factory=lambda: Histogram("read_to_decision"))
-    decision_to_written: Histogram = field(default_factory=lambda: Histogram("decision_to_written"))
-    tick_to_trade: Histogram = field(default_factory=lambda: Histogram("tick_to_trade"))
-    written_to_response: Histogram = field(default_factory=lambda: Histogram("written_to_response"))
+    """Histograms per decision stage (ns); see the module docstring."""
+
+    def __init__(self) -> None:
+        self.read_to_applied = Histogram("read_to_applied")
+        self.applied_to_decision = Histogram("applied_to_decision")
+        self.decision_to_written = Histogram("decision_to_written")
+        self.written_to_response = Histogram("written_to_response")
+        self.tick_to_trade = Histogram("tick_to_trade")
+        self.tick_to_trade_presigned = Histogram("tick_to_trade_presigned")
+        self.tick_to_trade_signed = Histogram("tick_to_trade_signed")
+        self.tick_to_trade_queued = Histogram("tick_to_trade_queued")
+        self.requote_amend = Histogram("requote_amend")
+        self.requote_cancel_create = Histogram("requote_cancel_create")
+
+    def summaries(self) -> dict[str, dict[str, Any]]:
+        """Every histogram's summary by name."""
+        return {name: getattr(self, name).summary() for name in LATENCIES}
 
 
 class MarketMaker:
@@ -115,15 +163,29 @@ class MarketMaker:
         ``.../trade-api/v2`` and the WebSocket URL.
     credentials : centbook.Credentials
     feed_config : FeedConfig, optional
+
+    Notes
+    -----
+    Construct it inside a running event loop: its aiohttp session (with the "written" hook,
+    :mod:`centbook.mm.stamp`) is made here and handed to the REST client.
     """
 
     def __init__(self, config: MMConfig, rest_url: str, ws_url: str, credentials: Any,
                  feed_config: FeedConfig | None = None) -> None:
+        config.validate()
         self.config = config
         self.credentials = credentials
         self.sub = config.subaccount
         self.prefix = f"{config.client_order_id_root}{int(time.time()) % 100000:05d}"
-        self.rest = RestClient(rest_url, credentials, client_order_id_prefix=self.prefix)
+        presign = config.presign if config.presign is not None else config.env == "sim"
+        self.amend = config.uses_amend()
+        self._session = make_session(10.0)
+        n_slots = 2 * len(config.markets)
+        self.rest = RestClient(rest_url, credentials, client_order_id_prefix=self.prefix, timeout_s=10.0,
+                               session=self._session, presign=presign, presign_orders=max(8, n_slots + 2),
+                               presign_depth=max(8, n_slots),
+                               presign_order_paths=("cancel", "amend") if self.amend else ("cancel",))
+        self.presign_tracker = PresignTracker(self.rest.pool)
         self.ws_url = ws_url
         self.feed_config = feed_config or FeedConfig(status_poll_s=2.0)
         self.feed: Feed | None = None
@@ -135,8 +197,10 @@ class MarketMaker:
         self.groups: dict[int, str] = {}  # shard -> order group id
         self.halted: str | None = None
         self.latency = _Latency()
-        self.counts = {"creates": 0, "cancels": 0, "rejects": 0, "unknown": 0, "swept": 0,
-                       "reconciles": 0, "pulls": 0, "fills": 0, "reconnects_seen": 0}
+        self.counts = {"creates": 0, "cancels": 0, "amends": 0, "rejects": 0, "unknown": 0, "resolved": 0,
+                       "swept": 0, "reconciles": 0, "pulls": 0, "fills": 0, "reconnects_seen": 0,
+                       "group_triggers": 0}
+        self.tokens = {"create": 0, "cancel": 0, "amend": 0}  # write tokens spent (client's costs)
         self.events: list[str] = []
         self.started_wall = time.time()
         self.started = time.monotonic()
@@ -169,9 +233,10 @@ class MarketMaker:
             m = await self.rest.get_market(ticker)
             self.rest.remember_market(m)
             self.markets[ticker] = MarketInfo(ticker, PriceGrid.from_ranges(m.price_ranges),
-                                              m.exchange_index, m.close_time_ns)
+                                              m.exchange_index, m.close_time_ns,
+                                              getattr(m, "settlement_floor_bp", None))
             for side in ("bid", "ask"):
-                self.slots[(ticker, side)] = Slot(ticker, side)
+                self.slots[(ticker, side)] = Slot(ticker, side, stamp=WriteStamp(self.presign_tracker))
         async for p in self.rest.get_positions(subaccount=self.sub):
             if p.ticker in self.markets:
                 self.markets[p.ticker].start_position = p.position
@@ -216,7 +281,7 @@ class MarketMaker:
         await self.feed.wait_live(timeout=30)
         self.log("books live: quoting")
         for ticker in self.markets:
-            self._decide(ticker, time.monotonic_ns())
+            self._decide(ticker, 0)
         stop = stop or asyncio.Event()
         try:
             await asyncio.wait_for(stop.wait(), duration_s if duration_s > 0 else None)
@@ -235,9 +300,16 @@ class MarketMaker:
             if self.feed is not None:
                 await self.feed.__aexit__(None, None, None)
             await self.rest.close()
+            await self._session.close()
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _spawn_now(self, coro: Any) -> None:
+        """Run ``coro`` at once up to its first suspension (the write), then as a task."""
+        task = eager_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -257,18 +329,26 @@ class MarketMaker:
         own: dict[int, int] = {}
         for side in ("bid", "ask"):
             live = self.slots[(ticker, side)].live
-            if live is not None and live.state in (OrderState.RESTING, OrderState.CANCELING):
+            if live is not None and live.order_id and live.state in (OrderState.RESTING, OrderState.CANCELING,
+                                                                     OrderState.PENDING):
                 own[live.price_bp] = own.get(live.price_bp, 0) + live.size
         return own
 
     def _on_read(self, tickers: list[str]) -> None:
+        applied_ns = time.monotonic_ns()  # every frame of the read is in the books by now
         feed = self.feed
-        read_ns = feed.listener.last_recv_ns if feed is not None else time.monotonic_ns()
+        read_ns = feed.listener.last_recv_ns if feed is not None else applied_ns
+        markets = self.markets
         for ticker in tickers:
-            if ticker in self.markets:
-                self._decide(ticker, read_ns)
+            if ticker in markets:
+                self._decide(ticker, read_ns, applied_ns)
 
-    def _decide(self, ticker: str, read_ns: int) -> None:
+    def _decide(self, ticker: str, read_ns: int, applied_ns: int = 0) -> None:
+        """Targets of one market from its book; start the slot's task where a write is due.
+
+        ``read_ns``/``applied_ns`` are 0 for decisions no socket read caused (timers, events):
+        those writes are not timed.
+        """
         assert self.feed is not None
         info = self.markets[ticker]
         bid = ask = None
@@ -282,15 +362,20 @@ class MarketMaker:
             slot = self.slots[(ticker, side)]
             slot.target = target
             if self._needs_work(slot):
-                slot.read_ns, slot.decided_ns = read_ns, now
-                self.latency.read_to_decision.record(now - read_ns)
+                if read_ns:  # a decision no read caused keeps the timing of the read that did
+                    slot.read_ns, slot.applied_ns, slot.decided_ns = read_ns, applied_ns, now
+                    slot.queued = slot.busy
                 if not slot.busy:
                     slot.busy = True
-                    self._spawn(self._work(slot))
+                    self._spawn_now(self._work(slot))
 
     def _limit(self, ticker: str, pos: int, bid: Quote | None, ask: Quote | None
                ) -> tuple[Quote | None, Quote | None]:
         r = self.config.risk
+        floor = self.markets[ticker].floor_bp
+        if floor is not None:  # Kalshi refuses a YES price at or below a floor market's floor
+            bid = bid if bid is not None and bid.price_bp > floor else None
+            ask = ask if ask is not None and ask.price_bp > floor else None
         total = sum(abs(m.start_position + self.ledger.market(t).position) for t, m in self.markets.items())
         full = total >= r.max_total_position
         if bid is not None and (pos + bid.size > r.max_position or (full and pos >= 0)):
@@ -312,6 +397,7 @@ class MarketMaker:
     # ------------------------------------------------------------------ execution
     async def _work(self, slot: Slot) -> None:
         """Walk one slot to its target, one write at a time."""
+        current_stamp.set(slot.stamp)  # this task's requests stamp this slot (mm.stamp)
         try:
             while not self.halted or slot.live is not None:
                 live, target = slot.live, slot.target
@@ -333,7 +419,11 @@ class MarketMaker:
                         await asyncio.sleep(wait)
                         slot.read_ns = 0  # a timer-driven write, not a tick's: untimed
                         continue
-                    await self._cancel(slot, live)
+                    if (target is not None and self.amend and live.state is OrderState.RESTING
+                            and not self._crosses(slot.ticker, slot.side, target.price_bp)):
+                        await self._amend(slot, live, target)
+                    else:
+                        await self._cancel(slot, live)
                     continue
                 break
         except Exception as exc:  # noqa: BLE001 - a slot's failure halts rather than dies silently
@@ -341,127 +431,323 @@ class MarketMaker:
         finally:
             slot.busy = False
 
-    def _written(self, slot: Slot) -> int:
-        """The "request written" hook: the write is handed to the REST client now."""
-        t = time.monotonic_ns()
-        if slot.read_ns:
-            self.latency.decision_to_written.record(t - slot.decided_ns)
-            self.latency.tick_to_trade.record(t - slot.read_ns)
-            slot.read_ns = 0
-        return t
+    def _crosses(self, ticker: str, side: str, price_bp: int) -> bool:
+        """Whether a quote at ``price_bp`` would trade against the book now (amend has no post-only)."""
+        assert self.feed is not None
+        own = self._own(ticker)
+        top = _top(self.feed.books[ticker], "ask" if side == "bid" else "bid", own)
+        if top is None:
+            return False
+        return price_bp >= top[0] if side == "bid" else price_bp <= top[0]
+
+    def _arm(self, slot: Slot, method: str) -> WriteStamp:
+        """Arm the slot's stamp for its next write; the decision it times moves onto the stamp.
+
+        A decision made while this write is in flight times the slot's next write.
+        """
+        slot.writes += 1
+        stamp = slot.stamp
+        stamp.arm(method)
+        stamp.read_ns, stamp.applied_ns, stamp.decided_ns = slot.read_ns, slot.applied_ns, slot.decided_ns
+        stamp.queued = slot.queued
+        slot.read_ns = 0
+        return stamp
+
+    def _timed(self, stamp: WriteStamp, response_ns: int) -> None:
+        """Record a write's latencies once its response (or error) is in."""
+        written = stamp.written_ns
+        stamp.armed = False
+        if not written:
+            return  # never reached the transport
+        lat = self.latency
+        if response_ns:
+            lat.written_to_response.record(response_ns - written)
+        read = stamp.read_ns
+        if not read:
+            return
+        if stamp.queued:  # waited for the slot's previous write: not the decision path's cost
+            lat.tick_to_trade_queued.record(written - read)
+            return
+        lat.read_to_applied.record(stamp.applied_ns - read)
+        lat.applied_to_decision.record(stamp.decided_ns - stamp.applied_ns)
+        lat.decision_to_written.record(written - stamp.decided_ns)
+        lat.tick_to_trade.record(written - read)
+        path = lat.tick_to_trade_presigned if stamp.presigned else lat.tick_to_trade_signed
+        path.record(written - read)
 
     async def _create(self, slot: Slot, q: Quote) -> None:
         info = self.markets[slot.ticker]
         coid = self.rest.new_client_order_id()
-        order = LiveOrder(slot.ticker, slot.side, q.price_bp, q.size, coid, placed_at=time.monotonic())
+        order = LiveOrder(slot.ticker, slot.side, q.price_bp, q.size, coid, placed_at=time.monotonic(),
+                          shard=info.shard)
         slot.live = order
-        slot.writes += 1
-        t = self._written(slot)
+        stamp = self._arm(slot, "POST")
         try:
             res = await self.rest.create_order(
                 slot.ticker, slot.side, q.price_bp, q.size, client_order_id=coid, exchange_index=info.shard,
                 post_only=self.config.strategy.post_only, order_group_id=self.groups.get(info.shard),
-                cancel_order_on_pause=self.config.cancel_order_on_pause, subaccount=self.sub)
+                cancel_order_on_pause=self.config.cancel_order_on_pause, subaccount=self.sub, resolve=False)
         except RejectedError as exc:
-            self.counts["rejects"] += 1
+            self._rejected("create", slot, stamp, q, exc)
             slot.live = None
-            if self.counts["rejects"] % 20 == 1:
-                self.log(f"create rejected on {slot.ticker} {slot.side} @{q.price_bp}: {exc}")
             await asyncio.sleep(0.05)
             return
-        except OutcomeUnknownError:
-            self.counts["unknown"] += 1
-            order.state = OrderState.UNKNOWN
+        except OutcomeUnknownError as exc:
+            self._unknown(order, stamp, exc)
             return
-        self.latency.written_to_response.record(time.monotonic_ns() - t)
+        done_ns = self._answered(stamp, "create", "POST", _ORDERS)
+        if slot.requote_ns:
+            self.latency.requote_cancel_create.record(done_ns - slot.requote_ns)
+            slot.requote_ns = 0
         self.counts["creates"] += 1
         order.order_id = res.order_id
         self.orders[res.order_id] = order
+        if self.amend and self.rest.presign:
+            # one pre-made amend signature per order ran out when amends of one order came
+            # back to back (up to 1 write in 5 was then signed inline, ~1 ms on the loop)
+            self.rest.pool.set_depth("POST", f"{self.rest.path_prefix}{_ORDERS}/{res.order_id}/amend",
+                                     AMEND_PRESIGN_DEPTH)
         order.size = res.remaining_count
-        order.state = OrderState.RESTING if res.remaining_count > 0 else OrderState.DONE
+        order.filled = res.fill_count
+        if order.state is OrderState.PENDING:  # user_orders may have finished it already
+            order.state = OrderState.RESTING if res.remaining_count > 0 else OrderState.DONE
+
+    async def _amend(self, slot: Slot, order: LiveOrder, q: Quote) -> None:
+        """Move a resting order to ``q`` in place (count sent = already filled + new resting size)."""
+        stamp = self._arm(slot, "POST")
+        old = order.price_bp, order.size
+        order.state = OrderState.PENDING
+        try:
+            res = await self.rest.amend_order(order.order_id, order.ticker, order.side, q.price_bp,
+                                              order.filled + q.size, exchange_index=order.shard,
+                                              subaccount=self.sub, **_OWN_RESOLUTION["amend"])
+        except RejectedError as exc:
+            # gone (filled or cancelled) or refused: user_orders says which; REST if it does not
+            self._rejected("amend", slot, stamp, q, exc)
+            order.price_bp, order.size = old
+            order.unknown = None
+            order.state = OrderState.UNKNOWN
+            return
+        except OutcomeUnknownError as exc:
+            self._unknown(order, stamp, exc)
+            return
+        done_ns = self._answered(stamp, "amend", "POST", f"{_ORDERS}/{order.order_id}/amend")
+        if stamp.written_ns:
+            self.latency.requote_amend.record(done_ns - stamp.written_ns)
+        self.counts["amends"] += 1
+        order.price_bp = q.price_bp
+        order.placed_at = time.monotonic()
+        if res.remaining_count is not None:
+            order.size = res.remaining_count
+            order.filled += res.fill_count or 0
+        else:
+            order.size = q.size
+        if order.state is OrderState.PENDING:
+            order.state = OrderState.RESTING if order.size > 0 else OrderState.DONE
 
     async def _cancel(self, slot: Slot, order: LiveOrder) -> None:
         order.state = OrderState.CANCELING
-        slot.writes += 1
-        t = self._written(slot)
+        stamp = self._arm(slot, "DELETE")
+        slot.requote_ns = 0
         try:
-            await self.rest.cancel_order(order.order_id, ticker=order.ticker,
-                                         exchange_index=self.markets[order.ticker].shard, subaccount=self.sub)
-            self.latency.written_to_response.record(time.monotonic_ns() - t)
+            await self.rest.cancel_order(order.order_id, ticker=order.ticker, exchange_index=order.shard,
+                                         subaccount=self.sub, **_OWN_RESOLUTION["cancel"])
+            self._answered(stamp, "cancel", "DELETE", f"{_ORDERS}/{order.order_id}")
             self.counts["cancels"] += 1
+            if slot.target is not None and not self.halted and not self._stopping:
+                slot.requote_ns = stamp.written_ns  # a requote: the create follows at once
         except RejectedError:
-            pass  # already gone (filled or canceled): user_orders/REST say which
-        except OutcomeUnknownError:
-            self.counts["unknown"] += 1
-            order.state = OrderState.UNKNOWN
+            self._timed(stamp, time.monotonic_ns())  # already gone (filled or cancelled)
+        except OutcomeUnknownError as exc:
+            self._unknown(order, stamp, exc)
             return
         order.state = OrderState.DONE
         slot.live = None
 
+    def _answered(self, stamp: WriteStamp, kind: str, method: str, sub_path: str) -> int:
+        """A write was answered (2xx): time it, count its tokens; return the answer's time."""
+        done_ns = time.monotonic_ns()
+        self._timed(stamp, done_ns)
+        self.tokens[kind] += self.rest.budget.cost_of(method, self.rest.path_prefix + sub_path)
+        return done_ns
+
+    def _rejected(self, kind: str, slot: Slot, stamp: WriteStamp, q: Quote, exc: RejectedError) -> None:
+        self._timed(stamp, time.monotonic_ns())
+        self.counts["rejects"] += 1
+        if self.counts["rejects"] % 20 == 1:  # the first, then one in 20: a burst stays readable
+            self.log(f"{kind} rejected on {slot.ticker} {slot.side} @{q.price_bp}: {exc}")
+
+    def _unknown(self, order: LiveOrder, stamp: WriteStamp, exc: OutcomeUnknownError) -> None:
+        self._timed(stamp, 0)
+        self.counts["unknown"] += 1
+        order.unknown = exc
+        order.state = OrderState.UNKNOWN
+        self.log(f"outcome unknown: {exc.method} {exc.path} ({exc.cause}); resolving")
+
     async def _resolve(self, slot: Slot) -> None:
-        """An UNKNOWN order: give user_orders a moment, then ask REST."""
+        """An UNKNOWN order: user_orders first (a moment), then REST.
+
+        A create is looked up by its client_order_id (:meth:`RestClient.resolve_create`, which
+        concludes "not placed" only once the exchange's user data is past the send time); an
+        order with an id (cancel, amend) is read back by id.
+        """
         order = slot.live
         assert order is not None
         for _ in range(20):
             if order.state is not OrderState.UNKNOWN:
                 return
             await asyncio.sleep(0.025)
-        found = None
-        async for o in self.rest.get_orders(ticker=order.ticker, subaccount=self.sub):
-            if o.client_order_id == order.client_order_id:
-                found = o
-                break
+        found: Any = None
+        if order.order_id:
+            try:
+                found = await self.rest.get_order(order.order_id)
+            except RejectedError:
+                found = None
+        elif order.unknown is not None:
+            try:
+                found = (await self.rest.resolve_create(order.unknown)).get(order.client_order_id)
+            except OutcomeUnknownError:
+                return  # REST could not tell yet: still UNKNOWN, asked again next round
+        if order.state is not OrderState.UNKNOWN:
+            return  # user_orders answered meanwhile
+        self.counts["resolved"] += 1
+        order.unknown = None
+        if found is not None:
+            order.order_id = found.order_id
+            self.orders[found.order_id] = order
         if found is None or found.status != "resting":
+            self.log(f"resolved {order.client_order_id}: {'not placed' if found is None else found.status}")
             order.state = OrderState.DONE
-            if found is not None:
-                self.orders[found.order_id] = order
             slot.live = None
         else:
-            order.order_id = found.order_id
+            self.log(f"resolved {order.client_order_id}: resting @{found.yes_price_bp}")
+            order.price_bp = found.yes_price_bp
             order.size = found.remaining_count
+            order.filled = found.fill_count
             order.state = OrderState.RESTING
-            self.orders[found.order_id] = order
-
     # ------------------------------------------------------------------ events
     def _on_state(self, change: StateChange) -> None:
         if change.ticker in self.markets:
             if change.new is not BookState.LIVE:
                 self.counts["pulls"] += 1
-            self._decide(change.ticker, time.monotonic_ns())
+            self._decide(change.ticker, 0)
 
     def _on_message(self, msg: Any) -> None:
         if isinstance(msg, Fill):
-            b = msg.msg
-            self._apply_fill(b.trade_id, b.order_id, b.market_ticker, b.book_side, b.yes_price_bp,
-                             b.count_c100, b.fee_cost_micro or 0)
+            f = msg.msg
+            self._apply_fill(f.trade_id, f.order_id, f.market_ticker, f.book_side, f.yes_price_bp,
+                             f.count_c100, f.fee_cost_micro or 0, f.client_order_id)
         elif isinstance(msg, UserOrder):
             b = msg.msg
-            order = self.orders.get(b.order_id)
-            if order is None:
-                for o in (s.live for s in self.slots.values()):
-                    if o is not None and o.client_order_id == b.client_order_id:
-                        order = o
-                        order.order_id = b.order_id
-                        self.orders[b.order_id] = o
+            order = self._order_for(b.order_id, b.client_order_id)
             if order is not None:
                 order.size = b.remaining_count_c100
+                order.filled = b.fill_count_c100
                 if b.status in _DONE_STATUSES or b.remaining_count_c100 == 0:
                     order.state = OrderState.DONE
                     slot = self.slots.get((order.ticker, order.side))
                     if slot is not None and slot.live is order and not slot.busy:
                         slot.live = None
                 elif order.state is OrderState.UNKNOWN:
+                    order.price_bp = b.yes_price_bp
                     order.state = OrderState.RESTING
-                self._decide(order.ticker, time.monotonic_ns())
+                self._decide(order.ticker, 0)
         elif isinstance(msg, MarketLifecycleV2):
             ticker = getattr(msg.msg, "market_ticker", None)
             if ticker in self.markets:
                 self.log(f"lifecycle {ticker}: {getattr(msg.msg, 'event_type', '?')}")
-                self._decide(ticker, time.monotonic_ns())
+                self._decide(ticker, 0)
+        elif isinstance(msg, MarketPosition):
+            p = msg.msg
+            info = self.markets.get(p.market_ticker)
+            if info is not None and (self.sub is None or p.subaccount in (None, self.sub)):
+                info.ws_position = p.position_c100
+                self._check_ws_position(info)
+        elif isinstance(msg, OrderGroupUpdates):
+            g = msg.msg
+            if g.event_type == "triggered" and g.order_group_id in self.groups.values():
+                self._on_group_triggered(g.order_group_id)
+
+    def _check_ws_position(self, info: MarketInfo) -> None:
+        """Compare the last ``market_positions`` value with the ledger; a lasting difference halts.
+
+        The channel and ``fill`` are separate messages, so for a moment one can be ahead of the
+        other: only a difference that lasts ``risk.position_check_s`` is a drift.
+        """
+        if info.ws_position is None:
+            return
+        ours = info.start_position + self.ledger.market(info.ticker).position
+        now = time.monotonic()
+        if ours == info.ws_position:
+            info.ws_mismatch_since = None
+            info.ws_backfilled = False
+        elif info.ws_mismatch_since is None:
+            info.ws_mismatch_since = now
+        elif now - info.ws_mismatch_since >= self.config.risk.position_check_s:
+            if not info.ws_backfilled:
+                # a fill message may be what is missing (lost with a connection): backfill fills
+                # over REST first, then give the channel one more period before calling it a drift
+                info.ws_backfilled = True
+                info.ws_mismatch_since = now
+                self._spawn(self._backfill_for_check())
+                return
+            self._halt(f"position drift (market_positions) {info.ticker}: exchange {info.ws_position}, "
+                       f"ours {ours} (fills backfilled over REST)")
+
+    async def _backfill_for_check(self) -> None:
+        try:
+            await self.reconcile("market_positions disagree")
+        except Exception as exc:  # noqa: BLE001 - the next check halts if the drift stays
+            self.log(f"reconcile for the market_positions check failed: {exc!r}")
+
+    def _on_group_triggered(self, group_id: str) -> None:
+        """The exchange triggered one of our order groups (its fill limit): its orders are cancelled."""
+        if self._stopping or self.halted:
+            return  # our own kill switch
+        shard = next(s for s, g in self.groups.items() if g == group_id)
+        self.counts["group_triggers"] += 1
+        for slot in self.slots.values():
+            live = slot.live
+            if live is not None and live.shard == shard:
+                live.state = OrderState.DONE
+                if not slot.busy:
+                    slot.live = None
+        if self.config.on_group_trigger == "halt":
+            self._halt(f"order group {group_id} on shard {shard} was triggered by the exchange "
+                       f"(fill limit {self.config.risk.group_contracts_limit / 100:g} contracts)")
+        else:
+            self.log(f"order group {group_id} on shard {shard} triggered: reset, quoting again")
+            self._spawn(self._reset_group(group_id, shard))
+
+    async def _reset_group(self, group_id: str, shard: int) -> None:
+        try:
+            await self.rest.reset_order_group(group_id, subaccount=self.sub)
+        except Exception as exc:  # noqa: BLE001 - a group that cannot be reset stops quoting
+            self._halt(f"reset of order group {group_id} failed: {exc!r}")
+            return
+        for ticker, info in self.markets.items():
+            if info.shard == shard:
+                self._decide(ticker, 0)
+
+    def _order_for(self, order_id: str, client_order_id: str | None) -> LiveOrder | None:
+        """This session's order of an exchange message, also before its create was answered.
+
+        A user_orders or fill message can arrive before the create's response (a taker hit the
+        new order at once): the order is then found in its slot by client_order_id.
+        """
+        order = self.orders.get(order_id)
+        if order is None and client_order_id:
+            for slot in self.slots.values():
+                live = slot.live
+                if live is not None and live.client_order_id == client_order_id:
+                    live.order_id = order_id
+                    self.orders[order_id] = order = live
+                    break
+        return order
 
     def _apply_fill(self, trade_id: str, order_id: str, ticker: str, book_side: str | None,
-                    price_bp: int, count: int, fee: int) -> None:
-        order = self.orders.get(order_id)
+                    price_bp: int, count: int, fee: int, client_order_id: str | None = None) -> None:
+        order = self._order_for(order_id, client_order_id)
         if order is None or ticker not in self.markets:
             return  # not this session's
         side = order.side or book_side or "bid"
@@ -559,8 +845,10 @@ class MarketMaker:
             if totals["pnl"] < -self.config.risk.max_loss_micro:
                 limit = self.config.risk.max_loss_micro
                 self._halt(f"max loss: P&L {totals['pnl']} micro-dollars < -{limit}")
+            for info in self.markets.values():
+                self._check_ws_position(info)
             for ticker in self.markets:
-                self._decide(ticker, time.monotonic_ns())
+                self._decide(ticker, 0)
 
     # ------------------------------------------------------------------ reporting
     def resting(self) -> int:
@@ -589,9 +877,10 @@ class MarketMaker:
         return {
             "elapsed_s": time.monotonic() - self.started, "halted": self.halted, "markets": per,
             "messages_per_s": metrics.get("messages_per_s", 0.0), "totals": self.ledger.totals(self.marks()),
-            "counts": dict(self.counts), "reconnects": feed.counts.get("reconnects", 0) if feed else 0,
-            "latency_ns": {name: getattr(self.latency, name).summary()
-                           for name in ("read_to_decision", "decision_to_written", "tick_to_trade",
-                                        "written_to_response")},
+            "counts": dict(self.counts), "tokens": dict(self.tokens),
+            "reconnects": feed.counts.get("reconnects", 0) if feed else 0,
+            "latency_ns": self.latency.summaries(),
+            "presign": {"hits": self.rest.pool.hits, "misses": self.rest.pool.misses}
+            if self.rest.presign else None,
             "read_to_book_applied_ns": metrics.get("read_to_book_applied"),
         }

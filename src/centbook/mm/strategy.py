@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple, Protocol
 
+from centbook.book import Side
 from centbook.mm.config import StrategyConfig
 
 __all__ = ["FairModel", "Microprice", "Quote", "Strategy"]
@@ -33,20 +34,23 @@ class FairModel(Protocol):
 
 
 def _top(book: Any, side: str, own: dict[int, int]) -> tuple[int, int] | None:
-    """Best level of one side after removing our own resting size (``own``: yes-price -> size)."""
-    from centbook import Side
+    """Best level of one side after removing our own resting size (``own``: yes-price -> size).
 
-    if side == "bid":
-        for price, size in book.depth(Side.YES, 5):
-            size -= own.get(price, 0)
-            if size > 0:
-                return price, size
-    else:
-        for price, size in book.depth(Side.NO, 5):
-            yes = 10000 - price
-            size -= own.get(yes, 0)
-            if size > 0:
-                return yes, size
+    ``side`` ``"bid"`` is the YES bids; ``"ask"`` the YES asks (NO bids, as YES prices). Runs on
+    every decision: the best level is read first (no list), the depth only when we rest there.
+    """
+    s = Side.YES if side == "bid" else Side.NO
+    price = book.best_bid_bp(s)
+    if price < 0:
+        return None
+    yes = price if s == Side.YES else 10000 - price
+    if yes not in own:
+        return yes, book.best_bid_size(s)
+    for price, size in book.depth(s, 5):
+        yes = price if s == Side.YES else 10000 - price
+        size -= own.get(yes, 0)
+        if size > 0:
+            return yes, size
     return None
 
 

@@ -1,0 +1,300 @@
+"""The market maker under faults and leftovers, end to end against the embedded exchange.
+
+Writes whose response is lost (UNKNOWN, resolved by user_orders or REST), the start-up sweep of an
+earlier session's orders, automatic order-group triggers (halt or reset), the market_positions
+cross-check, the requote modes and the "written" hook's presign split. Every check waits on a
+condition with a time budget (conftest.wait_for); nothing asserts on timing.
+"""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from conftest import wait_for
+from test_mm import MarketMakerRest, all_quoted, mm_config, session, sim_config
+
+from centbook.mm import OrderState
+from centbook.sim import run_sim
+
+CREATE = r"^/portfolio/events/orders$"
+
+
+@asynccontextmanager
+async def quoting(sim: Any, wait_all: bool = True, risk: dict[str, Any] | None = None,
+                  **settings: Any) -> AsyncIterator[Any]:
+    """A maker on ``sim`` (mm_config plus ``settings``); on exit it is closed and nothing of it rests."""
+    cfg = mm_config(**(risk or {}))
+    for key, value in settings.items():
+        setattr(cfg, key, value)
+    mm = await session(sim, cfg, wait_all=wait_all)
+    try:
+        yield mm
+    finally:
+        await mm.close()
+    assert mm.left_resting == 0
+
+
+def no_unknown(mm: Any) -> bool:
+    return all(s.live is None or s.live.state is not OrderState.UNKNOWN for s in mm.slots.values())
+
+
+async def session_orders(mm: Any) -> dict[tuple[str, str], list[Any]]:
+    """Resting orders of this session on the sim, per quote slot."""
+    out: dict[tuple[str, str], list[Any]] = {}
+    async for o in mm.rest.get_orders(status="resting"):
+        if o.client_order_id.startswith(mm.prefix):
+            out.setdefault((o.ticker, o.book_side), []).append(o)
+    return out
+
+
+async def agrees_with_sim(mm: Any) -> None:
+    """At most one resting order per slot on the sim, and it is the one the order manager holds."""
+    on_sim = await session_orders(mm)
+    for key, orders in on_sim.items():
+        assert len(orders) == 1, (key, orders)
+        live = mm.slots[key].live
+        if live is not None and live.state is OrderState.RESTING and not mm.slots[key].busy:
+            assert live.order_id == orders[0].order_id, (key, live, orders[0])
+
+
+def test_create_response_lost_after_execution_is_resolved_without_duplicate(arun1):
+    async def go() -> None:
+        # cancel_create: every requote creates, so the next create meets the fault
+        async with run_sim(sim_config(), seed=21) as sim, quoting(sim, requote="cancel_create") as mm:
+            creates = mm.counts["creates"]
+            sim.admin.add_fault(CREATE, "drop", method="POST")  # executed, then no answer
+            await wait_for(lambda: mm.counts["unknown"] >= 1, 30)
+            # the order exists on the sim: user_orders (or REST) turns UNKNOWN into RESTING
+            await wait_for(lambda: no_unknown(mm) and mm.counts["creates"] > creates, 30)
+            await wait_for(lambda: all_quoted(mm), 20)
+            await agrees_with_sim(mm)
+            assert mm.halted is None
+            assert any("outcome unknown" in e for e in mm.events)
+
+    arun1(go())
+
+
+def test_create_refused_with_503_is_resolved_over_rest_as_not_placed(arun1):
+    async def go() -> None:
+        async with run_sim(sim_config(), seed=22) as sim, quoting(sim, requote="cancel_create") as mm:
+            sim.admin.add_fault(CREATE, "status", method="POST", status=503)  # not executed
+            await wait_for(lambda: mm.counts["unknown"] >= 1, 30)
+            # no user_orders message can come: REST says "not placed" once its user data is past
+            # the send time (RestClient.resolve_create), then the slot quotes again
+            await wait_for(lambda: mm.counts["resolved"] >= 1, 30)
+            assert any("not placed" in e for e in mm.events), mm.events[-10:]
+            await wait_for(lambda: all_quoted(mm), 20)
+            await agrees_with_sim(mm)
+            assert mm.halted is None
+
+    arun1(go())
+
+
+def test_amend_response_lost_is_resolved_and_the_slot_keeps_one_order(arun1):
+    async def go() -> None:
+        async with run_sim(sim_config(), seed=23) as sim, quoting(sim, requote="amend") as mm:
+            await wait_for(lambda: mm.counts["amends"] >= 1, 30)
+            sim.admin.add_fault(r"^/portfolio/events/orders/[^/]+/amend$", "drop", method="POST")
+            await wait_for(lambda: mm.counts["unknown"] >= 1, 30)
+            await wait_for(lambda: no_unknown(mm), 30)
+            amends = mm.counts["amends"]
+            await wait_for(lambda: mm.counts["amends"] > amends and all_quoted(mm), 30)
+            await agrees_with_sim(mm)
+            assert mm.halted is None
+
+    arun1(go())
+
+
+def test_startup_sweep_cancels_leftovers_by_prefix_or_group_and_nothing_else(arun1):
+    async def go() -> None:
+        quiet = sim_config()
+        quiet["flow"]["enabled"] = False  # nothing trades against the leftovers
+        ticker = "KXDEMO-26DEC31-T50"
+        async with run_sim(quiet, seed=24) as sim:
+            async with MarketMakerRest(sim) as rest:
+                group = await rest.create_order_group(100000, exchange_index=0)
+                # an earlier session of the maker (its client_order_id root), one order in an
+                # order group of an earlier session, one order of someone else: far from the market
+                old = await rest.create_order(ticker, "bid", 100, 100, client_order_id="cbmm00001-1",
+                                              post_only=True)
+                grouped = await rest.create_order(ticker, "bid", 200, 100, client_order_id="other-grouped-1",
+                                                  post_only=True, order_group_id=group)
+                foreign = await rest.create_order(ticker, "bid", 300, 100, client_order_id="other-1",
+                                                  post_only=True)
+            async with quoting(sim, wait_all=False) as mm:
+                assert mm.counts["swept"] == 2
+                status = {o.order_id: o.status async for o in mm.rest.get_orders(ticker=ticker)}
+                assert status[old.order_id] == "canceled"
+                assert status[grouped.order_id] == "canceled"
+                assert status[foreign.order_id] == "resting"  # never cancel-all at start-up
+            async with MarketMakerRest(sim) as rest:
+                left = [o.order_id async for o in rest.get_orders(status="resting")]
+            assert left == [foreign.order_id]  # shutdown took this session's orders only
+
+    arun1(go())
+
+
+def test_automatic_group_trigger_halts_by_default(arun1):
+    async def go() -> None:
+        # a group limit of one contract: the first fill triggers it
+        async with run_sim(sim_config(300), seed=25) as sim, \
+                quoting(sim, wait_all=False, risk={"group_contracts_limit": 100}) as mm:
+            await wait_for(lambda: mm.halted is not None, 60)
+            assert "triggered by the exchange" in mm.halted, mm.halted
+            assert mm.counts["group_triggers"] >= 1
+            await wait_for(lambda: all(s.live is None and not s.busy for s in mm.slots.values()), 20)
+
+    arun1(go())
+
+
+def test_automatic_group_trigger_reset_policy_quotes_again(arun1):
+    async def go() -> None:
+        limit = {"group_contracts_limit": 100}
+        async with run_sim(sim_config(300), seed=26) as sim, \
+                quoting(sim, wait_all=False, risk=limit, on_group_trigger="reset") as mm:
+            await wait_for(lambda: mm.counts["group_triggers"] >= 1, 60)
+            creates = mm.counts["creates"]
+            await wait_for(lambda: mm.counts["creates"] > creates, 30)  # placed in the reset group
+            assert mm.halted is None
+            assert any("triggered: reset" in e for e in mm.events)
+
+    arun1(go())
+
+
+def test_market_positions_disagreeing_with_the_ledger_halts_with_the_reason(arun1):
+    async def go() -> None:
+        # REST reconciliation out of the way: the channel must catch it
+        async with run_sim(sim_config(300), seed=27) as sim, \
+                quoting(sim, wait_all=False, reconcile_s=10**6, risk={"position_check_s": 0.3}) as mm:
+            await wait_for(lambda: any(m.ws_position is not None for m in mm.markets.values()), 60)
+            info = next(m for m in mm.markets.values() if m.ws_position is not None)
+            await wait_for(lambda: info.ws_mismatch_since is None, 10)  # channel and ledger agree
+            assert mm.halted is None
+            mm.ledger.market(info.ticker).position += 100  # a fill the ledger never saw
+            await wait_for(lambda: mm.halted is not None, 20)
+            assert "market_positions" in mm.halted and info.ticker in mm.halted, mm.halted
+
+    arun1(go())
+
+
+def test_written_hook_splits_presigned_and_sign_on_demand(arun):
+    """Under asyncio and uvloop: the eager start of a slot's write (mm.stamp.eager_task) on both."""
+    async def one(sim: Any, presign: bool) -> None:
+        async with quoting(sim, presign=presign) as mm:
+            lat = mm.latency
+            await wait_for(lambda: lat.tick_to_trade.count >= 5, 30)
+            assert mm.rest.presign is presign
+            if presign:
+                assert lat.tick_to_trade_presigned.count >= 1
+            else:
+                assert lat.tick_to_trade_presigned.count == 0
+                assert lat.tick_to_trade_signed.count == lat.tick_to_trade.count
+            # every timed write was stamped after its decision and before its response
+            assert lat.decision_to_written.min >= 0 and lat.written_to_response.min > 0
+            assert lat.tick_to_trade.count == lat.decision_to_written.count
+
+    async def go() -> None:
+        async with run_sim(sim_config(), seed=28) as sim:
+            await one(sim, True)
+            await one(sim, False)
+
+    arun(go())
+
+
+def test_requote_modes_amend_in_place_or_cancel_and_create(arun1):
+    async def one(sim: Any, mode: str) -> None:
+        async with quoting(sim, requote=mode) as mm:
+            if mode == "amend":  # (a target that would cross is still placed by cancel + create)
+                await wait_for(lambda: mm.counts["amends"] >= 1 and mm.latency.requote_amend.count >= 1, 30)
+            else:
+                await wait_for(lambda: mm.latency.requote_cancel_create.count >= 1, 30)
+                assert mm.counts["amends"] == 0
+            await wait_for(lambda: all_quoted(mm), 20)
+            await agrees_with_sim(mm)
+
+    async def go() -> None:
+        async with run_sim(sim_config(), seed=29) as sim:
+            await one(sim, "amend")
+            await one(sim, "cancel_create")
+
+    arun1(go())
+
+
+def test_bad_requote_mode_is_refused_with_its_name():
+    from centbook.mm import load_config
+
+    for key, value in (("requote", "sometimes"), ("on_group_trigger", "panic")):
+        try:
+            load_config(None, {key: value})
+        except ValueError as exc:
+            assert key in str(exc) and value in str(exc)
+        else:
+            raise AssertionError(f"{key}={value!r} was accepted")
+
+
+def test_eager_task_runs_to_its_first_suspension_in_the_caller(arun):
+    import asyncio
+
+    import pytest
+
+    from centbook.mm.stamp import current_stamp, eager_task
+
+    async def go() -> None:
+        seen: list[Any] = []
+
+        async def steps() -> int:
+            seen.append(asyncio.current_task())
+            current_stamp.set(None)  # stays in the task's own context
+            await asyncio.sleep(0)
+            seen.append("resumed")
+            return 7
+
+        outer = asyncio.current_task()
+        task = eager_task(steps())
+        assert seen == [task]  # ran now, as the current task (aiohttp's timeouts need one)
+        assert asyncio.current_task() is outer  # the caller's task is current again
+        assert await task == 7 and seen[-1] == "resumed"
+
+        async def fails() -> None:
+            raise ValueError("first step")
+
+        with pytest.raises(ValueError, match="first step"):
+            await eager_task(fails())  # raised by the task, as a lazy start would
+
+        async def waits() -> None:
+            await asyncio.sleep(30)
+
+        sleeper = eager_task(waits())
+        sleeper.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await sleeper
+
+        # from a plain loop callback (no current task), as the feed's read callback calls it
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def callback() -> None:
+            started = eager_task(steps())
+            done.set_result((started, seen[-1] is started, asyncio.current_task()))
+
+        seen.clear()
+        asyncio.get_running_loop().call_soon(callback)
+        started, ran_first, current = await done
+        assert ran_first and current is None
+        assert await started == 7
+
+    arun(go())
+
+
+def test_quotes_at_or_below_a_settlement_floor_are_pulled(arun1):
+    async def go() -> None:
+        async with run_sim(sim_config(), seed=30) as sim, quoting(sim) as mm:
+            ticker = next(iter(mm.markets))
+            mm.markets[ticker].floor_bp = 9990  # as if the market had a floor above every quote
+            await wait_for(lambda: all(mm.slots[(ticker, s)].live is None for s in ("bid", "ask")), 20)
+            assert all(mm.slots[(ticker, s)].target is None for s in ("bid", "ask"))
+            assert mm.halted is None
+            mm.markets[ticker].floor_bp = None
+            await wait_for(lambda: all_quoted(mm), 20)
+
+    arun1(go())
