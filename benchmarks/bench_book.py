@@ -3,6 +3,11 @@
 Each contender first replays the whole stream untimed and must end with the same book and the
 same checksum of best bids as the reference; only then is it timed. Figures are per delta
 (``extra_info["ops"]`` deltas per round); `make bench` turns them into the README table.
+
+Two rows in each per-call group are not books: ``harness_loop`` is the bare ``for s, p, d in
+zip(...)`` loop every per-call contender runs, and ``harness_nop_calls`` adds the two cheapest C
+method calls there are (positional-only / METH_O, doing nothing). They show the Python floor
+under "one Python call each"; nothing is subtracted from any other row.
 """
 from __future__ import annotations
 
@@ -112,10 +117,44 @@ def test_floor_kernel(benchmark, stream, expected):
                  f"book apply+best {GRIDS[stream.tick_bp]}", n_rounds(7))
 
 
+def best_after(levels):
+    """The best bid of each side of a final book given as ascending levels."""
+    return tuple(side[-1] if side else None for side in levels)
+
+
+def test_harness_loop(benchmark, stream):
+    sides, prices, deltas = stream.as_lists()
+
+    def loop():
+        for _s, _p, _d in zip(sides, prices, deltas, strict=True):
+            pass
+
+    benchmark.group = f"book apply+best {GRIDS[stream.tick_bp]}"
+    benchmark.extra_info.update(ops=len(stream), tick_bp=stream.tick_bp)
+    benchmark.pedantic(loop, rounds=n_rounds(7), iterations=1)
+
+
+def test_harness_nop_calls(benchmark, stream):
+    sides, prices, deltas = stream.as_lists()
+    floor = FloorBook(stream.tick_bp)
+
+    def loop():
+        apply = floor.nop3
+        best = floor.nop1
+        for s, p, d in zip(sides, prices, deltas, strict=True):
+            apply(s, p, d)
+            best(s)
+
+    benchmark.group = f"book apply+best {GRIDS[stream.tick_bp]}"
+    benchmark.extra_info.update(ops=len(stream), tick_bp=stream.tick_bp)
+    benchmark.pedantic(loop, rounds=n_rounds(7), iterations=1)
+
+
 def test_centbook_batch(benchmark, stream, expected):
     book = new_centbook(stream)
     book.apply_deltas(stream.sides, stream.prices, stream.deltas)
     assert (book.levels(0), book.levels(1)) == expected[0]
+    assert (book.best_bid(0), book.best_bid(1)) == best_after(expected[0])
     benchmark.group = f"book batch {GRIDS[stream.tick_bp]}"
     benchmark.extra_info.update(ops=len(stream), tick_bp=stream.tick_bp)
     benchmark.pedantic(lambda b: b.apply_deltas(stream.sides, stream.prices, stream.deltas),
@@ -132,6 +171,8 @@ def test_floor_batch(benchmark, stream, expected):
     book = make()
     book.apply_deltas(stream.sides, stream.prices, stream.deltas)
     assert (book.levels(0), book.levels(1)) == expected[0]
+    best = best_after(expected[0])
+    assert (book.best_bid_bp(0), book.best_bid_bp(1)) == tuple(b[0] if b else -1 for b in best)
     benchmark.group = f"book batch {GRIDS[stream.tick_bp]}"
     benchmark.extra_info.update(ops=len(stream), tick_bp=stream.tick_bp)
     benchmark.pedantic(lambda b: b.apply_deltas(stream.sides, stream.prices, stream.deltas),

@@ -13,6 +13,8 @@ from enum import IntEnum
 
 import numpy as np
 
+cimport cython
+
 from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memset
@@ -165,6 +167,90 @@ cdef inline cb_apply_t _apply(OrderBook book, int side, int32_t price_bp, int64_
             book._best[side] = _high_slot(book._bits[side], book._summary[side])
     new_size[0] = new
     return CB_APPLIED
+
+
+cdef cb_apply_t _apply_batch(OrderBook book, const uint8_t *sides, const int32_t *prices_bp,
+                             const int64_t *deltas, Py_ssize_t n, Py_ssize_t *done) noexcept nogil:
+    """The batch kernel: ``n`` deltas with _apply's checks, the best bids brought up once at the end.
+
+    Per delta only the level, the side's total and the bitmap change, without a branch on
+    whether the level appeared or emptied (data-dependent: it would mispredict). The best
+    slot and the cached tuples are only read after the call, so they are recomputed once here.
+    ``*done`` is the number of deltas applied; on a refusal the book is faulted at that delta.
+    """
+    cdef Py_ssize_t i = 0
+    cdef uint32_t side = 0
+    cdef int32_t price_bp = 0, slot, w
+    cdef int64_t delta = 0, old, new, tot
+    cdef uint64_t word, bit, flip
+    cdef cb_apply_t rc = CB_APPLIED
+    # the book's pointers in locals: stores into the levels and bitmaps could otherwise alias
+    # the book's fields in the compiler's eyes and force a reload per delta
+    cdef const int16_t *slot_of[2]
+    cdef int64_t *levels[2]
+    cdef uint64_t *bits[2]
+    cdef uint64_t *summary[2]
+    cdef int64_t total[2]
+    done[0] = 0
+    if cb_unlikely(book._state != CB_BOOK_LIVE):
+        # the state cannot change inside the loop except by a fault, so it is checked once
+        if book._state == CB_BOOK_FAULTED:
+            return CB_REFUSED_FAULTED
+        if book._state == CB_BOOK_EMPTY or book._state == CB_BOOK_SYNCING:
+            book.fault_c(CB_FAULT_NO_SNAPSHOT, sides[0], prices_bp[0], deltas[0])
+            return CB_FAULT_NO_SNAPSHOT
+    for side in range(2):
+        slot_of[side] = book._slot_of[side]
+        levels[side] = book._levels[side]
+        bits[side] = book._bits[side]
+        summary[side] = book._summary[side]
+        total[side] = book._total[side]
+    while i < n:
+        side = sides[i]
+        price_bp = prices_bp[i]
+        delta = deltas[i]
+        # one predictable branch for the side and the range; the slot table answers "on the grid"
+        if cb_unlikely((side > 1) | (<uint32_t>price_bp > MAX_BP)):
+            rc = CB_FAULT_BAD_SIDE if side > 1 else CB_FAULT_OFF_GRID
+            break
+        slot = slot_of[side][price_bp]
+        if cb_unlikely(slot < 0):
+            rc = CB_FAULT_OFF_GRID
+            break
+        old = levels[side][slot]
+        if cb_unlikely(cb_add_overflow(old, delta, &new) | cb_add_overflow(total[side], delta, &tot)):
+            rc = CB_FAULT_OVERFLOW
+            break
+        if cb_unlikely(new < 0):
+            rc = CB_FAULT_NEGATIVE
+            break
+        levels[side][slot] = new
+        total[side] = tot
+        # the slot's occupancy bit flips when the level appears or empties; computed without a
+        # branch, because which of the two happens is data-dependent and would mispredict
+        w = slot >> 6
+        flip = (<uint64_t>((old == 0) ^ (new == 0))) << (slot & 63)
+        word = bits[side][w] ^ flip
+        bits[side][w] = word
+        # the word itself rarely turns empty or non-empty: a predictable branch for its summary
+        # bit (idempotent, so it is also right when taken for a word that stayed empty)
+        if cb_unlikely((word == 0) | (word == flip)):
+            bit = (<uint64_t>1) << (w & 63)
+            if word:
+                summary[side][w >> 6] |= bit
+            else:
+                summary[side][w >> 6] &= ~bit
+        i += 1
+    book._total[0] = total[0]
+    book._total[1] = total[1]
+    if i > 0:
+        book._best[0] = _high_slot(bits[0], summary[0])
+        book._best[1] = _high_slot(bits[1], summary[1])
+        book._mark_all_dirty()
+    done[0] = i
+    if rc != CB_APPLIED:
+        book.fault_c(rc, side, price_bp, delta)
+    return rc
 
 
 cdef int _side_of(object side) except -1:
@@ -390,7 +476,7 @@ cdef class OrderBook:
 
     # ----------------------------------------------------------------------------- updates
 
-    def apply_delta(self, int side, int32_t price_bp, int64_t delta):
+    def apply_delta(self, int side, int32_t price_bp, int64_t delta, /):
         """Add ``delta`` to the level at ``price_bp`` on ``side``; O(1).
 
         Parameters
@@ -427,6 +513,9 @@ cdef class OrderBook:
     def apply_deltas(self, sides, prices_bp, deltas):
         """Apply a batch of deltas in one call.
 
+        Every delta is validated exactly as :meth:`apply_delta` validates it; only the cached best
+        bid and ask are brought up to date once, after the batch, instead of after each delta.
+
         Parameters
         ----------
         sides : array_like of uint8
@@ -442,24 +531,25 @@ cdef class OrderBook:
         Raises
         ------
         BookFault
-            At the first delta the book refuses; ``index`` says how many were applied before it.
+            At the first delta the book refuses: the deltas before it stay applied (``index``
+            says how many), that delta and the rest are not, and the book is FAULTED.
+        ValueError
+            If the arrays differ in length (nothing is applied).
         """
         cdef const uint8_t[::1] s = np.ascontiguousarray(sides, dtype=np.uint8)
         cdef const int32_t[::1] p = np.ascontiguousarray(prices_bp, dtype=np.int32)
         cdef const int64_t[::1] d = np.ascontiguousarray(deltas, dtype=np.int64)
-        cdef Py_ssize_t n = s.shape[0], i
-        cdef int64_t new_size
-        cdef cb_apply_t rc = CB_APPLIED
+        cdef Py_ssize_t n = s.shape[0], done = 0
+        cdef cb_apply_t rc
         if p.shape[0] != n or d.shape[0] != n:
             raise ValueError(f"sides, prices_bp and deltas differ in length "
                              f"({n}, {p.shape[0]}, {d.shape[0]})")
+        if n == 0:
+            return 0
         with nogil:
-            for i in range(n):
-                rc = _apply(self, s[i], p[i], d[i], &new_size)
-                if rc != CB_APPLIED:
-                    break
+            rc = _apply_batch(self, &s[0], &p[0], &d[0], n, &done)
         if rc != CB_APPLIED:
-            raise self._fault_error(rc, index=i)
+            raise self._fault_error(rc, index=done)
         return n
 
     def apply_snapshot(self, yes=None, no=None):
@@ -611,6 +701,7 @@ cdef class OrderBook:
             return None
         return _REASONS[self._fault_code][0]
 
+    @cython.always_allow_keywords(False)
     def best_bid(self, int side):
         """Return the best bid of ``side`` as ``(price_bp, size)``, or None if the side is empty.
 
@@ -631,6 +722,7 @@ cdef class OrderBook:
             return self._bid_cache_no
         _side_of(side)
 
+    @cython.always_allow_keywords(False)
     def best_ask(self, int side):
         """Return the best ask of ``side`` as ``(price_bp, size)``, or None.
 
@@ -651,18 +743,21 @@ cdef class OrderBook:
             return self._ask_cache_no
         _side_of(side)
 
+    @cython.always_allow_keywords(False)
     def best_bid_bp(self, int side):
         """Return the best bid price of ``side`` in bp, or -1 if the side is empty."""
         if <uint32_t>side > 1:
             _side_of(side)
         return self.best_bid_bp_c(side)
 
+    @cython.always_allow_keywords(False)
     def best_bid_size(self, int side):
         """Return the size at the best bid of ``side`` (0 if the side is empty)."""
         if <uint32_t>side > 1:
             _side_of(side)
         return self.best_bid_size_c(side)
 
+    @cython.always_allow_keywords(False)
     def best_ask_bp(self, int side):
         """Return the best ask price of ``side`` in bp, or -1 if there is none."""
         if <uint32_t>side > 1:
@@ -670,6 +765,7 @@ cdef class OrderBook:
         cdef int32_t s = self._best[1 - side]
         return MAX_BP - s * self._tick if s >= 0 else -1
 
+    @cython.always_allow_keywords(False)
     def best_ask_size(self, int side):
         """Return the size at the best ask of ``side`` (0 if there is none)."""
         if <uint32_t>side > 1:

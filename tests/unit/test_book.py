@@ -197,6 +197,69 @@ def test_batch_matches_single_calls_and_reports_the_index():
         b.apply_deltas([0], [100, 200], [1])
 
 
+def test_batch_that_fails_midway_keeps_what_it_applied_and_the_best_bids_right():
+    grid = PriceGrid.from_bands([(0, 10000, 1)])
+    book, ref = live_book(grid, yes=[(5000, 10), (4990, 3)], no=[(4000, 7)]), live_book(grid)
+    ref.apply_snapshot_bp([(5000, 10), (4990, 3)], [(4000, 7)])
+    before = book.best_bid(YES)
+    # the top empties, a new top appears on NO, then a level would go negative
+    sides, prices, deltas = [0, 1, 0, 1, 0], [5000, 4500, 4999, 4000, 4990], [-10, 4, 2, -7, -4]
+    with pytest.raises(BookFault) as info:
+        book.apply_deltas(sides, prices, deltas)
+    assert info.value.reason == "negative" and info.value.index == 4
+    assert (info.value.side, info.value.price_bp, info.value.amount) == (0, 4990, -4)
+    for s, p, d in zip(sides[:4], prices[:4], deltas[:4], strict=True):
+        ref.apply_delta(s, p, d)
+    assert book.state == BookState.FAULTED and book.size_at(YES, 4990) == 3
+    for side in (YES, NO):
+        assert book.levels(side) == ref.levels(side)
+        assert book.best_bid(side) == ref.best_bid(side) and book.best_ask(side) == ref.best_ask(side)
+        assert book.best_bid_bp(side) == ref.best_bid_bp(side)
+        assert book.total_size(side) == ref.total_size(side)
+        assert book.level_count(side) == ref.level_count(side)
+    assert before == (5000, 10) and book.best_bid(YES) == (4999, 2)
+    with pytest.raises(BookFault, match="FAULTED") as info:      # a FAULTED book refuses a batch
+        book.apply_deltas([0], [4990], [1])
+    assert info.value.reason == "faulted" and info.value.index == 0 and book.size_at(YES, 4990) == 3
+
+
+def test_batch_faults_at_the_first_delta_it_cannot_apply():
+    book = OrderBook("KX-EMPTY")
+    assert book.apply_deltas([], [], []) == 0 and book.state == BookState.EMPTY
+    with pytest.raises(BookFault) as info:
+        book.apply_deltas([0, 0], [100, 200], [1, 1])
+    assert info.value.reason == "no_snapshot" and info.value.index == 0
+    assert book.levels(YES) == [] and book.state == BookState.FAULTED
+    for sides, prices, deltas, reason, index in (
+        ([0, 2], [100, 100], [1, 1], "bad_side", 1),
+        ([0, 0], [100, 10100], [1, 1], "off_grid", 1),
+        ([0, 1], [100, 150], [1, 1], "off_grid", 1),
+    ):
+        book = live_book(yes=[(300, 5)])
+        with pytest.raises(BookFault) as info:
+            book.apply_deltas(sides, prices, deltas)
+        assert (info.value.reason, info.value.index) == (reason, index)
+        assert book.size_at(YES, 100) == 1 and book.best_bid(YES) == (300, 5)
+    book = live_book(yes=[(300, 2**63 - 1)])
+    with pytest.raises(BookFault) as info:    # the level itself would overflow
+        book.apply_deltas([0, 0], [300, 300], [-1, 2])
+    assert (info.value.reason, info.value.index) == ("overflow", 1) and book.size_at(YES, 300) == 2**63 - 2
+    book = live_book(yes=[(300, 2**62)], no=[(300, 2**62)])
+    with pytest.raises(BookFault) as info:    # each level fits, the side's total does not
+        book.apply_deltas([1, 0, 0], [300, 200, 100], [1, 2**62 - 1, 2])
+    assert (info.value.reason, info.value.index) == ("overflow", 2)
+    assert book.total_size(YES) == 2**63 - 1 and book.best_bid(NO) == (300, 2**62 + 1)
+
+
+def test_hot_reads_take_the_side_positionally():
+    book = live_book(yes=[(4000, 5)])
+    assert book.best_bid(YES) == (4000, 5) and book.apply_delta(YES, 4000, 1) == 6
+    with pytest.raises(TypeError):
+        book.best_bid(side=YES)
+    with pytest.raises(TypeError):
+        book.apply_delta(side=YES, price_bp=4000, delta=1)
+
+
 def test_state_transitions():
     book = OrderBook("KX")
     with pytest.raises(ValueError, match="no transition from EMPTY to GAPPED"):
