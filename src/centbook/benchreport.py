@@ -49,6 +49,8 @@ LABELS = {
     "centbook_tuple": "centbook apply_delta + best_bid (tuple)",
     "centbook_int": "centbook apply_delta + best_bid_bp (int)",
     "floor_kernel": "floor: unvalidated C array, per call",
+    "harness_loop": "Python floor: the benchmark loop alone (no calls)",
+    "harness_nop_calls": "Python floor: the loop + two empty C calls",
     "centbook_batch": "centbook apply_deltas (batch)",
     "floor_batch": "floor: unvalidated C array, batch",
     "best_bid_read": "centbook best read",
@@ -83,11 +85,12 @@ LABELS = {
 SHORT = {
     "dict_max": "dict + max()", "sortedcontainers": "sortedcontainers", "order_book_c": "order-book (C)",
     "kalshi_sdk": "kalshi-sdk", "centbook_tuple": "centbook tuple", "centbook_int": "centbook int",
-    "floor_kernel": "floor per call", "centbook_batch": "centbook batch", "floor_batch": "floor batch",
+    "floor_kernel": "floor per call", "harness_loop": "bare loop", "harness_nop_calls": "loop + 2 nop calls",
+    "centbook_batch": "centbook batch", "floor_batch": "floor batch",
 }
 GRIDS = ["cent", "deci-cent", "centi-cent"]
 BOOK_CONTENDERS = ("dict_max", "sortedcontainers", "order_book_c", "kalshi_sdk", "centbook_tuple",
-                   "centbook_int", "floor_kernel")
+                   "centbook_int", "floor_kernel", "harness_loop", "harness_nop_calls")
 VERSIONS = ["centbook", "numpy", "cython", "sortedcontainers", "order-book", "orjson", "msgspec",
             "requests", "websockets", "picows", "aiohttp", "pytest", "pytest-benchmark", "matplotlib"]
 
