@@ -972,6 +972,10 @@ cancel_order_on_pause, order_group_id, subaccount
           ``resolve_margin_s`` (and a measured clock skew); until then the data may simply lag.
         * ``None``: neither (something else changed the order): read again.
 
+        A read that fails (a 429, a 5xx past its retries, a lost connection) is no verdict: it is
+        read again. Such an error must never escape as the write's own refusal, which would say
+        "nothing changed" about a write that may have taken effect.
+
         Returns ``(took_effect, state)``; raises ``unknown`` once ``deadline`` (monotonic; default
         ``resolve_timeout_s`` from now) passes without a verdict.
         """
@@ -980,11 +984,17 @@ cancel_order_on_pause, order_group_id, subaccount
             deadline = time.monotonic() + self.resolve_timeout_s
         attempt = 0
         while True:
-            as_of = await self.get_user_data_timestamp()
-            verdict, state = await probe()
-            if verdict is True or (verdict is False and as_of.as_of_unix_ns > threshold_ns):
-                self.stats["resolved"] += 1
-                return verdict, state
+            try:
+                as_of = await self.get_user_data_timestamp()
+                verdict, state = await probe()
+            except KalshiError as exc:
+                log.info("resolving %s %s: read failed (%s); reading again", unknown.method,
+                         unknown.path, exc)
+                verdict, state = None, None
+            else:
+                if verdict is True or (verdict is False and as_of.as_of_unix_ns > threshold_ns):
+                    self.stats["resolved"] += 1
+                    return verdict, state
             if time.monotonic() > deadline:
                 raise unknown
             attempt += 1
@@ -1586,10 +1596,20 @@ cancel_order_on_pause, order_group_id, subaccount
             if still and resend:
                 log.warning("batch cancel did not take effect for %d orders (%s): sending it again",
                             len(still), exc.cause)
-                again = await self._batch_cancel(
-                    still, exchange_index, subaccount, resolve, resend, deadline, resent + 1
-                )
-                done.update((it.order_id, it) for it in again)
+                try:
+                    again = await self._batch_cancel(
+                        still, exchange_index, subaccount, resolve, resend, deadline, resent + 1
+                    )
+                except OutcomeUnknownError as again_exc:
+                    # the re-sent cancel's outcome is unknown too: say so per order, keep the rest
+                    for oid in still:
+                        done[oid] = BatchCancelItem(
+                            order_id=oid, error_code="unknown", resolved=False, order=states[oid],
+                            resent=resent + 1,
+                            error_message=f"the re-sent cancel's outcome is unknown ({again_exc.cause})",
+                        )
+                else:
+                    done.update((it.order_id, it) for it in again)
             for oid in still:
                 if oid not in done:
                     done[oid] = BatchCancelItem(

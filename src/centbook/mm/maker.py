@@ -517,9 +517,10 @@ class MarketMaker:
         stamp = self._arm(slot, "POST")
         old = order.price_bp, order.size
         order.state = OrderState.PENDING
+        count = order.filled + q.size  # Kalshi's amend count is the total: filled + resting
         try:
             res = await self.rest.amend_order(order.order_id, order.ticker, order.side, q.price_bp,
-                                              order.filled + q.size, exchange_index=order.shard,
+                                              count, exchange_index=order.shard,
                                               subaccount=self.sub, **_OWN_RESOLUTION["amend"])
         except RejectedError as exc:
             # gone (filled or cancelled) or refused: user_orders says which; REST if it does not
@@ -538,8 +539,11 @@ class MarketMaker:
         order.price_bp = q.price_bp
         order.placed_at = time.monotonic()
         if res.remaining_count is not None:
+            # filled is what the total leaves unrested; adding the amend's fill_count would count
+            # twice what a user_orders message during the await already reported, and the next
+            # amend (filled + size) would then rest more than the strategy asked for
             order.size = res.remaining_count
-            order.filled += res.fill_count or 0
+            order.filled = count - res.remaining_count
         else:
             order.size = q.size
         if order.state is OrderState.PENDING:
@@ -601,8 +605,13 @@ class MarketMaker:
         if order.order_id:
             try:
                 found = await self.rest.get_order(order.order_id)
-            except RejectedError:
-                found = None
+            except RejectedError as exc:
+                if exc.status != 404:
+                    # a 429 or 401 says nothing about the order: it may still rest, so it stays
+                    # UNKNOWN (its slot places nothing new) and is asked again next round
+                    self.log(f"resolving {order.client_order_id}: {exc}; asking again")
+                    return
+                found = None  # the exchange does not know the order: nothing rests
         elif order.unknown is not None:
             try:
                 found = (await self.rest.resolve_create(order.unknown)).get(order.client_order_id)
