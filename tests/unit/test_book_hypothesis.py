@@ -91,6 +91,28 @@ class BookMachine(RuleBasedStateMachine):
             return len(prices)
         self.both(lambda: self.book.apply_deltas([side] * len(prices), prices, deltas), reference)
 
+    @rule(data=st.data())
+    def batch_emptying_the_top(self, data):
+        """A batch over both sides that empties levels at the top and refills them (bitmap churn)."""
+        pending = {}
+        sides, prices, deltas = [], [], []
+        for _ in range(data.draw(st.integers(1, 12))):
+            side = data.draw(st.integers(0, 1))
+            best = self.ref.best_bid(side)
+            price = best[0] if best and data.draw(st.booleans()) else self.near_top(data, side)
+            size = pending.get((side, price), self.ref.levels[side].get(price, 0))
+            delta = -size if size and data.draw(st.booleans()) else data.draw(st.integers(1, 500))
+            if data.draw(st.integers(0, 19)) == 0:
+                delta = -size - 1                       # sometimes a fault midway
+            pending[(side, price)] = size + delta
+            sides.append(side), prices.append(price), deltas.append(delta)
+
+        def reference():
+            for s_, p_, d_ in zip(sides, prices, deltas, strict=True):
+                self.ref.apply_delta(s_, p_, d_)
+            return len(prices)
+        self.both(lambda: self.book.apply_deltas(sides, prices, deltas), reference)
+
     @precondition(lambda self: self.ref.state == FAULTED)
     @rule()
     def clear(self):
