@@ -177,6 +177,12 @@ def test_orjson_dict(benchmark):
     _record(benchmark, "orjson + dict book", N_FRAMES)
 
 
+def test_msgspec_dict(benchmark):
+    book = benchmark.pedantic(_dict_apply, args=(msgspec.json.decode, FRAMES), rounds=5, iterations=1)
+    assert dict_levels(book, 0) == expected_levels(0) and dict_levels(book, 1) == expected_levels(1)
+    _record(benchmark, "msgspec + dict book", N_FRAMES)
+
+
 def test_msgspec_centbook_book(benchmark):
     book = benchmark.pedantic(_msgspec_apply, args=(FRAMES,), rounds=10, iterations=1)
     assert book.levels(0) == expected_levels(0) and book.levels(1) == expected_levels(1)

@@ -80,6 +80,8 @@ LABELS = {
     "presigned_amend": "pre-signed, requote by amend",
     "presigned_cancel_create": "pre-signed, requote by cancel + create",
     "sign_on_demand_amend": "sign on demand, requote by amend",
+    "write_restclient_aiohttp": "RestClient + aiohttp, pre-signed create",
+    "write_raw_socket_floor": "the same create written by hand to a keep-alive socket (floor)",
     "sim_delivered_updates": "delivered book updates, flow rate asked",
 }
 SHORT = {
@@ -545,7 +547,8 @@ def mm_section(results: dict[str, Any]) -> str:
                 t.check(f"p50 <= 150 µs ({what})", f"{fmt_us(e['p50_ns'] / 1000)} µs", e["p50_ns"] <= 150_000)
                 t.check(f"p99 <= 500 µs ({what})", f"{fmt_us(e['p99_ns'] / 1000)} µs", e["p99_ns"] <= 500_000)
         if table:
-            out += [f"**{group}** (`benchmarks/bench_mm.py`: first frame read to order body written)\n",
+            what_is_timed = ": first frame read to order body written" if "tick-to-trade" in group else ""
+            out += [f"**{group}** (`benchmarks/bench_mm.py`{what_is_timed})\n",
                     *_table(["path", "samples", "p50 µs", "p99 µs", "p99.9 µs"], table), ""]
     out += t.markdown()
     if not t.rows:

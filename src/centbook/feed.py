@@ -743,7 +743,9 @@ class Feed:
 
         Messages that arrive while nobody iterates are not kept (listeners still get them); a
         reader more than ``FeedConfig.events_max`` messages behind loses the oldest, counted in
-        ``counts["events_dropped"]``.
+        ``counts["events_dropped"]``. Leaving an ``async for`` early keeps the reader counted
+        until the generator is closed: use ``contextlib.aclosing(feed.messages())`` to stop
+        cleanly.
         """
         if self._events_wakeup is None:
             self._events_wakeup = asyncio.Event()
