@@ -233,6 +233,13 @@ class PresignedPool:
     wall_clock_ms : callable
         Unix time in ms (injectable for tests).
 
+    Attributes
+    ----------
+    on_take : callable or None
+        ``on_take(signature)`` for every pre-made signature :meth:`take` hands out, so a caller
+        can tell a request sent with one from a request signed on demand (the market maker's
+        latency split). Called synchronously; keep it cheap.
+
     Notes
     -----
     The pool holds ``(timestamp_ms, signature)`` pairs; :meth:`take` pops the newest usable one so
@@ -256,6 +263,7 @@ class PresignedPool:
         self.hits = 0
         self.misses = 0
         self.expired = 0
+        self.on_take: Callable[[str], None] | None = None
 
     def set_depth(self, method: str, path: str, depth: int) -> None:
         """Keep ``depth`` signatures for this path instead of the default."""
@@ -282,6 +290,8 @@ class PresignedPool:
                 ts, sig = q.pop()  # newest first
                 if ts > oldest_ok:
                     self.hits += 1
+                    if self.on_take is not None:
+                        self.on_take(sig)
                     return ts, sig
                 self.expired += 1
         self.misses += 1

@@ -102,3 +102,16 @@ def test_presigned_pool_uses_each_signature_once_and_only_while_young() -> None:
     pool.put("DELETE", "/q", 10_000, "b")
     pool.forget("DELETE", "/q")
     assert pool.take("DELETE", "/q") is None
+
+
+def test_pool_tells_its_on_take_hook_each_signature_it_hands_out() -> None:
+    now = [10_000]
+    pool = PresignedPool(max_age_s=1.0, depth=2, wall_clock_ms=lambda: now[0])
+    taken: list[str] = []
+    pool.on_take = taken.append
+    pool.put("POST", "/p", 9_000, "stale")
+    pool.put("POST", "/p", 9_900, "fresh")
+    assert pool.take("POST", "/p") == (9_900, "fresh")
+    assert pool.take("POST", "/p") is None          # the stale one is thrown away, not handed out
+    assert pool.take("DELETE", "/q") is None
+    assert taken == ["fresh"]

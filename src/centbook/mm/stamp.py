@@ -18,9 +18,9 @@ on a busy loop (frames, other responses) was the largest part of decision -> wri
 write to its first suspension at once, inside ``send`` (:class:`_Started`), as 3.12's eager
 tasks do; a small body never suspends, so its bytes go out with the headers, in one write.
 
-Whether the request's signature was made ahead of use: :class:`PresignTracker` wraps the REST
-client's :meth:`~centbook.auth.PresignedPool.take` on that instance and remembers the signatures
-it handed out; the request's ``KALSHI-ACCESS-SIGNATURE`` header is looked up there.
+Whether the request's signature was made ahead of use: :class:`PresignTracker` is the REST
+client's :attr:`~centbook.auth.PresignedPool.on_take` hook and remembers the signatures the pool
+handed out; the request's ``KALSHI-ACCESS-SIGNATURE`` header is looked up there.
 """
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ class PresignTracker:
     Parameters
     ----------
     pool : centbook.auth.PresignedPool
-        The REST client's pool; its ``take`` is wrapped on this instance only.
+        The REST client's pool; the tracker becomes its ``on_take`` hook.
     """
 
     #: Bound on remembered signatures (a request that never went out leaves its own behind).
@@ -56,17 +56,12 @@ class PresignTracker:
 
     def __init__(self, pool: Any) -> None:
         self.handed: set[str] = set()
-        take = pool.take
+        pool.on_take = self._taken
 
-        def tracking_take(method: str, path: str) -> tuple[int, str] | None:
-            pre: tuple[int, str] | None = take(method, path)
-            if pre is not None:
-                if len(self.handed) >= self.LIMIT:
-                    self.handed.clear()
-                self.handed.add(pre[1])
-            return pre
-
-        pool.take = tracking_take
+    def _taken(self, signature: str) -> None:
+        if len(self.handed) >= self.LIMIT:
+            self.handed.clear()
+        self.handed.add(signature)
 
     def was_presigned(self, signature: str | None) -> bool:
         """True (once) when ``signature`` came from the pool."""
