@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import inspect
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,12 +57,6 @@ CHANNELS = ["fill", "user_orders", "market_positions", "order_group_updates", "m
 _DONE_STATUSES = {"canceled", "executed", "expired"}
 _ORDERS = "/portfolio/events/orders"
 AMEND_PRESIGN_DEPTH = 3  # pre-made signatures kept per resting order's amend path
-# The order manager resolves unknown outcomes itself (user_orders first, REST second), so writes
-# go out with resolve=False wherever the client offers resolving them (creates always; amends and
-# cancels in clients that resolve those too).
-_OWN_RESOLUTION: dict[str, dict[str, Any]] = {
-    name: {"resolve": False} if "resolve" in inspect.signature(method).parameters else {}
-    for name, method in (("amend", RestClient.amend_order), ("cancel", RestClient.cancel_order))}
 
 
 class OrderState(enum.Enum):
@@ -234,7 +227,7 @@ class MarketMaker:
             self.rest.remember_market(m)
             self.markets[ticker] = MarketInfo(ticker, PriceGrid.from_ranges(m.price_ranges),
                                               m.exchange_index, m.close_time_ns,
-                                              getattr(m, "settlement_floor_bp", None))
+                                              m.settlement_floor_bp)
             for side in ("bid", "ask"):
                 self.slots[(ticker, side)] = Slot(ticker, side, stamp=WriteStamp(self.presign_tracker))
         async for p in self.rest.get_positions(subaccount=self.sub):
@@ -518,10 +511,12 @@ class MarketMaker:
         old = order.price_bp, order.size
         order.state = OrderState.PENDING
         count = order.filled + q.size  # Kalshi's amend count is the total: filled + resting
+        # resolve=False on every write: the order manager resolves an unknown outcome itself
+        # (user_orders first, REST second) instead of blocking the slot inside the client
         try:
             res = await self.rest.amend_order(order.order_id, order.ticker, order.side, q.price_bp,
                                               count, exchange_index=order.shard,
-                                              subaccount=self.sub, **_OWN_RESOLUTION["amend"])
+                                              subaccount=self.sub, resolve=False)
         except RejectedError as exc:
             # gone (filled or cancelled) or refused: user_orders says which; REST if it does not
             self._rejected("amend", slot, stamp, q, exc)
@@ -555,7 +550,7 @@ class MarketMaker:
         slot.requote_ns = 0
         try:
             await self.rest.cancel_order(order.order_id, ticker=order.ticker, exchange_index=order.shard,
-                                         subaccount=self.sub, **_OWN_RESOLUTION["cancel"])
+                                         subaccount=self.sub, resolve=False)
             self._answered(stamp, "cancel", "DELETE", f"{_ORDERS}/{order.order_id}")
             self.counts["cancels"] += 1
             if slot.target is not None and not self.halted and not self._stopping:
