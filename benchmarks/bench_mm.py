@@ -5,7 +5,10 @@ summary per run). Not part of ``make test``.
 
 The embedded exchange runs in its own process (``centbook sim --flow``, pinned to the last core
 when there is more than one) with synthetic flow that moves the top of book; the market maker
-(:class:`centbook.mm.MarketMaker`) runs in this process (pinned to core 0), quoting the sim's
+(:class:`centbook.mm.MarketMaker`) runs in this process on uvloop, as ``centbook mm`` does (pinned
+to core 0; its signing helper process, which makes the pre-made signatures in bursts, is pinned
+with the exchange, off the maker's core), with its writes on the order lane (:mod:`centbook.lane`,
+the ``centbook mm`` default), quoting the sim's
 three default markets (whole-cent, deci-cent and centi-cent grids) with a requote threshold of
 one bp and no minimum quote life, so that most book changes that move a target cause a write.
 After start-up (books live, first quotes placed) ``gc.freeze()`` moves everything allocated so
@@ -42,6 +45,7 @@ import time
 from typing import Any
 
 import pytest
+import uvloop
 
 from centbook.auth import Credentials
 from centbook.feed import FeedConfig
@@ -80,6 +84,12 @@ def sim():
             os.sched_setaffinity(0, before)
 
 
+def _on_uvloop(coro: Any) -> Any:
+    """Run as ``centbook mm`` runs: on uvloop."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coro)
+
+
 def _config(presign: bool, requote: str) -> MMConfig:
     cfg = MMConfig(env="sim", markets=list(SIM_MARKETS), presign=presign, requote=requote, reconcile_s=10.0)
     cfg.strategy.half_spread_bp = 150
@@ -100,6 +110,8 @@ async def _session(sim: SimProcess, presign: bool, requote: str) -> dict[str, An
     stop = asyncio.Event()
     try:
         await mm.start()
+        if mm.rest.signer_pid is not None:  # the signing helper signs in bursts: not on our core
+            _pin(mm.rest.signer_pid, {(os.cpu_count() or 1) - 1})
         runner = asyncio.ensure_future(mm.run(0, stop))
         deadline = time.monotonic() + 60
         while not all(s.live is not None for s in mm.slots.values()) and time.monotonic() < deadline:
@@ -138,7 +150,7 @@ def _record(benchmark: Any, name: str, presign: bool, requote: str, sim: SimProc
     out: dict[str, Any] = {}
 
     def run() -> None:
-        out.update(asyncio.run(_session(sim, presign, requote)))
+        out.update(_on_uvloop(_session(sim, presign, requote)))
 
     benchmark.group = GROUP
     benchmark.pedantic(run, rounds=1, iterations=1)
@@ -195,15 +207,20 @@ def _floor_order(coid: str) -> dict[str, Any]:
             "self_trade_prevention_type": "taker_at_cross", "exchange_index": 0}
 
 
-async def _rest_writes(sim: SimProcess) -> dict[str, Any]:
-    """One create at a time through RestClient + aiohttp (pre-signed), timed to the transport."""
+async def _rest_writes(sim: SimProcess, lane: bool = False) -> dict[str, Any]:
+    """One create at a time through RestClient (pre-signed), timed to the transport.
+
+    ``lane``: the writes go on the client's order lane (:mod:`centbook.lane`), else aiohttp.
+    """
     from centbook.metrics import Histogram
-    from centbook.mm.stamp import PresignTracker, WriteStamp, current_stamp, make_session
+    from centbook.mm.stamp import PresignTracker, WriteStamp, current_stamp, make_session, stamp_written
 
     credentials = Credentials(sim.api_key_id, sim.private_key_pem)
     session = make_session(10.0)
     hist, signed = Histogram("rest_write"), Histogram("rest_write_signed")
-    async with RestClient(sim.rest_url, credentials, session=session, presign=True) as rest:
+    async with RestClient(sim.rest_url, credentials, session=session, presign=True, order_lane=lane) as rest:
+        if rest.lane is not None:
+            rest.lane.on_written = stamp_written
         stamp = WriteStamp(PresignTracker(rest.pool))
         current_stamp.set(stamp)
         gc.collect()
@@ -272,7 +289,7 @@ async def _raw_writes(sim: SimProcess) -> dict[str, Any]:
 def _record_write(benchmark: Any, name: str, run: Any, sim: SimProcess) -> None:
     out: dict[str, Any] = {}
     benchmark.group = WRITE_GROUP
-    benchmark.pedantic(lambda: out.update(asyncio.run(run(sim))), rounds=1, iterations=1)
+    benchmark.pedantic(lambda: out.update(_on_uvloop(run(sim))), rounds=1, iterations=1)
     h = out["hist"]
     assert h["count"] >= WRITES // 2, h
     info = {"p50_ns": h["p50"], "p99_ns": h["p99"], "p999_ns": h["p99.9"], "samples": h["count"],
@@ -287,6 +304,13 @@ def _record_write(benchmark: Any, name: str, run: Any, sim: SimProcess) -> None:
 
 def test_write_restclient_aiohttp(benchmark, sim):
     _record_write(benchmark, "RestClient + aiohttp, pre-signed", _rest_writes, sim)
+
+
+def test_write_restclient_lane(benchmark, sim):
+    async def run(sim: SimProcess) -> dict[str, Any]:
+        return await _rest_writes(sim, lane=True)
+
+    _record_write(benchmark, "RestClient + order lane, pre-signed", run, sim)
 
 
 def test_write_raw_socket_floor(benchmark, sim):

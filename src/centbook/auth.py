@@ -95,7 +95,10 @@ def signing_helper_main(fd: int) -> None:
         except (EOFError, OSError):
             return
         sigs = [sign_message(key, signing_message(ts, m, p)) for ts, m, p in jobs]  # type: ignore[arg-type]
-        conn.send_bytes(encode((batch_id, sigs)))
+        try:
+            conn.send_bytes(encode((batch_id, sigs)))
+        except OSError:  # the client closed while this batch was being signed: nothing to answer
+            return
 
 
 class Credentials:

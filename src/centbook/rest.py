@@ -40,7 +40,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 import msgspec
@@ -63,6 +63,7 @@ from centbook.errors import (
     parse_error_body,
 )
 from centbook.fixed import format_price, format_size
+from centbook.lane import LaneError, LaneNotSentError, OrderLane
 from centbook.models import (
     AccountLimits,
     AmendResult,
@@ -306,6 +307,13 @@ class RestClient:
         signatures are always made there when ``presign`` is on; ``process`` by default then).
     session : aiohttp.ClientSession, optional
         Use this session instead of making one (not closed on exit).
+    order_lane : bool
+        Send writes (creates, amends, decreases, cancels, order-group writes) on an
+        :class:`~centbook.lane.OrderLane` of warm HTTP/1.1 keep-alive connections instead of
+        aiohttp, so that a write's bytes are out before its coroutine first suspends. Reads stay
+        on aiohttp. Failures keep their meaning: not sent, or outcome unknown.
+    order_lane_connections : int
+        Connections the lane keeps warm (one write in flight each; more open on demand).
     """
 
     def __init__(
@@ -331,6 +339,8 @@ class RestClient:
         presign_order_paths: tuple[str, ...] = ("cancel",),
         signer: str | None = None,
         session: aiohttp.ClientSession | None = None,
+        order_lane: bool = False,
+        order_lane_connections: int = 2,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         parts = urlsplit(base_url.rstrip("/"))
@@ -343,6 +353,9 @@ class RestClient:
         self.auto_limits = auto_limits
         self.refresh_limits_s = refresh_limits_s
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        #: The writes' transport when ``order_lane`` (its ``on_written`` hook is the caller's).
+        self.lane = (OrderLane(self.base_url, connections=order_lane_connections, timeout_s=timeout_s)
+                     if order_lane else None)
         self.read_retries = read_retries
         self.rate_limit_retries = rate_limit_retries
         self.resolve_margin_s = resolve_margin_s
@@ -431,6 +444,11 @@ class RestClient:
             if self.credentials is not None:
                 await self.refresh_limits()
                 self._refresh_task = asyncio.get_running_loop().create_task(self._refresh_loop())
+        if self.lane is not None:
+            try:
+                await self.lane.open()
+            except LaneNotSentError as exc:  # it connects on demand; the first write will say
+                log.warning("order lane: %s", exc)
         if self.presign:
             await self._presign_fill()
             self._presign_task = asyncio.get_running_loop().create_task(self._presign_loop())
@@ -445,6 +463,8 @@ class RestClient:
                 except (asyncio.CancelledError, Exception):
                     pass
         self.budget.close()
+        if self.lane is not None:
+            await self.lane.close()
         if self._session is not None and self._own_session:
             await self._session.close()
         self._session = None
@@ -453,6 +473,16 @@ class RestClient:
 
     def __repr__(self) -> str:
         return f"RestClient({self.base_url!r}, {self.credentials!r})"
+
+    @property
+    def signer_pid(self) -> int | None:
+        """The signing helper process's pid once it runs (``signer="process"``), else None.
+
+        For deployment: pin it off the trading process's core (``os.sched_setaffinity``); it
+        signs ahead of use in bursts of several RSA signatures.
+        """
+        proc = self._signer._proc if self._signer is not None else None
+        return proc.pid if proc is not None else None
 
     # -- ids ----------------------------------------------------------------------------------------
     def new_client_order_id(self) -> str:
@@ -570,6 +600,16 @@ class RestClient:
             self._presign_forget(self._presign_recent[0])
         self._presign_kick()
 
+    def forget_order(self, order_id: str) -> None:
+        """An order is gone (filled, cancelled, expired): drop what the client keeps for it.
+
+        Its pre-made signatures stop being renewed, and its place among the ``presign_orders``
+        recent orders goes to a live one. The client learns of cancels itself, of fills only
+        from its caller (fills arrive on the WebSocket).
+        """
+        self._presign_forget(order_id)
+        self._order_counts.pop(order_id, None)
+
     def _presign_forget(self, order_id: str) -> None:
         if order_id in self._presign_recent:
             self._presign_recent.remove(order_id)
@@ -597,7 +637,7 @@ class RestClient:
         }
 
     def _note_date(self, headers: Any) -> None:
-        date = headers.get("Date")
+        date = headers.get("Date") or headers.get("date")  # aiohttp's headers, or the lane's
         if not date:
             return
         try:
@@ -637,6 +677,7 @@ class RestClient:
             for k, v in (params or {}).items()
             if v is not None
         }
+        lane = self.lane if write else None
         bucket = bucket_for(method, full_path, exchange_index, batch)
         cost = self.budget.cost_of(method, full_path, units)
         attempt_429 = attempt_read = 0
@@ -649,13 +690,21 @@ class RestClient:
             sent_ms = int(time.time() * 1000)
             self.stats["requests"] += 1
             try:
-                async with self._session.request(method, url, params=q, data=data, headers=headers) as resp:
-                    raw = await resp.read()
-                    status = resp.status
+                if lane is not None:
+                    answer = await lane.request(method, f"{full_path}?{urlencode(q)}" if q else full_path,
+                                                headers, data)
+                    raw, status = answer.body, answer.status
                     if status == 401 or self.clock_skew_s is None:
-                        self._note_date(resp.headers)
-            except (TimeoutError, aiohttp.ClientError) as exc:
-                never_sent = isinstance(exc, aiohttp.ClientConnectorError)
+                        self._note_date(answer.headers)
+                else:
+                    request = self._session.request(method, url, params=q, data=data, headers=headers)
+                    async with request as resp:
+                        raw = await resp.read()
+                        status = resp.status
+                        if status == 401 or self.clock_skew_s is None:
+                            self._note_date(resp.headers)
+            except (TimeoutError, aiohttp.ClientError, LaneError) as exc:
+                never_sent = isinstance(exc, (aiohttp.ClientConnectorError, LaneNotSentError))
                 cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 if write and not never_sent:
                     raise self._unknown(method, sub_path, cause, sent_ms, unknown) from exc

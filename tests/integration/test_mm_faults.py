@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
 from conftest import wait_for
 from test_mm import MarketMakerRest, all_quoted, mm_config, session, sim_config
 
@@ -178,13 +179,16 @@ def test_market_positions_disagreeing_with_the_ledger_halts_with_the_reason(arun
     arun1(go())
 
 
-def test_written_hook_splits_presigned_and_sign_on_demand(arun):
-    """Under asyncio and uvloop: the eager start of a slot's write (mm.stamp.eager_task) on both."""
+@pytest.mark.parametrize("order_lane", [True, False], ids=["lane", "aiohttp"])
+def test_written_hook_splits_presigned_and_sign_on_demand(arun, order_lane):
+    """Under asyncio and uvloop: the eager start of a slot's write (mm.stamp.eager_task) on both,
+    with the writes on the order lane (its on_written hook) or on aiohttp (StampedRequest)."""
     async def one(sim: Any, presign: bool) -> None:
-        async with quoting(sim, presign=presign) as mm:
+        async with quoting(sim, presign=presign, order_lane=order_lane) as mm:
             lat = mm.latency
             await wait_for(lambda: lat.tick_to_trade.count >= 5, 30)
             assert mm.rest.presign is presign
+            assert (mm.rest.lane is not None) is order_lane
             if presign:
                 assert lat.tick_to_trade_presigned.count >= 1
             else:

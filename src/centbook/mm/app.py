@@ -16,6 +16,8 @@ import time
 import urllib.request
 from typing import Any
 
+import uvloop
+
 from centbook.auth import Credentials
 from centbook.feed import ENVIRONMENTS as WS_URLS
 from centbook.feed import FeedConfig
@@ -188,9 +190,10 @@ def run_mm(args: argparse.Namespace) -> int:
     feed_config = FeedConfig(status_poll_s=2.0, backoff_start_s=0.1, backoff_cap_s=1.0) if sim else None
     started = time.monotonic()
     try:
-        st, leftover = asyncio.run(run_session(cfg, rest_url, ws_url, credentials, base, cfg.duration_s,
-                                               inject,
-                                               args.quiet, feed_config))
+        # on uvloop, as the feed is built to run (picows' reads and the order lane's writes)
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            st, leftover = runner.run(run_session(cfg, rest_url, ws_url, credentials, base, cfg.duration_s,
+                                                  inject, args.quiet, feed_config))
     finally:
         if sim is not None:
             sim.stop()

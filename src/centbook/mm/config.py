@@ -8,6 +8,7 @@ Example ``mm.toml``::
     duration_s = 60
     requote = "auto"           # auto (= the measured choice: amend), amend, cancel_create
     presign = true             # signatures made ahead of use (default: on for sim only)
+    order_lane = true          # writes on raw HTTP/1.1 keep-alive connections (false: aiohttp)
     on_group_trigger = "halt"  # an automatic order-group trigger: halt, or reset and go on
 
     [strategy]
@@ -83,6 +84,7 @@ class MMConfig:
     inject_disconnect_at_s: float | None = None
     requote: str = "auto"
     presign: bool | None = None
+    order_lane: bool = True
     on_group_trigger: str = "halt"
     strategy: StrategyConfig = field(default_factory=StrategyConfig)
     risk: RiskConfig = field(default_factory=RiskConfig)

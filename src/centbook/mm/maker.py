@@ -47,7 +47,14 @@ from centbook.messages import Fill, MarketLifecycleV2, MarketPosition, OrderGrou
 from centbook.metrics import Histogram
 from centbook.mm.config import MMConfig
 from centbook.mm.ledger import Ledger
-from centbook.mm.stamp import PresignTracker, WriteStamp, current_stamp, eager_task, make_session
+from centbook.mm.stamp import (
+    PresignTracker,
+    WriteStamp,
+    current_stamp,
+    eager_task,
+    make_session,
+    stamp_written,
+)
 from centbook.mm.strategy import Quote, Strategy, _top
 from centbook.rest import RestClient
 
@@ -56,7 +63,7 @@ __all__ = ["OrderState", "LiveOrder", "Slot", "MarketMaker"]
 CHANNELS = ["fill", "user_orders", "market_positions", "order_group_updates", "market_lifecycle_v2"]
 _DONE_STATUSES = {"canceled", "executed", "expired"}
 _ORDERS = "/portfolio/events/orders"
-AMEND_PRESIGN_DEPTH = 3  # pre-made signatures kept per resting order's amend path
+AMEND_PRESIGN_DEPTH = 6  # pre-made signatures kept per resting order's amend path
 
 
 class OrderState(enum.Enum):
@@ -175,9 +182,12 @@ class MarketMaker:
         self._session = make_session(10.0)
         n_slots = 2 * len(config.markets)
         self.rest = RestClient(rest_url, credentials, client_order_id_prefix=self.prefix, timeout_s=10.0,
-                               session=self._session, presign=presign, presign_orders=max(8, n_slots + 2),
+                               session=self._session, presign=presign, presign_orders=max(16, 3 * n_slots),
                                presign_depth=max(8, n_slots),
-                               presign_order_paths=("cancel", "amend") if self.amend else ("cancel",))
+                               presign_order_paths=("cancel", "amend") if self.amend else ("cancel",),
+                               order_lane=config.order_lane, order_lane_connections=max(2, n_slots))
+        if self.rest.lane is not None:
+            self.rest.lane.on_written = stamp_written
         self.presign_tracker = PresignTracker(self.rest.pool)
         self.ws_url = ws_url
         self.feed_config = feed_config or FeedConfig(status_poll_s=2.0)
@@ -395,6 +405,8 @@ class MarketMaker:
             while not self.halted or slot.live is not None:
                 live, target = slot.live, slot.target
                 if live is not None and live.state is OrderState.DONE:
+                    if live.order_id:
+                        self.rest.forget_order(live.order_id)  # its pre-made signatures go to live ones
                     slot.live = live = None
                 if live is not None and live.state is OrderState.UNKNOWN:
                     await self._resolve(slot)

@@ -28,13 +28,14 @@ import asyncio
 import contextvars
 import sys
 import time
-from collections.abc import Coroutine, Generator
+from collections.abc import Coroutine, Generator, Mapping
 from contextvars import ContextVar
 from typing import Any
 
 import aiohttp
 
-__all__ = ["WriteStamp", "StampedRequest", "PresignTracker", "current_stamp", "make_session", "eager_task"]
+__all__ = ["WriteStamp", "StampedRequest", "PresignTracker", "current_stamp", "make_session", "eager_task",
+           "stamp_written"]
 
 #: The stamp of the write the current task is making (set once per slot task).
 current_stamp: ContextVar[WriteStamp | None] = ContextVar("centbook_mm_write_stamp", default=None)
@@ -112,14 +113,23 @@ class WriteStamp:
         self.presigned = False
 
 
-def _stamp(request: aiohttp.ClientRequest) -> None:
+def stamp_written(method: str, headers: Mapping[str, str]) -> None:
+    """Stamp the current task's armed :class:`WriteStamp`: a ``method`` request's bytes are out.
+
+    The hook of both transports: :class:`StampedRequest` (aiohttp) and the order lane's
+    ``on_written`` (:class:`centbook.lane.OrderLane`).
+    """
     stamp = current_stamp.get()
-    if stamp is None or not stamp.armed or stamp.method != request.method:
+    if stamp is None or not stamp.armed or stamp.method != method:
         return
     stamp.written_ns = time.monotonic_ns()
     stamp.armed = False
     tracker = stamp.tracker
-    stamp.presigned = tracker is not None and tracker.was_presigned(request.headers.get(_SIGNATURE))
+    stamp.presigned = tracker is not None and tracker.was_presigned(headers.get(_SIGNATURE))
+
+
+def _stamp(request: aiohttp.ClientRequest) -> None:
+    stamp_written(request.method, request.headers)
 
 
 _NOTHING: Any = object()

@@ -1,0 +1,459 @@
+"""The order lane: order writes as HTTP/1.1 bytes on warm keep-alive connections.
+
+:class:`~centbook.rest.RestClient` sends its writes (create, amend, decrease, cancel, order-group
+writes) here when made with ``order_lane=True``; reads stay on aiohttp. The lane exists for one
+reason: time to the wire. A request through aiohttp passes its connector, its request and
+response classes and, for a body, a writer task before a byte goes out (a median of about 100 µs
+of Python on this machine, and one event-loop turn more when a step suspends); here the request
+is formatted and handed to ``transport.write`` in the caller's own step, before the first
+``await``, so a write started from a socket-read callback is on the wire when the callback
+returns (``benchmarks/bench_mm.py``).
+
+What it does and does not do:
+
+- One request in flight per connection (no pipelining: a lost connection then leaves exactly one
+  write's outcome unknown). Connections are opened at :meth:`OrderLane.open` and kept warm; when
+  all are busy a new one is opened, up to ``max_connections``, then callers wait for one to free.
+- Responses: status line, headers, a body framed by ``Content-Length``, ``Transfer-Encoding:
+  chunked`` or the end of the connection; ``Connection: close`` is honoured. No compression is
+  asked for, no redirects are followed, no cookies are kept, nothing is ever re-sent.
+- Failures are told apart by whether the request's bytes were written:
+  :class:`LaneNotSentError` (nothing went out: no connection could be made, or the lane is
+  closed) and :class:`LaneLostError` (the connection failed after the write, or the answer was
+  malformed). A timeout after the write raises :class:`TimeoutError`. Whoever sent a write must
+  treat the last two as an unknown outcome; the REST client does.
+- ``https`` URLs use TLS (the default context verifies the server; pass ``ssl_context`` to trust
+  another CA).
+"""
+from __future__ import annotations
+
+import asyncio
+import ssl as _ssl
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+__all__ = ["OrderLane", "LaneResponse", "LaneError", "LaneNotSentError", "LaneLostError"]
+
+_MAX_HEAD = 64 * 1024          # refuse a response head larger than this (a broken peer)
+_MAX_BODY = 64 * 1024 * 1024   # refuse a response body larger than this
+
+
+class LaneError(Exception):
+    """An order-lane request failed; see the two subclasses for whether it was sent."""
+
+
+class LaneNotSentError(LaneError):
+    """Nothing of the request was written: it cannot have reached the exchange."""
+
+
+class LaneLostError(LaneError):
+    """The request was written, then the connection failed or answered garbage: outcome unknown."""
+
+
+class LaneResponse:
+    """One answer: ``status``, ``headers`` (names lower-cased; a repeated name keeps its last
+    value) and the raw ``body``."""
+
+    __slots__ = ("status", "headers", "body")
+
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def __repr__(self) -> str:
+        return f"LaneResponse({self.status}, {len(self.body)} bytes)"
+
+
+class _Conn(asyncio.Protocol):
+    """One keep-alive connection: at most one request in flight, its answer parsed as it arrives."""
+
+    def __init__(self, lane: OrderLane) -> None:
+        self.lane = lane
+        self.transport: asyncio.Transport | None = None
+        self.waiter: asyncio.Future[LaneResponse] | None = None
+        self.buf = bytearray()
+        self.closed = False
+        self.keep = True
+        self._reset()
+
+    def _reset(self) -> None:
+        self.status = 0
+        self.headers: dict[str, str] | None = None
+        self.length = -1        # Content-Length; -1 chunked or until close
+        self.chunked = False
+        self.chunks = bytearray()
+
+    # -- asyncio.Protocol ---------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        if self.waiter is None:
+            self._fail(LaneLostError(f"unsolicited data from the server: {bytes(self.buf[:80])!r}"))
+            return
+        try:
+            self._parse()
+        except LaneLostError as exc:
+            self._fail(exc)
+
+    def eof_received(self) -> bool | None:
+        return None  # close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            if self.headers is not None and self.length < 0 and not self.chunked:
+                # a body framed by the end of the connection: this is its end
+                self._finish(bytes(self.buf))
+            else:
+                why = f": {exc}" if exc else ""
+                waiter.set_exception(LaneLostError(f"connection lost before the whole answer{why}"))
+        self.waiter = None
+        self.lane._dropped(self)
+
+    # -- requests -----------------------------------------------------------------------------------
+    def send(self, data: bytes, waiter: asyncio.Future[LaneResponse]) -> None:
+        assert self.transport is not None and self.waiter is None
+        self.waiter = waiter
+        self._reset()
+        self.transport.write(data)
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+    def _fail(self, exc: LaneError) -> None:
+        waiter = self.waiter
+        self.waiter = None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(exc)
+        self.close()
+
+    def _finish(self, body: bytes) -> None:
+        waiter = self.waiter
+        self.waiter = None
+        assert self.headers is not None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(LaneResponse(self.status, self.headers, body))
+        if self.buf:
+            self._fail(LaneLostError(f"data after the answer: {bytes(self.buf[:80])!r}"))
+
+    def _parse(self) -> None:
+        buf = self.buf
+        if self.headers is None:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                if len(buf) > _MAX_HEAD:
+                    raise LaneLostError(f"response head longer than {_MAX_HEAD} bytes")
+                return
+            self._head(bytes(buf[:end]).decode("latin-1"))
+            del buf[: end + 4]
+            if self.status < 200:  # 1xx: an interim answer, the real one follows
+                self.headers = None
+                self._parse()
+                return
+        if self.chunked:
+            self._parse_chunks()
+        elif self.length >= 0:
+            if len(buf) >= self.length:
+                body = bytes(buf[: self.length])
+                del buf[: self.length]
+                self._finish(body)
+        elif len(buf) > _MAX_BODY:
+            raise LaneLostError(f"response body longer than {_MAX_BODY} bytes")
+
+    def _head(self, text: str) -> None:
+        lines = text.split("\r\n")
+        parts = lines[0].split(" ", 2)
+        if (len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit()
+                or len(parts[1]) != 3):
+            raise LaneLostError(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
+        self.status = int(parts[1])
+        headers: dict[str, str] = {}
+        for line in lines[1:]:
+            name, sep, value = line.partition(":")
+            if not sep or not name or name != name.strip():
+                raise LaneLostError(f"malformed header line: {line[:80]!r}")
+            headers[name.lower()] = value.strip()
+        self.headers = headers
+        if parts[0] == "HTTP/1.0" or headers.get("connection", "").lower() == "close":
+            self.keep = False
+        if self.status in (204, 304) or (100 <= self.status < 200):
+            self.length = 0
+        elif "chunked" in headers.get("transfer-encoding", "").lower():
+            self.chunked = True
+        elif "content-length" in headers:
+            value = headers["content-length"]
+            if not value.isdigit() or int(value) > _MAX_BODY:
+                raise LaneLostError(f"bad Content-Length: {value[:40]!r}")
+            self.length = int(value)
+        else:
+            self.keep = False  # framed by the end of the connection
+
+    def _parse_chunks(self) -> None:
+        buf = self.buf
+        while True:
+            eol = buf.find(b"\r\n")
+            if eol < 0:
+                if len(buf) > _MAX_HEAD:
+                    raise LaneLostError("chunk size line too long")
+                return
+            size_text = bytes(buf[:eol]).split(b";", 1)[0].strip()
+            try:
+                size = int(size_text, 16)
+            except ValueError:
+                raise LaneLostError(f"bad chunk size: {size_text[:40]!r}") from None
+            if size == 0:
+                # the last chunk, then optional trailers, then an empty line
+                end = buf.find(b"\r\n\r\n", eol)
+                if end < 0:
+                    return  # the trailers or the final CRLF are still to come
+                del buf[: end + 4]
+                body = bytes(self.chunks)
+                self.chunks = bytearray()
+                self._finish(body)
+                return
+            if len(buf) < eol + 2 + size + 2:
+                return
+            if buf[eol + 2 + size: eol + 4 + size] != b"\r\n":
+                raise LaneLostError("chunk not followed by CRLF")
+            self.chunks += buf[eol + 2: eol + 2 + size]
+            if len(self.chunks) > _MAX_BODY:
+                raise LaneLostError(f"response body longer than {_MAX_BODY} bytes")
+            del buf[: eol + 4 + size]
+
+
+class OrderLane:
+    """Warm HTTP/1.1 keep-alive connections to one host, for writes that must leave at once.
+
+    Parameters
+    ----------
+    base_url : str
+        ``http://`` or ``https://`` host and port (any path is ignored; requests give theirs).
+    connections : int
+        Connections opened by :meth:`open` and kept warm.
+    max_connections : int
+        Most connections at once (one request in flight each).
+    timeout_s : float
+        Longest wait for an answer after the write (then :class:`TimeoutError`) and for a
+        connection to open.
+    ssl_context : ssl.SSLContext, optional
+        For ``https``: the context to use (default: the system's verifying context).
+    on_written : callable, optional
+        ``on_written(method, headers)``, called right after a request's bytes were handed to
+        the transport, in the sender's context (the market maker's "written" stamp).
+    user_agent : str
+        The ``User-Agent`` header.
+
+    Notes
+    -----
+    :meth:`request` writes before it first suspends when a connection is idle, so a caller that
+    starts it eagerly (``asyncio`` eager tasks, :func:`centbook.mm.stamp.eager_task`) has its
+    bytes out when that call returns.
+    """
+
+    def __init__(self, base_url: str, *, connections: int = 2, max_connections: int = 16,
+                 timeout_s: float = 10.0, ssl_context: _ssl.SSLContext | None = None,
+                 on_written: Callable[[str, dict[str, str]], None] | None = None,
+                 user_agent: str = "centbook") -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"the order lane needs an http(s) URL, got {base_url!r}")
+        if connections < 1 or max_connections < connections:
+            raise ValueError(f"need 1 <= connections <= max_connections, got {connections}, "
+                             f"{max_connections}")
+        self.host = parts.hostname
+        self.port = parts.port or (443 if parts.scheme == "https" else 80)
+        default_port = self.port == (443 if parts.scheme == "https" else 80)
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        self.host_header = host if default_port else f"{host}:{self.port}"
+        self.ssl: _ssl.SSLContext | None = None
+        if parts.scheme == "https":
+            self.ssl = ssl_context or _ssl.create_default_context()
+        self.connections = connections
+        self.max_connections = max_connections
+        self.timeout_s = timeout_s
+        self.on_written = on_written
+        _check_header("User-Agent", user_agent)
+        self._static = f"Host: {self.host_header}\r\nUser-Agent: {user_agent}\r\nAccept: application/json\r\n"
+        self._idle: list[_Conn] = []
+        self._all: set[_Conn] = set()
+        self._opening = 0
+        self._free: list[asyncio.Future[None]] = []   # callers waiting for a connection
+        self._closed = False
+        self._refill: asyncio.Task[None] | None = None
+        self.stats = {"requests": 0, "connects": 0, "connect_failures": 0, "lost": 0, "waited": 0}
+
+    async def open(self) -> None:
+        """Open the warm connections (raises :class:`LaneNotSentError` when none can be made)."""
+        await self._warm()
+        if not self._idle:
+            raise LaneNotSentError(f"cannot connect to {self.host_header}")
+
+    async def close(self) -> None:
+        """Close every connection; requests in flight fail with :class:`LaneLostError`."""
+        self._closed = True
+        if self._refill is not None:
+            self._refill.cancel()
+        for conn in list(self._all):
+            conn.close()
+        self._idle.clear()
+        for fut in self._free:
+            if not fut.done():
+                fut.set_result(None)
+        self._free.clear()
+
+    @property
+    def idle(self) -> int:
+        """Connections open and free right now."""
+        return len(self._idle)
+
+    async def request(self, method: str, target: str, headers: dict[str, str] | None = None,
+                      body: bytes | None = None) -> LaneResponse:
+        """Send one request and return its answer.
+
+        Parameters
+        ----------
+        method : str
+        target : str
+            Path and query (``/trade-api/v2/portfolio/events/orders?x=1``).
+        headers : dict, optional
+            Extra headers (the lane sets Host, User-Agent, Accept and Content-Length).
+        body : bytes, optional
+
+        Raises
+        ------
+        LaneNotSentError
+            Nothing was written (no connection; the lane is closed).
+        LaneLostError
+            Written, then the connection failed or the answer was malformed: outcome unknown.
+        TimeoutError
+            Written, and no answer within ``timeout_s``: outcome unknown.
+        """
+        if not target.startswith("/"):
+            raise ValueError(f"target must start with '/', got {target!r}")
+        head = [f"{method} {target} HTTP/1.1\r\n", self._static]
+        if headers:
+            for name, value in headers.items():
+                _check_header(name, value)
+                head.append(f"{name}: {value}\r\n")
+        if body is not None:
+            head.append(f"Content-Length: {len(body)}\r\n\r\n")
+            data = "".join(head).encode("latin-1") + body
+        else:
+            head.append("\r\n")
+            data = "".join(head).encode("latin-1")
+        conn = self._take()
+        if conn is None:
+            conn = await self._acquire()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[LaneResponse] = loop.create_future()
+        conn.send(data, waiter)
+        self.stats["requests"] += 1
+        if self.on_written is not None:
+            self.on_written(method, headers or {})
+        timer = loop.call_at(loop.time() + self.timeout_s, _expire, conn, waiter, self.timeout_s)
+        try:
+            response = await waiter
+        except BaseException:
+            self.stats["lost"] += 1
+            conn.close()  # its answer may still come: the connection cannot carry another request
+            raise
+        finally:
+            timer.cancel()
+        if conn.keep and not conn.closed and not self._closed:
+            self._give_back(conn)
+        else:
+            conn.close()
+        return response
+
+    # -- the pool -----------------------------------------------------------------------------------
+    def _take(self) -> _Conn | None:
+        idle = self._idle
+        while idle:
+            conn = idle.pop()
+            if not conn.closed:
+                return conn
+        return None
+
+    async def _acquire(self) -> _Conn:
+        while True:
+            if self._closed:
+                raise LaneNotSentError("the order lane is closed")
+            conn = self._take()
+            if conn is not None:
+                return conn
+            if len(self._all) + self._opening < self.max_connections:
+                conn = await self._connect()
+                if self._closed:
+                    conn.close()
+                    raise LaneNotSentError("the order lane is closed")
+                return conn
+            self.stats["waited"] += 1
+            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._free.append(fut)
+            try:
+                await fut
+            finally:
+                if fut in self._free:
+                    self._free.remove(fut)
+
+    def _give_back(self, conn: _Conn) -> None:
+        self._idle.append(conn)
+        while self._free:
+            fut = self._free.pop(0)
+            if not fut.done():
+                fut.set_result(None)
+                break
+
+    async def _connect(self) -> _Conn:
+        loop = asyncio.get_running_loop()
+        self._opening += 1
+        try:
+            _, conn = await asyncio.wait_for(
+                loop.create_connection(lambda: _Conn(self), self.host, self.port, ssl=self.ssl,
+                                       server_hostname=self.host if self.ssl else None),
+                self.timeout_s)
+        except (OSError, TimeoutError, _ssl.SSLError) as exc:
+            self.stats["connect_failures"] += 1
+            raise LaneNotSentError(f"cannot connect to {self.host_header}: {exc!r}") from exc
+        finally:
+            self._opening -= 1
+        self.stats["connects"] += 1
+        self._all.add(conn)
+        return conn
+
+    async def _warm(self) -> None:
+        while not self._closed and len(self._all) + self._opening < self.connections:
+            try:
+                conn = await self._connect()
+            except LaneNotSentError:
+                return
+            if self._closed:
+                conn.close()
+                return
+            self._give_back(conn)
+
+    def _dropped(self, conn: _Conn) -> None:
+        self._all.discard(conn)
+        if conn in self._idle:
+            self._idle.remove(conn)
+        if not self._closed and (self._refill is None or self._refill.done()):
+            # keep the warm connections warm, so the next write does not wait for a connect
+            self._refill = asyncio.get_running_loop().create_task(self._warm())
+
+
+def _expire(conn: _Conn, waiter: asyncio.Future[LaneResponse], timeout_s: float) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError(f"no answer within {timeout_s:g} s"))
+    conn.close()
+
+
+def _check_header(name: str, value: str) -> None:
+    if "\r" in value or "\n" in value or "\r" in name or "\n" in name or ":" in name:
+        raise ValueError(f"header {name!r} has a line break or a colon where none may be")
+

@@ -1,0 +1,295 @@
+"""The order lane (:mod:`centbook.lane`): HTTP/1.1 framing against real servers on 127.0.0.1.
+
+A small asyncio server answers each request with bytes the test chooses (Content-Length,
+chunked, end-of-connection framing, interim 1xx, broken answers, silence), so every framing case
+and every failure is met over a real socket; then the REST client's writes go through the lane
+against the embedded exchange, and its failures keep their meaning (not sent / outcome unknown).
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import centbook
+from centbook.lane import LaneLostError, LaneNotSentError, OrderLane
+from centbook.sim import run_sim
+
+T = "KXDEMO-26DEC31-T50"
+CREATE = r"^/portfolio/events/orders$"
+
+Answer = Callable[[bytes], bytes | None]   # request bytes -> what to send back (None: close)
+CLOSE = object()                            # in a script: close the connection after the last answer
+
+
+async def _read_request(reader: asyncio.StreamReader) -> bytes:
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    return head + (await reader.readexactly(length) if length else b"")
+
+
+class RawServer:
+    """Answers requests in order with scripted bytes; records what it received."""
+
+    def __init__(self, answers: list[Any]) -> None:
+        self.answers = list(answers)
+        self.requests: list[bytes] = []
+        self.connections = 0
+        self.server: asyncio.AbstractServer | None = None
+
+    async def __aenter__(self) -> RawServer:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        port = self.server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while self.answers:
+                try:
+                    request = await _read_request(reader)
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    return
+                self.requests.append(request)
+                answer = self.answers.pop(0)
+                out = answer(request) if callable(answer) else answer
+                if out is None:
+                    return  # close without answering
+                if isinstance(out, tuple):  # (bytes, CLOSE): answer, then close
+                    writer.write(out[0])
+                    await writer.drain()
+                    return
+                if out == b"":
+                    await asyncio.sleep(3600)  # never answer
+                writer.write(out)
+                await writer.drain()
+        finally:
+            writer.close()
+
+
+def _ok(body: bytes = b'{"ok": true}', extra: str = "") -> bytes:
+    return (f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            f"{extra}\r\n").encode() + body
+
+
+def test_framings_and_keep_alive(arun: Any) -> None:
+    chunked = (b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n"
+               b"4;ext=1\r\n{\"a\"\r\n6\r\n: 1.5}\r\n0\r\nX-Trailer: t\r\n\r\n")
+    interim = b"HTTP/1.1 100 Continue\r\n\r\n" + _ok(b"{}")
+    answers: list[Any] = [_ok(), chunked, interim, b"HTTP/1.1 204 No Content\r\n\r\n",
+                                            _ok(b'{"last": 1}', "Connection: close\r\n")]
+
+    async def body() -> None:
+        async with RawServer(answers) as srv:
+            lane = OrderLane(srv.url, connections=1, timeout_s=5)
+            await lane.open()
+            try:
+                r = await lane.request("POST", "/x?y=1", {"Content-Type": "application/json"}, b'{"q": 1}')
+                assert (r.status, r.body) == (200, b'{"ok": true}')
+                assert r.headers["content-type"] == "application/json"
+                r = await lane.request("DELETE", "/x/1")
+                assert (r.status, r.body, r.headers["x-trailer"] if "x-trailer" in r.headers else None) == (
+                    201, b'{"a": 1.5}', None)
+                r = await lane.request("PUT", "/x/2", body=b"")
+                assert (r.status, r.body) == (200, b"{}")
+                r = await lane.request("DELETE", "/x/3")
+                assert (r.status, r.body) == (204, b"")
+                r = await lane.request("POST", "/x/4", body=b"{}")
+                assert (r.status, r.body) == (200, b'{"last": 1}')
+                # one connection carried all five (keep-alive), the last one closed by the server
+                assert srv.connections == 1 and lane.stats["connects"] == 1
+            finally:
+                await lane.close()
+            first = srv.requests[0]
+            assert first.startswith(b"POST /x?y=1 HTTP/1.1\r\n")
+            assert b"\r\nHost: 127.0.0.1:" in first and b"\r\nContent-Length: 8\r\n" in first
+            assert first.endswith(b'\r\n\r\n{"q": 1}')
+            assert b"Content-Length" not in srv.requests[1]  # no body, no length
+
+    arun(body())
+
+
+def test_body_framed_by_the_end_of_the_connection(arun: Any) -> None:
+    async def body() -> None:
+        answer = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end"
+        async with RawServer([(answer, CLOSE)]) as srv:
+            lane = OrderLane(srv.url, connections=1, timeout_s=5)
+            try:
+                r = await lane.request("POST", "/x", body=b"{}")
+                assert (r.status, r.body) == (200, b"until the end")
+            finally:
+                await lane.close()
+
+    arun(body())
+
+
+@pytest.mark.parametrize("answer, match", [  # each answered once, then the next request gets 200
+    (None, "connection lost before the whole answer"),
+    ((b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nshort", CLOSE), "connection lost before the whole"),
+    (b"SMTP ready\r\n\r\n", "not an HTTP/1.x status line"),
+    (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "malformed header line"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: -3\r\n\r\n", "bad Content-Length"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "bad chunk size"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabcd\r\n", "chunk not followed by CRLF"),
+])
+def test_broken_answers_are_lost_not_retried(arun1: Any, answer: Any, match: str) -> None:
+    async def body() -> None:
+        async with RawServer([answer, _ok()]) as srv:
+            lane = OrderLane(srv.url, connections=1, timeout_s=5)
+            try:
+                with pytest.raises(LaneLostError, match=match):
+                    await lane.request("POST", "/orders", body=b"{}")
+                assert len(srv.requests) == 1  # written once, never re-sent
+                # the broken connection is dropped; the next request gets a fresh one
+                r = await lane.request("POST", "/orders", body=b"{}")
+                assert r.status == 200 and lane.stats["connects"] >= 2
+            finally:
+                await lane.close()
+
+    arun1(body())
+
+
+def test_silence_times_out_and_data_after_the_answer_drops_the_connection(arun1: Any) -> None:
+    async def body() -> None:
+        async with RawServer([b"", _ok() + b"HTTP/1.1 200 OK\r\n", _ok()]) as srv:
+            lane = OrderLane(srv.url, connections=1, timeout_s=0.3)
+            try:
+                with pytest.raises(TimeoutError, match="no answer within 0.3 s"):
+                    await lane.request("POST", "/orders", body=b"{}")
+                r = await lane.request("POST", "/orders", body=b"{}")  # a new connection
+                assert r.status == 200
+                r = await lane.request("POST", "/orders", body=b"{}")  # the extra bytes closed the last
+                assert r.status == 200 and srv.connections == 3
+            finally:
+                await lane.close()
+
+    arun1(body())
+
+
+def test_not_sent_when_nothing_listens_and_bad_input_is_refused(arun1: Any) -> None:
+    async def body() -> None:
+        async with RawServer([]) as srv:
+            url = srv.url
+        lane = OrderLane(url, connections=1, timeout_s=1)  # the port is closed now
+        with pytest.raises(LaneNotSentError, match="cannot connect to 127.0.0.1"):
+            await lane.open()
+        with pytest.raises(LaneNotSentError, match="cannot connect"):
+            await lane.request("POST", "/orders", body=b"{}")
+        with pytest.raises(ValueError, match="line break"):
+            await lane.request("POST", "/orders", {"X-Evil": "a\r\nHost: elsewhere"}, b"{}")
+        with pytest.raises(ValueError, match="must start with '/'"):
+            await lane.request("POST", "orders")
+        await lane.close()
+        with pytest.raises(LaneNotSentError, match="closed"):
+            await lane.request("POST", "/orders", body=b"{}")
+        with pytest.raises(ValueError, match="http"):
+            OrderLane("ws://127.0.0.1:1")
+
+    arun1(body())
+
+
+def test_concurrent_requests_open_connections_up_to_the_limit(arun1: Any) -> None:
+    async def body() -> None:
+        gate = asyncio.Event()
+
+        async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                while True:
+                    await _read_request(reader)
+                    await gate.wait()
+                    writer.write(_ok())
+                    await writer.drain()
+            except (asyncio.IncompleteReadError, ConnectionError):
+                pass
+            finally:
+                writer.close()
+
+        server = await asyncio.start_server(slow, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        lane = OrderLane(f"http://127.0.0.1:{port}", connections=1, max_connections=2, timeout_s=5)
+        try:
+            tasks = [asyncio.ensure_future(lane.request("POST", f"/o/{i}", body=b"{}")) for i in range(4)]
+            while lane.stats["waited"] < 2:  # two in flight on two connections, two waiting
+                await asyncio.sleep(0.01)
+            assert lane.stats["requests"] == 2
+            gate.set()
+            assert [r.status for r in await asyncio.gather(*tasks)] == [200] * 4
+            assert lane.stats["connects"] == 2 and lane.stats["requests"] == 4
+        finally:
+            await lane.close()
+            server.close()
+            await server.wait_closed()
+
+    arun1(body())
+
+
+def test_rest_writes_on_the_lane_against_the_sim(arun: Any) -> None:
+    async def body() -> None:
+        async with run_sim(seed=5, tier="unlimited") as sim:
+            creds = centbook.Credentials(sim.api_key_id, sim.private_key_pem)
+            written: list[str] = []
+            async with centbook.RestClient(sim.rest_url, creds, order_lane=True, presign=True) as rest:
+                assert rest.lane is not None
+                rest.lane.on_written = lambda method, headers: written.append(method)
+                r = await rest.create_order(T, "bid", 4000, 300)
+                a = await rest.amend_order(r.order_id, T, "bid", 4100, 300)
+                assert (a.outcome, a.remaining_count) == ("applied", 300)
+                got = await rest.get_order(r.order_id)  # a read: aiohttp, not the lane
+                assert (got.yes_price_bp, got.remaining_count) == (4100, 300)
+                c = await rest.cancel_order(r.order_id)
+                assert c.outcome == "canceled"
+                assert written == ["POST", "POST", "DELETE"]
+                assert rest.lane.stats["requests"] == 3 and rest.lane.stats["lost"] == 0
+            assert sim.exchange.orders[r.order_id].status == "canceled"
+
+    arun(body())
+
+
+def test_lane_failures_keep_their_meaning(arun1: Any) -> None:
+    async def body() -> None:
+        async with run_sim(seed=6, tier="unlimited") as sim:
+            sim.admin.set_user_data_lag(0.1)
+            creds = centbook.Credentials(sim.api_key_id, sim.private_key_pem)
+            async with centbook.RestClient(sim.rest_url, creds, order_lane=True, timeout_s=1.0,
+                                           resolve_margin_s=0.2, resolve_timeout_s=20) as rest:
+                # executed, answer dropped: unknown, then resolved to placed (exactly once)
+                sim.admin.add_fault(CREATE, "drop", method="POST", times=1)
+                with pytest.raises(centbook.OutcomeUnknownError):
+                    await rest.create_order(T, "bid", 3000, 100, resolve=False)
+                r = await rest.create_order(T, "bid", 3100, 100)
+                sim.admin.add_fault(CREATE, "drop", method="POST", times=1)
+                placed = await rest.create_order(T, "bid", 3200, 100)
+                assert placed.resolved and placed.remaining_count == 100
+                # no answer within the lane's timeout: unknown, and the verdict is the exchange's truth
+                sim.admin.add_fault(CREATE, "delay", method="POST", delay_s=2.0, times=1)
+                coid = rest.new_client_order_id()
+                try:
+                    late = await rest.create_order(T, "bid", 3250, 100, client_order_id=coid)
+                    assert late.resolved and late.remaining_count == 100
+                    assert sim.exchange.orders[late.order_id].client_order_id == coid
+                except centbook.OrderNotPlacedError:
+                    assert coid not in {o.client_order_id for o in sim.exchange.orders.values()}
+                # a 503 on a write: unknown, resolved to not placed
+                sim.admin.add_fault(CREATE, "status", method="POST", status=503, times=1)
+                with pytest.raises(centbook.OrderNotPlacedError):
+                    await rest.create_order(T, "bid", 3300, 100)
+                assert rest.lane is not None and rest.lane.stats["lost"] >= 3
+                coids = [o.client_order_id for o in sim.exchange.orders.values()]
+                assert len(coids) == len(set(coids)) >= 3 and r.order_id in sim.exchange.orders
+
+    arun1(body())
