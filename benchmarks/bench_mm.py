@@ -51,6 +51,7 @@ from centbook.auth import Credentials
 from centbook.feed import FeedConfig
 from centbook.mm import MarketMaker, MMConfig
 from centbook.mm.app import SIM_MARKETS
+from centbook.mm.maker import LATENCIES
 from centbook.rest import RestClient
 from centbook.sim import SimProcess
 
@@ -116,8 +117,7 @@ async def _session(sim: SimProcess, presign: bool, requote: str) -> dict[str, An
         deadline = time.monotonic() + 60
         while not all(s.live is not None for s in mm.slots.values()) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-        for name in ("tick_to_trade", "tick_to_trade_presigned", "tick_to_trade_signed", "read_to_applied",
-                     "applied_to_decision", "decision_to_written", "written_to_response"):
+        for name in LATENCIES:
             getattr(mm.latency, name).clear()  # start-up writes are not the steady state
         gc.collect()
         gc.freeze()
@@ -160,8 +160,11 @@ def _record(benchmark: Any, name: str, presign: bool, requote: str, sim: SimProc
     info = {"p50_ns": h["p50"], "p99_ns": h["p99"], "p999_ns": h["p99.9"], "samples": h["count"],
             "presigned": presign, "requote": requote, "seconds": round(out["elapsed_s"], 1),
             "orders_checked": out["orders"], "flow_rate": FLOW_RATE}
-    for stage in ("read_to_applied", "applied_to_decision", "decision_to_written", "written_to_response"):
+    for stage in ("read_to_applied", "applied_to_decision", "decision_to_written", "written_to_response",
+                  "exchange_to_written"):
         info[f"{stage}_p50_ns"] = lat[stage]["p50"]
+    first = lat["tick_to_first_write_presigned" if presign else "tick_to_first_write"]
+    info.update(first_p50_ns=first["p50"], first_p99_ns=first["p99"], first_samples=first["count"])
     other = "tick_to_trade_signed" if presign else "tick_to_trade_presigned"
     info["other_path_samples"] = lat[other]["count"]
     info["queued_samples"] = lat["tick_to_trade_queued"]["count"]
@@ -175,7 +178,9 @@ def _record(benchmark: Any, name: str, presign: bool, requote: str, sim: SimProc
     benchmark.extra_info.update(info)
     RESULTS[name] = info
     print(f"\n{GROUP}: {name}: n={info['samples']} p50={info['p50_ns'] / 1000:.1f}us "
-          f"p99={info['p99_ns'] / 1000:.1f}us p99.9={info['p999_ns'] / 1000:.1f}us; stage p50s (us): "
+          f"p99={info['p99_ns'] / 1000:.1f}us p99.9={info['p999_ns'] / 1000:.1f}us; first write of each "
+          f"read: n={info['first_samples']} p50={info['first_p50_ns'] / 1000:.1f}us "
+          f"p99={info['first_p99_ns'] / 1000:.1f}us; stage p50s (us): "
           + ", ".join(f"{k[:-7]} {info[k] / 1000:.1f}" for k in info if k.endswith("_p50_ns"))
           + f"; requote round trip p50 {info['requote_rt_p50_ns'] / 1000:.0f}us over {info['requotes']}, "
           f"tokens/requote {info.get('tokens_per_requote', 0):.1f}; other path {info['other_path_samples']}, "

@@ -475,7 +475,7 @@ class Feed:
         for ticker in tickers:
             last_change[ticker] = read_start_ns
             book = books[ticker]
-            if book.state is BookState.LIVE:
+            if book.is_live:
                 self._snapshot_deadline.pop(ticker, None)
                 if book.is_crossed:
                     if ticker in self._crossed:       # crossed past one read: resync

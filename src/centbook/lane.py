@@ -334,19 +334,20 @@ class OrderLane:
         TimeoutError
             Written, and no answer within ``timeout_s``: outcome unknown.
         """
-        if not target.startswith("/"):
-            raise ValueError(f"target must start with '/', got {target!r}")
-        head = [f"{method} {target} HTTP/1.1\r\n", self._static]
+        if not target.startswith("/") or "\n" in target or "\r" in target or " " in target:
+            raise ValueError(f"target must start with '/' and hold no space or line break, got {target!r}")
+        extra = ""
         if headers:
-            for name, value in headers.items():
-                _check_header(name, value)
-                head.append(f"{name}: {value}\r\n")
+            extra = "".join([f"{name}: {value}\r\n" for name, value in headers.items()])
+            # one line per header: a CR or LF inside a name or value would start another header
+            if extra.count("\n") != len(headers) or extra.count("\r") != len(headers):
+                bad = next(n for n, v in headers.items() if "\r" in n + v or "\n" in n + v)
+                raise ValueError(f"header {bad!r} has a line break where none may be")
+        start = f"{method} {target} HTTP/1.1\r\n{self._static}{extra}"
         if body is not None:
-            head.append(f"Content-Length: {len(body)}\r\n\r\n")
-            data = "".join(head).encode("latin-1") + body
+            data = f"{start}Content-Length: {len(body)}\r\n\r\n".encode("latin-1") + body
         else:
-            head.append("\r\n")
-            data = "".join(head).encode("latin-1")
+            data = f"{start}\r\n".encode("latin-1")
         conn = self._take()
         if conn is None:
             conn = await self._acquire()

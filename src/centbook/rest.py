@@ -618,23 +618,28 @@ class RestClient:
 
     # -- the request core ---------------------------------------------------------------------------
     def _auth_headers(self, method: str, full_path: str) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        self._sign_into(headers, method, full_path)
+        return headers
+
+    def _sign_into(self, headers: dict[str, str], method: str, full_path: str) -> None:
+        """Put the three auth headers into ``headers`` (a pre-made signature when there is one)."""
         assert self.credentials is not None and self._sign_inline is not None
         pre = None
         if self.presign:
-            pre = self.pool.take(method, full_path)
+            pool = self.pool
+            pre = pool.take(method, full_path)
             # Refill in batches (one helper round trip per several signatures), not per use.
-            if pre is None or self.pool.count(method, full_path) * 2 <= self.pool.depth_of(method, full_path):
+            if pre is None or pool.count(method, full_path) * 2 <= pool.depth_of(method, full_path):
                 self._presign_kick()
         if pre is not None:
             ts, sig = pre
         else:
             ts = int(time.time() * 1000)
             sig = self._sign_inline(ts, method, full_path)
-        return {
-            "KALSHI-ACCESS-KEY": self.credentials.key_id,
-            "KALSHI-ACCESS-TIMESTAMP": str(ts),
-            "KALSHI-ACCESS-SIGNATURE": sig,
-        }
+        headers["KALSHI-ACCESS-KEY"] = self.credentials.key_id
+        headers["KALSHI-ACCESS-TIMESTAMP"] = str(ts)
+        headers["KALSHI-ACCESS-SIGNATURE"] = sig
 
     def _note_date(self, headers: Any) -> None:
         date = headers.get("Date") or headers.get("date")  # aiohttp's headers, or the lane's
@@ -669,14 +674,13 @@ class RestClient:
         if self._session is None:
             raise RuntimeError("the client is not open (use 'async with RestClient(...)')")
         full_path = self.path_prefix + sub_path
-        url = self.base_url + sub_path
         data = _encode(body) if body is not None else None
         headers = {"Content-Type": "application/json"} if data is not None else {}
-        q = {
-            k: (str(v).lower() if isinstance(v, bool) else str(v))
-            for k, v in (params or {}).items()
-            if v is not None
-        }
+        q: dict[str, str] = {}
+        if params:
+            for k, v in params.items():
+                if v is not None:
+                    q[k] = str(v).lower() if isinstance(v, bool) else str(v)
         lane = self.lane if write else None
         bucket = bucket_for(method, full_path, exchange_index, batch)
         cost = self.budget.cost_of(method, full_path, units)
@@ -686,7 +690,7 @@ class RestClient:
                 if self.credentials is None:
                     raise KalshiError(f"{method} {sub_path} needs credentials")
                 await self.budget.acquire(bucket, cost, priority)
-                headers.update(self._auth_headers(method, full_path))
+                self._sign_into(headers, method, full_path)
             sent_ms = int(time.time() * 1000)
             self.stats["requests"] += 1
             try:
@@ -697,7 +701,8 @@ class RestClient:
                     if status == 401 or self.clock_skew_s is None:
                         self._note_date(answer.headers)
                 else:
-                    request = self._session.request(method, url, params=q, data=data, headers=headers)
+                    request = self._session.request(method, self.base_url + sub_path, params=q, data=data,
+                                                    headers=headers)
                     async with request as resp:
                         raw = await resp.read()
                         status = resp.status

@@ -197,6 +197,15 @@ def test_written_hook_splits_presigned_and_sign_on_demand(arun, order_lane):
             # every timed write was stamped after its decision and before its response
             assert lat.decision_to_written.min >= 0 and lat.written_to_response.min > 0
             assert lat.tick_to_trade.count == lat.decision_to_written.count
+            # the exchange's ts_ms of a timed decision's read (absent when the read's last book frame
+            # was a snapshot): the sim shares this host's clock, so it is a few ms old at most
+            # (seconds on a loaded machine)
+            assert 1 <= lat.exchange_to_written.count <= lat.tick_to_trade.count
+            # the first write of each read is one of the timed writes
+            assert 1 <= lat.tick_to_first_write.count <= lat.tick_to_trade.count
+            assert lat.tick_to_first_write_presigned.count <= lat.tick_to_trade_presigned.count
+            assert lat.tick_to_first_write.min >= lat.tick_to_trade.min
+            assert lat.exchange_to_written.max < 30e9
 
     async def go() -> None:
         async with run_sim(sim_config(), seed=28) as sim:

@@ -364,3 +364,15 @@ def test_missing_constraints_file_is_named(no_pythons):
 def test_the_real_sdk_constraints_pin_the_sdk():
     pins = (ROOT / "constraints-sdk.txt").read_text()
     assert "kalshi-sdk==22.4.0" in pins and benchreport.SDK_REQUIREMENT == "kalshi-sdk==22.4.0"
+
+
+def test_first_write_columns_beside_every_write_and_targets_on_every_write():
+    rows = [bench("test_presigned_amend", "mm: tick-to-trade", 30.0, module="bench_mm", presigned=True,
+                  p50_ns=210_000, p99_ns=450_000, p999_ns=900_000, samples=2000,
+                  first_p50_ns=120_000, first_p99_ns=300_000, first_samples=1000)]
+    text = render(results(*rows), "make bench")
+    table = section(text, "mm: tick-to-trade")
+    assert "first write p50 µs | first write p99 µs |" in table
+    assert "| 2,000 | 210 | 450 | 900 | 120 | 300 |" in table
+    targets = section(text, "Targets (tick-to-trade")
+    assert "| p50 <= 150 µs (pre-signed, requote by amend) | 210 µs | **not met** |" in targets

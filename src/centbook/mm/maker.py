@@ -18,12 +18,18 @@ market-maker section has the figures).
 
 Latency per decision (monotonic ns): first frame of the socket read -> books applied (the read
 listener is called) -> decision -> request bytes handed to the transport (the "written" hook:
-:mod:`centbook.mm.stamp`, an aiohttp request class) -> response. ``tick_to_trade`` is read ->
+:mod:`centbook.mm.stamp`: the order lane's ``on_written``, or an aiohttp request class) ->
+response. The exchange's side: ``exchange_to_written`` is the read's last book delta's ``ts_ms``
+(the exchange's clock, whole ms) to the wall-clock time of the write, so it also holds the clock
+difference between the exchange and this host (zero on the sim). ``tick_to_trade`` is read ->
 written, also split by whether the write's signature was made ahead of use
 (``tick_to_trade_presigned``) or on demand (``tick_to_trade_signed``). These time decisions that
 found their slot idle, and include the client's rate budget; a decision made while the slot's
 previous write was in flight waits for it (at most one write per slot) and is timed apart
 (``tick_to_trade_queued``). A write released by the minimum quote life is not timed.
+``tick_to_first_write`` (and its pre-signed part) counts only the first write each socket read
+starts: when a tick moves both quotes, the second write waits for the first (one thread), and
+every write is in ``tick_to_trade``.
 
 Usage::
 
@@ -76,6 +82,10 @@ class OrderState(enum.Enum):
     DONE = "done"
 
 
+# states in which an order of ours may rest on the book (its size is left out of the fair value)
+_RESTING_STATES = frozenset((OrderState.RESTING, OrderState.CANCELING, OrderState.PENDING))
+
+
 @dataclass
 class LiveOrder:
     """One of our orders (size = remaining, hundredths)."""
@@ -106,6 +116,7 @@ class Slot:
     applied_ns: int = 0
     decided_ns: int = 0
     queued: bool = False  # the decision found the slot's previous write in flight
+    exchange_ts_ms: int = 0  # ts_ms of the read's last book delta (0: none)
     requote_ns: int = 0  # a cancel + create requote: when the cancel was written
     writes: int = 0
     stamp: WriteStamp = field(default_factory=WriteStamp)
@@ -126,10 +137,12 @@ class MarketInfo:
     ws_position: int | None = None  # last market_positions value (hundredths)
     ws_mismatch_since: float | None = None  # monotonic s since when it disagrees with the ledger
     ws_backfilled: bool = False  # fills were backfilled over REST during this disagreement
+    slots: tuple[Slot, ...] = ()  # (bid, ask) quote slots
 
 
 LATENCIES = ("read_to_applied", "applied_to_decision", "decision_to_written", "written_to_response",
-             "tick_to_trade", "tick_to_trade_presigned", "tick_to_trade_signed", "tick_to_trade_queued",
+             "exchange_to_written", "tick_to_trade", "tick_to_trade_presigned", "tick_to_trade_signed",
+             "tick_to_trade_queued", "tick_to_first_write", "tick_to_first_write_presigned",
              "requote_amend", "requote_cancel_create")
 
 
@@ -141,10 +154,13 @@ class _Latency:
         self.applied_to_decision = Histogram("applied_to_decision")
         self.decision_to_written = Histogram("decision_to_written")
         self.written_to_response = Histogram("written_to_response")
+        self.exchange_to_written = Histogram("exchange_to_written")
         self.tick_to_trade = Histogram("tick_to_trade")
         self.tick_to_trade_presigned = Histogram("tick_to_trade_presigned")
         self.tick_to_trade_signed = Histogram("tick_to_trade_signed")
         self.tick_to_trade_queued = Histogram("tick_to_trade_queued")
+        self.tick_to_first_write = Histogram("tick_to_first_write")
+        self.tick_to_first_write_presigned = Histogram("tick_to_first_write_presigned")
         self.requote_amend = Histogram("requote_amend")
         self.requote_cancel_create = Histogram("requote_cancel_create")
 
@@ -207,6 +223,10 @@ class MarketMaker:
         self.events: list[str] = []
         self.started_wall = time.time()
         self.started = time.monotonic()
+        # wall clock - monotonic clock: a written stamp (monotonic) as Unix ns, re-read in
+        # housekeeping so that a clock step shows within a round
+        self._wall_offset_ns = time.time_ns() - time.monotonic_ns()
+        self._first_armed_read = 0  # read_ns of the last read whose first write was armed
         self.balance: dict[int, int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = False
@@ -240,6 +260,7 @@ class MarketMaker:
                                               m.settlement_floor_bp)
             for side in ("bid", "ask"):
                 self.slots[(ticker, side)] = Slot(ticker, side, stamp=WriteStamp(self.presign_tracker))
+            self.markets[ticker].slots = (self.slots[(ticker, "bid")], self.slots[(ticker, "ask")])
         async for p in self.rest.get_positions(subaccount=self.sub):
             if p.ticker in self.markets:
                 self.markets[p.ticker].start_position = p.position
@@ -330,10 +351,9 @@ class MarketMaker:
 
     def _own(self, ticker: str) -> dict[int, int]:
         own: dict[int, int] = {}
-        for side in ("bid", "ask"):
-            live = self.slots[(ticker, side)].live
-            if live is not None and live.order_id and live.state in (OrderState.RESTING, OrderState.CANCELING,
-                                                                     OrderState.PENDING):
+        for slot in self.markets[ticker].slots:
+            live = slot.live
+            if live is not None and live.order_id and live.state in _RESTING_STATES:
                 own[live.price_bp] = own.get(live.price_bp, 0) + live.size
         return own
 
@@ -341,12 +361,13 @@ class MarketMaker:
         applied_ns = time.monotonic_ns()  # every frame of the read is in the books by now
         feed = self.feed
         read_ns = feed.listener.last_recv_ns if feed is not None else applied_ns
+        ts_ms = (feed.books.last_ts_ms or 0) if feed is not None else 0
         markets = self.markets
         for ticker in tickers:
             if ticker in markets:
-                self._decide(ticker, read_ns, applied_ns)
+                self._decide(ticker, read_ns, applied_ns, ts_ms)
 
-    def _decide(self, ticker: str, read_ns: int, applied_ns: int = 0) -> None:
+    def _decide(self, ticker: str, read_ns: int, applied_ns: int = 0, exchange_ts_ms: int = 0) -> None:
         """Targets of one market from its book; start the slot's task where a write is due.
 
         ``read_ns``/``applied_ns`` are 0 for decisions no socket read caused (timers, events):
@@ -361,12 +382,13 @@ class MarketMaker:
                                                         self._own(ticker))
             bid, ask = self._limit(ticker, pos, bid, ask)
         now = time.monotonic_ns()
-        for side, target in (("bid", bid), ("ask", ask)):
-            slot = self.slots[(ticker, side)]
+        bid_slot, ask_slot = info.slots
+        for slot, target in ((bid_slot, bid), (ask_slot, ask)):
             slot.target = target
             if self._needs_work(slot):
                 if read_ns:  # a decision no read caused keeps the timing of the read that did
                     slot.read_ns, slot.applied_ns, slot.decided_ns = read_ns, applied_ns, now
+                    slot.exchange_ts_ms = exchange_ts_ms
                     slot.queued = slot.busy
                 if not slot.busy:
                     slot.busy = True
@@ -379,7 +401,10 @@ class MarketMaker:
         if floor is not None:  # Kalshi refuses a YES price at or below a floor market's floor
             bid = bid if bid is not None and bid.price_bp > floor else None
             ask = ask if ask is not None and ask.price_bp > floor else None
-        total = sum(abs(m.start_position + self.ledger.market(t).position) for t, m in self.markets.items())
+        total = 0
+        market = self.ledger.market
+        for t, m in self.markets.items():
+            total += abs(m.start_position + market(t).position)
         full = total >= r.max_total_position
         if bid is not None and (pos + bid.size > r.max_position or (full and pos >= 0)):
             bid = None
@@ -454,7 +479,13 @@ class MarketMaker:
         stamp = slot.stamp
         stamp.arm(method)
         stamp.read_ns, stamp.applied_ns, stamp.decided_ns = slot.read_ns, slot.applied_ns, slot.decided_ns
+        stamp.exchange_ts_ms = slot.exchange_ts_ms
         stamp.queued = slot.queued
+        # the first write that this socket read's decisions start (the others of the read wait
+        # for it: one thread): tick-to-trade as trading desks often quote it, to the first order
+        stamp.first = bool(slot.read_ns) and not slot.queued and slot.read_ns != self._first_armed_read
+        if stamp.first:
+            self._first_armed_read = slot.read_ns
         slot.read_ns = 0
         return stamp
 
@@ -477,8 +508,15 @@ class MarketMaker:
         lat.applied_to_decision.record(stamp.decided_ns - stamp.applied_ns)
         lat.decision_to_written.record(written - stamp.decided_ns)
         lat.tick_to_trade.record(written - read)
+        if stamp.exchange_ts_ms:
+            exchange_ns = stamp.exchange_ts_ms * 1_000_000
+            lat.exchange_to_written.record(max(0, written + self._wall_offset_ns - exchange_ns))
         path = lat.tick_to_trade_presigned if stamp.presigned else lat.tick_to_trade_signed
         path.record(written - read)
+        if stamp.first:
+            lat.tick_to_first_write.record(written - read)
+            if stamp.presigned:
+                lat.tick_to_first_write_presigned.record(written - read)
 
     async def _create(self, slot: Slot, q: Quote) -> None:
         info = self.markets[slot.ticker]
@@ -843,6 +881,7 @@ class MarketMaker:
         while True:
             await asyncio.sleep(0.25)
             assert self.feed is not None
+            self._wall_offset_ns = time.time_ns() - time.monotonic_ns()
             reconnects = self.feed.counts.get("reconnects", 0)
             try:
                 if reconnects != self._reconnects:

@@ -89,12 +89,16 @@ class WriteStamp:
     read_ns, applied_ns, decided_ns : int
         The decision this write carries out (monotonic ns; ``read_ns`` 0 = not timed): first
         frame of its socket read, books applied, targets decided. Set by the order manager.
+    exchange_ts_ms : int
+        ``ts_ms`` (exchange clock, Unix ms) of the last book delta of that read (0: none).
+    first : bool
+        The first write that read's decisions started.
     queued : bool
         The decision found the slot's previous write still in flight.
     """
 
     __slots__ = ("armed", "method", "written_ns", "presigned", "tracker", "read_ns", "applied_ns",
-                 "decided_ns", "queued")
+                 "decided_ns", "queued", "exchange_ts_ms", "first")
 
     def __init__(self, tracker: PresignTracker | None = None) -> None:
         self.armed = False
@@ -104,6 +108,8 @@ class WriteStamp:
         self.tracker = tracker
         self.read_ns = self.applied_ns = self.decided_ns = 0
         self.queued = False
+        self.exchange_ts_ms = 0
+        self.first = False
 
     def arm(self, method: str) -> None:
         """Wait for the next request of ``method`` made by this task."""
