@@ -75,6 +75,7 @@ class _Conn(asyncio.Protocol):
         self.buf = bytearray()
         self.closed = False
         self.keep = True
+        self.idle_since = 0.0
         self._reset()
 
     def _reset(self) -> None:
@@ -248,6 +249,10 @@ class OrderLane:
         the transport, in the sender's context (the market maker's "written" stamp).
     user_agent : str
         The ``User-Agent`` header.
+    idle_s : float
+        A connection idle this long is closed and replaced in the background (servers and load
+        balancers close idle keep-alive connections; one closed just as a write goes out would
+        make that write's outcome unknown). Checked every ``idle_s / 3`` once :meth:`open` ran.
 
     Notes
     -----
@@ -259,7 +264,7 @@ class OrderLane:
     def __init__(self, base_url: str, *, connections: int = 2, max_connections: int = 16,
                  timeout_s: float = 10.0, ssl_context: _ssl.SSLContext | None = None,
                  on_written: Callable[[str, dict[str, str]], None] | None = None,
-                 user_agent: str = "centbook") -> None:
+                 user_agent: str = "centbook", idle_s: float = 30.0) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"the order lane needs an http(s) URL, got {base_url!r}")
@@ -277,6 +282,7 @@ class OrderLane:
         self.connections = connections
         self.max_connections = max_connections
         self.timeout_s = timeout_s
+        self.idle_s = idle_s
         self.on_written = on_written
         _check_header("User-Agent", user_agent)
         self._static = f"Host: {self.host_header}\r\nUser-Agent: {user_agent}\r\nAccept: application/json\r\n"
@@ -286,10 +292,15 @@ class OrderLane:
         self._free: list[asyncio.Future[None]] = []   # callers waiting for a connection
         self._closed = False
         self._refill: asyncio.Task[None] | None = None
-        self.stats = {"requests": 0, "connects": 0, "connect_failures": 0, "lost": 0, "waited": 0}
+        self._keeper: asyncio.Task[None] | None = None
+        self.stats = {"requests": 0, "connects": 0, "connect_failures": 0, "lost": 0, "waited": 0,
+                      "retired": 0}
 
     async def open(self) -> None:
-        """Open the warm connections (raises :class:`LaneNotSentError` when none can be made)."""
+        """Open the warm connections (raises :class:`LaneNotSentError` when none can be made)
+        and start retiring idle ones."""
+        if self._keeper is None:
+            self._keeper = asyncio.get_running_loop().create_task(self._keep())
         await self._warm()
         if not self._idle:
             raise LaneNotSentError(f"cannot connect to {self.host_header}")
@@ -297,8 +308,9 @@ class OrderLane:
     async def close(self) -> None:
         """Close every connection; requests in flight fail with :class:`LaneLostError`."""
         self._closed = True
-        if self._refill is not None:
-            self._refill.cancel()
+        for task in (self._refill, self._keeper):
+            if task is not None:
+                task.cancel()
         for conn in list(self._all):
             conn.close()
         self._idle.clear()
@@ -404,6 +416,7 @@ class OrderLane:
                     self._free.remove(fut)
 
     def _give_back(self, conn: _Conn) -> None:
+        conn.idle_since = asyncio.get_running_loop().time()
         self._idle.append(conn)
         while self._free:
             fut = self._free.pop(0)
@@ -438,6 +451,16 @@ class OrderLane:
                 conn.close()
                 return
             self._give_back(conn)
+
+    async def _keep(self) -> None:
+        loop = asyncio.get_running_loop()
+        while not self._closed:
+            await asyncio.sleep(self.idle_s / 3)
+            old = loop.time() - self.idle_s
+            for conn in [c for c in self._idle if c.idle_since < old]:
+                self._idle.remove(conn)
+                self.stats["retired"] += 1
+                conn.close()  # connection_lost -> _dropped -> refill
 
     def _dropped(self, conn: _Conn) -> None:
         self._all.discard(conn)

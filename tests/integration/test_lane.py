@@ -36,14 +36,15 @@ async def _read_request(reader: asyncio.StreamReader) -> bytes:
 class RawServer:
     """Answers requests in order with scripted bytes; records what it received."""
 
-    def __init__(self, answers: list[Any]) -> None:
+    def __init__(self, answers: list[Any], ssl: Any = None) -> None:
+        self.ssl = ssl
         self.answers = list(answers)
         self.requests: list[bytes] = []
         self.connections = 0
         self.server: asyncio.AbstractServer | None = None
 
     async def __aenter__(self) -> RawServer:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.ssl)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -55,7 +56,7 @@ class RawServer:
     def url(self) -> str:
         assert self.server is not None
         port = self.server.sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
+        return f"{'https' if self.ssl else 'http'}://127.0.0.1:{port}"
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -199,6 +200,80 @@ def test_not_sent_when_nothing_listens_and_bad_input_is_refused(arun1: Any) -> N
             await lane.request("POST", "/orders", body=b"{}")
         with pytest.raises(ValueError, match="http"):
             OrderLane("ws://127.0.0.1:1")
+
+    arun1(body())
+
+
+def _self_signed(tmp_path: Any) -> tuple[Any, Any]:
+    """A server context with a fresh self-signed certificate for 127.0.0.1, and a client context
+    that trusts exactly that certificate."""
+    import datetime
+    import ipaddress
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_pem = tmp_path / "cert.pem"
+    key_pem = tmp_path / "key.pem"
+    cert_pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert_pem, key_pem)
+    client = ssl.create_default_context(cafile=str(cert_pem))
+    return server, client
+
+
+def test_tls_verified_against_the_servers_certificate(arun: Any, tmp_path: Any) -> None:
+    server_ctx, client_ctx = _self_signed(tmp_path)
+
+    async def body() -> None:
+        async with RawServer([_ok(b'{"tls": true}'), _ok()], ssl=server_ctx) as srv:
+            assert srv.url.startswith("https://")
+            lane = OrderLane(srv.url, connections=1, timeout_s=5, ssl_context=client_ctx)
+            try:
+                r = await lane.request("POST", "/orders", {"Content-Type": "application/json"}, b"{}")
+                assert (r.status, r.body) == (200, b'{"tls": true}')
+                assert srv.requests[0].startswith(b"POST /orders HTTP/1.1\r\n")
+            finally:
+                await lane.close()
+            # the system's trust store does not know this certificate: refused, nothing sent
+            strict = OrderLane(srv.url, connections=1, timeout_s=5)
+            with pytest.raises(LaneNotSentError, match="CERTIFICATE_VERIFY_FAILED|certificate verify"):
+                await strict.request("POST", "/orders", body=b"{}")
+            await strict.close()
+            assert len(srv.requests) == 1
+
+    arun(body())
+
+
+def test_idle_connections_are_retired_and_replaced(arun1: Any) -> None:
+    async def body() -> None:
+        async with RawServer([_ok(), _ok()]) as srv:
+            lane = OrderLane(srv.url, connections=1, timeout_s=5, idle_s=0.15)
+            await lane.open()
+            try:
+                # the warm connection outlives idle_s: it is closed and a fresh one opened
+                while lane.stats["retired"] < 1 or lane.idle < 1:
+                    await asyncio.sleep(0.02)
+                assert lane.stats["connects"] >= 2
+                r = await lane.request("POST", "/orders", body=b"{}")
+                assert r.status == 200 and len(srv.requests) == 1
+            finally:
+                await lane.close()
 
     arun1(body())
 
