@@ -34,7 +34,9 @@ to the transport: pre-signed creates through :class:`~centbook.rest.RestClient` 
 against the same creates formatted by hand and written to a keep-alive socket (the floor a raw
 HTTP/1.1 order lane would have); both are immediate-or-cancel at $0.01, so nothing rests.
 
-``CENTBOOK_BENCH_QUICK=1`` shortens the runs.
+``CENTBOOK_BENCH_QUICK=1`` shortens the runs. For comparisons: ``CENTBOOK_BENCH_LOOP=asyncio``
+runs the maker on asyncio's own loop instead of uvloop, ``CENTBOOK_BENCH_SIGNER=inherit`` leaves
+the signing helper on the maker's core.
 """
 from __future__ import annotations
 
@@ -87,7 +89,8 @@ def sim():
 
 def _on_uvloop(coro: Any) -> Any:
     """Run as ``centbook mm`` runs: on uvloop."""
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+    factory = None if os.environ.get("CENTBOOK_BENCH_LOOP") == "asyncio" else uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
         return runner.run(coro)
 
 
@@ -111,7 +114,7 @@ async def _session(sim: SimProcess, presign: bool, requote: str) -> dict[str, An
     stop = asyncio.Event()
     try:
         await mm.start()
-        if mm.rest.signer_pid is not None:  # the signing helper signs in bursts: not on our core
+        if mm.rest.signer_pid is not None and os.environ.get("CENTBOOK_BENCH_SIGNER") != "inherit":
             _pin(mm.rest.signer_pid, {(os.cpu_count() or 1) - 1})
         runner = asyncio.ensure_future(mm.run(0, stop))
         deadline = time.monotonic() + 60

@@ -28,13 +28,18 @@ What it does and does not do:
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 import ssl as _ssl
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 __all__ = ["OrderLane", "LaneResponse", "LaneError", "LaneNotSentError", "LaneLostError"]
 
+log = logging.getLogger(__name__)
+
 _MAX_HEAD = 64 * 1024          # refuse a response head larger than this (a broken peer)
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,15}")  # a chunk-size, without extensions
 _MAX_BODY = 64 * 1024 * 1024   # refuse a response body larger than this
 
 
@@ -100,14 +105,17 @@ class _Conn(asyncio.Protocol):
             self._fail(exc)
 
     def eof_received(self) -> bool | None:
+        # the server closed its side: nothing may be written here any more (the transport
+        # would drop the bytes), even before connection_lost runs on a later loop turn
+        self.closed = True
         return None  # close our side too
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         waiter = self.waiter
         if waiter is not None and not waiter.done():
-            if self.headers is not None and self.length < 0 and not self.chunked:
-                # a body framed by the end of the connection: this is its end
+            if exc is None and self.headers is not None and self.length < 0 and not self.chunked:
+                # a body framed by the end of the connection, ended cleanly (a reset cuts it)
                 self._finish(bytes(self.buf))
             else:
                 why = f": {exc}" if exc else ""
@@ -116,11 +124,23 @@ class _Conn(asyncio.Protocol):
         self.lane._dropped(self)
 
     # -- requests -----------------------------------------------------------------------------------
-    def send(self, data: bytes, waiter: asyncio.Future[LaneResponse]) -> None:
+    @property
+    def usable(self) -> bool:
+        """Open, not closing, and free for a request."""
+        t = self.transport
+        return not self.closed and self.waiter is None and t is not None and not t.is_closing()
+
+    def send(self, data: bytes, waiter: asyncio.Future[LaneResponse]) -> bool:
+        """Write one request; False (nothing written) when the transport refuses it."""
         assert self.transport is not None and self.waiter is None
+        try:
+            self.transport.write(data)
+        except (RuntimeError, OSError):  # closed under us (uvloop raises; asyncio drops)
+            self.close()
+            return False
         self.waiter = waiter
         self._reset()
-        self.transport.write(data)
+        return True
 
     def close(self) -> None:
         self.closed = True
@@ -154,7 +174,7 @@ class _Conn(asyncio.Protocol):
             self._head(bytes(buf[:end]).decode("latin-1"))
             del buf[: end + 4]
             if self.status < 200:  # 1xx: an interim answer, the real one follows
-                self.headers = None
+                self._reset()
                 self._parse()
                 return
         if self.chunked:
@@ -181,15 +201,21 @@ class _Conn(asyncio.Protocol):
                 raise LaneLostError(f"malformed header line: {line[:80]!r}")
             headers[name.lower()] = value.strip()
         self.headers = headers
-        if parts[0] == "HTTP/1.0" or headers.get("connection", "").lower() == "close":
+        if self.status < 200:
+            return  # an interim answer: no body, and nothing it says about the connection counts
+        if parts[0] == "HTTP/1.0" or "close" in _tokens(headers.get("connection", "")):
             self.keep = False
-        if self.status in (204, 304) or (100 <= self.status < 200):
+        coding = _tokens(headers.get("transfer-encoding", ""))
+        if self.status in (204, 304):
             self.length = 0
-        elif "chunked" in headers.get("transfer-encoding", "").lower():
-            self.chunked = True
+        elif coding:
+            if coding[-1] == "chunked":
+                self.chunked = True
+            else:
+                self.keep = False  # another coding last: the body is framed by the end
         elif "content-length" in headers:
             value = headers["content-length"]
-            if not value.isdigit() or int(value) > _MAX_BODY:
+            if not (value.isascii() and value.isdigit()) or int(value) > _MAX_BODY:
                 raise LaneLostError(f"bad Content-Length: {value[:40]!r}")
             self.length = int(value)
         else:
@@ -204,14 +230,15 @@ class _Conn(asyncio.Protocol):
                     raise LaneLostError("chunk size line too long")
                 return
             size_text = bytes(buf[:eol]).split(b";", 1)[0].strip()
-            try:
-                size = int(size_text, 16)
-            except ValueError:
-                raise LaneLostError(f"bad chunk size: {size_text[:40]!r}") from None
+            if not _CHUNK_SIZE.fullmatch(size_text):
+                raise LaneLostError(f"bad chunk size: {size_text[:40]!r}")
+            size = int(size_text, 16)
             if size == 0:
                 # the last chunk, then optional trailers, then an empty line
                 end = buf.find(b"\r\n\r\n", eol)
                 if end < 0:
+                    if len(buf) > _MAX_HEAD:
+                        raise LaneLostError(f"chunked trailers longer than {_MAX_HEAD} bytes")
                     return  # the trailers or the final CRLF are still to come
                 del buf[: end + 4]
                 body = bytes(self.chunks)
@@ -250,15 +277,17 @@ class OrderLane:
     user_agent : str
         The ``User-Agent`` header.
     idle_s : float
-        A connection idle this long is closed and replaced in the background (servers and load
-        balancers close idle keep-alive connections; one closed just as a write goes out would
-        make that write's outcome unknown). Checked every ``idle_s / 3`` once :meth:`open` ran.
+        A connection idle this long is never used again: it is closed, and replaced in the
+        background (servers and load balancers close idle keep-alive connections; one closed
+        just as a write goes out would make that write's outcome unknown). Idle connections are
+        also checked every ``idle_s / 3`` once :meth:`open` ran, so that a fresh one is ready.
 
     Notes
     -----
     :meth:`request` writes before it first suspends when a connection is idle, so a caller that
     starts it eagerly (``asyncio`` eager tasks, :func:`centbook.mm.stamp.eager_task`) has its
-    bytes out when that call returns.
+    bytes out when that call returns. With no idle connection it first waits for one (a connect,
+    or a busy one to free up: at most ``timeout_s``, then :class:`LaneNotSentError`).
     """
 
     def __init__(self, base_url: str, *, connections: int = 2, max_connections: int = 16,
@@ -271,6 +300,8 @@ class OrderLane:
         if connections < 1 or max_connections < connections:
             raise ValueError(f"need 1 <= connections <= max_connections, got {connections}, "
                              f"{max_connections}")
+        if idle_s <= 0 or timeout_s <= 0:
+            raise ValueError(f"idle_s and timeout_s must be positive, got {idle_s}, {timeout_s}")
         self.host = parts.hostname
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
         default_port = self.port == (443 if parts.scheme == "https" else 80)
@@ -299,6 +330,7 @@ class OrderLane:
     async def open(self) -> None:
         """Open the warm connections (raises :class:`LaneNotSentError` when none can be made)
         and start retiring idle ones."""
+        self._closed = False
         if self._keeper is None:
             self._keeper = asyncio.get_running_loop().create_task(self._keep())
         await self._warm()
@@ -306,18 +338,18 @@ class OrderLane:
             raise LaneNotSentError(f"cannot connect to {self.host_header}")
 
     async def close(self) -> None:
-        """Close every connection; requests in flight fail with :class:`LaneLostError`."""
+        """Close every connection; requests in flight fail with :class:`LaneLostError`.
+
+        :meth:`open` may be called again afterwards."""
         self._closed = True
         for task in (self._refill, self._keeper):
             if task is not None:
                 task.cancel()
+        self._refill = self._keeper = None
         for conn in list(self._all):
             conn.close()
         self._idle.clear()
-        for fut in self._free:
-            if not fut.done():
-                fut.set_result(None)
-        self._free.clear()
+        self._wake()
 
     @property
     def idle(self) -> int:
@@ -360,16 +392,22 @@ class OrderLane:
             data = f"{start}Content-Length: {len(body)}\r\n\r\n".encode("latin-1") + body
         else:
             data = f"{start}\r\n".encode("latin-1")
-        conn = self._take()
-        if conn is None:
-            conn = await self._acquire()
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[LaneResponse] = loop.create_future()
-        conn.send(data, waiter)
+        while True:
+            conn = self._take()
+            if conn is None:
+                conn = await self._acquire()
+            if conn.send(data, waiter):
+                break
+            # the connection closed under us and nothing was written: another one
         self.stats["requests"] += 1
-        if self.on_written is not None:
-            self.on_written(method, headers or {})
         timer = loop.call_at(loop.time() + self.timeout_s, _expire, conn, waiter, self.timeout_s)
+        if self.on_written is not None:
+            try:
+                self.on_written(method, headers or {})
+            except Exception:  # noqa: BLE001 - the write is out; a broken hook must not lose it
+                log.exception("order lane: the on_written hook failed")
         try:
             response = await waiter
         except BaseException:
@@ -386,14 +424,24 @@ class OrderLane:
 
     # -- the pool -----------------------------------------------------------------------------------
     def _take(self) -> _Conn | None:
+        """The most recently used idle connection that is still usable and not too old."""
         idle = self._idle
+        if not idle:
+            return None
+        oldest_ok = asyncio.get_running_loop().time() - self.idle_s
         while idle:
             conn = idle.pop()
-            if not conn.closed:
+            if conn.usable and conn.idle_since >= oldest_ok:
                 return conn
+            if not conn.closed:  # idle too long: the server may be closing it right now
+                self.stats["retired"] += 1
+                conn.close()
         return None
 
     async def _acquire(self) -> _Conn:
+        """An idle or new connection; waits at most ``timeout_s`` for one to free up."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout_s
         while True:
             if self._closed:
                 raise LaneNotSentError("the order lane is closed")
@@ -405,24 +453,37 @@ class OrderLane:
                 if self._closed:
                     conn.close()
                     raise LaneNotSentError("the order lane is closed")
-                return conn
+                if conn.usable:
+                    return conn
+                continue  # closed before its first use: try again
+            left = deadline - loop.time()
+            if left <= 0:
+                raise LaneNotSentError(f"no connection to {self.host_header} free within "
+                                       f"{self.timeout_s:g} s ({self.max_connections} busy)")
             self.stats["waited"] += 1
-            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            fut: asyncio.Future[None] = loop.create_future()
             self._free.append(fut)
+            # a plain timer, not wait_for: on 3.11 wait_for can swallow a cancel that arrives
+            # together with the wake-up
+            timer = loop.call_later(left, _release, fut)
             try:
                 await fut
             finally:
+                timer.cancel()
                 if fut in self._free:
                     self._free.remove(fut)
+
+    def _wake(self) -> None:
+        """Wake every caller waiting for a connection (each tries again; there are few)."""
+        free, self._free = self._free, []
+        for fut in free:
+            if not fut.done():
+                fut.set_result(None)
 
     def _give_back(self, conn: _Conn) -> None:
         conn.idle_since = asyncio.get_running_loop().time()
         self._idle.append(conn)
-        while self._free:
-            fut = self._free.pop(0)
-            if not fut.done():
-                fut.set_result(None)
-                break
+        self._wake()
 
     async def _connect(self) -> _Conn:
         loop = asyncio.get_running_loop()
@@ -466,15 +527,26 @@ class OrderLane:
         self._all.discard(conn)
         if conn in self._idle:
             self._idle.remove(conn)
+        self._wake()  # a place for a new connection is free
         if not self._closed and (self._refill is None or self._refill.done()):
             # keep the warm connections warm, so the next write does not wait for a connect
             self._refill = asyncio.get_running_loop().create_task(self._warm())
+
+
+def _release(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 def _expire(conn: _Conn, waiter: asyncio.Future[LaneResponse], timeout_s: float) -> None:
     if not waiter.done():
         waiter.set_exception(TimeoutError(f"no answer within {timeout_s:g} s"))
     conn.close()
+
+
+def _tokens(value: str) -> list[str]:
+    """The comma-separated tokens of a header value, lower-cased (``keep-alive, Close``)."""
+    return [t.strip().lower() for t in value.split(",") if t.strip()]
 
 
 def _check_header(name: str, value: str) -> None:

@@ -310,8 +310,9 @@ class RestClient:
     order_lane : bool
         Send writes (creates, amends, decreases, cancels, order-group writes) on an
         :class:`~centbook.lane.OrderLane` of warm HTTP/1.1 keep-alive connections instead of
-        aiohttp, so that a write's bytes are out before its coroutine first suspends. Reads stay
-        on aiohttp. Failures keep their meaning: not sent, or outcome unknown.
+        aiohttp, so that a write's bytes are out before its coroutine first suspends (when the
+        rate budget admits it at once and a connection is idle). Reads stay on aiohttp.
+        Failures keep their meaning: not sent, or outcome unknown.
     order_lane_connections : int
         Connections the lane keeps warm (one write in flight each; more open on demand).
     """
@@ -354,7 +355,8 @@ class RestClient:
         self.refresh_limits_s = refresh_limits_s
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         #: The writes' transport when ``order_lane`` (its ``on_written`` hook is the caller's).
-        self.lane = (OrderLane(self.base_url, connections=order_lane_connections, timeout_s=timeout_s)
+        self.lane = (OrderLane(self.base_url, connections=order_lane_connections,
+                               max_connections=max(16, 2 * order_lane_connections), timeout_s=timeout_s)
                      if order_lane else None)
         self.read_retries = read_retries
         self.rate_limit_retries = rate_limit_retries
@@ -609,6 +611,7 @@ class RestClient:
         """
         self._presign_forget(order_id)
         self._order_counts.pop(order_id, None)
+        self._order_shards.pop(order_id, None)
 
     def _presign_forget(self, order_id: str) -> None:
         if order_id in self._presign_recent:

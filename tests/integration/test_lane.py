@@ -8,6 +8,8 @@ against the embedded exchange, and its failures keep their meaning (not sent / o
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +23,7 @@ T = "KXDEMO-26DEC31-T50"
 CREATE = r"^/portfolio/events/orders$"
 
 Answer = Callable[[bytes], bytes | None]   # request bytes -> what to send back (None: close)
+NEVER = b""                                 # in a script: read the request, never answer
 CLOSE = object()                            # in a script: close the connection after the last answer
 
 
@@ -42,6 +45,7 @@ class RawServer:
         self.requests: list[bytes] = []
         self.connections = 0
         self.server: asyncio.AbstractServer | None = None
+        self.silent = asyncio.Event()  # set on exit: handlers that never answer stop
 
     async def __aenter__(self) -> RawServer:
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.ssl)
@@ -49,6 +53,7 @@ class RawServer:
 
     async def __aexit__(self, *exc: object) -> None:
         assert self.server is not None
+        self.silent.set()
         self.server.close()
         await self.server.wait_closed()
 
@@ -75,12 +80,25 @@ class RawServer:
                     writer.write(out[0])
                     await writer.drain()
                     return
-                if out == b"":
-                    await asyncio.sleep(3600)  # never answer
+                if out == NEVER:
+                    await self.silent.wait()
+                    return
                 writer.write(out)
                 await writer.drain()
         finally:
             writer.close()
+
+
+async def until(condition: Callable[[], bool], budget_s: float = 20.0) -> None:
+    """Wait for ``condition`` (a generous budget: the machine may be loaded)."""
+    deadline = asyncio.get_running_loop().time() + budget_s
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.01)
+
+
+def _url_of(server: asyncio.AbstractServer) -> str:
+    return f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
 
 
 def _ok(body: bytes = b'{"ok": true}', extra: str = "") -> bytes:
@@ -167,11 +185,12 @@ def test_broken_answers_are_lost_not_retried(arun1: Any, answer: Any, match: str
 
 def test_silence_times_out_and_data_after_the_answer_drops_the_connection(arun1: Any) -> None:
     async def body() -> None:
-        async with RawServer([b"", _ok() + b"HTTP/1.1 200 OK\r\n", _ok()]) as srv:
+        async with RawServer([NEVER, _ok() + b"HTTP/1.1 200 OK\r\n", _ok()]) as srv:
             lane = OrderLane(srv.url, connections=1, timeout_s=0.3)
             try:
                 with pytest.raises(TimeoutError, match="no answer within 0.3 s"):
                     await lane.request("POST", "/orders", body=b"{}")
+                lane.timeout_s = 10  # the rest must not depend on a quiet machine
                 r = await lane.request("POST", "/orders", body=b"{}")  # a new connection
                 assert r.status == 200
                 r = await lane.request("POST", "/orders", body=b"{}")  # the extra bytes closed the last
@@ -267,8 +286,7 @@ def test_idle_connections_are_retired_and_replaced(arun1: Any) -> None:
             await lane.open()
             try:
                 # the warm connection outlives idle_s: it is closed and a fresh one opened
-                while lane.stats["retired"] < 1 or lane.idle < 1:
-                    await asyncio.sleep(0.02)
+                await until(lambda: lane.stats["retired"] >= 1 and lane.idle >= 1)
                 assert lane.stats["connects"] >= 2
                 r = await lane.request("POST", "/orders", body=b"{}")
                 assert r.status == 200 and len(srv.requests) == 1
@@ -299,8 +317,7 @@ def test_concurrent_requests_open_connections_up_to_the_limit(arun1: Any) -> Non
         lane = OrderLane(f"http://127.0.0.1:{port}", connections=1, max_connections=2, timeout_s=5)
         try:
             tasks = [asyncio.ensure_future(lane.request("POST", f"/o/{i}", body=b"{}")) for i in range(4)]
-            while lane.stats["waited"] < 2:  # two in flight on two connections, two waiting
-                await asyncio.sleep(0.01)
+            await until(lambda: lane.stats["waited"] >= 2)  # two in flight, two waiting
             assert lane.stats["requests"] == 2
             gate.set()
             assert [r.status for r in await asyncio.gather(*tasks)] == [200] * 4
@@ -350,21 +367,169 @@ def test_lane_failures_keep_their_meaning(arun1: Any) -> None:
                 sim.admin.add_fault(CREATE, "drop", method="POST", times=1)
                 placed = await rest.create_order(T, "bid", 3200, 100)
                 assert placed.resolved and placed.remaining_count == 100
-                # no answer within the lane's timeout: unknown, and the verdict is the exchange's truth
+                # executed, answered after the lane gave up (its timeout): unknown, resolved placed
                 sim.admin.add_fault(CREATE, "delay", method="POST", delay_s=2.0, times=1)
-                coid = rest.new_client_order_id()
-                try:
-                    late = await rest.create_order(T, "bid", 3250, 100, client_order_id=coid)
-                    assert late.resolved and late.remaining_count == 100
-                    assert sim.exchange.orders[late.order_id].client_order_id == coid
-                except centbook.OrderNotPlacedError:
-                    assert coid not in {o.client_order_id for o in sim.exchange.orders.values()}
+                late = await rest.create_order(T, "bid", 3300, 100)
+                assert late.resolved and late.remaining_count == 100
+                assert sim.exchange.orders[late.order_id].client_order_id == late.client_order_id
                 # a 503 on a write: unknown, resolved to not placed
                 sim.admin.add_fault(CREATE, "status", method="POST", status=503, times=1)
                 with pytest.raises(centbook.OrderNotPlacedError):
-                    await rest.create_order(T, "bid", 3300, 100)
+                    await rest.create_order(T, "bid", 3400, 100)
                 assert rest.lane is not None and rest.lane.stats["lost"] >= 3
                 coids = [o.client_order_id for o in sim.exchange.orders.values()]
-                assert len(coids) == len(set(coids)) >= 3 and r.order_id in sim.exchange.orders
+                assert len(coids) == len(set(coids)) == 4 and r.order_id in sim.exchange.orders
+
+    arun1(body())
+
+
+def test_interim_answer_then_a_body_framed_by_the_end(arun1: Any) -> None:
+    final = b'HTTP/1.1 201 Created\r\nConnection: keep-alive, Close\r\n\r\n{"order_id": "x"}'
+    answer = (b"HTTP/1.1 100 Continue\r\nConnection: close\r\n\r\n" + final, CLOSE)
+
+    async def body() -> None:
+        async with RawServer([answer]) as srv:
+            lane = OrderLane(srv.url, connections=1, timeout_s=10)
+            try:
+                r = await lane.request("POST", "/orders", body=b"{}")
+                assert (r.status, r.body) == (201, b'{"order_id": "x"}')
+            finally:
+                await lane.close()
+
+    arun1(body())
+
+
+def test_connection_close_token_and_a_reset_cut_body(arun1: Any) -> None:
+    keep_close = _ok(b"{}", "Connection: keep-alive, close\r\n")
+
+    async def reset_after_partial(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b'HTTP/1.1 200 OK\r\n\r\n{"or')
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        sock = writer.get_extra_info("socket")  # linger 0: close() sends a reset, not a FIN
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()
+
+    async def body() -> None:
+        async with RawServer([keep_close, _ok()]) as srv:
+            lane = OrderLane(srv.url, connections=1, timeout_s=10)
+            try:
+                assert (await lane.request("POST", "/a", body=b"{}")).status == 200
+                assert (await lane.request("POST", "/b", body=b"{}")).status == 200
+                assert srv.connections == 2  # "close" among the tokens closed the first one
+            finally:
+                await lane.close()
+        server = await asyncio.start_server(reset_after_partial, "127.0.0.1", 0)
+        lane = OrderLane(_url_of(server), connections=1, timeout_s=10)
+        try:
+            with pytest.raises(LaneLostError, match="connection lost"):
+                await lane.request("POST", "/c", body=b"{}")
+        finally:
+            await lane.close()
+            server.close()
+            await server.wait_closed()
+
+    arun1(body())
+
+
+def test_a_server_closing_an_idle_connection_never_eats_a_write(arun: Any) -> None:
+    async def close_after_one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(_ok())
+        await writer.drain()
+        writer.close()  # keep-alive promised, then closed while idle (a server's idle timeout)
+
+    async def body() -> None:
+        server = await asyncio.start_server(close_after_one, "127.0.0.1", 0)
+        lane = OrderLane(_url_of(server), connections=1, timeout_s=10)
+        try:
+            for i in range(5):
+                r = await lane.request("POST", f"/o/{i}", body=b"{}")
+                assert r.status == 200
+                used = lane._idle[-1]  # given back: keep-alive was promised
+                # the server closes it; once its FIN is in (closed, maybe before connection_lost),
+                # the next request goes out on another connection, never into this one
+                await until(lambda used=used: used.closed)  # type: ignore[misc]
+            assert lane.stats["lost"] == 0 and lane.stats["requests"] == 5
+        finally:
+            await lane.close()
+            server.close()
+            await server.wait_closed()
+
+    arun(body())
+
+
+def test_waiting_for_a_connection_is_bounded_and_survives_a_cancelled_waiter(arun1: Any) -> None:
+    async def body() -> None:
+        gate = asyncio.Event()
+
+        async def gated(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                while True:
+                    await _read_request(reader)
+                    await gate.wait()
+                    writer.write(_ok())
+                    await writer.drain()
+            except (asyncio.IncompleteReadError, ConnectionError):
+                pass
+            finally:
+                writer.close()
+
+        server = await asyncio.start_server(gated, "127.0.0.1", 0)
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        lane = OrderLane(url, connections=1, max_connections=1, timeout_s=10)
+        try:
+            busy = asyncio.ensure_future(lane.request("POST", "/busy", body=b"{}"))
+            await until(lambda: lane.stats["requests"] == 1)
+            a = asyncio.ensure_future(lane.request("POST", "/a", body=b"{}"))
+            b = asyncio.ensure_future(lane.request("POST", "/b", body=b"{}"))
+            await until(lambda: lane.stats["waited"] >= 2)
+            give_back = lane._give_back
+
+            def give_back_then_cancel_a(conn: Any) -> None:
+                give_back(conn)  # the waiters are woken...
+                a.cancel()       # ...and the first is cancelled before it ran
+                lane._give_back = give_back  # type: ignore[method-assign]
+
+            lane._give_back = give_back_then_cancel_a  # type: ignore[method-assign]
+            gate.set()
+            assert (await busy).status == 200
+            assert (await b).status == 200  # b still got the connection
+            with pytest.raises(asyncio.CancelledError):
+                await a
+            # the one connection busy and never freed: a bounded wait, then "not sent"
+            gate.clear()
+            stuck = asyncio.ensure_future(lane.request("POST", "/stuck", body=b"{}"))
+            await until(lambda: lane.stats["requests"] == 3)
+            lane.timeout_s = 0.2
+            with pytest.raises(LaneNotSentError, match="free within 0.2 s"):
+                await lane.request("POST", "/late", body=b"{}")
+            gate.set()
+            lane.timeout_s = 10
+            assert (await stuck).status == 200
+        finally:
+            await lane.close()
+            server.close()
+            await server.wait_closed()
+
+    arun1(body())
+
+
+def test_a_write_that_cannot_connect_is_not_sent_and_says_so(arun1: Any) -> None:
+    async def body() -> None:
+        async with run_sim(seed=8, tier="unlimited") as sim:
+            creds = centbook.Credentials(sim.api_key_id, sim.private_key_pem)
+            async with centbook.RestClient(sim.rest_url, creds, order_lane=True, read_retries=1) as rest:
+                assert rest.lane is not None
+                rest.lane.port = 1  # nothing listens there: every connect is refused
+                for conn in list(rest.lane._idle):
+                    conn.close()
+                await until(lambda: rest.lane is not None and rest.lane.idle == 0)
+                with pytest.raises(centbook.KalshiError, match="cannot connect") as info:
+                    await rest.create_order(T, "bid", 3000, 100)
+                assert not isinstance(info.value, centbook.OutcomeUnknownError)
+                assert rest.stats["unknown"] == 0 and rest.unresolved == {}
+            assert not sim.exchange.orders
 
     arun1(body())

@@ -19,17 +19,19 @@ market-maker section has the figures).
 Latency per decision (monotonic ns): first frame of the socket read -> books applied (the read
 listener is called) -> decision -> request bytes handed to the transport (the "written" hook:
 :mod:`centbook.mm.stamp`: the order lane's ``on_written``, or an aiohttp request class) ->
-response. The exchange's side: ``exchange_to_written`` is the read's last book delta's ``ts_ms``
-(the exchange's clock, whole ms) to the wall-clock time of the write, so it also holds the clock
-difference between the exchange and this host (zero on the sim). ``tick_to_trade`` is read ->
+response. The exchange's side: ``exchange_to_written`` is the ``ts_ms`` of the read's last book
+frame (any market's; none when that frame was a snapshot; the exchange's clock, whole ms) to the
+wall-clock time of the write, so it also holds the clock difference between the exchange and
+this host (zero on the sim); an exchange clock ahead of ours counts as 0. ``tick_to_trade`` is read ->
 written, also split by whether the write's signature was made ahead of use
 (``tick_to_trade_presigned``) or on demand (``tick_to_trade_signed``). These time decisions that
 found their slot idle, and include the client's rate budget; a decision made while the slot's
 previous write was in flight waits for it (at most one write per slot) and is timed apart
 (``tick_to_trade_queued``). A write released by the minimum quote life is not timed.
 ``tick_to_first_write`` (and its pre-signed part) counts only the first write each socket read
-starts: when a tick moves both quotes, the second write waits for the first (one thread), and
-every write is in ``tick_to_trade``.
+starts (marked when the write is armed: a write that then waits for the budget stays the first):
+when a tick moves both quotes, the second write waits for the first (one thread), and every
+write is in ``tick_to_trade``.
 
 Usage::
 
