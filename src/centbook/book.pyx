@@ -294,10 +294,12 @@ cdef cb_apply_t _apply_batch(OrderBook book, const uint8_t *sides, const int32_t
                              const int64_t *deltas, Py_ssize_t n, Py_ssize_t *done) noexcept nogil:
     """The batch kernel: ``n`` deltas with _apply's checks, the best bids brought up once at the end.
 
-    Per delta only the level, the side's total and the bitmap change, without a branch on
-    whether the level appeared or emptied (data-dependent: it would mispredict). The best
-    slot and the cached tuples are only read after the call, so they are recomputed once here.
-    ``*done`` is the number of deltas applied; on a refusal the book is faulted at that delta.
+    A long batch (_deferred_min_deltas) goes through _apply_run first, which keeps the bitmap and
+    the totals out of its loop; the loop here takes over at the delta the run stopped at, if any.
+    In this loop only the level, the side's total and the bitmap change per delta, without a
+    branch on whether the level appeared or emptied (data-dependent: it would mispredict). The
+    best slot and the cached tuples are only read after the call, so they are recomputed once
+    here. ``*done`` is the number of deltas applied; on a refusal the book is faulted at that delta.
     """
     cdef Py_ssize_t i = 0
     cdef uint32_t side = 0
@@ -659,6 +661,13 @@ cdef class OrderBook:
             says how many), that delta and the rest are not, and the book is FAULTED.
         ValueError
             If the arrays differ in length (nothing is applied).
+
+        Notes
+        -----
+        A long batch (from 128 + slots / 6 deltas: 144 on whole cents, 1,794 on a 1 bp grid)
+        does not update the occupancy bitmap per delta: it rebuilds the bitmap words it touched
+        once, after its last delta (also when it faults midway). The results, the faults and the
+        ``index`` are the same as for shorter batches; only the speed differs.
         """
         cdef const uint8_t[::1] s = np.ascontiguousarray(sides, dtype=np.uint8)
         cdef const int32_t[::1] p = np.ascontiguousarray(prices_bp, dtype=np.int32)

@@ -2,7 +2,8 @@
 
 A batch of a few hundred deltas or more (how many depends on the grid) applies its deltas without
 touching the bitmap and rebuilds the touched words afterwards; it hands over to the checked
-per-delta loop at the first delta that is not plainly valid or would bring a level to 2**49. These
+per-delta loop at the first delta that is not plainly valid or would bring a level to 2**49; a
+batch 16 times longer than the grid has slots rebuilds every word instead of the touched ones. These
 tests cross those thresholds on every kind of grid, fault such batches midway, and check the
 bitmap through the public API: ``depth`` of the whole side walks the bitmap, ``level_count``
 counts its bits, ``best_bid`` reads the top it gives, then the top is emptied again and again.
@@ -16,7 +17,8 @@ from tests.unit.test_grid import STRUCTURES, ranges
 
 GRIDS = ["linear_cent", "deci_cent", "tapered_deci_cent", "center_deci_edge_centi_cent",
          "center_centi_edge_centi_cent"]
-# around and well above each grid's threshold (128 + slots // 6: 144, 294 and 1794 deltas)
+# around and well above each grid's thresholds (128 + slots // 6: 144, 294 and 1,794 deltas;
+# every word rebuilt from 16 x slots: 1,616 on whole cents, 16,016 on deci-cents)
 SIZES = [150, 300, 2000, 12000]
 
 
@@ -113,6 +115,16 @@ def test_long_batch_matches_the_reference(name, n):
         sides, ps, ds = stream(ref, prices, rng, n)
         assert book.apply_deltas(np.array(sides, np.uint8), np.array(ps, np.int32),
                                  np.array(ds, np.int64)) == n
+        assert apply_reference(ref, sides, ps, ds) == (n, None)
+        assert_same(book, ref)
+    empty_the_top_again_and_again(book, ref)
+
+
+def test_a_batch_16_times_the_slots_rebuilds_every_word():
+    book, ref, prices, rng = books("tapered_deci_cent", seed=5)     # 1,001 slots, uneven steps
+    for n in (16_100, 300):                   # every word rebuilt, then only the touched ones
+        sides, ps, ds = stream(ref, prices, rng, n)
+        assert book.apply_deltas(sides, ps, ds) == n
         assert apply_reference(ref, sides, ps, ds) == (n, None)
         assert_same(book, ref)
     empty_the_top_again_and_again(book, ref)
