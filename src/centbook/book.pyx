@@ -647,7 +647,8 @@ cdef class OrderBook:
         sides : array_like of uint8
         prices_bp : array_like of int32
         deltas : array_like of int64
-            Same length; contiguous NumPy arrays of these dtypes are used without a copy.
+            Same length; contiguous buffers of these types (NumPy arrays, read-only ones too)
+            are used without a copy, anything else is converted first.
 
         Returns
         -------
@@ -669,11 +670,26 @@ cdef class OrderBook:
         once, after its last delta (also when it faults midway). The results, the faults and the
         ``index`` are the same as for shorter batches; only the speed differs.
         """
-        cdef const uint8_t[::1] s = np.ascontiguousarray(sides, dtype=np.uint8)
-        cdef const int32_t[::1] p = np.ascontiguousarray(prices_bp, dtype=np.int32)
-        cdef const int64_t[::1] d = np.ascontiguousarray(deltas, dtype=np.int64)
-        cdef Py_ssize_t n = s.shape[0], done = 0
+        cdef const uint8_t[::1] s
+        cdef const int32_t[::1] p
+        cdef const int64_t[::1] d
+        cdef Py_ssize_t n, done = 0
         cdef cb_apply_t rc
+        # a contiguous buffer of the right type is used as it is, anything else converted: a
+        # numpy call less per array, most of the cost of a short batch
+        try:
+            s = sides
+        except (TypeError, ValueError, BufferError):
+            s = np.ascontiguousarray(sides, dtype=np.uint8)
+        try:
+            p = prices_bp
+        except (TypeError, ValueError, BufferError):
+            p = np.ascontiguousarray(prices_bp, dtype=np.int32)
+        try:
+            d = deltas
+        except (TypeError, ValueError, BufferError):
+            d = np.ascontiguousarray(deltas, dtype=np.int64)
+        n = s.shape[0]
         if p.shape[0] != n or d.shape[0] != n:
             raise ValueError(f"sides, prices_bp and deltas differ in length "
                              f"({n}, {p.shape[0]}, {d.shape[0]})")

@@ -8,6 +8,8 @@ tests cross those thresholds on every kind of grid, fault such batches midway, a
 bitmap through the public API: ``depth`` of the whole side walks the bitmap, ``level_count``
 counts its bits, ``best_bid`` reads the top it gives, then the top is emptied again and again.
 """
+import bisect
+
 import numpy as np
 import pytest
 
@@ -47,7 +49,7 @@ def stream(ref, prices, rng, n):
         if kind < 0.15 and levels[side]:
             price = top                                       # the top itself: empties or shrinks
         elif kind < 0.9:
-            i = int(np.searchsorted(ladder, top)) + int(rng.integers(-6, 3))
+            i = bisect.bisect_left(ladder, top) + int(rng.integers(-6, 3))
             price = ladder[min(max(i, 0), len(ladder) - 1)]
         else:
             price = ladder[int(rng.integers(0, len(ladder)))]  # anywhere on the grid
@@ -204,3 +206,32 @@ def test_a_book_whose_total_is_already_large_takes_the_checked_loop():
     assert apply_reference(ref, sides, ps, ds) == (3000, None)
     assert_same(book, ref)
     empty_the_top_again_and_again(book, ref)
+
+
+def test_every_input_form_gives_the_same_book():
+    """Buffers of the right types are used as they are; anything else is converted first."""
+    _, ref, prices, rng = books("deci_cent", seed=21)
+    sides, ps, ds = stream(ref, prices, rng, 400)
+    exact = (np.array(sides, np.uint8), np.array(ps, np.int32), np.array(ds, np.int64))
+    readonly = tuple(a.copy() for a in exact)
+    for a in readonly:
+        a.flags.writeable = False
+    wide = tuple(np.array(x, np.int64) for x in (sides, ps, ds))
+    strided = tuple(np.repeat(a, 2)[::2] for a in exact)           # not contiguous
+    forms = [exact, readonly, wide, strided, (sides, ps, ds), (bytes(sides), ps, exact[2]),
+             (exact[0].astype(bool) if set(sides) <= {0, 1} else exact[0], exact[1], exact[2])]
+    expected = None
+    for form in forms:
+        book, _, _, _ = books("deci_cent", seed=21)
+        assert book.apply_deltas(*form) == 400
+        got = (book.levels(0), book.levels(1), book.best_bid(0), book.best_bid(1))
+        expected = expected or got
+        assert got == expected
+    assert apply_reference(ref, sides, ps, ds) == (400, None)
+    assert expected[:2] == (sorted(ref.levels[0].items()), sorted(ref.levels[1].items()))
+    book, _, _, _ = books("deci_cent", seed=21)
+    with pytest.raises(ValueError, match="differ in length"):
+        book.apply_deltas(exact[0], exact[1][:-1], exact[2])
+    with pytest.raises(ValueError):                                # not one-dimensional
+        book.apply_deltas(exact[0].reshape(20, 20), exact[1].reshape(20, 20), exact[2].reshape(20, 20))
+    assert book.levels(0) == sorted(books("deci_cent", seed=21)[1].levels[0].items())
