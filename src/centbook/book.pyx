@@ -240,11 +240,12 @@ cdef Py_ssize_t _apply_run(OrderBook book, const uint8_t *sides, const int32_t *
     in the loop reads, so unlike the read-modify-write of a bitmap word or of a total it makes no
     chain through memory from one delta to the next. The run stops, without applying it, at the
     first delta whose side, price or new level (below zero, or at least DEFERRED_LEVEL_LIMIT) is
-    not plainly fine; _apply_batch's checked loop takes over there and applies it or faults with
-    the exact reason. After the loop, each touched word (on both sides: the flag does not say
-    which, saving two instructions per delta) and its summary bit are rebuilt from the levels,
-    and the totals summed from the levels, exact because every level stayed below the limit. So
-    bit set <=> level > 0 holds whichever delta the run stopped at. With ``every_word`` (a batch
+    not plainly fine; _apply_batch's checked loop takes over there, for the rest of the batch,
+    and applies that delta or faults with the exact reason. After the loop, each touched word
+    (on both sides: the flag does not say which, saving two instructions per delta) and its
+    summary bit are rebuilt from the levels, and the totals summed from the levels, exact
+    because every level stayed below the limit. So bit set <=> level > 0 holds whichever delta
+    the run stopped at. With ``every_word`` (a batch
     many times longer than the grid has slots) no flag is stored at all and every word is rebuilt:
     two instructions fewer per delta for at most two level reads per 16 deltas. The caller
     guarantees both totals are below the limit on entry. Returns how many deltas were applied.
