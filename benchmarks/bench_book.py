@@ -179,6 +179,32 @@ def test_floor_batch(benchmark, stream, expected):
                        setup=lambda: ((make(),), {}), rounds=n_rounds(15), iterations=1)
 
 
+@pytest.mark.parametrize("size", [16, 256, 4096])
+def test_centbook_batch_of(benchmark, stream, expected, size):
+    """The same stream in batches of ``size`` deltas: per-call cost and both batch paths.
+
+    Shorter batches than 128 + slots / 6 update the bitmap per delta, longer ones rebuild the
+    touched words once (book.pyx, _deferred_min_deltas): 16 is below it on every grid, 256 above
+    it on whole cents only, 4096 above it on every grid.
+    """
+    chunks = [(stream.sides[i:i + size], stream.prices[i:i + size], stream.deltas[i:i + size])
+              for i in range(0, len(stream), size)]
+
+    def run(book):
+        apply = book.apply_deltas
+        for sides, prices, deltas in chunks:
+            apply(sides, prices, deltas)
+
+    book = new_centbook(stream)
+    run(book)
+    assert (book.levels(0), book.levels(1)) == expected[0]
+    assert (book.best_bid(0), book.best_bid(1)) == best_after(expected[0])
+    benchmark.group = f"book batch of n deltas {GRIDS[stream.tick_bp]}"
+    benchmark.extra_info.update(ops=len(stream), tick_bp=stream.tick_bp, batch_size=size)
+    benchmark.pedantic(run, setup=lambda: ((new_centbook(stream),), {}), rounds=n_rounds(5),
+                       iterations=1)
+
+
 READS = 100_000 if QUICK else 1_000_000
 
 

@@ -51,6 +51,8 @@ class ReferenceBook:
             raise ReferenceFault("faulted")
         if self.state in (EMPTY, SYNCING):
             self._fault("no_snapshot")
+        if side not in (0, 1):
+            self._fault("bad_side")
         if price not in self.valid[side]:
             self._fault("off_grid")
         new = self.levels[side].get(price, 0) + delta
