@@ -52,6 +52,7 @@ LABELS = {
     "harness_loop": "Python floor: the benchmark loop alone (no calls)",
     "harness_nop_calls": "Python floor: the loop + two empty C calls",
     "centbook_batch": "centbook apply_deltas (batch)",
+    "centbook_batch_of": "centbook apply_deltas, the stream in batches (grid-size)",
     "floor_batch": "floor: unvalidated C array, batch",
     "best_bid_read": "centbook best read",
     "memory_per_book": "book construction",

@@ -45,6 +45,11 @@ class BookState(IntEnum):
     FAULTED = CB_BOOK_FAULTED
 
 
+# the members by value: ``state`` is read on every socket read (the feed's checks), and calling
+# the IntEnum class costs a Python-level lookup each time
+_STATE_MEMBERS = tuple(BookState(i) for i in range(6))
+
+
 class BookFault(ValueError):
     """A snapshot or delta the book cannot apply; the book is now FAULTED.
 
@@ -832,7 +837,7 @@ cdef class OrderBook:
     @property
     def state(self):
         """BookState: whether the book can be trusted."""
-        return BookState(self._state)
+        return _STATE_MEMBERS[<int>self._state]
 
     @property
     def is_live(self):
