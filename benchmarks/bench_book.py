@@ -222,3 +222,57 @@ def test_best_bid_read(benchmark, method):
     benchmark.group = "book read"
     benchmark.extra_info.update(ops=READS)
     benchmark.pedantic(loop, rounds=n_rounds(7), iterations=1)
+
+
+INTERLEAVED_GROUP = "book grids interleaved"
+
+
+def test_grids_interleaved(benchmark):
+    """The three grids in turns, for the "grids within 20%" comparison.
+
+    The per-grid groups above run one grid after another, seconds apart; on a shared (virtual)
+    machine the speed of the host drifts over that time by more than the grids differ. Here each
+    round times every grid once, in a rotating order (one call each: ``apply_delta`` +
+    ``best_bid``; and the batch), so a slow spell hits all three alike. ``extra_info`` has the
+    per-grid medians in ns per delta; each grid's final book is checked first.
+    """
+    import statistics
+    import time
+
+    streams = {GRIDS[t]: make_stream(N, t) for t in sorted(GRIDS, reverse=True)}
+    lists = {g: s.as_lists() for g, s in streams.items()}
+    for g, s in streams.items():  # same final book as the reference contender
+        assert replay_checked(s, new_centbook(s))[0] == replay_checked(
+            s, DictBook(s.snapshot_yes, s.snapshot_no))[0], g
+    per_call: dict[str, list[float]] = {g: [] for g in streams}
+    batch: dict[str, list[float]] = {g: [] for g in streams}
+    order = list(streams)
+    rounds = n_rounds(7)
+
+    def one_round(k: int) -> None:
+        turn = order[k % 3:] + order[:k % 3]
+        for g in turn:
+            s = streams[g]
+            sides, prices, deltas = lists[g]
+            book = new_centbook(s)
+            apply, best = book.apply_delta, book.best_bid
+            t0 = time.perf_counter_ns()
+            for side, p, d in zip(sides, prices, deltas, strict=True):
+                apply(side, p, d)
+                best(side)
+            per_call[g].append((time.perf_counter_ns() - t0) / len(s))
+            book = new_centbook(s)
+            t0 = time.perf_counter_ns()
+            book.apply_deltas(s.sides, s.prices, s.deltas)
+            batch[g].append((time.perf_counter_ns() - t0) / len(s))
+
+    def run() -> None:
+        for k in range(rounds):
+            one_round(k)
+
+    benchmark.group = INTERLEAVED_GROUP
+    benchmark.pedantic(run, rounds=1, iterations=1)
+    benchmark.extra_info.update(
+        rounds=rounds, ops=len(streams["cent"]) * 2 * 3 * rounds,
+        per_call_ns={g: statistics.median(v) for g, v in per_call.items()},
+        batch_ns={g: statistics.median(v) for g, v in batch.items()})

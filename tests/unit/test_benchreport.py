@@ -376,3 +376,15 @@ def test_first_write_columns_beside_every_write_and_targets_on_every_write():
     assert "| 2,000 | 210 | 450 | 900 | 120 | 300 |" in table
     targets = section(text, "Targets (tick-to-trade")
     assert "| p50 <= 150 µs (pre-signed, requote by amend) | 210 µs | **not met** |" in targets
+
+
+def test_grid_spread_from_the_interleaved_rounds_when_present():
+    rows = [*BOOK,
+            bench("test_grids_interleaved", "book grids interleaved", 9.0, module="bench_book",
+                  per_call_ns={"cent": 80.0, "deci-cent": 75.0, "centi-cent": 70.0},
+                  batch_ns={"cent": 1.8, "deci-cent": 1.4, "centi-cent": 1.5})]
+    text = render(results(*rows), "make bench")
+    targets = section(text, "Targets (order book)")
+    assert "cent 80.0 ns, deci-cent 75.0 ns, centi-cent 70.0 ns) | 14% | met |" in targets
+    assert "cent 1.8 ns, deci-cent 1.4 ns, centi-cent 1.5 ns) | 29% | **not met** |" in targets
+    assert "book grids interleaved" not in text.split("Targets (order book)")[0]
