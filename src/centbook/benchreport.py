@@ -82,6 +82,7 @@ LABELS = {
     "presigned_cancel_create": "pre-signed, requote by cancel + create",
     "sign_on_demand_amend": "sign on demand, requote by amend",
     "write_restclient_aiohttp": "RestClient + aiohttp, pre-signed create",
+    "write_restclient_lane": "RestClient + order lane, pre-signed create",
     "write_raw_socket_floor": "the same create written by hand to a keep-alive socket (floor)",
     "sim_delivered_updates": "delivered book updates, flow rate asked",
 }
