@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -97,8 +98,31 @@ async def until(condition: Callable[[], bool], budget_s: float = 20.0) -> None:
         await asyncio.sleep(0.01)
 
 
-def _url_of(server: asyncio.AbstractServer) -> str:
-    return f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+@asynccontextmanager
+async def serving(handler: Any) -> AsyncIterator[str]:
+    """A plain asyncio server on 127.0.0.1 running ``handler`` per connection; yields its URL."""
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+def gated(gate: asyncio.Event) -> Any:
+    """A handler that answers each request with 200 once ``gate`` is set."""
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                await _read_request(reader)
+                await gate.wait()
+                writer.write(_ok())
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+    return handle
 
 
 def _ok(body: bytes = b'{"ok": true}', extra: str = "") -> bytes:
@@ -299,33 +323,17 @@ def test_idle_connections_are_retired_and_replaced(arun1: Any) -> None:
 def test_concurrent_requests_open_connections_up_to_the_limit(arun1: Any) -> None:
     async def body() -> None:
         gate = asyncio.Event()
-
-        async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        async with serving(gated(gate)) as url:
+            lane = OrderLane(url, connections=1, max_connections=2, timeout_s=5)
             try:
-                while True:
-                    await _read_request(reader)
-                    await gate.wait()
-                    writer.write(_ok())
-                    await writer.drain()
-            except (asyncio.IncompleteReadError, ConnectionError):
-                pass
+                tasks = [asyncio.ensure_future(lane.request("POST", f"/o/{i}", body=b"{}")) for i in range(4)]
+                await until(lambda: lane.stats["waited"] >= 2)  # two in flight, two waiting
+                assert lane.stats["requests"] == 2
+                gate.set()
+                assert [r.status for r in await asyncio.gather(*tasks)] == [200] * 4
+                assert lane.stats["connects"] == 2 and lane.stats["requests"] == 4
             finally:
-                writer.close()
-
-        server = await asyncio.start_server(slow, "127.0.0.1", 0)
-        port = server.sockets[0].getsockname()[1]
-        lane = OrderLane(f"http://127.0.0.1:{port}", connections=1, max_connections=2, timeout_s=5)
-        try:
-            tasks = [asyncio.ensure_future(lane.request("POST", f"/o/{i}", body=b"{}")) for i in range(4)]
-            await until(lambda: lane.stats["waited"] >= 2)  # two in flight, two waiting
-            assert lane.stats["requests"] == 2
-            gate.set()
-            assert [r.status for r in await asyncio.gather(*tasks)] == [200] * 4
-            assert lane.stats["connects"] == 2 and lane.stats["requests"] == 4
-        finally:
-            await lane.close()
-            server.close()
-            await server.wait_closed()
+                await lane.close()
 
     arun1(body())
 
@@ -420,15 +428,13 @@ def test_connection_close_token_and_a_reset_cut_body(arun1: Any) -> None:
                 assert srv.connections == 2  # "close" among the tokens closed the first one
             finally:
                 await lane.close()
-        server = await asyncio.start_server(reset_after_partial, "127.0.0.1", 0)
-        lane = OrderLane(_url_of(server), connections=1, timeout_s=10)
-        try:
-            with pytest.raises(LaneLostError, match="connection lost"):
-                await lane.request("POST", "/c", body=b"{}")
-        finally:
-            await lane.close()
-            server.close()
-            await server.wait_closed()
+        async with serving(reset_after_partial) as url:
+            lane = OrderLane(url, connections=1, timeout_s=10)
+            try:
+                with pytest.raises(LaneLostError, match="connection lost"):
+                    await lane.request("POST", "/c", body=b"{}")
+            finally:
+                await lane.close()
 
     arun1(body())
 
@@ -441,21 +447,19 @@ def test_a_server_closing_an_idle_connection_never_eats_a_write(arun: Any) -> No
         writer.close()  # keep-alive promised, then closed while idle (a server's idle timeout)
 
     async def body() -> None:
-        server = await asyncio.start_server(close_after_one, "127.0.0.1", 0)
-        lane = OrderLane(_url_of(server), connections=1, timeout_s=10)
-        try:
-            for i in range(5):
-                r = await lane.request("POST", f"/o/{i}", body=b"{}")
-                assert r.status == 200
-                used = lane._idle[-1]  # given back: keep-alive was promised
-                # the server closes it; once its FIN is in (closed, maybe before connection_lost),
-                # the next request goes out on another connection, never into this one
-                await until(lambda used=used: used.closed)  # type: ignore[misc]
-            assert lane.stats["lost"] == 0 and lane.stats["requests"] == 5
-        finally:
-            await lane.close()
-            server.close()
-            await server.wait_closed()
+        async with serving(close_after_one) as url:
+            lane = OrderLane(url, connections=1, timeout_s=10)
+            try:
+                for i in range(5):
+                    r = await lane.request("POST", f"/o/{i}", body=b"{}")
+                    assert r.status == 200
+                    used = lane._idle[-1]  # given back: keep-alive was promised
+                    # the server closes it; once its FIN is in (closed, maybe before
+                    # connection_lost), the next request goes out on another connection
+                    await until(lambda used=used: used.closed)  # type: ignore[misc]
+                assert lane.stats["lost"] == 0 and lane.stats["requests"] == 5
+            finally:
+                await lane.close()
 
     arun(body())
 
@@ -463,21 +467,10 @@ def test_a_server_closing_an_idle_connection_never_eats_a_write(arun: Any) -> No
 def test_waiting_for_a_connection_is_bounded_and_survives_a_cancelled_waiter(arun1: Any) -> None:
     async def body() -> None:
         gate = asyncio.Event()
+        async with serving(gated(gate)) as url:
+            await with_one_connection(url, gate)
 
-        async def gated(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            try:
-                while True:
-                    await _read_request(reader)
-                    await gate.wait()
-                    writer.write(_ok())
-                    await writer.drain()
-            except (asyncio.IncompleteReadError, ConnectionError):
-                pass
-            finally:
-                writer.close()
-
-        server = await asyncio.start_server(gated, "127.0.0.1", 0)
-        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    async def with_one_connection(url: str, gate: asyncio.Event) -> None:
         lane = OrderLane(url, connections=1, max_connections=1, timeout_s=10)
         try:
             busy = asyncio.ensure_future(lane.request("POST", "/busy", body=b"{}"))
@@ -510,8 +503,6 @@ def test_waiting_for_a_connection_is_bounded_and_survives_a_cancelled_waiter(aru
             assert (await stuck).status == 200
         finally:
             await lane.close()
-            server.close()
-            await server.wait_closed()
 
     arun1(body())
 
