@@ -348,6 +348,7 @@ class OrderLane:
         self._refill = self._keeper = None
         for conn in list(self._all):
             conn.close()
+        self._all.clear()  # closed: a later open() must not count them (connection_lost comes later)
         self._idle.clear()
         self._wake()
 

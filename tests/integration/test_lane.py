@@ -524,3 +524,30 @@ def test_a_write_that_cannot_connect_is_not_sent_and_says_so(arun1: Any) -> None
             assert not sim.exchange.orders
 
     arun1(body())
+
+
+def test_a_failing_hook_loses_nothing_and_a_closed_lane_opens_again(
+        arun1: Any, caplog: pytest.LogCaptureFixture) -> None:
+    def broken(method: str, headers: dict[str, str]) -> None:
+        raise RuntimeError("hook bug")
+
+    async def body() -> None:
+        async with RawServer([_ok(b'{"a": 1}'), _ok(b'{"b": 2}')]) as srv:
+            lane = OrderLane(srv.url, connections=1, timeout_s=10, on_written=broken)
+            await lane.open()
+            r = await lane.request("POST", "/orders", body=b"{}")
+            assert (r.status, r.body) == (200, b'{"a": 1}')  # the answer, not the hook's error
+            assert "on_written hook failed" in caplog.text
+            await lane.close()
+            await lane.open()  # a closed lane can be opened again (RestClient.open after close)
+            r = await lane.request("POST", "/orders", body=b"{}")
+            assert (r.status, r.body) == (200, b'{"b": 2}')
+            await lane.close()
+
+    arun1(body())
+
+
+def test_a_client_for_many_markets_gets_enough_connections() -> None:
+    # the market maker keeps a warm connection per quote slot: 9 markets = 18 (it failed at 16)
+    rest = centbook.RestClient("http://127.0.0.1:1/trade-api/v2", order_lane=True, order_lane_connections=18)
+    assert rest.lane is not None and rest.lane.connections == 18 and rest.lane.max_connections >= 18
