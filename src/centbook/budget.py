@@ -312,6 +312,14 @@ class BudgetCore:
         self.waited += 1
         return ticket
 
+    def try_take(self, name: str, cost: float, now: float) -> bool:
+        """Take ``cost`` tokens now when nobody queues on the bucket and they are there; else
+        take nothing and queue nothing (the caller goes the queued way, :meth:`request`)."""
+        b = self.bucket(name, now)
+        if self.queues.get(name) or cost > b.capacity + 1e-9:
+            return False
+        return b.take(cost, now)
+
     def cancel(self, ticket: Ticket) -> None:
         """Withdraw a queued ticket (its caller gave up)."""
         ticket.cancelled = True
@@ -432,6 +440,11 @@ class RateBudget:
             raise
         if ticket.cancelled:
             raise BudgetTooSmallError(f"the {name} bucket shrank below a queued request of {cost:g} tokens")
+
+    def try_acquire(self, name: str, cost: float) -> bool:
+        """Take ``cost`` tokens of bucket ``name`` now, without waiting; False (nothing taken)
+        when that would mean waiting or jumping the queue."""
+        return self.core.try_take(name, cost, self.clock())
 
     def _kick(self, name: str) -> None:
         ev = self._events.get(name)

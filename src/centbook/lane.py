@@ -34,7 +34,7 @@ import ssl as _ssl
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-__all__ = ["OrderLane", "LaneResponse", "LaneError", "LaneNotSentError", "LaneLostError"]
+__all__ = ["OrderLane", "LaneResponse", "LaneWrite", "LaneError", "LaneNotSentError", "LaneLostError"]
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,17 @@ class LaneResponse:
 
     def __repr__(self) -> str:
         return f"LaneResponse({self.status}, {len(self.body)} bytes)"
+
+
+class LaneWrite:
+    """A request :meth:`OrderLane.start` wrote: its connection, the answer's future, the timeout."""
+
+    __slots__ = ("conn", "waiter", "timer")
+
+    def __init__(self, conn: _Conn, waiter: asyncio.Future[LaneResponse], timer: asyncio.TimerHandle) -> None:
+        self.conn = conn
+        self.waiter = waiter
+        self.timer = timer
 
 
 class _Conn(asyncio.Protocol):
@@ -379,6 +390,54 @@ class OrderLane:
         TimeoutError
             Written, and no answer within ``timeout_s``: outcome unknown.
         """
+        data = self._render(method, target, headers, body)
+        while True:
+            conn = self._take()
+            if conn is None:
+                conn = await self._acquire()
+            write = self._send(conn, method, headers, data)
+            if write is not None:
+                break
+            # the connection closed under us and nothing was written: another one
+        return await self.finish(write)
+
+    def start(self, method: str, target: str, headers: dict[str, str] | None = None,
+              body: bytes | None = None) -> LaneWrite | None:
+        """Write one request now, in the caller's step, on an idle connection.
+
+        Returns None when no idle connection takes it: nothing was written, and :meth:`request`
+        (which waits for a connection) is the way to send it. Otherwise the bytes are handed to
+        the transport before this returns; await :meth:`finish` with the result for the answer
+        (the timeout runs from now). Arguments and errors as :meth:`request`.
+        """
+        data = self._render(method, target, headers, body)
+        while True:
+            conn = self._take()
+            if conn is None:
+                return None
+            write = self._send(conn, method, headers, data)
+            if write is not None:
+                return write
+
+    async def finish(self, write: LaneWrite) -> LaneResponse:
+        """The answer to a request :meth:`start` wrote (errors as :meth:`request`)."""
+        conn = write.conn
+        try:
+            response = await write.waiter
+        except BaseException:
+            self.stats["lost"] += 1
+            conn.close()  # its answer may still come: the connection cannot carry another request
+            raise
+        finally:
+            write.timer.cancel()
+        if conn.keep and not conn.closed and not self._closed:
+            self._give_back(conn)
+        else:
+            conn.close()
+        return response
+
+    def _render(self, method: str, target: str, headers: dict[str, str] | None, body: bytes | None) -> bytes:
+        """The request's bytes (refusing a target or header that would break the framing)."""
         if not target.startswith("/") or "\n" in target or "\r" in target or " " in target:
             raise ValueError(f"target must start with '/' and hold no space or line break, got {target!r}")
         extra = ""
@@ -390,18 +449,16 @@ class OrderLane:
                 raise ValueError(f"header {bad!r} has a line break where none may be")
         start = f"{method} {target} HTTP/1.1\r\n{self._static}{extra}"
         if body is not None:
-            data = f"{start}Content-Length: {len(body)}\r\n\r\n".encode("latin-1") + body
-        else:
-            data = f"{start}\r\n".encode("latin-1")
+            return f"{start}Content-Length: {len(body)}\r\n\r\n".encode("latin-1") + body
+        return f"{start}\r\n".encode("latin-1")
+
+    def _send(self, conn: _Conn, method: str, headers: dict[str, str] | None,
+              data: bytes) -> LaneWrite | None:
+        """Hand ``data`` to ``conn``; None (nothing written) when its transport refuses it."""
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[LaneResponse] = loop.create_future()
-        while True:
-            conn = self._take()
-            if conn is None:
-                conn = await self._acquire()
-            if conn.send(data, waiter):
-                break
-            # the connection closed under us and nothing was written: another one
+        if not conn.send(data, waiter):
+            return None
         self.stats["requests"] += 1
         timer = loop.call_at(loop.time() + self.timeout_s, _expire, conn, waiter, self.timeout_s)
         if self.on_written is not None:
@@ -409,19 +466,7 @@ class OrderLane:
                 self.on_written(method, headers or {})
             except Exception:  # noqa: BLE001 - the write is out; a broken hook must not lose it
                 log.exception("order lane: the on_written hook failed")
-        try:
-            response = await waiter
-        except BaseException:
-            self.stats["lost"] += 1
-            conn.close()  # its answer may still come: the connection cannot carry another request
-            raise
-        finally:
-            timer.cancel()
-        if conn.keep and not conn.closed and not self._closed:
-            self._give_back(conn)
-        else:
-            conn.close()
-        return response
+        return LaneWrite(conn, waiter, timer)
 
     # -- the pool -----------------------------------------------------------------------------------
     def _take(self) -> _Conn | None:

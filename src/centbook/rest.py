@@ -63,7 +63,7 @@ from centbook.errors import (
     parse_error_body,
 )
 from centbook.fixed import format_price, format_size
-from centbook.lane import LaneError, LaneNotSentError, OrderLane
+from centbook.lane import LaneError, LaneNotSentError, LaneWrite, OrderLane
 from centbook.models import (
     AccountLimits,
     AmendResult,
@@ -87,7 +87,7 @@ from centbook.models import (
     UserDataTimestamp,
 )
 
-__all__ = ["ENVIRONMENTS", "RestClient", "environment_url"]
+__all__ = ["ENVIRONMENTS", "RestClient", "StartedWrite", "environment_url"]
 
 log = logging.getLogger("centbook.rest")
 
@@ -120,6 +120,39 @@ def environment_url(env: str, base_url: str | None = None) -> str:
 _HELPER_CHUNK = 10  # signatures per helper message: ~3.6 kB, written whole, so a read never waits
 _HELPER_ANSWER = msgspec.msgpack.Decoder(tuple[int, list[str]]).decode
 _HELPER_JOBS = msgspec.msgpack.Encoder().encode
+
+
+def _query(params: dict[str, Any] | None) -> dict[str, str]:
+    """Query parameters as Kalshi reads them: None dropped, booleans lower-case."""
+    q: dict[str, str] = {}
+    if params:
+        for k, v in params.items():
+            if v is not None:
+                q[k] = str(v).lower() if isinstance(v, bool) else str(v)
+    return q
+
+
+class StartedWrite:
+    """An order write already handed to the order lane (:meth:`RestClient.start_amend`).
+
+    Attributes
+    ----------
+    write : centbook.lane.LaneWrite
+    sent_ms : int
+        Unix ms just before the write (an unknown outcome's time).
+    signature : str
+        The pre-made signature it carries.
+    written_ns : int
+        ``time.monotonic_ns()`` right after its bytes were handed to the transport.
+    """
+
+    __slots__ = ("write", "sent_ms", "signature", "written_ns")
+
+    def __init__(self, write: LaneWrite, sent_ms: int, signature: str) -> None:
+        self.write = write
+        self.sent_ms = sent_ms
+        self.signature = signature
+        self.written_ns = time.monotonic_ns()
 
 
 class _Signer:
@@ -635,13 +668,7 @@ class RestClient:
     def _sign_into(self, headers: dict[str, str], method: str, full_path: str) -> None:
         """Put the three auth headers into ``headers`` (a pre-made signature when there is one)."""
         assert self.credentials is not None and self._sign_inline is not None
-        pre = None
-        if self.presign:
-            pool = self.pool
-            pre = pool.take(method, full_path)
-            # Refill in batches (one helper round trip per several signatures), not per use.
-            if pre is None or pool.count(method, full_path) * 2 <= pool.depth_of(method, full_path):
-                self._presign_kick()
+        pre = self._take_presigned(method, full_path) if self.presign else None
         if pre is not None:
             ts, sig = pre
         else:
@@ -650,6 +677,20 @@ class RestClient:
         headers["KALSHI-ACCESS-KEY"] = self.credentials.key_id
         headers["KALSHI-ACCESS-TIMESTAMP"] = str(ts)
         headers["KALSHI-ACCESS-SIGNATURE"] = sig
+
+    def _take_presigned(self, method: str, full_path: str, refill: bool = True) -> tuple[int, str] | None:
+        """A pre-made ``(timestamp_ms, signature)`` for the path, or None; refills the pool
+        (``refill=False``: the caller calls :meth:`_refill_if_low` itself, later)."""
+        pre = self.pool.take(method, full_path)
+        if refill:
+            self._refill_if_low(method, full_path, pre is None)
+        return pre
+
+    def _refill_if_low(self, method: str, full_path: str, missed: bool = False) -> None:
+        # Refill in batches (one helper round trip per several signatures), not per use.
+        pool = self.pool
+        if missed or pool.count(method, full_path) * 2 <= pool.depth_of(method, full_path):
+            self._presign_kick()
 
     def _note_date(self, headers: Any) -> None:
         date = headers.get("Date") or headers.get("date")  # aiohttp's headers, or the lane's
@@ -675,36 +716,45 @@ class RestClient:
         units: int = 1,
         batch: bool = False,
         unknown: dict[str, Any] | None = None,
+        started: StartedWrite | None = None,
     ) -> Any:
         """Send one request through the budget; return the decoded JSON body.
 
         Writes: a timeout, lost connection, 408 or 5xx raises OutcomeUnknownError (never re-sent).
         Reads: those are retried ``read_retries`` times. Any request: 429 waits and retries.
+        ``started``: the first attempt was already written by :meth:`_start_write` (with these
+        same arguments); only its answer is awaited.
         """
         if self._session is None:
             raise RuntimeError("the client is not open (use 'async with RestClient(...)')")
         full_path = self.path_prefix + sub_path
         data = _encode(body) if body is not None else None
         headers = {"Content-Type": "application/json"} if data is not None else {}
-        q: dict[str, str] = {}
-        if params:
-            for k, v in params.items():
-                if v is not None:
-                    q[k] = str(v).lower() if isinstance(v, bool) else str(v)
+        q = _query(params)
         lane = self.lane if write else None
         bucket = bucket_for(method, full_path, exchange_index, batch)
         cost = self.budget.cost_of(method, full_path, units)
         attempt_429 = attempt_read = 0
         while True:
-            if auth:
-                if self.credentials is None:
-                    raise KalshiError(f"{method} {sub_path} needs credentials")
-                await self.budget.acquire(bucket, cost, priority)
-                self._sign_into(headers, method, full_path)
-            sent_ms = int(time.time() * 1000)
-            self.stats["requests"] += 1
+            if started is not None:
+                sent_ms = started.sent_ms
+            else:
+                if auth:
+                    if self.credentials is None:
+                        raise KalshiError(f"{method} {sub_path} needs credentials")
+                    await self.budget.acquire(bucket, cost, priority)
+                    self._sign_into(headers, method, full_path)
+                sent_ms = int(time.time() * 1000)
+                self.stats["requests"] += 1
             try:
-                if lane is not None:
+                if started is not None:
+                    assert lane is not None, "a started write is a lane write"
+                    pending, started = started.write, None
+                    answer = await lane.finish(pending)
+                    raw, status = answer.body, answer.status
+                    if status == 401 or self.clock_skew_s is None:
+                        self._note_date(answer.headers)
+                elif lane is not None:
                     answer = await lane.request(method, f"{full_path}?{urlencode(q)}" if q else full_path,
                                                 headers, data)
                     raw, status = answer.body, answer.status
@@ -758,6 +808,43 @@ class RestClient:
                     await asyncio.sleep(self._backoff(attempt_read))
                     continue
             raise error_for(status, raw, method, full_path)
+
+    def _start_write(self, method: str, sub_path: str, params: dict[str, Any] | None, body: Any,
+                     exchange_index: int | None) -> StartedWrite | None:
+        """Write a pre-signed order write now, in the caller's step, or return None.
+
+        It goes when everything is at hand: the order lane with an idle connection, a pre-made
+        signature, and the budget's tokens with nobody queued ahead (whatever their priority:
+        a write that would have to wait goes the queued way). Then its bytes are handed
+        to the transport before this returns, and :meth:`_request` with ``started`` (and the
+        same arguments) awaits the answer. None: nothing was written and nothing is owed (when
+        every idle connection turned out closed, the signature and tokens taken are spent, which
+        only errs on the safe side of the budget).
+        """
+        lane = self.lane
+        if (lane is None or not lane.idle or not self.presign or self.credentials is None
+                or self._session is None):
+            return None
+        full_path = self.path_prefix + sub_path
+        pre = self._take_presigned(method, full_path, refill=False)
+        if pre is None:
+            self._refill_if_low(method, full_path, True)
+            return None
+        bucket = bucket_for(method, full_path, exchange_index, False)
+        if not self.budget.try_acquire(bucket, self.budget.cost_of(method, full_path)):
+            self.pool.put(method, full_path, *pre)  # unused: back for the queued path
+            return None
+        ts, sig = pre
+        headers = {"Content-Type": "application/json", "KALSHI-ACCESS-KEY": self.credentials.key_id,
+                   "KALSHI-ACCESS-TIMESTAMP": str(ts), "KALSHI-ACCESS-SIGNATURE": sig}
+        q = _query(params)
+        sent_ms = int(time.time() * 1000)
+        write = lane.start(method, f"{full_path}?{urlencode(q)}" if q else full_path, headers, _encode(body))
+        self._refill_if_low(method, full_path)  # after the write: the refill task is not on its way
+        if write is None:
+            return None
+        self.stats["requests"] += 1
+        return StartedWrite(write, sent_ms, sig)
 
     @staticmethod
     def _backoff(attempt: int, base: float = 0.05, cap: float = 1.0) -> float:
@@ -1131,6 +1218,7 @@ cancel_order_on_pause, order_group_id, subaccount
         params: dict[str, Any] | None = None,
         body: Any = None,
         deadline: float | None = None,
+        started: StartedWrite | None = None,
     ) -> tuple[Any, bool, Any, OutcomeUnknownError | None]:
         """Send a write on one order; settle an unknown outcome with ``probe`` (:meth:`_settle`).
 
@@ -1148,6 +1236,7 @@ cancel_order_on_pause, order_group_id, subaccount
                 priority=priority,
                 exchange_index=shard,
                 unknown={"order_id": order_id, "ticker": ticker},
+                started=started,
             )
         except OutcomeUnknownError as exc:
             if probe is None:
@@ -1169,6 +1258,7 @@ cancel_order_on_pause, order_group_id, subaccount
         exchange_index: int | None = None,
         subaccount: int | None = None,
         resolve: bool = True,
+        started: StartedWrite | None = None,
     ) -> AmendResult:
         """Amend price and/or size (``POST /portfolio/events/orders/{id}/amend``).
 
@@ -1183,6 +1273,9 @@ cancel_order_on_pause, order_group_id, subaccount
             when the order shows ``updated_client_order_id`` (if given; only this amend can set
             it), or else the new price and ``fill_count + remaining_count == count``. An amend
             is never re-sent by the client (it can add exposure).
+        started : StartedWrite, optional
+            This amend was already written by :meth:`start_amend`, called with the same
+            arguments: only its answer is awaited here.
 
         Raises
         ------
@@ -1197,19 +1290,8 @@ cancel_order_on_pause, order_group_id, subaccount
             raise ValueError("side must be 'bid' or 'ask'")
         self._refuse_below_floor(ticker, price_bp)
         shard = await self._shard(ticker, exchange_index, order_id)
-        body: dict[str, Any] = {
-            "ticker": ticker,
-            "side": side,
-            "price": format_price(price_bp),
-            "count": format_size(count),
-        }
-        if client_order_id is not None:
-            body["client_order_id"] = client_order_id
-        if updated_client_order_id is not None:
-            body["updated_client_order_id"] = updated_client_order_id
-        if shard is not None:
-            body["exchange_index"] = shard
-        self._order_counts.pop(order_id, None)  # the amend's answer carries no cumulative fills
+        body = self._amend_body(order_id, ticker, side, price_bp, count, client_order_id,
+                                updated_client_order_id, shard)
 
         async def probe() -> tuple[bool | None, Order | None]:
             order = await self._probe_order(order_id)
@@ -1234,6 +1316,7 @@ cancel_order_on_pause, order_group_id, subaccount
             probe if resolve else None,
             params={"subaccount": subaccount},
             body=body,
+            started=started,
         )
         if exc is None:
             return AmendResult.from_json(doc)
@@ -1244,6 +1327,60 @@ cancel_order_on_pause, order_group_id, subaccount
                 f"{order.remaining_count} hundredths remaining",
             ) from exc
         return self._resolved_amend(order_id, order)
+
+    def start_amend(
+        self,
+        order_id: str,
+        ticker: str,
+        side: str,
+        price_bp: int,
+        count: int,
+        *,
+        client_order_id: str | None = None,
+        updated_client_order_id: str | None = None,
+        exchange_index: int | None = None,
+        subaccount: int | None = None,
+    ) -> StartedWrite | None:
+        """Write an amend now, synchronously, when it can go without waiting; else None.
+
+        For a caller in a synchronous callback (the market maker's socket-read callback): the
+        amend's bytes are on their way before this returns. It goes when the order lane has an
+        idle connection, a pre-made signature is there and the budget has the tokens with
+        nobody queued; and only when the shard is known (``exchange_index`` or a tracked order)
+        and the arguments are valid. None means nothing was sent: call :meth:`amend_order` as
+        usual (it also reports what was wrong with the arguments). Otherwise await
+        :meth:`amend_order` with the same arguments and ``started=`` the result, for the answer.
+        """
+        if side not in ("bid", "ask"):
+            return None
+        market = self._markets.get(ticker)
+        if market is not None and market.floor_refuses(price_bp):
+            return None
+        shard = exchange_index if exchange_index is not None else self._order_shards.get(order_id)
+        if shard is None:
+            return None
+        body = self._amend_body(order_id, ticker, side, price_bp, count, client_order_id,
+                                updated_client_order_id, shard)
+        return self._start_write("POST", f"{_ORDERS}/{order_id}/amend", {"subaccount": subaccount}, body,
+                                 shard)
+
+    def _amend_body(self, order_id: str, ticker: str, side: str, price_bp: int, count: int,
+                    client_order_id: str | None, updated_client_order_id: str | None,
+                    shard: int | None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "ticker": ticker,
+            "side": side,
+            "price": format_price(price_bp),
+            "count": format_size(count),
+        }
+        if client_order_id is not None:
+            body["client_order_id"] = client_order_id
+        if updated_client_order_id is not None:
+            body["updated_client_order_id"] = updated_client_order_id
+        if shard is not None:
+            body["exchange_index"] = shard
+        self._order_counts.pop(order_id, None)  # the amend's answer carries no cumulative fills
+        return body
 
     def _resolved_amend(self, order_id: str, order: Order | None) -> AmendResult:
         if order is None:

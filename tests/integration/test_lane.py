@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 
 import centbook
+from centbook.budget import CREATE as CREATE_PRIORITY
+from centbook.budget import bucket_for
 from centbook.lane import LaneLostError, LaneNotSentError, OrderLane
 from centbook.sim import run_sim
 
@@ -551,3 +553,74 @@ def test_a_client_for_many_markets_gets_enough_connections() -> None:
     # the market maker keeps a warm connection per quote slot: 9 markets = 18 (it failed at 16)
     rest = centbook.RestClient("http://127.0.0.1:1/trade-api/v2", order_lane=True, order_lane_connections=18)
     assert rest.lane is not None and rest.lane.connections == 18 and rest.lane.max_connections >= 18
+
+
+def test_start_writes_in_the_callers_step_and_finish_answers(arun1: Any) -> None:
+    async def body() -> None:
+        async with RawServer([_ok(b'{"n": 1}'), _ok(b'{"n": 2}')]) as server:
+            lane = OrderLane(server.url, connections=1, max_connections=1, timeout_s=5)
+            await lane.open()
+            try:
+                first = lane.start("POST", "/o/1", {"X-A": "1"}, b"{}")
+                assert first is not None and lane.stats["requests"] == 1 and lane.idle == 0
+                # the one connection is busy: nothing is written, and nothing waits
+                assert lane.start("POST", "/o/2", None, b"{}") is None
+                assert lane.stats["requests"] == 1 and lane.stats["waited"] == 0
+                with pytest.raises(ValueError, match="line break"):
+                    lane.start("POST", "/o/3", {"X-B": "1\r\nX-C: 2"}, b"{}")
+                answer = await lane.finish(first)
+                assert (answer.status, answer.body) == (200, b'{"n": 1}') and lane.idle == 1
+                assert server.requests[0].startswith(b"POST /o/1 HTTP/1.1\r\n")
+                assert b"\r\nX-A: 1\r\n" in server.requests[0] and server.requests[0].endswith(b"\r\n\r\n{}")
+                second = lane.start("DELETE", "/o/2")  # the connection came back: it goes now
+                assert second is not None
+                assert (await lane.finish(second)).body == b'{"n": 2}'
+                assert len(server.requests) == 2 and server.connections == 1
+            finally:
+                await lane.close()
+            assert lane.start("POST", "/o/4", None, b"{}") is None  # closed: nothing written
+
+    arun1(body())
+
+
+def test_rest_start_amend_writes_at_once_or_not_at_all(arun: Any) -> None:
+    async def body() -> None:
+        async with run_sim(seed=9, tier="basic") as sim:  # 10 writes/s: the budget can run dry
+            creds = centbook.Credentials(sim.api_key_id, sim.private_key_pem)
+            async with centbook.RestClient(sim.rest_url, creds, order_lane=True, presign=True,
+                                           presign_order_paths=("cancel", "amend")) as rest:
+                assert rest.lane is not None
+                r = await rest.create_order(T, "bid", 4000, 300)
+                path = f"{rest.path_prefix}/portfolio/events/orders/{r.order_id}/amend"
+                await until(lambda: rest.pool.count("POST", path) >= 1)  # the helper signed ahead
+                requests, held = rest.lane.stats["requests"], rest.pool.count("POST", path)
+                # refused without sending: a bad side; a budget that would have to wait
+                assert rest.start_amend(r.order_id, T, "buy", 4100, 300) is None
+                bucket = bucket_for("POST", path, rest._order_shards.get(r.order_id))
+                core, clock = rest.budget.core, rest.budget.clock
+                full = core.bucket(bucket, clock()).capacity
+                ticket = core.request(bucket, full, CREATE_PRIORITY, clock())
+                while ticket.admitted:  # it took the whole bucket: the next one queues
+                    ticket = core.request(bucket, full, CREATE_PRIORITY, clock())
+                assert rest.start_amend(r.order_id, T, "bid", 4100, 300) is None  # never overtakes
+                assert rest.pool.count("POST", path) == held  # the signature went back, unused
+                assert rest.lane.stats["requests"] == requests
+                core.queues.pop(bucket)  # withdrawn (nobody pumps this test's ticket)
+
+                def refilled() -> bool:
+                    b = core.bucket(bucket, clock())
+                    b.refill(clock())
+                    return b.tokens >= 20
+                await until(refilled)
+                started = rest.start_amend(r.order_id, T, "bid", 4100, 300)
+                assert started is not None  # written before any await
+                assert rest.lane.stats["requests"] == requests + 1
+                assert rest.pool.count("POST", path) == held - 1
+                a = await rest.amend_order(r.order_id, T, "bid", 4100, 300, started=started)
+                assert (a.outcome, a.remaining_count) == ("applied", 300)
+                assert rest.lane.stats["requests"] == requests + 1  # awaited, not sent again
+                assert (sim.exchange.orders[r.order_id].price_bp, rest.stats["unknown"]) == (4100, 0)
+            async with centbook.RestClient(sim.rest_url, creds, order_lane=False) as plain:
+                assert plain.start_amend(r.order_id, T, "bid", 4200, 300) is None  # no lane
+
+    arun(body())

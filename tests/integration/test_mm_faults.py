@@ -220,9 +220,11 @@ def test_requote_modes_amend_in_place_or_cancel_and_create(arun1):
         async with quoting(sim, requote=mode) as mm:
             if mode == "amend":  # (a target that would cross is still placed by cancel + create)
                 await wait_for(lambda: mm.counts["amends"] >= 1 and mm.latency.requote_amend.count >= 1, 30)
+                # written from the read callback (idle lane connection, pre-made signature, tokens)
+                await wait_for(lambda: mm.counts["amends_now"] >= 1, 30)
             else:
                 await wait_for(lambda: mm.latency.requote_cancel_create.count >= 1, 30)
-                assert mm.counts["amends"] == 0
+                assert mm.counts["amends"] == mm.counts["amends_now"] == 0
             await wait_for(lambda: all_quoted(mm), 20)
             await agrees_with_sim(mm)
 

@@ -160,3 +160,19 @@ def test_rate_budget_wakes_waiters_in_priority_order() -> None:
         return order
 
     assert asyncio.run(main()) == ["cancel", "amend", "create"]
+
+
+def test_try_take_takes_now_or_nothing_and_never_jumps_the_queue() -> None:
+    core = BudgetCore(BASIC, now=0.0, margin=1.0)
+    assert core.try_take("write", 90, 0.0)
+    assert not core.try_take("write", 20, 0.0)  # 10 left: nothing taken, nothing queued
+    assert core.bucket("write", 0.0).tokens == pytest.approx(10) and not core.queues.get("write")
+    queued = core.request("write", 20, CREATE, 0.0)
+    assert not queued.admitted
+    # tokens for a small write are there, but a create waits ahead of it: no overtaking
+    assert not core.try_take("write", 2, 0.0)
+    done, _ = core.admit("write", 0.1)  # 10 more tokens: the queued create goes
+    assert done == [queued]
+    assert not core.try_take("write", 0.5, 0.1)  # the create took what came back
+    assert core.try_take("write", 5, 0.2) and not core.queues.get("write")
+    assert not core.try_take("write", 101, 1000.0)  # more than the bucket holds: never

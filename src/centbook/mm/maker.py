@@ -4,7 +4,12 @@ Flow of one decision: the feed's read listener (inside picows' callback, synchro
 changed tickers; for each quoted market the strategy computes bid/ask targets from the book in
 memory (never REST); each quote slot (market, side) has at most one in-flight write, run by a
 task that walks the slot to its target: cancel first, then create. Priorities (cancels before
-creates) are the REST client's budget queue's.
+creates) are the REST client's budget queue's. An amend that can go at once (idle order-lane
+connection, pre-made signature, tokens with nobody queued: :meth:`RestClient.start_amend`) is
+written by the read callback itself, and the slot's task only awaits its answer; every other
+write starts in the task, run at once up to its first suspension (:func:`eager_task`). Decisions
+that order updates (``user_orders``) call for wait for the end of the socket read, so the
+read's book-driven decisions go first and a market is decided once per read.
 
 Order states: PENDING (create in flight) -> RESTING -> CANCELING -> DONE, or UNKNOWN when a write's
 outcome is unknown (resolved from ``user_orders`` first, REST second).
@@ -45,7 +50,7 @@ import asyncio
 import enum
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from centbook.book import BookState
 from centbook.errors import OutcomeUnknownError, RejectedError
@@ -64,7 +69,7 @@ from centbook.mm.stamp import (
     stamp_written,
 )
 from centbook.mm.strategy import Quote, Strategy, _top
-from centbook.rest import RestClient
+from centbook.rest import RestClient, StartedWrite
 
 __all__ = ["OrderState", "LiveOrder", "Slot", "MarketMaker"]
 
@@ -122,6 +127,17 @@ class Slot:
     requote_ns: int = 0  # a cancel + create requote: when the cancel was written
     writes: int = 0
     stamp: WriteStamp = field(default_factory=WriteStamp)
+
+
+class _SentAmend(NamedTuple):
+    """An amend the read callback already wrote (:meth:`MarketMaker._amend_now`)."""
+
+    write: StartedWrite
+    stamp: WriteStamp
+    order: LiveOrder
+    quote: Quote
+    old: tuple[int, int]  # the order's (price_bp, size) before it
+    count: int            # the total sent (filled + resting)
 
 
 @dataclass
@@ -219,7 +235,9 @@ class MarketMaker:
         self.groups: dict[int, str] = {}  # shard -> order group id
         self.halted: str | None = None
         self.latency = _Latency()
-        self.counts = {"creates": 0, "cancels": 0, "amends": 0, "rejects": 0, "unknown": 0, "resolved": 0,
+        # amends_now: amends the read callback wrote itself, counted when written ("amends": answered)
+        self.counts = {"creates": 0, "cancels": 0, "amends": 0, "amends_now": 0, "rejects": 0, "unknown": 0,
+                       "resolved": 0,
                        "swept": 0, "reconciles": 0, "pulls": 0, "fills": 0, "reconnects_seen": 0,
                        "group_triggers": 0}
         self.tokens = {"create": 0, "cancel": 0, "amend": 0}  # write tokens spent (client's costs)
@@ -230,6 +248,8 @@ class MarketMaker:
         # housekeeping so that a clock step shows within a round
         self._wall_offset_ns = time.time_ns() - time.monotonic_ns()
         self._first_armed_read = 0  # read_ns of the last read whose first write was armed
+        self._soon: dict[str, None] = {}  # markets to decide at the end of this read (in order)
+        self._soon_handle: asyncio.Handle | None = None
         self.balance: dict[int, int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = False
@@ -369,6 +389,25 @@ class MarketMaker:
         for ticker in tickers:
             if ticker in markets:
                 self._decide(ticker, read_ns, applied_ns, ts_ms)
+        if self._soon:
+            self._decide_soon_now(tickers)
+
+    def _decide_soon(self, ticker: str) -> None:
+        """Decide ``ticker`` at the end of this socket read (after its timed, book-driven
+        decisions; once, however many order updates the read held), or on the next loop turn
+        when no book changed in the read."""
+        self._soon[ticker] = None
+        if self._soon_handle is None:
+            self._soon_handle = asyncio.get_running_loop().call_soon(self._decide_soon_now, ())
+
+    def _decide_soon_now(self, decided: Any) -> None:
+        if self._soon_handle is not None:
+            self._soon_handle.cancel()
+            self._soon_handle = None
+        soon, self._soon = self._soon, {}
+        for ticker in soon:
+            if ticker not in decided:  # a read's decision saw this market's updates already
+                self._decide(ticker, 0)
 
     def _decide(self, ticker: str, read_ns: int, applied_ns: int = 0, exchange_ts_ms: int = 0) -> None:
         """Targets of one market from its book; start the slot's task where a write is due.
@@ -395,7 +434,11 @@ class MarketMaker:
                     slot.queued = slot.busy
                 if not slot.busy:
                     slot.busy = True
-                    self._spawn_now(self._work(slot))
+                    sent = self._amend_now(slot)
+                    if sent is not None:
+                        self._spawn(self._work(slot, sent))
+                    else:
+                        self._spawn_now(self._work(slot))
 
     def _limit(self, ticker: str, pos: int, bid: Quote | None, ask: Quote | None
                ) -> tuple[Quote | None, Quote | None]:
@@ -426,10 +469,12 @@ class MarketMaker:
         return self.strategy.should_requote(Quote(live.price_bp, live.size), target)
 
     # ------------------------------------------------------------------ execution
-    async def _work(self, slot: Slot) -> None:
-        """Walk one slot to its target, one write at a time."""
+    async def _work(self, slot: Slot, sent: _SentAmend | None = None) -> None:
+        """Walk one slot to its target, one write at a time (``sent``: an amend already written)."""
         current_stamp.set(slot.stamp)  # this task's requests stamp this slot (mm.stamp)
         try:
+            if sent is not None:
+                await self._amend(slot, sent.order, sent.quote, sent)
             while not self.halted or slot.live is not None:
                 live, target = slot.live, slot.target
                 if live is not None and live.state is OrderState.DONE:
@@ -558,18 +603,56 @@ class MarketMaker:
         if order.state is OrderState.PENDING:  # user_orders may have finished it already
             order.state = OrderState.RESTING if res.remaining_count > 0 else OrderState.DONE
 
-    async def _amend(self, slot: Slot, order: LiveOrder, q: Quote) -> None:
-        """Move a resting order to ``q`` in place (count sent = already filled + new resting size)."""
+    def _amend_now(self, slot: Slot) -> _SentAmend | None:
+        """Write the slot's amend from the caller's step when it can go at once; else None.
+
+        Only a resting order moving to a target that does not cross, past its minimum quote
+        life, with the REST client able to send without waiting (:meth:`RestClient.start_amend`);
+        everything else (and the same amend when it cannot go at once) is the slot task's.
+        """
+        live, q = slot.live, slot.target
+        if (q is None or live is None or not self.amend or live.state is not OrderState.RESTING
+                or not live.order_id or self.halted or self._stopping
+                or live.placed_at + self.config.strategy.min_quote_life_s > time.monotonic()):
+            return None
+        try:
+            if self._crosses(slot.ticker, slot.side, q.price_bp):
+                return None
+            count = live.filled + q.size  # Kalshi's amend count is the total: filled + resting
+            write = self.rest.start_amend(live.order_id, live.ticker, live.side, q.price_bp, count,
+                                          exchange_index=live.shard, subaccount=self.sub)
+        except Exception as exc:  # noqa: BLE001 - inside the feed's callback: halt, never raise there
+            self._halt(f"order manager error on {slot.ticker} {slot.side}: {exc!r}")
+            return None
+        if write is None:
+            return None
         stamp = self._arm(slot, "POST")
-        old = order.price_bp, order.size
-        order.state = OrderState.PENDING
-        count = order.filled + q.size  # Kalshi's amend count is the total: filled + resting
+        stamp.written_ns, stamp.armed = write.written_ns, False
+        stamp.presigned = self.presign_tracker.was_presigned(write.signature)
+        old = live.price_bp, live.size
+        live.state = OrderState.PENDING
+        self.counts["amends_now"] += 1
+        return _SentAmend(write, stamp, live, q, old, count)
+
+    async def _amend(self, slot: Slot, order: LiveOrder, q: Quote, sent: _SentAmend | None = None) -> None:
+        """Move a resting order to ``q`` in place (count sent = already filled + new resting size).
+
+        ``sent``: the amend was already written (:meth:`_amend_now`); only its answer is awaited.
+        """
+        if sent is None:
+            stamp = self._arm(slot, "POST")
+            old = order.price_bp, order.size
+            order.state = OrderState.PENDING
+            count = order.filled + q.size  # Kalshi's amend count is the total: filled + resting
+        else:
+            stamp, old, count = sent.stamp, sent.old, sent.count
         # resolve=False on every write: the order manager resolves an unknown outcome itself
         # (user_orders first, REST second) instead of blocking the slot inside the client
         try:
             res = await self.rest.amend_order(order.order_id, order.ticker, order.side, q.price_bp,
                                               count, exchange_index=order.shard,
-                                              subaccount=self.sub, resolve=False)
+                                              subaccount=self.sub, resolve=False,
+                                              started=sent.write if sent is not None else None)
         except RejectedError as exc:
             # gone (filled or cancelled) or refused: user_orders says which; REST if it does not
             self._rejected("amend", slot, stamp, q, exc)
@@ -708,7 +791,7 @@ class MarketMaker:
                 elif order.state is OrderState.UNKNOWN:
                     order.price_bp = b.yes_price_bp
                     order.state = OrderState.RESTING
-                self._decide(order.ticker, 0)
+                self._decide_soon(order.ticker)
         elif isinstance(msg, MarketLifecycleV2):
             ticker = getattr(msg.msg, "market_ticker", None)
             if ticker in self.markets:
