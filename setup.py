@@ -12,7 +12,7 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 DEBUG = os.environ.get("CENTBOOK_DEBUG", "") not in ("", "0")
-MODULES = ["fixed", "grid", "book", "_floor", "books", "metrics", "wsreader"]
+MODULES = ["fixed", "grid", "book", "_floor", "books", "metrics", "quoter", "wsreader"]
 # Plain C sources compiled into a module besides its .pyx.
 C_SOURCES = {"books": ["csrc/cb_frame.c"]}
 

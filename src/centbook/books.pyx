@@ -324,6 +324,10 @@ cdef class Books:
     def __contains__(self, ticker):
         return isinstance(ticker, str) and self._index(ticker) >= 0
 
+    def index_of(self, ticker):
+        """Return the registry index of ``ticker`` (its place in :meth:`tickers`), or -1."""
+        return self._index(ticker)
+
     def __len__(self):
         return self._nmarkets
 

@@ -149,9 +149,14 @@ class _Conn(asyncio.Protocol):
         except (RuntimeError, OSError):  # closed under us (uvloop raises; asyncio drops)
             self.close()
             return False
+        self.sent(waiter)
+        return True
+
+    def sent(self, waiter: asyncio.Future[LaneResponse]) -> None:
+        """A request is out on this connection (written by :meth:`send` or by whoever reserved
+        it): its answer goes to ``waiter``."""
         self.waiter = waiter
         self._reset()
-        return True
 
     def close(self) -> None:
         self.closed = True
@@ -436,8 +441,39 @@ class OrderLane:
             conn.close()
         return response
 
+    def reserve(self) -> _Conn | None:
+        """Take an idle connection out of the pool for a write made by other code (the market
+        maker's compiled amend path), or None. Give it back with :meth:`release`, or after
+        writing a request on it, hand it to :meth:`adopt`."""
+        return self._take()
+
+    def release(self, conn: _Conn) -> None:
+        """Give back a connection :meth:`reserve` took and nothing was written on."""
+        if conn.usable and not self._closed:
+            self._give_back(conn)
+        elif not conn.closed:
+            conn.close()
+
+    def adopt(self, conn: _Conn, method: str, headers: dict[str, str] | None = None) -> LaneWrite:
+        """A request was just written on a reserved connection: await :meth:`finish` with the
+        result for its answer (the timeout runs from now; ``on_written`` is called)."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[LaneResponse] = loop.create_future()
+        conn.sent(waiter)
+        return self._after_write(conn, method, headers, waiter)
+
     def _render(self, method: str, target: str, headers: dict[str, str] | None, body: bytes | None) -> bytes:
         """The request's bytes (refusing a target or header that would break the framing)."""
+        if body is not None:
+            return self.head(method, target, headers) + b"%d\r\n\r\n" % len(body) + body
+        return self._start_line(method, target, headers).encode("latin-1") + b"\r\n"
+
+    def head(self, method: str, target: str, headers: dict[str, str] | None = None) -> bytes:
+        """A request's bytes up to its ``Content-Length`` value: the caller appends the length,
+        ``\\r\\n\\r\\n`` and the body (checks as :meth:`request`)."""
+        return (self._start_line(method, target, headers) + "Content-Length: ").encode("latin-1")
+
+    def _start_line(self, method: str, target: str, headers: dict[str, str] | None) -> str:
         if not target.startswith("/") or "\n" in target or "\r" in target or " " in target:
             raise ValueError(f"target must start with '/' and hold no space or line break, got {target!r}")
         extra = ""
@@ -447,10 +483,7 @@ class OrderLane:
             if extra.count("\n") != len(headers) or extra.count("\r") != len(headers):
                 bad = next(n for n, v in headers.items() if "\r" in n + v or "\n" in n + v)
                 raise ValueError(f"header {bad!r} has a line break where none may be")
-        start = f"{method} {target} HTTP/1.1\r\n{self._static}{extra}"
-        if body is not None:
-            return f"{start}Content-Length: {len(body)}\r\n\r\n".encode("latin-1") + body
-        return f"{start}\r\n".encode("latin-1")
+        return f"{method} {target} HTTP/1.1\r\n{self._static}{extra}"
 
     def _send(self, conn: _Conn, method: str, headers: dict[str, str] | None,
               data: bytes) -> LaneWrite | None:
@@ -459,6 +492,11 @@ class OrderLane:
         waiter: asyncio.Future[LaneResponse] = loop.create_future()
         if not conn.send(data, waiter):
             return None
+        return self._after_write(conn, method, headers, waiter)
+
+    def _after_write(self, conn: _Conn, method: str, headers: dict[str, str] | None,
+                     waiter: asyncio.Future[LaneResponse]) -> LaneWrite:
+        loop = asyncio.get_running_loop()
         self.stats["requests"] += 1
         timer = loop.call_at(loop.time() + self.timeout_s, _expire, conn, waiter, self.timeout_s)
         if self.on_written is not None:

@@ -87,7 +87,7 @@ from centbook.models import (
     UserDataTimestamp,
 )
 
-__all__ = ["ENVIRONMENTS", "RestClient", "StartedWrite", "environment_url"]
+__all__ = ["ENVIRONMENTS", "ArmedWrite", "RestClient", "StartedWrite", "environment_url"]
 
 log = logging.getLogger("centbook.rest")
 
@@ -130,6 +130,31 @@ def _query(params: dict[str, Any] | None) -> dict[str, str]:
             if v is not None:
                 q[k] = str(v).lower() if isinstance(v, bool) else str(v)
     return q
+
+
+class ArmedWrite:
+    """What :meth:`RestClient.arm_amend` reserved for one amend (see there).
+
+    ``head`` is the request up to its Content-Length value; the body is ``body_pre`` + price
+    (4 decimals) + ``body_mid`` + count (2 decimals) + ``body_post``. The write is due to the
+    budget bucket ``bucket`` (``cost`` tokens).
+    """
+
+    __slots__ = ("order_id", "full_path", "conn", "head", "body_pre", "body_mid", "body_post", "bucket",
+                 "cost", "timestamp_ms", "signature")
+
+    def __init__(self, order_id: str, full_path: str, conn: Any, head: bytes, body_pre: bytes,
+                 body_mid: bytes, body_post: bytes, bucket: str, cost: int, timestamp_ms: int,
+                 signature: str) -> None:
+        self.order_id = order_id
+        self.full_path = full_path
+        self.conn = conn
+        self.head = head
+        self.body_pre, self.body_mid, self.body_post = body_pre, body_mid, body_post
+        self.bucket = bucket
+        self.cost = cost
+        self.timestamp_ms = timestamp_ms
+        self.signature = signature
 
 
 class StartedWrite:
@@ -1290,8 +1315,9 @@ cancel_order_on_pause, order_group_id, subaccount
             raise ValueError("side must be 'bid' or 'ask'")
         self._refuse_below_floor(ticker, price_bp)
         shard = await self._shard(ticker, exchange_index, order_id)
-        body = self._amend_body(order_id, ticker, side, price_bp, count, client_order_id,
+        body = self._amend_body(ticker, side, format_price(price_bp), format_size(count), client_order_id,
                                 updated_client_order_id, shard)
+        self._order_counts.pop(order_id, None)  # the amend's answer carries no cumulative fills
 
         async def probe() -> tuple[bool | None, Order | None]:
             order = await self._probe_order(order_id)
@@ -1359,19 +1385,20 @@ cancel_order_on_pause, order_group_id, subaccount
         shard = exchange_index if exchange_index is not None else self._order_shards.get(order_id)
         if shard is None:
             return None
-        body = self._amend_body(order_id, ticker, side, price_bp, count, client_order_id,
+        body = self._amend_body(ticker, side, format_price(price_bp), format_size(count), client_order_id,
                                 updated_client_order_id, shard)
+        self._order_counts.pop(order_id, None)  # the amend's answer carries no cumulative fills
         return self._start_write("POST", f"{_ORDERS}/{order_id}/amend", {"subaccount": subaccount}, body,
                                  shard)
 
-    def _amend_body(self, order_id: str, ticker: str, side: str, price_bp: int, count: int,
-                    client_order_id: str | None, updated_client_order_id: str | None,
-                    shard: int | None) -> dict[str, Any]:
+    @staticmethod
+    def _amend_body(ticker: str, side: str, price: str, count: str, client_order_id: str | None,
+                    updated_client_order_id: str | None, shard: int | None) -> dict[str, Any]:
         body: dict[str, Any] = {
             "ticker": ticker,
             "side": side,
-            "price": format_price(price_bp),
-            "count": format_size(count),
+            "price": price,
+            "count": count,
         }
         if client_order_id is not None:
             body["client_order_id"] = client_order_id
@@ -1379,8 +1406,64 @@ cancel_order_on_pause, order_group_id, subaccount
             body["updated_client_order_id"] = updated_client_order_id
         if shard is not None:
             body["exchange_index"] = shard
-        self._order_counts.pop(order_id, None)  # the amend's answer carries no cumulative fills
         return body
+
+    def arm_amend(self, order_id: str, ticker: str, side: str, *, exchange_index: int | None = None,
+                  subaccount: int | None = None) -> ArmedWrite | None:
+        """Reserve what an amend of this order needs to be written by compiled code at once.
+
+        For :class:`centbook.quoter.Quoter` (the market maker's amend from the read callback):
+        an order-lane connection taken out of the pool, a pre-made signature, and the request's
+        bytes but for the price, the count and the length (:class:`ArmedWrite`); the budget is
+        asked when the bytes go out. None when one of them is not at hand (as
+        :meth:`start_amend`). Afterwards exactly one of: :meth:`armed_sent` (the bytes went
+        out; await :meth:`amend_order` with ``started=`` its result) or :meth:`disarm`.
+        """
+        lane = self.lane
+        if (lane is None or not lane.idle or not self.presign or self.credentials is None
+                or self._session is None or side not in ("bid", "ask")):
+            return None
+        shard = exchange_index if exchange_index is not None else self._order_shards.get(order_id)
+        if shard is None:
+            return None
+        sub_path = f"{_ORDERS}/{order_id}/amend"
+        full_path = self.path_prefix + sub_path
+        pre = self._take_presigned("POST", full_path)
+        if pre is None:
+            return None
+        conn = lane.reserve()
+        if conn is None:
+            self.pool.put("POST", full_path, *pre)
+            return None
+        ts, sig = pre
+        headers = {"Content-Type": "application/json", "KALSHI-ACCESS-KEY": self.credentials.key_id,
+                   "KALSHI-ACCESS-TIMESTAMP": str(ts), "KALSHI-ACCESS-SIGNATURE": sig}
+        q = _query({"subaccount": subaccount})
+        # the body as the client itself writes it, split where the price and the count go
+        body = _encode(self._amend_body(ticker, side, "\x00", "\x01", None, None, shard))
+        pre_price, tail = body.split(b"\\u0000")
+        mid, post = tail.split(b"\\u0001")
+        return ArmedWrite(order_id, full_path, conn,
+                          lane.head("POST", f"{full_path}?{urlencode(q)}" if q else full_path, headers),
+                          pre_price, mid, post, bucket_for("POST", full_path, shard),
+                          self.budget.cost_of("POST", full_path), ts, sig)
+
+    def armed_sent(self, armed: ArmedWrite, sent_ms: int, written_ns: int) -> StartedWrite:
+        """The armed amend's bytes were handed to its connection's transport at ``written_ns``
+        (monotonic; ``sent_ms`` Unix ms just before): the answer is awaited from here."""
+        assert self.lane is not None
+        self.stats["requests"] += 1
+        self._order_counts.pop(armed.order_id, None)  # the amend's answer carries no cumulative fills
+        started = StartedWrite(self.lane.adopt(armed.conn, "POST"), sent_ms, armed.signature)
+        started.written_ns = written_ns
+        self._refill_if_low("POST", armed.full_path)
+        return started
+
+    def disarm(self, armed: ArmedWrite) -> None:
+        """Nothing was written: the connection goes back, and the signature while it is fresh."""
+        if self.lane is not None:
+            self.lane.release(armed.conn)
+        self.pool.put("POST", armed.full_path, armed.timestamp_ms, armed.signature)
 
     def _resolved_amend(self, order_id: str, order: Order | None) -> AmendResult:
         if order is None:

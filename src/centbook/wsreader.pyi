@@ -5,6 +5,7 @@ import picows
 
 from centbook.books import Books
 from centbook.metrics import Histogram
+from centbook.quoter import Quoter
 
 class BookListener(picows.WSListener):
     books: Books
@@ -13,6 +14,7 @@ class BookListener(picows.WSListener):
     on_connected_cb: Callable[[Any], Any] | None
     on_disconnected_cb: Callable[[Any], Any] | None
     tap: Callable[[bytes, int], Any] | None
+    quoter: Quoter | None
     apply_latency: Histogram
     frames: int
     book_frames: int

@@ -624,3 +624,79 @@ def test_rest_start_amend_writes_at_once_or_not_at_all(arun: Any) -> None:
                 assert plain.start_amend(r.order_id, T, "bid", 4200, 300) is None  # no lane
 
     arun(body())
+
+
+def test_the_compiled_amend_fires_once_with_the_clients_own_bytes_or_declines(arun1: Any) -> None:
+    from centbook import OrderBook, PriceGrid
+    from centbook.fixed import format_price, format_size
+    from centbook.quoter import ArmedAmend, Quoter
+    from centbook.rest import RestClient, _encode
+
+    async def body() -> None:
+        async with RawServer([_ok()]) as server:
+            lane = OrderLane(server.url, connections=1, max_connections=1, timeout_s=5)
+            await lane.open()
+            try:
+                book = OrderBook("KX-Q", PriceGrid.linear_cent())
+                book.apply_snapshot_bp([(4500, 300)], [(10000 - 5500, 200)])  # fair 5100
+                conn = lane.reserve()
+                assert conn is not None and lane.idle == 0
+                target = "/trade-api/v2/portfolio/events/orders/O1/amend"
+                headers = {"Content-Type": "application/json", "KALSHI-ACCESS-SIGNATURE": "c2ln"}
+                template = _encode(RestClient._amend_body("KX-Q", "bid", "\x00", "\x01", None, None, 0))
+                pre, tail = template.split(b"\\u0000")
+                mid, post = tail.split(b"\\u0001")
+                tokens = {"there": False}
+                a = ArmedAmend()
+                a.key, a.market, a.side, a.book, a.grid = ("KX-Q", "bid"), 0, 0, book, book.grid
+                a.live_price, a.live_size, a.filled = 4700, 500, 100
+                a.half_spread_bp, a.skew_bp_per_contract, a.position = 150, 0.0, 0
+                a.size, a.size_threshold, a.threshold_bp = 500, 100, 1
+                a.tradable, a.shard_trading, a.ticker, a.shard = {"KX-Q": False}, {}, "KX-Q", None
+                a.conn, a.transport = conn, conn.transport
+                a.head = lane.head("POST", target, headers)
+                a.body_pre, a.body_mid, a.body_post = pre, mid, post
+                a.try_acquire, a.bucket, a.cost = lambda bucket, cost: tokens["there"], "write", 10
+                fired: list[Any] = []
+                q = Quoter(fired.extend)
+                q.arm(a)
+                for reason, change in (("untradable", {"tradable": {"KX-Q": True}}),
+                                       ("quote_life", {"not_before_ns": 0}),
+                                       ("floor", {"floor_bp": -1}),
+                                       ("budget", {})):
+                    if reason == "quote_life":
+                        a.not_before_ns = 2**62
+                    if reason == "floor":
+                        a.floor_bp = 4900  # the target is 4900: at the floor
+                    q.on_read([0])
+                    assert q.declines[reason] == 1 and a.armed and not fired, reason
+                    for name, value in change.items():
+                        setattr(a, name, value)
+                tokens["there"] = True
+                a.live_price, a.live_size = 4900, 500  # already where the strategy wants it
+                q.on_read([0])
+                assert q.unchanged == 1 and a.armed and not fired
+                a.live_price = 4700
+                q.on_read([0, 3])  # market 3 has nothing armed
+                assert fired == [a] and not a.armed and q.fired == 1 and q.armed == 0
+                assert (a.fired_price, a.fired_count) == (4900, 600) and a.written_ns > 0
+                q.on_read([0])  # fires once per arming
+                assert q.fired == 1 and fired == [a]
+                answer = await lane.finish(lane.adopt(conn, "POST"))
+                assert answer.status == 200 and lane.idle == 1
+                body = _encode(RestClient._amend_body("KX-Q", "bid", format_price(4900), format_size(600),
+                                                      None, None, 0))
+                assert server.requests == [lane._render("POST", target, headers, body)]
+                # a connection closed meanwhile is never written to
+                conn = lane.reserve()
+                assert conn is not None
+                a.conn, a.transport = conn, conn.transport
+                q.arm(a)
+                conn.close()
+                q.on_read([0])
+                assert q.declines["connection"] == 1 and a.armed and q.fired == 1
+                assert q.disarm(a) and not q.disarm(a) and q.armed == 0
+            finally:
+                await lane.close()
+
+    arun1(body())

@@ -216,21 +216,29 @@ def test_written_hook_splits_presigned_and_sign_on_demand(arun, order_lane):
 
 
 def test_requote_modes_amend_in_place_or_cancel_and_create(arun1):
-    async def one(sim: Any, mode: str) -> None:
-        async with quoting(sim, requote=mode) as mm:
+    async def one(sim: Any, mode: str, compiled: bool = True) -> None:
+        async with quoting(sim, requote=mode, compiled_amend=compiled) as mm:
             if mode == "amend":  # (a target that would cross is still placed by cancel + create)
                 await wait_for(lambda: mm.counts["amends"] >= 1 and mm.latency.requote_amend.count >= 1, 30)
-                # written from the read callback (idle lane connection, pre-made signature, tokens)
-                await wait_for(lambda: mm.counts["amends_now"] >= 1, 30)
+                # written from the read callback: by compiled code (centbook.quoter) unless it is
+                # off, else by Python (an idle lane connection, a pre-made signature, tokens)
+                assert (mm.quoter is not None) == compiled
+                done = "amends_compiled" if compiled else "amends_now"
+                await wait_for(lambda: mm.counts[done] >= 3, 30)
+                if not compiled:
+                    assert mm.counts["amends_compiled"] == 0
             else:
                 await wait_for(lambda: mm.latency.requote_cancel_create.count >= 1, 30)
-                assert mm.counts["amends"] == mm.counts["amends_now"] == 0
+                assert mm.counts["amends"] == mm.counts["amends_now"] == mm.counts["amends_compiled"] == 0
+                assert mm.quoter is None
             await wait_for(lambda: all_quoted(mm), 20)
             await agrees_with_sim(mm)
+            assert mm.halted is None
 
     async def go() -> None:
         async with run_sim(sim_config(), seed=29) as sim:
             await one(sim, "amend")
+            await one(sim, "amend", compiled=False)
             await one(sim, "cancel_create")
 
     arun1(go())

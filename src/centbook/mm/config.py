@@ -9,6 +9,8 @@ Example ``mm.toml``::
     requote = "auto"           # auto (= the measured choice: amend), amend, cancel_create
     presign = true             # signatures made ahead of use (default: on for sim only)
     order_lane = true          # writes on raw HTTP/1.1 keep-alive connections (false: aiohttp)
+    compiled_amend = true      # amends decided and written in compiled code inside the read
+                               # callback (needs order_lane, presign, amend, the built-in strategy)
     on_group_trigger = "halt"  # an automatic order-group trigger: halt, or reset and go on
 
     [strategy]
@@ -85,6 +87,7 @@ class MMConfig:
     requote: str = "auto"
     presign: bool | None = None
     order_lane: bool = True
+    compiled_amend: bool = True
     on_group_trigger: str = "halt"
     strategy: StrategyConfig = field(default_factory=StrategyConfig)
     risk: RiskConfig = field(default_factory=RiskConfig)

@@ -68,7 +68,8 @@ from centbook.mm.stamp import (
     make_session,
     stamp_written,
 )
-from centbook.mm.strategy import Quote, Strategy, _top
+from centbook.mm.strategy import Microprice, Quote, Strategy, _top
+from centbook.quoter import ArmedAmend, Quoter
 from centbook.rest import RestClient, StartedWrite
 
 __all__ = ["OrderState", "LiveOrder", "Slot", "MarketMaker"]
@@ -127,6 +128,9 @@ class Slot:
     requote_ns: int = 0  # a cancel + create requote: when the cancel was written
     writes: int = 0
     stamp: WriteStamp = field(default_factory=WriteStamp)
+    sent_target: Quote | None = None  # the quote the amend in flight asks for
+    armed: ArmedAmend | None = None   # armed for the compiled amend path (centbook.quoter)
+    arm_key: tuple[Any, ...] = ()      # the order manager's state it was armed for
 
 
 class _SentAmend(NamedTuple):
@@ -220,7 +224,7 @@ class MarketMaker:
                                session=self._session, presign=presign, presign_orders=max(16, 3 * n_slots),
                                presign_depth=max(8, n_slots),
                                presign_order_paths=("cancel", "amend") if self.amend else ("cancel",),
-                               order_lane=config.order_lane, order_lane_connections=max(2, n_slots))
+                               order_lane=config.order_lane, order_lane_connections=max(2, 2 * n_slots))
         if self.rest.lane is not None:
             self.rest.lane.on_written = stamp_written
         self.presign_tracker = PresignTracker(self.rest.pool)
@@ -235,9 +239,10 @@ class MarketMaker:
         self.groups: dict[int, str] = {}  # shard -> order group id
         self.halted: str | None = None
         self.latency = _Latency()
-        # amends_now: amends the read callback wrote itself, counted when written ("amends": answered)
-        self.counts = {"creates": 0, "cancels": 0, "amends": 0, "amends_now": 0, "rejects": 0, "unknown": 0,
-                       "resolved": 0,
+        # amends_now / amends_compiled: amends the read callback wrote itself (Python / compiled
+        # code), counted when written ("amends": answered)
+        self.counts = {"creates": 0, "cancels": 0, "amends": 0, "amends_now": 0, "amends_compiled": 0,
+                       "rejects": 0, "unknown": 0, "resolved": 0,
                        "swept": 0, "reconciles": 0, "pulls": 0, "fills": 0, "reconnects_seen": 0,
                        "group_triggers": 0}
         self.tokens = {"create": 0, "cancel": 0, "amend": 0}  # write tokens spent (client's costs)
@@ -249,6 +254,7 @@ class MarketMaker:
         self._wall_offset_ns = time.time_ns() - time.monotonic_ns()
         self._first_armed_read = 0  # read_ns of the last read whose first write was armed
         self._soon: dict[str, None] = {}  # markets to decide at the end of this read (in order)
+        self.quoter: Quoter | None = None  # the compiled amend path, when it applies (start())
         self._soon_handle: asyncio.Handle | None = None
         self.balance: dict[int, int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -299,6 +305,10 @@ class MarketMaker:
         self.feed.read_listeners.append(self._on_read)
         self.feed.state_listeners.append(self._on_state)
         self.feed.message_listeners.append(self._on_message)
+        if (self.config.compiled_amend and self.amend and self.rest.lane is not None and self.rest.presign
+                and type(self.strategy) is Strategy and type(self.strategy.fair_model) is Microprice):
+            self.quoter = Quoter(self._on_fired)
+            self.feed.listener.quoter = self.quoter
         await self.feed.__aenter__()
         self._spawn(self._housekeeping())
 
@@ -338,6 +348,8 @@ class MarketMaker:
     async def close(self) -> None:
         """Cancel everything (kill switch), verify nothing rests, close the feed and the client."""
         self._stopping = True
+        for slot in self.slots.values():
+            self._disarm(slot)
         try:
             if self.groups:
                 self.left_resting = await self.kill_switch("shutdown" if self.halted is None else self.halted)
@@ -427,18 +439,23 @@ class MarketMaker:
         bid_slot, ask_slot = info.slots
         for slot, target in ((bid_slot, bid), (ask_slot, ask)):
             slot.target = target
+            if slot.busy and target is not None and target == slot.sent_target:
+                continue  # the write in flight is this decision already
             if self._needs_work(slot):
                 if read_ns:  # a decision no read caused keeps the timing of the read that did
                     slot.read_ns, slot.applied_ns, slot.decided_ns = read_ns, applied_ns, now
                     slot.exchange_ts_ms = exchange_ts_ms
                     slot.queued = slot.busy
                 if not slot.busy:
+                    self._disarm(slot)  # this write is Python's: what the slot reserved goes back
                     slot.busy = True
                     sent = self._amend_now(slot)
                     if sent is not None:
                         self._spawn(self._work(slot, sent))
                     else:
                         self._spawn_now(self._work(slot))
+        if self.quoter is not None:
+            self._rearm(info)
 
     def _limit(self, ticker: str, pos: int, bid: Quote | None, ask: Quote | None
                ) -> tuple[Quote | None, Quote | None]:
@@ -508,6 +525,122 @@ class MarketMaker:
             self._halt(f"order manager error on {slot.ticker} {slot.side}: {exc!r}")
         finally:
             slot.busy = False
+            slot.sent_target = None
+        if self.quoter is not None and not self.halted:
+            try:
+                self._rearm(self.markets[slot.ticker])
+            except Exception as exc:  # noqa: BLE001
+                self._halt(f"arming the compiled amend of {slot.ticker} {slot.side}: {exc!r}")
+
+    # ------------------------------------------------------------------ the compiled amend path
+    def _rearm(self, info: MarketInfo) -> None:
+        """Arm the market's idle slots for :mod:`centbook.quoter` as the order manager stands now,
+        disarm the others; a slot armed for the same state keeps its arming (until its signature
+        is half its age)."""
+        assert self.quoter is not None and self.feed is not None
+        armable = not self.halted and not self._stopping and self._quotable(info.ticker)
+        own = self._own(info.ticker) if armable else {}
+        pos = info.start_position + self.ledger.market(info.ticker).position
+        cfg = self.config.strategy
+        for slot in info.slots:
+            live = slot.live
+            key: tuple[Any, ...] = ()
+            if (armable and not slot.busy and live is not None and live.state is OrderState.RESTING
+                    and live.order_id and len(own) <= 2):
+                q = Quote(live.price_bp, cfg.size)
+                bid, ask = self._limit(info.ticker, pos, q if slot.side == "bid" else None,
+                                       q if slot.side == "ask" else None)
+                if (bid if slot.side == "bid" else ask) is not None:
+                    key = (live.order_id, live.price_bp, live.size, live.filled, live.placed_at, pos,
+                           tuple(sorted(own.items())), id(info.grid))
+            a = slot.armed
+            if a is not None and a.armed and key and key == slot.arm_key:
+                if time.time() * 1000 - a.write.timestamp_ms < self.rest.pool.max_age_ms / 2:
+                    continue
+            self._disarm(slot)
+            if key:
+                self._arm_slot(slot, info, key, own, pos)
+
+    def _arm_slot(self, slot: Slot, info: MarketInfo, key: tuple[Any, ...], own: dict[int, int],
+                  pos: int) -> None:
+        assert self.quoter is not None and self.feed is not None and slot.live is not None
+        live = slot.live
+        write = self.rest.arm_amend(live.order_id, info.ticker, slot.side, exchange_index=live.shard,
+                                    subaccount=self.sub)
+        if write is None:
+            return
+        feed, cfg = self.feed, self.config.strategy
+        a = ArmedAmend()
+        a.key, a.write = (slot.ticker, slot.side), write
+        a.market = feed.books.index_of(info.ticker)
+        a.side = 0 if slot.side == "bid" else 1
+        a.book, a.grid = feed.books[info.ticker], info.grid
+        a.live_price, a.live_size, a.filled = live.price_bp, live.size, live.filled
+        prices = sorted(own)
+        a.own_a = prices[0] if prices else -1
+        a.own_b = prices[1] if len(prices) > 1 else -1
+        a.own_a_size = own[a.own_a] if prices else 0
+        a.own_b_size = own[a.own_b] if len(prices) > 1 else 0
+        a.half_spread_bp, a.skew_bp_per_contract = cfg.half_spread_bp, cfg.skew_bp_per_contract
+        a.position, a.size, a.size_threshold = pos, cfg.size, cfg.size_threshold
+        a.threshold_bp = cfg.requote_threshold_bp
+        a.floor_bp = info.floor_bp if info.floor_bp is not None else -1
+        a.not_before_ns = int((live.placed_at + cfg.min_quote_life_s) * 1e9)
+        close = info.close_time_ns
+        a.close_limit_ns = close - int(cfg.stop_before_close_s * 1e9) if close else 0
+        a.tradable, a.shard_trading = feed.tradable, feed.shard_trading
+        a.ticker, a.shard = info.ticker, feed.market_shards.get(info.ticker)
+        a.conn, a.transport = write.conn, write.conn.transport
+        a.head, a.body_pre, a.body_mid = write.head, write.body_pre, write.body_mid
+        a.body_post = write.body_post
+        a.try_acquire, a.bucket, a.cost = self.rest.budget.try_acquire, write.bucket, write.cost
+        self.quoter.arm(a)
+        slot.armed, slot.arm_key = a, key
+
+    def _disarm(self, slot: Slot) -> None:
+        """Take the slot off the compiled path; what it reserved goes back unless it fired."""
+        a = slot.armed
+        if a is None:
+            return
+        slot.armed, slot.arm_key = None, ()
+        if self.quoter is not None and self.quoter.disarm(a):
+            self.rest.disarm(a.write)
+
+    def _disarm_market(self, ticker: str) -> None:
+        info = self.markets.get(ticker)
+        if info is not None:
+            for slot in info.slots:
+                self._disarm(slot)
+
+    def _on_fired(self, fired: list[ArmedAmend]) -> None:
+        """The compiled path wrote these amends (inside the read callback): the order manager
+        takes each over as an amend it wrote itself."""
+        for a in fired:
+            try:
+                self._took_over(a)
+            except Exception as exc:  # noqa: BLE001 - the bytes are out: halt, never lose them
+                self._halt(f"compiled amend of {a.key}: {exc!r}")
+
+    def _took_over(self, a: ArmedAmend) -> None:
+        slot = self.slots[a.key]
+        slot.armed, slot.arm_key = None, ()
+        started = self.rest.armed_sent(a.write, a.sent_ms, a.written_ns)
+        live = slot.live
+        assert live is not None, "an armed slot lost its order"  # every change disarms first
+        q = Quote(a.fired_price, a.size)
+        slot.target = q
+        slot.read_ns, slot.applied_ns, slot.decided_ns = a.read_ns, a.applied_ns, a.decided_ns
+        feed = self.feed
+        slot.exchange_ts_ms = (feed.books.last_ts_ms or 0) if feed is not None else 0
+        slot.queued = False
+        slot.busy = True
+        stamp = self._arm(slot, "POST")
+        stamp.written_ns, stamp.armed = a.written_ns, False
+        stamp.presigned = self.presign_tracker.was_presigned(started.signature)
+        old = live.price_bp, live.size
+        live.state = OrderState.PENDING
+        self.counts["amends_compiled"] += 1
+        self._spawn(self._work(slot, _SentAmend(started, stamp, live, q, old, a.fired_count)))
 
     def _crosses(self, ticker: str, side: str, price_bp: int) -> bool:
         """Whether a quote at ``price_bp`` would trade against the book now (amend has no post-only)."""
@@ -646,6 +779,7 @@ class MarketMaker:
             count = order.filled + q.size  # Kalshi's amend count is the total: filled + resting
         else:
             stamp, old, count = sent.stamp, sent.old, sent.count
+        slot.sent_target = q
         # resolve=False on every write: the order manager resolves an unknown outcome itself
         # (user_orders first, REST second) instead of blocking the slot inside the client
         try:
@@ -775,12 +909,14 @@ class MarketMaker:
     def _on_message(self, msg: Any) -> None:
         if isinstance(msg, Fill):
             f = msg.msg
+            self._disarm_market(f.market_ticker)
             self._apply_fill(f.trade_id, f.order_id, f.market_ticker, f.book_side, f.yes_price_bp,
                              f.count_c100, f.fee_cost_micro or 0, f.client_order_id)
         elif isinstance(msg, UserOrder):
             b = msg.msg
             order = self._order_for(b.order_id, b.client_order_id)
             if order is not None:
+                self._disarm_market(order.ticker)
                 order.size = b.remaining_count_c100
                 order.filled = b.fill_count_c100
                 if b.status in _DONE_STATUSES or b.remaining_count_c100 == 0:
@@ -796,6 +932,7 @@ class MarketMaker:
             ticker = getattr(msg.msg, "market_ticker", None)
             if ticker in self.markets:
                 self.log(f"lifecycle {ticker}: {getattr(msg.msg, 'event_type', '?')}")
+                self._disarm_market(ticker)
                 self._decide(ticker, 0)
         elif isinstance(msg, MarketPosition):
             p = msg.msg
@@ -849,6 +986,7 @@ class MarketMaker:
         for slot in self.slots.values():
             live = slot.live
             if live is not None and live.shard == shard:
+                self._disarm(slot)
                 live.state = OrderState.DONE
                 if not slot.busy:
                     slot.live = None
@@ -893,9 +1031,13 @@ class MarketMaker:
         side = order.side or book_side or "bid"
         if self.ledger.apply(trade_id, order_id, ticker, side, price_bp, count, fee):
             self.counts["fills"] += 1
+            self._disarm_market(ticker)  # the position moved: armed with the old one
+            self._decide_soon(ticker)
 
     # ------------------------------------------------------------------ risk, reconciliation
     def _halt(self, reason: str) -> None:
+        for slot in self.slots.values():
+            self._disarm(slot)
         if self.halted is None:
             self.halted = reason
             self.log(f"HALT: {reason}")
@@ -911,6 +1053,7 @@ class MarketMaker:
         """
         self.log(f"kill switch ({reason})")
         for slot in self.slots.values():
+            self._disarm(slot)
             slot.target = None
         for shard, group in self.groups.items():
             try:
