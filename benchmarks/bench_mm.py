@@ -8,7 +8,8 @@ when there is more than one) with synthetic flow that moves the top of book; the
 (:class:`centbook.mm.MarketMaker`) runs in this process on uvloop, as ``centbook mm`` does (pinned
 to core 0; its signing helper process, which makes the pre-made signatures in bursts, is pinned
 with the exchange, off the maker's core), with its writes on the order lane (:mod:`centbook.lane`,
-the ``centbook mm`` default), quoting the sim's
+the ``centbook mm`` default; amends decided and written by the compiled path, :mod:`centbook.quoter`,
+also the default), quoting the sim's
 three default markets (whole-cent, deci-cent and centi-cent grids) with a requote threshold of
 one bp and no minimum quote life, so that most book changes that move a target cause a write.
 After start-up (books live, first quotes placed) ``gc.freeze()`` moves everything allocated so
@@ -171,6 +172,8 @@ def _record(benchmark: Any, name: str, presign: bool, requote: str, sim: SimProc
     other = "tick_to_trade_signed" if presign else "tick_to_trade_presigned"
     info["other_path_samples"] = lat[other]["count"]
     info["queued_samples"] = lat["tick_to_trade_queued"]["count"]
+    # who wrote the amends: the compiled path, Python from the read callback, or the slot's task
+    info["amends_compiled"], info["amends_now"] = counts["amends_compiled"], counts["amends_now"]
     rt = lat["requote_amend" if requote == "amend" else "requote_cancel_create"]
     info["requote_rt_p50_ns"], info["requote_rt_p99_ns"], info["requotes"] = rt["p50"], rt["p99"], rt["count"]
     if requote == "amend" and counts["amends"]:
@@ -187,7 +190,8 @@ def _record(benchmark: Any, name: str, presign: bool, requote: str, sim: SimProc
           + ", ".join(f"{k[:-7]} {info[k] / 1000:.1f}" for k in info if k.endswith("_p50_ns"))
           + f"; requote round trip p50 {info['requote_rt_p50_ns'] / 1000:.0f}us over {info['requotes']}, "
           f"tokens/requote {info.get('tokens_per_requote', 0):.1f}; other path {info['other_path_samples']}, "
-          f"queued {info['queued_samples']}, {info['seconds']}s")
+          f"queued {info['queued_samples']}, amends compiled {info['amends_compiled']} / from Python's "
+          f"callback {info['amends_now']} / of {counts['amends']}, {info['seconds']}s")
 
 
 def test_presigned_amend(benchmark, sim):

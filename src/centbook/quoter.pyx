@@ -105,8 +105,8 @@ cdef bint _top(OrderBook book, int side, ArmedAmend a, int32_t *price, int64_t *
     cdef int32_t slot = book._best[side]
     cdef int32_t yes
     cdef int64_t left
-    cdef int i
-    for i in range(5):
+    cdef int _level
+    for _level in range(5):
         if slot < 0:
             return False
         yes = slot * book._tick if side == 0 else MAX_BP - slot * book._tick

@@ -136,3 +136,80 @@ def test_counting_listener_counts_every_frame_and_byte(loop_kind):
 def test_counting_listener_refuses_a_negative_stop_after():
     with pytest.raises(ValueError, match="stop_after must be >= 0"):
         CountingListener(stop_after=-1)
+
+
+@pytest.mark.parametrize("loop_kind", ["asyncio", "uvloop"])
+def test_an_armed_amend_goes_out_before_the_reads_other_frames_reach_python(loop_kind):
+    """With an amend armed, a read's non-book frames reach on_message after the compiled write
+    (still before on_read, in order); without one, as they come."""
+    from centbook import PriceGrid
+    from centbook.lane import OrderLane
+    from centbook.quoter import ArmedAmend, Quoter
+    from tests.integration.test_lane import RawServer, _ok
+    from tests.unit.test_books import delta, snap
+
+    ticker = "KX-Q"
+    note = b'{"type":"note","n":1}'
+
+    class Server(picows.WSListener):
+        def on_ws_connected(self, transport):
+            # fair (4500 x 2 + 5500 x 3) / 5 = 5100: a 150 bp half-spread bids 4900
+            book = snap(ticker, yes=[("0.4500", "3.00")], no=[("0.4500", "2.00")])
+            transport.send(picows.WSMsgType.TEXT, book)
+
+        def on_ws_frame(self, transport, frame):
+            if frame.get_payload_as_bytes() == b"go":  # one callback, so one read on the client
+                transport.send(picows.WSMsgType.TEXT, note)
+                transport.send(picows.WSMsgType.TEXT, delta(ticker, seq=2, price="0.4500", d="1.00"))
+
+    async def main():
+        events = []
+        async with RawServer([_ok()]) as exchange:
+            lane = OrderLane(exchange.url, connections=1, timeout_s=5)
+            await lane.open()
+            server = await picows.ws_create_server(lambda request: Server(), "127.0.0.1", 0)
+            books = Books()
+            books.add(ticker, PriceGrid.linear_cent())
+            writes = []
+
+            def on_fired(fired):  # as the market maker does: the answer is awaited from here
+                events.append(("fired", listener.reads))
+                writes.extend(lane.adopt(f.conn, "POST") for f in fired)
+
+            quoter = Quoter(on_fired)
+            listener = BookListener(
+                books, on_read=lambda tickers, ns: events.append(("read", listener.reads)),
+                on_message=lambda kind, payload: events.append(("message", listener.reads, quoter.fired)))
+            listener.quoter = quoter
+            url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+            transport, _ = await picows.ws_connect(lambda: listener, url)
+            while not books[ticker].is_live:
+                await asyncio.sleep(0.01)
+            a = ArmedAmend()
+            a.key, a.market, a.side = (ticker, "bid"), books.index_of(ticker), 0
+            a.book, a.grid = books[ticker], books[ticker].grid
+            a.live_price, a.live_size, a.size, a.threshold_bp, a.size_threshold = 4900, 500, 500, 1, 100
+            a.half_spread_bp = 150
+            a.tradable, a.shard_trading, a.ticker, a.shard = {ticker: True}, {}, ticker, None
+            a.conn = lane.reserve()
+            a.transport = a.conn.transport
+            a.head = lane.head("POST", "/o/1/amend")
+            a.body_pre, a.body_mid, a.body_post = b'{"price":"', b'","count":"', b'"}'
+            a.try_acquire, a.bucket, a.cost = (lambda bucket, cost: True), "write", 10
+            quoter.arm(a)
+            events.clear()
+            transport.send(picows.WSMsgType.TEXT, b"go")
+            while quoter.fired == 0 or len(events) < 3:
+                await asyncio.sleep(0.01)
+            assert (await lane.finish(writes[0])).status == 200
+            transport.disconnect()
+            server.close()
+            await lane.close()
+            return events, exchange.requests, a.fired_price
+
+    run = __import__("uvloop").run if loop_kind == "uvloop" else asyncio.run
+    events, requests, price = run(main())
+    (fired, r1), (message, r2, fired_then), (read, r3) = events
+    assert (fired, message, read) == ("fired", "message", "read") and r1 == r2 == r3
+    assert fired_then == 1 and price == 5000  # fair 5166.7 after the delta: bid 5016 -> 5000
+    assert len(requests) == 1 and requests[0].endswith(b'{"price":"0.5000","count":"5.00"}')
