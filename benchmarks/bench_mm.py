@@ -66,6 +66,18 @@ GROUP = "mm: tick-to-trade (first frame read -> order bytes written)"
 RESULTS: dict[str, dict[str, Any]] = {}
 
 
+def _steal_ms(core: int = 0) -> float | None:
+    """CPU time the hypervisor gave to others while ``core`` wanted it ("steal", /proc/stat), ms."""
+    try:
+        with open("/proc/stat") as f:
+            for line in f:
+                if line.startswith(f"cpu{core} "):
+                    return int(line.split()[8]) * 1000 / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def _pin(pid: int, cores: set[int]) -> None:
     if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
         os.sched_setaffinity(pid, cores)
@@ -154,7 +166,10 @@ def _record(benchmark: Any, name: str, presign: bool, requote: str, sim: SimProc
     out: dict[str, Any] = {}
 
     def run() -> None:
+        steal = _steal_ms()
         out.update(_on_uvloop(_session(sim, presign, requote)))
+        after = _steal_ms()
+        out["steal_ms"] = None if steal is None or after is None else round(after - steal, 1)
 
     benchmark.group = GROUP
     benchmark.pedantic(run, rounds=1, iterations=1)
@@ -163,7 +178,7 @@ def _record(benchmark: Any, name: str, presign: bool, requote: str, sim: SimProc
     counts, tokens = out["counts"], out["tokens"]
     info = {"p50_ns": h["p50"], "p99_ns": h["p99"], "p999_ns": h["p99.9"], "samples": h["count"],
             "presigned": presign, "requote": requote, "seconds": round(out["elapsed_s"], 1),
-            "orders_checked": out["orders"], "flow_rate": FLOW_RATE}
+            "orders_checked": out["orders"], "flow_rate": FLOW_RATE, "steal_ms_core0": out["steal_ms"]}
     for stage in ("read_to_applied", "applied_to_decision", "decision_to_written", "written_to_response",
                   "exchange_to_written"):
         info[f"{stage}_p50_ns"] = lat[stage]["p50"]
@@ -191,7 +206,8 @@ def _record(benchmark: Any, name: str, presign: bool, requote: str, sim: SimProc
           + f"; requote round trip p50 {info['requote_rt_p50_ns'] / 1000:.0f}us over {info['requotes']}, "
           f"tokens/requote {info.get('tokens_per_requote', 0):.1f}; other path {info['other_path_samples']}, "
           f"queued {info['queued_samples']}, amends compiled {info['amends_compiled']} / from Python's "
-          f"callback {info['amends_now']} / of {counts['amends']}, {info['seconds']}s")
+          f"callback {info['amends_now']} / of {counts['amends']}, {info['seconds']}s, host steal on core 0 "
+          f"{info['steal_ms_core0']} ms")
 
 
 def test_presigned_amend(benchmark, sim):

@@ -587,10 +587,28 @@ def mm_section(results: dict[str, Any]) -> str:
                            "the second waits for the first (one thread). The first-write columns count "
                            "only the first write of each socket read. The targets are checked on every "
                            "write.\n")
+            out += _mm_notes(groups[group], group)
     out += t.markdown()
     if not t.rows:
         out.append("No pre-signed tick-to-trade result in this run: its targets are not evaluated.\n")
     return "\n".join(out)
+
+
+def _mm_notes(benches: list[dict[str, Any]], group: str) -> list[str]:
+    """Who wrote the amends of each run, and the CPU time the host took from the maker's core."""
+    notes = []
+    for b in benches:
+        e = extra(b)
+        said = []
+        if e.get("amends_compiled"):
+            said.append(f"{e['amends_compiled']:,} amends decided and written by the compiled path "
+                        f"(`centbook.quoter`), {e.get('amends_now', 0):,} by Python in the read callback")
+        if e.get("steal_ms_core0") is not None:
+            said.append(f"the host took {e['steal_ms_core0']:,} ms of the maker's core over "
+                        f"{e.get('seconds', '?')} s (steal time)")
+        if said:
+            notes.append(f"- {label(b, group)}: " + "; ".join(said) + ".")
+    return [*notes, ""] if notes else []
 
 
 def sim_section(results: dict[str, Any]) -> str:
