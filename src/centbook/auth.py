@@ -284,6 +284,23 @@ class PresignedPool:
             q.popleft()
             self.expired += 1
 
+    def give_back(self, method: str, path: str, timestamp_ms: int, signature: str) -> None:
+        """Return a signature :meth:`take` handed out and nothing was sent with (kept in age
+        order; dropped when it is too old, when the pool is full of fresher ones, or when the
+        path was forgotten meanwhile)."""
+        q = self._pool.get((method, path))
+        self.hits -= 1  # the take did not end in a use
+        if q is None or timestamp_ms <= self._now_ms() - self.max_age_ms:
+            self.expired += 1
+            return
+        i = len(q)
+        while i > 0 and q[i - 1][0] > timestamp_ms:
+            i -= 1
+        q.insert(i, (timestamp_ms, signature))
+        while len(q) > self.depth_of(method, path):
+            q.popleft()
+            self.expired += 1
+
     def take(self, method: str, path: str) -> tuple[int, str] | None:
         """Pop a usable ``(timestamp_ms, signature)`` for the path, or None (sign inline then)."""
         q = self._pool.get((method, path))

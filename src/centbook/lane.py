@@ -444,14 +444,22 @@ class OrderLane:
     def reserve(self) -> _Conn | None:
         """Take an idle connection out of the pool for a write made by other code (the market
         maker's compiled amend path), or None. Give it back with :meth:`release`, or after
-        writing a request on it, hand it to :meth:`adopt`."""
+        writing a request on it, hand it to :meth:`adopt`. It stays idle meanwhile: write on it
+        only until :meth:`fresh_until` (after that the server may be closing it)."""
         return self._take()
 
+    def fresh_until(self, conn: _Conn) -> float:
+        """The loop time after which an idle ``conn`` is retired instead of written to."""
+        return conn.idle_since + self.idle_s
+
     def release(self, conn: _Conn) -> None:
-        """Give back a connection :meth:`reserve` took and nothing was written on."""
-        if conn.usable and not self._closed:
-            self._give_back(conn)
+        """Give back a connection :meth:`reserve` took and nothing was written on (idle since
+        its last answer, not since it was reserved: one too old is closed here)."""
+        if conn.usable and not self._closed and asyncio.get_running_loop().time() < self.fresh_until(conn):
+            self._idle.append(conn)
+            self._wake()
         elif not conn.closed:
+            self.stats["retired"] += 1
             conn.close()
 
     def adopt(self, conn: _Conn, method: str, headers: dict[str, str] | None = None) -> LaneWrite:

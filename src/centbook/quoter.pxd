@@ -27,6 +27,7 @@ cdef class ArmedAmend:
     cdef public int32_t threshold_bp
     cdef public int32_t floor_bp        # settlement floor (-1: none): a YES price must be above
     cdef public int64_t not_before_ns   # monotonic: the order's minimum quote life ends
+    cdef public int64_t fresh_until_ns  # monotonic: the signature or the connection gets too old
     cdef public int64_t close_limit_ns  # Unix ns: quoting stops (0: never)
     cdef public dict tradable           # the feed's ticker -> bool
     cdef public dict shard_trading      # the feed's shard -> bool
@@ -46,9 +47,12 @@ cdef class Quoter:
     cdef readonly Py_ssize_t armed
     cdef public object on_fired         # on_fired(list of ArmedAmend), right after the writes
     cdef readonly int64_t fired, declined, unchanged, write_errors
+    cdef readonly object last_error     # repr of the last exception a slot met before its write
     cdef int64_t _declines[16]
 
     cdef int on_read_c(self, const Py_ssize_t *changed, Py_ssize_t n, int64_t read_ns) except -1
     cdef bint _decline(self, int reason) noexcept
+    cdef int _fire_all(self, const Py_ssize_t *changed, Py_ssize_t n, int64_t read_ns, int64_t applied_ns,
+                       list fired) except -1
     cdef bint _fire(self, ArmedAmend a, int32_t target, int32_t top_bid, int32_t top_ask,
                     int64_t read_ns, int64_t applied_ns) except -1

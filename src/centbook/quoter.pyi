@@ -30,6 +30,7 @@ class ArmedAmend:
     threshold_bp: int
     floor_bp: int
     not_before_ns: int
+    fresh_until_ns: int
     close_limit_ns: int
     tradable: dict[str, bool]
     shard_trading: dict[int, bool]
@@ -60,6 +61,7 @@ class Quoter:
     declined: int
     unchanged: int
     write_errors: int
+    last_error: str | None
     @property
     def declines(self) -> dict[str, int]: ...
     on_fired: Callable[[list[ArmedAmend]], Any] | None

@@ -23,8 +23,8 @@ makes it:
   same order, on sizes small enough that every product is exact;
 - the requote threshold (:meth:`Strategy.should_requote`), the settlement floor, no crossing
   (an amend is not post-only), the minimum quote life, the stop before close, the market and
-  its shard tradable (the feed's own dicts), the connection still open and idle, and the
-  budget's tokens there with nobody queued.
+  its shard tradable (the feed's own dicts), the connection still open and idle, the signature
+  and the connection within their age limits, and the budget's tokens there with nobody queued.
 
 Whenever one of them fails the slot is left armed and untouched and the Python decision that
 follows in the same read handles it (``declined`` counts those). A slot fires at most once per
@@ -58,10 +58,12 @@ cdef enum:
     D_UNTRADABLE = 8
     D_CONNECTION = 9
     D_BUDGET = 10
-    N_REASONS = 11
+    D_STALE = 11     # the signature or the reserved connection is at its age limit
+    D_ERROR = 12     # an exception before the write (Quoter.last_error): nothing went out
+    N_REASONS = 13
 
 DECLINE_REASONS = ("book", "depth", "size", "targets", "floor", "crosses", "quote_life", "closing",
-                   "untradable", "connection", "budget")
+                   "untradable", "connection", "budget", "stale", "error")
 
 # sizes above this make pb * sa + pa * sb inexact in a double: the Python side decides then
 cdef int64_t SIZE_LIMIT = 1 << 38
@@ -250,16 +252,27 @@ cdef class Quoter:
 
     cdef int on_read_c(self, const Py_ssize_t *changed, Py_ssize_t n, int64_t read_ns) except -1:
         """Fire the armed slots of the markets ``changed[:n]`` whose order must move."""
-        cdef Py_ssize_t k, m, nm
-        cdef int32_t bid = 0, ask = 0, top_bid = 0, top_ask = 0
-        cdef int got
         cdef int64_t applied_ns
-        cdef ArmedAmend a
-        cdef list fired = None
+        cdef list fired
         if self.armed == 0:
             return 0
         applied_ns = cb_monotonic_ns()
-        nm = len(self._by_market)
+        fired = []
+        try:
+            self._fire_all(changed, n, read_ns, applied_ns, fired)
+        finally:
+            # whatever happened, the amends already written go to the order manager
+            if fired and self.on_fired is not None:
+                self.on_fired(fired)
+        return 0
+
+    cdef int _fire_all(self, const Py_ssize_t *changed, Py_ssize_t n, int64_t read_ns, int64_t applied_ns,
+                       list fired) except -1:
+        cdef Py_ssize_t k, m
+        cdef Py_ssize_t nm = len(self._by_market)
+        cdef int32_t bid = 0, ask = 0, top_bid = 0, top_ask = 0
+        cdef int got
+        cdef ArmedAmend a
         for k in range(n):
             m = changed[k]
             if m >= nm:
@@ -281,12 +294,14 @@ cdef class Quoter:
                 if got >= 0:
                     self._decline(got)
                     continue
-                if self._fire(a, bid if a.side == 0 else ask, top_bid, top_ask, read_ns, applied_ns):
-                    if fired is None:
-                        fired = []
+                try:
+                    went = self._fire(a, bid if a.side == 0 else ask, top_bid, top_ask, read_ns, applied_ns)
+                except Exception as exc:  # noqa: BLE001 - before the write: nothing went out
+                    self.last_error = repr(exc)
+                    self._decline(D_ERROR)
+                    continue
+                if went:
                     fired.append(a)
-        if fired is not None and self.on_fired is not None:
-            self.on_fired(fired)
         return 0
 
     cdef bint _decline(self, int reason) noexcept:
@@ -314,6 +329,8 @@ cdef class Quoter:
         wall = _wall_ns()
         if now < a.not_before_ns:
             return self._decline(D_QUOTE_LIFE)
+        if now >= a.fresh_until_ns:
+            return self._decline(D_STALE)
         if a.close_limit_ns and wall >= a.close_limit_ns:
             return self._decline(D_CLOSING)
         # Feed.is_tradable

@@ -137,15 +137,16 @@ class ArmedWrite:
 
     ``head`` is the request up to its Content-Length value; the body is ``body_pre`` + price
     (4 decimals) + ``body_mid`` + count (2 decimals) + ``body_post``. The write is due to the
-    budget bucket ``bucket`` (``cost`` tokens).
+    budget bucket ``bucket`` (``cost`` tokens). ``fresh_until_ns`` (monotonic): after it the
+    signature or the connection is too old to be used.
     """
 
     __slots__ = ("order_id", "full_path", "conn", "head", "body_pre", "body_mid", "body_post", "bucket",
-                 "cost", "timestamp_ms", "signature")
+                 "cost", "timestamp_ms", "signature", "fresh_until_ns")
 
     def __init__(self, order_id: str, full_path: str, conn: Any, head: bytes, body_pre: bytes,
                  body_mid: bytes, body_post: bytes, bucket: str, cost: int, timestamp_ms: int,
-                 signature: str) -> None:
+                 signature: str, fresh_until_ns: int) -> None:
         self.order_id = order_id
         self.full_path = full_path
         self.conn = conn
@@ -155,6 +156,7 @@ class ArmedWrite:
         self.cost = cost
         self.timestamp_ms = timestamp_ms
         self.signature = signature
+        self.fresh_until_ns = fresh_until_ns
 
 
 class StartedWrite:
@@ -857,7 +859,7 @@ class RestClient:
             return None
         bucket = bucket_for(method, full_path, exchange_index, False)
         if not self.budget.try_acquire(bucket, self.budget.cost_of(method, full_path)):
-            self.pool.put(method, full_path, *pre)  # unused: back for the queued path
+            self.pool.give_back(method, full_path, *pre)  # unused: back for the queued path
             return None
         ts, sig = pre
         headers = {"Content-Type": "application/json", "KALSHI-ACCESS-KEY": self.credentials.key_id,
@@ -1431,10 +1433,6 @@ cancel_order_on_pause, order_group_id, subaccount
         pre = self._take_presigned("POST", full_path)
         if pre is None:
             return None
-        conn = lane.reserve()
-        if conn is None:
-            self.pool.put("POST", full_path, *pre)
-            return None
         ts, sig = pre
         headers = {"Content-Type": "application/json", "KALSHI-ACCESS-KEY": self.credentials.key_id,
                    "KALSHI-ACCESS-TIMESTAMP": str(ts), "KALSHI-ACCESS-SIGNATURE": sig}
@@ -1443,10 +1441,18 @@ cancel_order_on_pause, order_group_id, subaccount
         body = _encode(self._amend_body(ticker, side, "\x00", "\x01", None, None, shard))
         pre_price, tail = body.split(b"\\u0000")
         mid, post = tail.split(b"\\u0001")
-        return ArmedWrite(order_id, full_path, conn,
-                          lane.head("POST", f"{full_path}?{urlencode(q)}" if q else full_path, headers),
-                          pre_price, mid, post, bucket_for("POST", full_path, shard),
-                          self.budget.cost_of("POST", full_path), ts, sig)
+        head = lane.head("POST", f"{full_path}?{urlencode(q)}" if q else full_path, headers)
+        conn = lane.reserve()  # last: nothing after it can fail and leave it reserved
+        if conn is None:
+            self.pool.give_back("POST", full_path, ts, sig)
+            return None
+        # usable while both the signature and the connection are young enough
+        loop = asyncio.get_running_loop()
+        fresh_s = min((ts + self.pool.max_age_ms) / 1000 - time.time(),  # as PresignedPool.take
+                      lane.fresh_until(conn) - loop.time())
+        return ArmedWrite(order_id, full_path, conn, head, pre_price, mid, post,
+                          bucket_for("POST", full_path, shard), self.budget.cost_of("POST", full_path), ts,
+                          sig, time.monotonic_ns() + int(fresh_s * 1e9))
 
     def armed_sent(self, armed: ArmedWrite, sent_ms: int, written_ns: int) -> StartedWrite:
         """The armed amend's bytes were handed to its connection's transport at ``written_ns``
@@ -1463,7 +1469,7 @@ cancel_order_on_pause, order_group_id, subaccount
         """Nothing was written: the connection goes back, and the signature while it is fresh."""
         if self.lane is not None:
             self.lane.release(armed.conn)
-        self.pool.put("POST", armed.full_path, armed.timestamp_ms, armed.signature)
+        self.pool.give_back("POST", armed.full_path, armed.timestamp_ms, armed.signature)
 
     def _resolved_amend(self, order_id: str, order: Order | None) -> AmendResult:
         if order is None:

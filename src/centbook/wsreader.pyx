@@ -46,10 +46,9 @@ cdef class BookListener(WSListener):
         default; when set it costs a bytes copy per frame.
     quoter : centbook.quoter.Quoter, optional (attribute)
         Called from C at the end of every read that changed a book, before ``on_read``: the
-        market maker's compiled amend path (:mod:`centbook.quoter`). While it has amends armed,
-        the read's other frames reach ``on_message`` after it, at the end of the read (in their
-        order, before ``on_read``) instead of as they come: what they tell Python (an order
-        filled, a market paused) is then seen as if it had come in the next read.
+        market maker's compiled amend path (:mod:`centbook.quoter`). Every other frame of the
+        read has reached ``on_message`` by then (as it came), so what it told Python (an order
+        filled, a market paused, a subscription confirmed) holds before any compiled write.
     sample_every : int
         Time the decode-and-apply of one book frame in every ``sample_every`` into
         ``apply_latency`` (from the first frame of its socket read to the book applied).
@@ -82,7 +81,6 @@ cdef class BookListener(WSListener):
     cdef uint32_t _read_no
     cdef list _tickers
     cdef bytearray _fragments
-    cdef list _deferred                 # non-book frames of this read, held while amends are armed
 
     def __init__(self, Books books not None, on_read=None, on_message=None, on_connected=None,
                  on_disconnected=None, tap=None, int sample_every=64):
@@ -147,15 +145,11 @@ cdef class BookListener(WSListener):
         self._read_no += 1
         if self._read_no == 0:
             self._read_no = 1
-        self._nchanged = 0
-        if n and self.quoter is not None:  # compiled writes first: before any Python listener
-            self.quoter.on_read_c(self._changed, n, self._read_start_ns)
-        if self._deferred is not None:
-            deferred, self._deferred = self._deferred, None
-            for kind, payload in deferred:
-                self.on_message(kind, payload)
         if n == 0:
             return 0
+        self._nchanged = 0
+        if self.quoter is not None:  # compiled writes first: before any Python listener
+            self.quoter.on_read_c(self._changed, n, self._read_start_ns)
         if self.on_read is not None:
             if len(self._tickers) != len(self.books):
                 self._tickers = self.books.tickers()
@@ -181,14 +175,7 @@ cdef class BookListener(WSListener):
             else:
                 self.other_frames += 1
             if self.on_message is not None:
-                if self.quoter is not None and self.quoter.armed:
-                    # armed amends go out at the end of the read, before this frame's Python
-                    # (its copy is handed over then, in order, before on_read)
-                    if self._deferred is None:
-                        self._deferred = []
-                    self._deferred.append((kind, buf[:n]))
-                else:
-                    self.on_message(kind, buf[:n])
+                self.on_message(kind, buf[:n])
         return 0
 
     cpdef on_ws_connected(self, WSTransport transport):

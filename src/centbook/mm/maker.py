@@ -48,6 +48,8 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import logging
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -73,6 +75,8 @@ from centbook.quoter import ArmedAmend, Quoter
 from centbook.rest import RestClient, StartedWrite
 
 __all__ = ["OrderState", "LiveOrder", "Slot", "MarketMaker"]
+
+log = logging.getLogger(__name__)
 
 CHANNELS = ["fill", "user_orders", "market_positions", "order_group_updates", "market_lifecycle_v2"]
 _DONE_STATUSES = {"canceled", "executed", "expired"}
@@ -455,7 +459,10 @@ class MarketMaker:
                     else:
                         self._spawn_now(self._work(slot))
         if self.quoter is not None:
-            self._rearm(info)
+            try:
+                self._rearm(info)
+            except Exception as exc:  # noqa: BLE001 - inside the feed's callbacks: halt, never raise
+                self._halt(f"arming the compiled amends of {ticker}: {exc!r}")
 
     def _limit(self, ticker: str, pos: int, bid: Quote | None, ask: Quote | None
                ) -> tuple[Quote | None, Quote | None]:
@@ -493,6 +500,9 @@ class MarketMaker:
             if sent is not None:
                 await self._amend(slot, sent.order, sent.quote, sent)
             while not self.halted or slot.live is not None:
+                if self.quoter is not None:
+                    # this slot's last write moved our orders: the other slot's arming holds them
+                    self._rearm(self.markets[slot.ticker])
                 live, target = slot.live, slot.target
                 if live is not None and live.state is OrderState.DONE:
                     if live.order_id:
@@ -538,7 +548,9 @@ class MarketMaker:
         disarm the others; a slot armed for the same state keeps its arming (until its signature
         is half its age)."""
         assert self.quoter is not None and self.feed is not None
-        armable = not self.halted and not self._stopping and self._quotable(info.ticker)
+        strategy = self.strategy  # the compiled decision is this one only (a model set later: Python)
+        armable = (not self.halted and not self._stopping and type(strategy) is Strategy
+                   and type(strategy.fair_model) is Microprice and self._quotable(info.ticker))
         own = self._own(info.ticker) if armable else {}
         pos = info.start_position + self.ledger.market(info.ticker).position
         cfg = self.config.strategy
@@ -555,7 +567,8 @@ class MarketMaker:
                            tuple(sorted(own.items())), id(info.grid))
             a = slot.armed
             if a is not None and a.armed and key and key == slot.arm_key:
-                if time.time() * 1000 - a.write.timestamp_ms < self.rest.pool.max_age_ms / 2:
+                # renewed at half its signature's life (the compiled path refuses it at the end)
+                if time.monotonic_ns() < a.fresh_until_ns - self.rest.pool.max_age_ms * 500_000:
                     continue
             self._disarm(slot)
             if key:
@@ -569,7 +582,18 @@ class MarketMaker:
                                     subaccount=self.sub)
         if write is None:
             return
-        feed, cfg = self.feed, self.config.strategy
+        try:
+            a = self._armed_amend(slot, info, write, own, pos)
+            self.quoter.arm(a)
+        except BaseException:
+            self.rest.disarm(write)  # the reserved connection and the signature go back
+            raise
+        slot.armed, slot.arm_key = a, key
+
+    def _armed_amend(self, slot: Slot, info: MarketInfo, write: Any, own: dict[int, int],
+                     pos: int) -> ArmedAmend:
+        assert self.feed is not None and slot.live is not None
+        live, feed, cfg = slot.live, self.feed, self.config.strategy
         a = ArmedAmend()
         a.key, a.write = (slot.ticker, slot.side), write
         a.market = feed.books.index_of(info.ticker)
@@ -585,7 +609,7 @@ class MarketMaker:
         a.position, a.size, a.size_threshold = pos, cfg.size, cfg.size_threshold
         a.threshold_bp = cfg.requote_threshold_bp
         a.floor_bp = info.floor_bp if info.floor_bp is not None else -1
-        a.not_before_ns = int((live.placed_at + cfg.min_quote_life_s) * 1e9)
+        a.not_before_ns = math.ceil((live.placed_at + cfg.min_quote_life_s) * 1e9)
         close = info.close_time_ns
         a.close_limit_ns = close - int(cfg.stop_before_close_s * 1e9) if close else 0
         a.tradable, a.shard_trading = feed.tradable, feed.shard_trading
@@ -594,8 +618,8 @@ class MarketMaker:
         a.head, a.body_pre, a.body_mid = write.head, write.body_pre, write.body_mid
         a.body_post = write.body_post
         a.try_acquire, a.bucket, a.cost = self.rest.budget.try_acquire, write.bucket, write.cost
-        self.quoter.arm(a)
-        slot.armed, slot.arm_key = a, key
+        a.fresh_until_ns = write.fresh_until_ns
+        return a
 
     def _disarm(self, slot: Slot) -> None:
         """Take the slot off the compiled path; what it reserved goes back unless it fired."""
@@ -619,7 +643,10 @@ class MarketMaker:
             try:
                 self._took_over(a)
             except Exception as exc:  # noqa: BLE001 - the bytes are out: halt, never lose them
-                self._halt(f"compiled amend of {a.key}: {exc!r}")
+                try:
+                    self._halt(f"compiled amend of {a.key}: {exc!r}")
+                except Exception:  # noqa: BLE001 - the next amends of the read are still taken over
+                    log.exception("halting after a compiled amend failed")
 
     def _took_over(self, a: ArmedAmend) -> None:
         slot = self.slots[a.key]
@@ -628,7 +655,7 @@ class MarketMaker:
         live = slot.live
         assert live is not None, "an armed slot lost its order"  # every change disarms first
         q = Quote(a.fired_price, a.size)
-        slot.target = q
+        slot.target = slot.sent_target = q
         slot.read_ns, slot.applied_ns, slot.decided_ns = a.read_ns, a.applied_ns, a.decided_ns
         feed = self.feed
         slot.exchange_ts_ms = (feed.books.last_ts_ms or 0) if feed is not None else 0
@@ -1031,8 +1058,10 @@ class MarketMaker:
         side = order.side or book_side or "bid"
         if self.ledger.apply(trade_id, order_id, ticker, side, price_bp, count, fee):
             self.counts["fills"] += 1
-            self._disarm_market(ticker)  # the position moved: armed with the old one
-            self._decide_soon(ticker)
+            # the position moved: every arming holds the old one (and the total limit spans markets)
+            for t in self.markets:
+                self._disarm_market(t)
+                self._decide_soon(t)
 
     # ------------------------------------------------------------------ risk, reconciliation
     def _halt(self, reason: str) -> None:
