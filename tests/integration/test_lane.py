@@ -322,6 +322,23 @@ def test_idle_connections_are_retired_and_replaced(arun1: Any) -> None:
     arun1(body())
 
 
+def armed_amend(book: Any, conn: Any, head: bytes, body: tuple[bytes, bytes, bytes], **fields: Any) -> Any:
+    """An ArmedAmend for ``book``'s bid (market 0) on ``conn``, as the market maker arms one:
+    tradable, young, tokens there; ``fields`` set the rest (or override these)."""
+    from centbook.quoter import ArmedAmend
+
+    a = ArmedAmend()
+    a.key, a.market, a.side, a.book, a.grid = (book.ticker, "bid"), 0, 0, book, book.grid
+    a.threshold_bp, a.size_threshold, a.fresh_until_ns = 1, 100, 2**62
+    a.tradable, a.shard_trading, a.ticker, a.shard = {book.ticker: True}, {}, book.ticker, None
+    a.conn, a.transport, a.head = conn, conn.transport, head
+    a.body_pre, a.body_mid, a.body_post = body
+    a.try_acquire, a.bucket, a.cost = (lambda bucket, cost: True), "write", 10
+    for name, value in fields.items():
+        setattr(a, name, value)
+    return a
+
+
 def test_concurrent_requests_open_connections_up_to_the_limit(arun1: Any) -> None:
     async def body() -> None:
         gate = asyncio.Event()
@@ -629,7 +646,7 @@ def test_rest_start_amend_writes_at_once_or_not_at_all(arun: Any) -> None:
 def test_the_compiled_amend_fires_once_with_the_clients_own_bytes_or_declines(arun1: Any) -> None:
     from centbook import OrderBook, PriceGrid
     from centbook.fixed import format_price, format_size
-    from centbook.quoter import ArmedAmend, Quoter
+    from centbook.quoter import Quoter
     from centbook.rest import RestClient, _encode
 
     async def body() -> None:
@@ -647,17 +664,10 @@ def test_the_compiled_amend_fires_once_with_the_clients_own_bytes_or_declines(ar
                 pre, tail = template.split(b"\\u0000")
                 mid, post = tail.split(b"\\u0001")
                 tokens = {"there": False}
-                a = ArmedAmend()
-                a.key, a.market, a.side, a.book, a.grid = ("KX-Q", "bid"), 0, 0, book, book.grid
-                a.live_price, a.live_size, a.filled = 4700, 500, 100
-                a.half_spread_bp, a.skew_bp_per_contract, a.position = 150, 0.0, 0
-                a.size, a.size_threshold, a.threshold_bp = 500, 100, 1
-                a.tradable, a.shard_trading, a.ticker, a.shard = {"KX-Q": False}, {}, "KX-Q", None
-                a.conn, a.transport = conn, conn.transport
-                a.head = lane.head("POST", target, headers)
-                a.body_pre, a.body_mid, a.body_post = pre, mid, post
-                a.try_acquire, a.bucket, a.cost = lambda bucket, cost: tokens["there"], "write", 10
-                a.fresh_until_ns = 0  # the signature's (or the connection's) age limit: passed
+                a = armed_amend(book, conn, lane.head("POST", target, headers), (pre, mid, post),
+                                live_price=4700, live_size=500, filled=100, half_spread_bp=150, size=500,
+                                tradable={"KX-Q": False}, try_acquire=lambda bucket, cost: tokens["there"],
+                                fresh_until_ns=0)  # the signature's (or the connection's) age limit: passed
                 fired: list[Any] = []
                 q = Quoter(fired.extend)
                 q.arm(a)
@@ -730,7 +740,7 @@ def test_a_reserved_connection_keeps_its_idle_age_and_is_retired_when_too_old(ar
 
 def test_an_armed_amend_fires_with_the_clients_bytes_and_the_exchange_applies_it(arun: Any) -> None:
     from centbook import OrderBook
-    from centbook.quoter import ArmedAmend, Quoter
+    from centbook.quoter import Quoter
 
     async def body() -> None:
         async with run_sim(seed=10, tier="unlimited") as sim:
@@ -752,18 +762,11 @@ def test_an_armed_amend_fires_with_the_clients_bytes_and_the_exchange_applies_it
                 # a book whose microprice puts our bid at 4100: (4500 x 2 + 5500 x 3) / 5 = 5100
                 book = OrderBook(T)
                 book.apply_snapshot_bp([(4500, 300)], [(10000 - 5500, 200)])
-                a = ArmedAmend()
-                a.key, a.market, a.side, a.write = (T, "bid"), 0, 0, write
-                a.book, a.grid = book, book.grid
-                a.live_price, a.live_size, a.filled, a.size, a.threshold_bp, a.size_threshold = (
-                    4000, 300, 0, 300, 1, 100)
-                a.half_spread_bp = 1000
-                a.tradable, a.shard_trading, a.ticker, a.shard = {T: True}, {}, T, None
-                a.conn, a.transport = write.conn, write.conn.transport
-                a.head, a.body_pre, a.body_mid = write.head, write.body_pre, write.body_mid
-                a.body_post = write.body_post
-                a.try_acquire, a.bucket, a.cost = rest.budget.try_acquire, write.bucket, write.cost
-                a.fresh_until_ns = write.fresh_until_ns
+                body = write.body_pre, write.body_mid, write.body_post
+                a = armed_amend(book, write.conn, write.head, body, write=write, live_price=4000,
+                                live_size=300, size=300, half_spread_bp=1000,
+                                try_acquire=rest.budget.try_acquire, bucket=write.bucket, cost=write.cost,
+                                fresh_until_ns=write.fresh_until_ns)
                 started = []
                 q = Quoter(lambda fired: started.extend(rest.armed_sent(f.write, f.sent_ms, f.written_ns)
                                                         for f in fired))

@@ -145,8 +145,8 @@ def test_the_reads_other_frames_reach_python_before_the_compiled_amend_goes_out(
     read; then on_read."""
     from centbook import PriceGrid
     from centbook.lane import OrderLane
-    from centbook.quoter import ArmedAmend, Quoter
-    from tests.integration.test_lane import RawServer, _ok
+    from centbook.quoter import Quoter
+    from tests.integration.test_lane import RawServer, _ok, armed_amend
     from tests.unit.test_books import delta, snap
 
     ticker = "KX-Q"
@@ -186,18 +186,9 @@ def test_the_reads_other_frames_reach_python_before_the_compiled_amend_goes_out(
             transport, _ = await picows.ws_connect(lambda: listener, url)
             while not books[ticker].is_live:
                 await asyncio.sleep(0.01)
-            a = ArmedAmend()
-            a.key, a.market, a.side = (ticker, "bid"), books.index_of(ticker), 0
-            a.book, a.grid = books[ticker], books[ticker].grid
-            a.live_price, a.live_size, a.size, a.threshold_bp, a.size_threshold = 4900, 500, 500, 1, 100
-            a.half_spread_bp = 150
-            a.tradable, a.shard_trading, a.ticker, a.shard = {ticker: True}, {}, ticker, None
-            a.conn = lane.reserve()
-            a.transport = a.conn.transport
-            a.head = lane.head("POST", "/o/1/amend")
-            a.body_pre, a.body_mid, a.body_post = b'{"price":"', b'","count":"', b'"}'
-            a.try_acquire, a.bucket, a.cost = (lambda bucket, cost: True), "write", 10
-            a.fresh_until_ns = 2**62
+            a = armed_amend(books[ticker], lane.reserve(), lane.head("POST", "/o/1/amend"),
+                            (b'{"price":"', b'","count":"', b'"}'), market=books.index_of(ticker),
+                            live_price=4900, live_size=500, size=500, half_spread_bp=150)
             quoter.arm(a)
             events.clear()
             transport.send(picows.WSMsgType.TEXT, b"go")

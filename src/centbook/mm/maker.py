@@ -4,10 +4,13 @@ Flow of one decision: the feed's read listener (inside picows' callback, synchro
 changed tickers; for each quoted market the strategy computes bid/ask targets from the book in
 memory (never REST); each quote slot (market, side) has at most one in-flight write, run by a
 task that walks the slot to its target: cancel first, then create. Priorities (cancels before
-creates) are the REST client's budget queue's. An amend that can go at once (idle order-lane
-connection, pre-made signature, tokens with nobody queued: :meth:`RestClient.start_amend`) is
-written by the read callback itself, and the slot's task only awaits its answer; every other
-write starts in the task, run at once up to its first suspension (:func:`eager_task`). Decisions
+creates) are the REST client's budget queue's. Amends are decided and written in compiled code
+at the end of the socket read, before any Python (:mod:`centbook.quoter`; the slots are armed
+by :meth:`MarketMaker._rearm` and disarmed by whatever moves our orders or position); an amend
+the compiled path leaves to Python that can go at once (idle order-lane connection, pre-made
+signature, tokens with nobody queued: :meth:`RestClient.start_amend`) is written by the read
+callback itself. Either way the slot's task only awaits the answer; every other write starts in
+the task, run at once up to its first suspension (:func:`eager_task`). Decisions
 that order updates (``user_orders``) call for wait for the end of the socket read, so the
 read's book-driven decisions go first and a market is decided once per read.
 
@@ -661,13 +664,7 @@ class MarketMaker:
         slot.exchange_ts_ms = (feed.books.last_ts_ms or 0) if feed is not None else 0
         slot.queued = False
         slot.busy = True
-        stamp = self._arm(slot, "POST")
-        stamp.written_ns, stamp.armed = a.written_ns, False
-        stamp.presigned = self.presign_tracker.was_presigned(started.signature)
-        old = live.price_bp, live.size
-        live.state = OrderState.PENDING
-        self.counts["amends_compiled"] += 1
-        self._spawn(self._work(slot, _SentAmend(started, stamp, live, q, old, a.fired_count)))
+        self._spawn(self._work(slot, self._sent(slot, live, q, started, a.fired_count, "amends_compiled")))
 
     def _crosses(self, ticker: str, side: str, price_bp: int) -> bool:
         """Whether a quote at ``price_bp`` would trade against the book now (amend has no post-only)."""
@@ -786,12 +783,18 @@ class MarketMaker:
             return None
         if write is None:
             return None
+        return self._sent(slot, live, q, write, count, "amends_now")
+
+    def _sent(self, slot: Slot, live: LiveOrder, q: Quote, write: StartedWrite, count: int,
+              counter: str) -> _SentAmend:
+        """An amend written from the read callback: the slot's stamp takes its write time, the
+        order is PENDING until the answer (which the slot's task awaits)."""
         stamp = self._arm(slot, "POST")
         stamp.written_ns, stamp.armed = write.written_ns, False
         stamp.presigned = self.presign_tracker.was_presigned(write.signature)
         old = live.price_bp, live.size
         live.state = OrderState.PENDING
-        self.counts["amends_now"] += 1
+        self.counts[counter] += 1
         return _SentAmend(write, stamp, live, q, old, count)
 
     async def _amend(self, slot: Slot, order: LiveOrder, q: Quote, sent: _SentAmend | None = None) -> None:
