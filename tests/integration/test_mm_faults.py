@@ -361,3 +361,27 @@ def test_the_compiled_path_is_disarmed_by_whatever_moves_our_orders_or_position(
             assert not armed_markets(mm) and mm.quoter.armed == 0
 
     arun1(go())
+
+
+def test_a_price_structure_change_moves_the_quotes_onto_the_new_grid(arun1):
+    """Kalshi may change a market's grid (price_level_structure_updated): the feed regrids the
+    book, and the maker's quotes (Python's and the compiled path's) snap to the new grid."""
+    from centbook.grid import PriceGrid
+    from centbook.sim.config import PRICE_STRUCTURES
+
+    async def go() -> None:
+        async with run_sim(sim_config(), seed=32) as sim, quoting(sim, requote="amend") as mm:
+            ticker = next(t for t, m in mm.markets.items() if not m.grid.is_valid(150))  # a cent grid
+            fine = PriceGrid.from_ranges(PRICE_STRUCTURES["deci_cent"])
+            sim.exchange.set_price_structure(ticker, "deci_cent")
+            await wait_for(lambda: mm.markets[ticker].grid == fine and mm.feed.books[ticker].is_live, 20)
+
+            def off_cents() -> bool:  # a quote only the finer grid allows
+                return any(s.live is not None and s.live.state is OrderState.RESTING
+                           and s.live.price_bp % 100 != 0 for s in mm.markets[ticker].slots)
+
+            await wait_for(off_cents, 30)
+            await agrees_with_sim(mm)
+            assert mm.halted is None
+
+    arun1(go())

@@ -436,11 +436,13 @@ class MarketMaker:
         """
         assert self.feed is not None
         info = self.markets[ticker]
+        book = self.feed.books[ticker]
+        if book.grid is not info.grid:  # the market's price structure changed: the feed regridded
+            info.grid = book.grid
         bid = ask = None
         if self._quotable(ticker):
             pos = info.start_position + self.ledger.market(ticker).position
-            bid, ask, info.fair = self.strategy.targets(self.feed.books[ticker], info.grid, pos,
-                                                        self._own(ticker))
+            bid, ask, info.fair = self.strategy.targets(book, info.grid, pos, self._own(ticker))
             bid, ask = self._limit(ticker, pos, bid, ask)
         now = time.monotonic_ns()
         bid_slot, ask_slot = info.slots
