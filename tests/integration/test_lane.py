@@ -675,11 +675,17 @@ def test_the_compiled_amend_fires_once_with_the_clients_own_bytes_or_declines(ar
                                        ("untradable", {"tradable": {"KX-Q": True}}),
                                        ("quote_life", {"not_before_ns": 0}),
                                        ("floor", {"floor_bp": -1}),
+                                       ("crosses", {"skew_bp_per_contract": 0.0, "position": 0}),
+                                       ("closing", {"close_limit_ns": 0}),
                                        ("budget", {})):
                     if reason == "quote_life":
                         a.not_before_ns = 2**62
                     if reason == "floor":
                         a.floor_bp = 4900  # the target is 4900: at the floor
+                    if reason == "crosses":  # short 1,000 contracts: the skew lifts the bid to 5900,
+                        a.skew_bp_per_contract, a.position = 1.0, -100_000  # above the 5500 ask
+                    if reason == "closing":
+                        a.close_limit_ns = 1  # long past
                     q.on_read([0])
                     assert q.declines[reason] == 1 and a.armed and not fired, reason
                     for name, value in change.items():
