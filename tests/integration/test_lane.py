@@ -720,6 +720,50 @@ def test_the_compiled_amend_fires_once_with_the_clients_own_bytes_or_declines(ar
     arun1(body())
 
 
+def test_amends_written_in_a_read_reach_the_order_manager_when_a_later_slot_raises(arun1: Any) -> None:
+    from centbook import OrderBook, PriceGrid
+    from centbook.quoter import Quoter
+
+    async def body() -> None:
+        async with RawServer([_ok()]) as server:
+            lane = OrderLane(server.url, connections=2, max_connections=2, timeout_s=5)
+            await lane.open()
+            try:
+                book = OrderBook("KX-Q", PriceGrid.linear_cent())
+                book.apply_snapshot_bp([(4500, 300)], [(10000 - 5500, 200)])  # bid 4900, ask 5300
+                parts = (b'{"price":"', b'","count":"', b'"}')
+
+                def broken(bucket: str, cost: float) -> bool:
+                    raise RuntimeError("budget exploded")
+
+                bid = armed_amend(book, lane.reserve(), lane.head("POST", "/o/b/amend"), parts,
+                                  live_price=4700, live_size=500, size=500, half_spread_bp=150)
+                ask = armed_amend(book, lane.reserve(), lane.head("POST", "/o/a/amend"), parts, side=1,
+                                  key=("KX-Q", "ask"), live_price=5500, live_size=500, size=500,
+                                  half_spread_bp=150, try_acquire=broken)
+                handed: list[Any] = []
+                writes: list[Any] = []
+
+                def on_fired(fired: list[Any]) -> None:
+                    handed.extend(fired)
+                    writes.extend(lane.adopt(f.conn, "POST") for f in fired)
+
+                q = Quoter(on_fired)
+                q.arm(bid)
+                q.arm(ask)
+                q.on_read([0])  # the bid goes out; the ask's budget call raises before its write
+                assert handed == [bid] and q.fired == 1 and q.declines["error"] == 1
+                assert "budget exploded" in (q.last_error or "") and ask.armed and not bid.armed
+                assert (await lane.finish(writes[0])).status == 200
+                assert server.requests[0].startswith(b"POST /o/b/amend ")
+                assert q.disarm(ask) and q.armed == 0
+                lane.release(ask.conn)
+            finally:
+                await lane.close()
+
+    arun1(body())
+
+
 def test_a_reserved_connection_keeps_its_idle_age_and_is_retired_when_too_old(arun1: Any) -> None:
     async def body() -> None:
         async with RawServer([NEVER]) as server:  # keeps the connection open, answers nothing

@@ -357,6 +357,17 @@ def test_the_compiled_path_is_disarmed_by_whatever_moves_our_orders_or_position(
             assert not armed_markets(mm) and mm.quoter.armed == 0  # every market, at once
             assert mm.rest.lane.idle >= idle_before + 2  # the reserved connections came back
             await wait_for(lambda: len(armed_markets(mm)) >= 1, 20)
+            # a fair model of one's own, set while running: the compiled microprice stands down
+            from centbook.mm.strategy import Microprice
+
+            class Mine(Microprice):
+                pass
+
+            mm.strategy.fair_model = Mine()
+            await wait_for(lambda: mm.quoter.armed == 0, 20)
+            compiled, by_python = mm.counts["amends_compiled"], mm.counts["amends_now"] + mm.counts["amends"]
+            await wait_for(lambda: mm.counts["amends_now"] + mm.counts["amends"] > by_python + 3, 30)
+            assert mm.counts["amends_compiled"] == compiled and not armed_markets(mm)
             mm._halt("test halt")
             assert not armed_markets(mm) and mm.quoter.armed == 0
 
