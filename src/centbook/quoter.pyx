@@ -16,8 +16,9 @@ pre-made signature reserved, the request's bytes made but for price, count and l
 rest of the checks are made again from the live state, each exactly as the Python order manager
 makes it:
 
-- the book LIVE and not crossed, and on each side a level within the 5 best that is not all
-  our own size (the strategy's ``_top``: our resting orders are taken off the book first);
+- the book LIVE, and on each side a level within the 5 best that is not all our own size (the
+  strategy's ``_top``: our resting orders are taken off the book first); a crossed book, which
+  the feed is about to resync, is left to Python (a check of this path only);
 - the targets of :meth:`centbook.mm.strategy.Strategy.targets` (the microprice, the inventory
   skew, the half-spread snapped to the grid), bit for bit: the same double arithmetic in the
   same order, on sizes small enough that every product is exact;
