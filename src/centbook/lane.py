@@ -456,8 +456,7 @@ class OrderLane:
         """Give back a connection :meth:`reserve` took and nothing was written on (idle since
         its last answer, not since it was reserved: one too old is closed here)."""
         if conn.usable and not self._closed and asyncio.get_running_loop().time() < self.fresh_until(conn):
-            self._idle.append(conn)
-            self._wake()
+            self._give_back(conn, conn.idle_since)
         elif not conn.closed:
             self.stats["retired"] += 1
             conn.close()
@@ -572,8 +571,9 @@ class OrderLane:
             if not fut.done():
                 fut.set_result(None)
 
-    def _give_back(self, conn: _Conn) -> None:
-        conn.idle_since = asyncio.get_running_loop().time()
+    def _give_back(self, conn: _Conn, idle_since: float | None = None) -> None:
+        """Back to the idle pool, idle since ``idle_since`` (loop time; default now)."""
+        conn.idle_since = asyncio.get_running_loop().time() if idle_since is None else idle_since
         self._idle.append(conn)
         self._wake()
 

@@ -1393,6 +1393,15 @@ cancel_order_on_pause, order_group_id, subaccount
         return self._start_write("POST", f"{_ORDERS}/{order_id}/amend", {"subaccount": subaccount}, body,
                                  shard)
 
+    @classmethod
+    def amend_template(cls, ticker: str, side: str, shard: int | None) -> tuple[bytes, bytes, bytes]:
+        """An amend's JSON body as the client writes it, split where the price (4 decimals) and
+        the count (2 decimals) go: body = pre + price + mid + count + post."""
+        body = _encode(cls._amend_body(ticker, side, "\x00", "\x01", None, None, shard))
+        pre, tail = body.split(b"\\u0000")
+        mid, post = tail.split(b"\\u0001")
+        return pre, mid, post
+
     @staticmethod
     def _amend_body(ticker: str, side: str, price: str, count: str, client_order_id: str | None,
                     updated_client_order_id: str | None, shard: int | None) -> dict[str, Any]:
@@ -1437,10 +1446,7 @@ cancel_order_on_pause, order_group_id, subaccount
         headers = {"Content-Type": "application/json", "KALSHI-ACCESS-KEY": self.credentials.key_id,
                    "KALSHI-ACCESS-TIMESTAMP": str(ts), "KALSHI-ACCESS-SIGNATURE": sig}
         q = _query({"subaccount": subaccount})
-        # the body as the client itself writes it, split where the price and the count go
-        body = _encode(self._amend_body(ticker, side, "\x00", "\x01", None, None, shard))
-        pre_price, tail = body.split(b"\\u0000")
-        mid, post = tail.split(b"\\u0001")
+        pre_price, mid, post = self.amend_template(ticker, side, shard)
         head = lane.head("POST", f"{full_path}?{urlencode(q)}" if q else full_path, headers)
         conn = lane.reserve()  # last: nothing after it can fail and leave it reserved
         if conn is None:

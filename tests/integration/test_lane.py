@@ -322,6 +322,15 @@ def test_idle_connections_are_retired_and_replaced(arun1: Any) -> None:
     arun1(body())
 
 
+def book_at_5100(ticker: str = "KX-Q") -> Any:
+    """A whole-cent book, YES bid 4500 x 3 and YES ask 5500 x 2: microprice 5100."""
+    from centbook import OrderBook, PriceGrid
+
+    book = OrderBook(ticker, PriceGrid.linear_cent())
+    book.apply_snapshot_bp([(4500, 300)], [(10000 - 5500, 200)])
+    return book
+
+
 def armed_amend(book: Any, conn: Any, head: bytes, body: tuple[bytes, bytes, bytes], **fields: Any) -> Any:
     """An ArmedAmend for ``book``'s bid (market 0) on ``conn``, as the market maker arms one:
     tradable, young, tokens there; ``fields`` set the rest (or override these)."""
@@ -644,7 +653,6 @@ def test_rest_start_amend_writes_at_once_or_not_at_all(arun: Any) -> None:
 
 
 def test_the_compiled_amend_fires_once_with_the_clients_own_bytes_or_declines(arun1: Any) -> None:
-    from centbook import OrderBook, PriceGrid
     from centbook.fixed import format_price, format_size
     from centbook.quoter import Quoter
     from centbook.rest import RestClient, _encode
@@ -654,15 +662,12 @@ def test_the_compiled_amend_fires_once_with_the_clients_own_bytes_or_declines(ar
             lane = OrderLane(server.url, connections=1, max_connections=1, timeout_s=5)
             await lane.open()
             try:
-                book = OrderBook("KX-Q", PriceGrid.linear_cent())
-                book.apply_snapshot_bp([(4500, 300)], [(10000 - 5500, 200)])  # fair 5100
+                book = book_at_5100()
                 conn = lane.reserve()
                 assert conn is not None and lane.idle == 0
                 target = "/trade-api/v2/portfolio/events/orders/O1/amend"
                 headers = {"Content-Type": "application/json", "KALSHI-ACCESS-SIGNATURE": "c2ln"}
-                template = _encode(RestClient._amend_body("KX-Q", "bid", "\x00", "\x01", None, None, 0))
-                pre, tail = template.split(b"\\u0000")
-                mid, post = tail.split(b"\\u0001")
+                pre, mid, post = RestClient.amend_template("KX-Q", "bid", 0)
                 tokens = {"there": False}
                 a = armed_amend(book, conn, lane.head("POST", target, headers), (pre, mid, post),
                                 live_price=4700, live_size=500, filled=100, half_spread_bp=150, size=500,
@@ -721,7 +726,6 @@ def test_the_compiled_amend_fires_once_with_the_clients_own_bytes_or_declines(ar
 
 
 def test_amends_written_in_a_read_reach_the_order_manager_when_a_later_slot_raises(arun1: Any) -> None:
-    from centbook import OrderBook, PriceGrid
     from centbook.quoter import Quoter
 
     async def body() -> None:
@@ -729,8 +733,7 @@ def test_amends_written_in_a_read_reach_the_order_manager_when_a_later_slot_rais
             lane = OrderLane(server.url, connections=2, max_connections=2, timeout_s=5)
             await lane.open()
             try:
-                book = OrderBook("KX-Q", PriceGrid.linear_cent())
-                book.apply_snapshot_bp([(4500, 300)], [(10000 - 5500, 200)])  # bid 4900, ask 5300
+                book = book_at_5100()  # quotes at 150 bp: bid 4900, ask 5300
                 parts = (b'{"price":"', b'","count":"', b'"}')
 
                 def broken(bucket: str, cost: float) -> bool:
@@ -789,7 +792,6 @@ def test_a_reserved_connection_keeps_its_idle_age_and_is_retired_when_too_old(ar
 
 
 def test_an_armed_amend_fires_with_the_clients_bytes_and_the_exchange_applies_it(arun: Any) -> None:
-    from centbook import OrderBook
     from centbook.quoter import Quoter
 
     async def body() -> None:
@@ -810,8 +812,7 @@ def test_an_armed_amend_fires_with_the_clients_bytes_and_the_exchange_applies_it
                 write = rest.arm_amend(r.order_id, T, "bid")
                 assert write is not None
                 # a book whose microprice puts our bid at 4100: (4500 x 2 + 5500 x 3) / 5 = 5100
-                book = OrderBook(T)
-                book.apply_snapshot_bp([(4500, 300)], [(10000 - 5500, 200)])
+                book = book_at_5100(T)
                 body = write.body_pre, write.body_mid, write.body_post
                 a = armed_amend(book, write.conn, write.head, body, write=write, live_price=4000,
                                 live_size=300, size=300, half_spread_bp=1000,
