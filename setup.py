@@ -34,7 +34,7 @@ config_id = hashlib.sha1(json.dumps([directives, compile_args], sort_keys=True).
 extensions = [
     Extension(f"centbook.{name}", [f"src/centbook/{name}.pyx", *C_SOURCES.get(name, [])],
               include_dirs=["csrc"], extra_compile_args=compile_args,
-              depends=["csrc/cb_fixed.h", "csrc/cb_bits.h", "csrc/cb_frame.h"])
+              depends=["csrc/cb_fixed.h", "csrc/cb_bits.h", "csrc/cb_frame.h", "csrc/cb_top.h"])
     for name in MODULES
 ]
 

@@ -3,6 +3,7 @@
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint64_t
 
 cimport cython
+from cpython.object cimport PyObject
 
 from centbook.grid cimport PriceGrid
 
@@ -64,7 +65,11 @@ cdef class OrderBook:
     cdef int64_t _total[2]
     cdef uint8_t _bid_dirty[2]         # cached best-bid tuple must be rebuilt
     cdef uint8_t _ask_dirty[2]
-    cdef object _bid_cache_yes, _bid_cache_no, _ask_cache_yes, _ask_cache_no
+    # cached best-level tuples (owned references, NULL while the side is empty): cb_top_set
+    cdef PyObject *_bid_cache_yes
+    cdef PyObject *_bid_cache_no
+    cdef PyObject *_ask_cache_yes
+    cdef PyObject *_ask_cache_no
     cdef object _arrays                # (yes, no) NumPy int64 arrays
     # the last fault, for the error message
     cdef cb_apply_t _fault_code

@@ -23,10 +23,24 @@ from centbook.cb cimport cb_add_overflow, cb_high_bit, cb_mask_below, cb_popcoun
 from centbook.fixed cimport price_bp_from, size_from
 from centbook.grid cimport PriceGrid
 
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_XDECREF
+
+
+cdef extern from "cb_top.h":
+    int cb_top_set(PyObject **cache, PyObject *price, long long size) except -1
+
+cdef extern from "Python.h":
+    PyObject *cb_tuple_item "PyTuple_GET_ITEM"(object t, Py_ssize_t i)
+
 __all__ = ["OrderBook", "Side", "BookState", "BookFault"]
 
 cdef enum:
     MAX_BP = 10000
+
+# Every price 0..10000 bp as a Python int, made once (about 280 kB): the cached best-level tuples
+# take their price from here instead of allocating an int each time the top moves.
+cdef tuple _PRICE_OBJECTS = tuple(range(MAX_BP + 1))
 
 
 class Side(IntEnum):
@@ -435,6 +449,10 @@ cdef class OrderBook:
     def __dealloc__(self):
         PyMem_Free(self._bits[0])
         PyMem_Free(self._bits[1])
+        Py_XDECREF(self._bid_cache_yes)
+        Py_XDECREF(self._bid_cache_no)
+        Py_XDECREF(self._ask_cache_yes)
+        Py_XDECREF(self._ask_cache_no)
 
     cdef int _install(self, PriceGrid grid) except -1:
         """Allocate empty arrays and bitmaps for ``grid`` and make it the book's grid."""
@@ -860,22 +878,22 @@ cdef class OrderBook:
     def best_bid(self, int side):
         """Return the best bid of ``side`` as ``(price_bp, size)``, or None if the side is empty.
 
-        O(1): the tuple is cached and rebuilt only after the top level changed.
+        O(1): the tuple is cached and rebuilt only after the top level changed (in place when
+        nobody else holds it: a tuple you kept never changes).
         """
         cdef int32_t s
-        if side == 0:
-            if self._bid_dirty[0]:
-                s = self._best[0]
-                self._bid_cache_yes = None if s < 0 else (s * self._tick, self._levels[0][s])
-                self._bid_dirty[0] = 0
-            return self._bid_cache_yes
-        if side == 1:
-            if self._bid_dirty[1]:
-                s = self._best[1]
-                self._bid_cache_no = None if s < 0 else (s * self._tick, self._levels[1][s])
-                self._bid_dirty[1] = 0
-            return self._bid_cache_no
-        _side_of(side)
+        cdef PyObject **cache
+        if <uint32_t>side > 1:
+            _side_of(side)
+        cache = &self._bid_cache_yes if side == 0 else &self._bid_cache_no
+        if self._bid_dirty[side]:
+            s = self._best[side]
+            if s < 0:
+                cb_top_set(cache, NULL, 0)
+            else:
+                cb_top_set(cache, cb_tuple_item(_PRICE_OBJECTS, s * self._tick), self._levels[side][s])
+            self._bid_dirty[side] = 0
+        return None if cache[0] == NULL else <object>cache[0]
 
     @cython.always_allow_keywords(False)
     def best_ask(self, int side):
@@ -884,19 +902,19 @@ cdef class OrderBook:
         The YES ask is 10000 - the best NO bid, with its size; the NO ask likewise. O(1), cached.
         """
         cdef int32_t s
-        if side == 0:
-            if self._ask_dirty[0]:
-                s = self._best[1]
-                self._ask_cache_yes = None if s < 0 else (MAX_BP - s * self._tick, self._levels[1][s])
-                self._ask_dirty[0] = 0
-            return self._ask_cache_yes
-        if side == 1:
-            if self._ask_dirty[1]:
-                s = self._best[0]
-                self._ask_cache_no = None if s < 0 else (MAX_BP - s * self._tick, self._levels[0][s])
-                self._ask_dirty[1] = 0
-            return self._ask_cache_no
-        _side_of(side)
+        cdef PyObject **cache
+        if <uint32_t>side > 1:
+            _side_of(side)
+        cache = &self._ask_cache_yes if side == 0 else &self._ask_cache_no
+        if self._ask_dirty[side]:
+            s = self._best[1 - side]
+            if s < 0:
+                cb_top_set(cache, NULL, 0)
+            else:
+                cb_top_set(cache, cb_tuple_item(_PRICE_OBJECTS, MAX_BP - s * self._tick),
+                           self._levels[1 - side][s])
+            self._ask_dirty[side] = 0
+        return None if cache[0] == NULL else <object>cache[0]
 
     @cython.always_allow_keywords(False)
     def best_bid_bp(self, int side):

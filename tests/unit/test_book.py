@@ -1,5 +1,6 @@
 """The compiled OrderBook: API, every price structure, faults, states, regrid, views."""
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -178,6 +179,40 @@ def test_cached_tuple_is_reused_until_the_top_changes():
     assert book.best_bid(YES) is first
     book.apply_delta(YES, 4000, 1)           # top size changes: rebuilt
     assert book.best_bid(YES) == (4000, 6) and book.best_bid(YES) is not first
+
+
+def test_a_kept_best_level_tuple_never_changes_and_one_nobody_kept_is_refreshed():
+    book = live_book(yes=[(4000, 5)], no=[(5000, 2)])
+    for read, side, want in ((book.best_bid, YES, (4000, 5)), (book.best_ask, NO, (6000, 5)),
+                             (book.best_bid, NO, (5000, 2)), (book.best_ask, YES, (5000, 2))):
+        assert read(side) == want
+    kept = book.best_bid(YES), book.best_ask(NO)
+    book.apply_delta(YES, 4000, 3)
+    assert kept == ((4000, 5), (6000, 5))  # the caller's tuples are as they were
+    assert book.best_bid(YES) == (4000, 8) and book.best_ask(NO) == (6000, 8)
+    # nobody holds the cached tuples now: the book refreshes them in place, values right
+    for size, price in ((1, 4100), (-1, 4100), (-8, 4000), (2, 3900)):
+        book.apply_delta(YES, price, size)
+        top = book.levels(YES)[-1] if book.levels(YES) else None
+        assert book.best_bid(YES) == top
+        assert book.best_ask(NO) == (None if top is None else (10000 - top[0], top[1]))
+    book.apply_delta(YES, 3900, -2)  # the side empties: None, then a level again
+    assert book.best_bid(YES) is None and book.best_ask(NO) is None
+    book.apply_delta(YES, 4200, 7)
+    assert book.best_bid(YES) == (4200, 7) and book.best_ask(NO) == (5800, 7)
+
+
+def test_refreshing_the_cached_tuples_leaks_no_reference():
+    book = live_book(yes=[(4000, 5)])
+    price = book.best_bid(YES)[0]
+    before = sys.getrefcount(price)
+    for _ in range(1000):
+        book.apply_delta(YES, 4000, 1)
+        book.best_bid(YES)
+        book.best_ask(NO)
+    assert sys.getrefcount(price) == before
+    del book
+    assert sys.getrefcount(price) == before - 1  # the cached best-bid tuple held it
 
 
 def test_batch_matches_single_calls_and_reports_the_index():
