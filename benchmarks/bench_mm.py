@@ -8,9 +8,9 @@ when there is more than one) with synthetic flow that moves the top of book; the
 (:class:`centbook.mm.MarketMaker`) runs in this process on uvloop, as ``centbook mm`` does (pinned
 to core 0; its signing helper process, which makes the pre-made signatures in bursts, is pinned
 with the exchange, off the maker's core), with its writes on the order lane (:mod:`centbook.lane`,
-the ``centbook mm`` default; amends decided and written by the compiled path, :mod:`centbook.quoter`,
-also the default), quoting the sim's
-three default markets (whole-cent, deci-cent and centi-cent grids) with a requote threshold of
+the ``centbook mm`` default; requotes decided and written by the compiled path,
+:mod:`centbook.quoter`, also the default: the amend, or the cancel of a cancel + create), quoting
+the sim's three default markets (whole-cent, deci-cent and centi-cent grids) with a requote threshold of
 one bp and no minimum quote life, so that most book changes that move a target cause a write.
 After start-up (books live, first quotes placed) ``gc.freeze()`` moves everything allocated so
 far out of the collector's way; then the run lasts until ``DECISIONS`` timed decisions (or
@@ -189,6 +189,7 @@ def _record(benchmark: Any, name: str, presign: bool, requote: str, sim: SimProc
     info["queued_samples"] = lat["tick_to_trade_queued"]["count"]
     # who wrote the amends: the compiled path, Python from the read callback, or the slot's task
     info["amends_compiled"], info["amends_now"] = counts["amends_compiled"], counts["amends_now"]
+    info["cancels_compiled"], info["cancels"] = counts["cancels_compiled"], counts["cancels"]
     rt = lat["requote_amend" if requote == "amend" else "requote_cancel_create"]
     info["requote_rt_p50_ns"], info["requote_rt_p99_ns"], info["requotes"] = rt["p50"], rt["p99"], rt["count"]
     if requote == "amend" and counts["amends"]:
@@ -206,7 +207,8 @@ def _record(benchmark: Any, name: str, presign: bool, requote: str, sim: SimProc
           + f"; requote round trip p50 {info['requote_rt_p50_ns'] / 1000:.0f}us over {info['requotes']}, "
           f"tokens/requote {info.get('tokens_per_requote', 0):.1f}; other path {info['other_path_samples']}, "
           f"queued {info['queued_samples']}, amends compiled {info['amends_compiled']} / from Python's "
-          f"callback {info['amends_now']} / of {counts['amends']}, {info['seconds']}s, host steal on core 0 "
+          f"callback {info['amends_now']} / of {counts['amends']}, cancels compiled "
+          f"{info['cancels_compiled']} / of {counts['cancels']}, {info['seconds']}s, host steal on core 0 "
           f"{info['steal_ms_core0']} ms")
 
 

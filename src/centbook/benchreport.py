@@ -595,7 +595,8 @@ def mm_section(results: dict[str, Any]) -> str:
 
 
 def _mm_notes(benches: list[dict[str, Any]], group: str) -> list[str]:
-    """Who wrote the amends of each run, and the CPU time the host took from the maker's core."""
+    """Who wrote the amends (or cancels) of each run, and the CPU time the host took from the
+    maker's core."""
     notes = []
     for b in benches:
         e = extra(b)
@@ -603,6 +604,10 @@ def _mm_notes(benches: list[dict[str, Any]], group: str) -> list[str]:
         if e.get("amends_compiled"):
             said.append(f"{e['amends_compiled']:,} amends decided and written by the compiled path "
                         f"(`centbook.quoter`), {e.get('amends_now', 0):,} by Python in the read callback")
+        if e.get("cancels_compiled"):
+            said.append(f"{e['cancels_compiled']:,} of its {e.get('cancels', 0):,} cancels decided and "
+                        "written by the compiled path (`centbook.quoter`; the creates after them by the "
+                        "slot's task)")
         if e.get("steal_ms_core0") is not None:
             said.append(f"the host took {e['steal_ms_core0']:,} ms of the maker's core over "
                         f"{e.get('seconds', '?')} s (steal time)")

@@ -395,7 +395,7 @@ class OrderLane:
         TimeoutError
             Written, and no answer within ``timeout_s``: outcome unknown.
         """
-        data = self._render(method, target, headers, body)
+        data = self.render(method, target, headers, body)
         while True:
             conn = self._take()
             if conn is None:
@@ -415,7 +415,7 @@ class OrderLane:
         the transport before this returns; await :meth:`finish` with the result for the answer
         (the timeout runs from now). Arguments and errors as :meth:`request`.
         """
-        data = self._render(method, target, headers, body)
+        data = self.render(method, target, headers, body)
         while True:
             conn = self._take()
             if conn is None:
@@ -469,8 +469,9 @@ class OrderLane:
         conn.sent(waiter)
         return self._after_write(conn, method, headers, waiter)
 
-    def _render(self, method: str, target: str, headers: dict[str, str] | None, body: bytes | None) -> bytes:
-        """The request's bytes (refusing a target or header that would break the framing)."""
+    def render(self, method: str, target: str, headers: dict[str, str] | None, body: bytes | None) -> bytes:
+        """The request's bytes as the lane writes them (refusing a target or header that would
+        break the framing); no body: no Content-Length either."""
         if body is not None:
             return self.head(method, target, headers) + b"%d\r\n\r\n" % len(body) + body
         return self._start_line(method, target, headers).encode("latin-1") + b"\r\n"

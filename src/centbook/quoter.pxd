@@ -12,6 +12,7 @@ from centbook.grid cimport PriceGrid
 cdef class ArmedAmend:
     # what Python armed (mm.maker: MarketMaker._rearm)
     cdef public bint armed
+    cdef public bint cancel             # the requote is cancel + create: this writes the cancel
     cdef public object key              # the slot's key (ticker, side), for whoever gets it back
     cdef public Py_ssize_t market       # the book's index in the feed's Books registry
     cdef public int side                # 0: the bid slot, 1: the ask slot
@@ -33,7 +34,7 @@ cdef class ArmedAmend:
     cdef public dict shard_trading      # the feed's shard -> bool
     cdef public object ticker, shard
     cdef public object conn, transport  # the reserved order-lane connection and its transport
-    cdef public bytes head, body_pre, body_mid, body_post
+    cdef public bytes head, body_pre, body_mid, body_post  # a cancel: head is the request
     cdef public object try_acquire, bucket, cost
     cdef public object write            # what the REST client armed (rest.ArmedWrite)
     # what it fired

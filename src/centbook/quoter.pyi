@@ -10,6 +10,7 @@ DECLINE_REASONS: tuple[str, ...]
 
 class ArmedAmend:
     armed: bool
+    cancel: bool
     key: Any
     market: int
     side: int

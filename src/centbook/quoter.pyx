@@ -1,4 +1,5 @@
-"""The market maker's compiled amend path: decide and write an amend inside the read callback.
+"""The market maker's compiled requote path: decide and write an amend (or, when the maker
+requotes by cancel + create, the cancel) inside the read callback.
 
 The WebSocket reader (:class:`centbook.wsreader.BookListener`) calls :meth:`Quoter.on_read_c`
 at the end of every socket read that changed a book, before any Python listener runs. For each
@@ -10,7 +11,7 @@ wrote for, still inside the callback, and the order manager takes over from ther
 the order's state, the latencies) exactly as for an amend it wrote itself.
 
 The Python side decides everything this path may do, and arms a slot only when all of it holds
-(:meth:`centbook.mm.MarketMaker._rearm`): requote by amend, the built-in microprice strategy, the
+(:meth:`centbook.mm.MarketMaker._rearm`): the built-in microprice strategy, the
 slot idle with a resting order, the position limits passed, an order-lane connection and a
 pre-made signature reserved, the request's bytes made but for price, count and length. Here the
 rest of the checks are made again from the live state, each exactly as the Python order manager
@@ -23,9 +24,10 @@ makes it:
   skew, the half-spread snapped to the grid), bit for bit: the same double arithmetic in the
   same order, on sizes small enough that every product is exact;
 - the requote threshold (:meth:`Strategy.should_requote`), the settlement floor, no crossing
-  (an amend is not post-only), the minimum quote life, the stop before close, the market and
-  its shard tradable (the feed's own dicts), the connection still open and idle, the signature
-  and the connection within their age limits, and the budget's tokens there with nobody queued.
+  (an amend is not post-only; a cancel skips this check: the create after it is post-only), the
+  minimum quote life, the stop before close, the market and its shard tradable (the feed's own
+  dicts), the connection still open and idle, the signature and the connection within their age
+  limits, and the budget's tokens there with nobody queued.
 
 Whenever one of them fails the slot is left armed and untouched and the Python decision that
 follows in the same read handles it (``declined`` counts those). A slot fires at most once per
@@ -165,10 +167,13 @@ cdef int _targets(ArmedAmend a, int32_t *bid, int32_t *ask, int32_t *top_bid, in
 
 
 cdef class ArmedAmend:
-    """One quote slot's amend, armed by the market maker (every field is set by it)."""
+    """One quote slot's armed requote, set up by the market maker (every field is set by it): an
+    amend, or with ``cancel`` the cancel that starts a cancel + create (``head`` is then the whole
+    request, and the crossing check is left out: the create that follows is post-only)."""
 
     def __init__(self):
         self.armed = False
+        self.cancel = False
         self.own_a = self.own_b = -1
         self.floor_bp = -1
 
@@ -324,8 +329,8 @@ cdef class Quoter:
         # MarketMaker._limit (the floor) and MarketMaker._crosses
         if a.floor_bp >= 0 and target <= a.floor_bp:
             return self._decline(D_FLOOR)
-        if target >= top_ask if a.side == 0 else target <= top_bid:
-            return self._decline(D_CROSSES)
+        if not a.cancel and (target >= top_ask if a.side == 0 else target <= top_bid):
+            return self._decline(D_CROSSES)  # the create of a cancel + create is post-only
         now = cb_monotonic_ns()
         wall = _wall_ns()
         if now < a.not_before_ns:
@@ -348,10 +353,13 @@ cdef class Quoter:
         if not a.try_acquire(a.bucket, a.cost):
             return self._decline(D_BUDGET)
         count = a.filled + a.size  # Kalshi's amend count: filled + resting
-        np = cb_format_price(target, price_buf)
-        nc = cb_format_size(count, count_buf)
-        body = a.body_pre + price_buf[:np] + a.body_mid + count_buf[:nc] + a.body_post
-        data = a.head + b"%d\r\n\r\n" % len(body) + body
+        if a.cancel:
+            data = a.head
+        else:
+            np = cb_format_price(target, price_buf)
+            nc = cb_format_size(count, count_buf)
+            body = a.body_pre + price_buf[:np] + a.body_mid + count_buf[:nc] + a.body_post
+            data = a.head + b"%d\r\n\r\n" % len(body) + body
         a.sent_ms = wall // 1000000
         a.decided_ns = now
         try:

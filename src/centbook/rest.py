@@ -133,20 +133,23 @@ def _query(params: dict[str, Any] | None) -> dict[str, str]:
 
 
 class ArmedWrite:
-    """What :meth:`RestClient.arm_amend` reserved for one amend (see there).
+    """What :meth:`RestClient.arm_amend` or :meth:`RestClient.arm_cancel` reserved for one write
+    of an order (see there).
 
-    ``head`` is the request up to its Content-Length value; the body is ``body_pre`` + price
-    (4 decimals) + ``body_mid`` + count (2 decimals) + ``body_post``. The write is due to the
+    An amend's ``head`` is the request up to its Content-Length value; the body is ``body_pre``
+    + price (4 decimals) + ``body_mid`` + count (2 decimals) + ``body_post``. A cancel's ``head``
+    is the whole request (no body; the three body parts are empty). The write is due to the
     budget bucket ``bucket`` (``cost`` tokens). ``fresh_until_ns`` (monotonic): after it the
     signature or the connection is too old to be used.
     """
 
-    __slots__ = ("order_id", "full_path", "conn", "head", "body_pre", "body_mid", "body_post", "bucket",
-                 "cost", "timestamp_ms", "signature", "fresh_until_ns")
+    __slots__ = ("method", "order_id", "full_path", "conn", "head", "body_pre", "body_mid", "body_post",
+                 "bucket", "cost", "timestamp_ms", "signature", "fresh_until_ns")
 
-    def __init__(self, order_id: str, full_path: str, conn: Any, head: bytes, body_pre: bytes,
+    def __init__(self, method: str, order_id: str, full_path: str, conn: Any, head: bytes, body_pre: bytes,
                  body_mid: bytes, body_post: bytes, bucket: str, cost: int, timestamp_ms: int,
                  signature: str, fresh_until_ns: int) -> None:
+        self.method = method
         self.order_id = order_id
         self.full_path = full_path
         self.conn = conn
@@ -1430,52 +1433,76 @@ cancel_order_on_pause, order_group_id, subaccount
         :meth:`start_amend`). Afterwards exactly one of: :meth:`armed_sent` (the bytes went
         out; await :meth:`amend_order` with ``started=`` its result) or :meth:`disarm`.
         """
-        lane = self.lane
-        if (lane is None or not lane.idle or not self.presign or self.credentials is None
-                or self._session is None or side not in ("bid", "ask")):
+        if side not in ("bid", "ask"):
             return None
         shard = exchange_index if exchange_index is not None else self._order_shards.get(order_id)
         if shard is None:
             return None
-        sub_path = f"{_ORDERS}/{order_id}/amend"
+        return self._arm("POST", f"{_ORDERS}/{order_id}/amend", order_id, {"subaccount": subaccount}, shard,
+                         self.amend_template(ticker, side, shard))
+
+    def arm_cancel(self, order_id: str, ticker: str, *, exchange_index: int | None = None,
+                   subaccount: int | None = None) -> ArmedWrite | None:
+        """As :meth:`arm_amend`, for the order's cancel: the whole request is made here (it has
+        no body), byte for byte the one :meth:`cancel_order` sends. After :meth:`armed_sent`,
+        await :meth:`cancel_order` with ``started=`` its result (and the same arguments)."""
+        shard = exchange_index if exchange_index is not None else self._order_shards.get(order_id)
+        if shard is None:
+            return None
+        return self._arm("DELETE", f"{_ORDERS}/{order_id}", order_id,
+                         {"subaccount": subaccount, "exchange_index": shard, "market_ticker": ticker}, shard,
+                         None)
+
+    def _arm(self, method: str, sub_path: str, order_id: str, params: dict[str, Any], shard: int,
+             body: tuple[bytes, bytes, bytes] | None) -> ArmedWrite | None:
+        """arm_amend and arm_cancel: ``body`` is the amend's split body, None for no body."""
+        lane = self.lane
+        if (lane is None or not lane.idle or not self.presign or self.credentials is None
+                or self._session is None):
+            return None
         full_path = self.path_prefix + sub_path
-        pre = self._take_presigned("POST", full_path)
+        pre = self._take_presigned(method, full_path)
         if pre is None:
             return None
         ts, sig = pre
-        headers = {"Content-Type": "application/json", "KALSHI-ACCESS-KEY": self.credentials.key_id,
-                   "KALSHI-ACCESS-TIMESTAMP": str(ts), "KALSHI-ACCESS-SIGNATURE": sig}
-        q = _query({"subaccount": subaccount})
-        pre_price, mid, post = self.amend_template(ticker, side, shard)
-        head = lane.head("POST", f"{full_path}?{urlencode(q)}" if q else full_path, headers)
+        # the headers in the order _start_write (a body) and _request (none) put them
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        headers.update({"KALSHI-ACCESS-KEY": self.credentials.key_id, "KALSHI-ACCESS-TIMESTAMP": str(ts),
+                        "KALSHI-ACCESS-SIGNATURE": sig})
+        q = _query(params)
+        target = f"{full_path}?{urlencode(q)}" if q else full_path
+        if body is None:
+            head, body = lane.render(method, target, headers, None), (b"", b"", b"")
+        else:
+            head = lane.head(method, target, headers)
         conn = lane.reserve()  # last: nothing after it can fail and leave it reserved
         if conn is None:
-            self.pool.give_back("POST", full_path, ts, sig)
+            self.pool.give_back(method, full_path, ts, sig)
             return None
         # usable while both the signature and the connection are young enough
         loop = asyncio.get_running_loop()
         fresh_s = min((ts + self.pool.max_age_ms) / 1000 - time.time(),  # as PresignedPool.take
                       lane.fresh_until(conn) - loop.time())
-        return ArmedWrite(order_id, full_path, conn, head, pre_price, mid, post,
-                          bucket_for("POST", full_path, shard), self.budget.cost_of("POST", full_path), ts,
+        return ArmedWrite(method, order_id, full_path, conn, head, *body,
+                          bucket_for(method, full_path, shard), self.budget.cost_of(method, full_path), ts,
                           sig, time.monotonic_ns() + int(fresh_s * 1e9))
 
     def armed_sent(self, armed: ArmedWrite, sent_ms: int, written_ns: int) -> StartedWrite:
-        """The armed amend's bytes were handed to its connection's transport at ``written_ns``
+        """The armed write's bytes were handed to its connection's transport at ``written_ns``
         (monotonic; ``sent_ms`` Unix ms just before): the answer is awaited from here."""
         assert self.lane is not None
         self.stats["requests"] += 1
-        self._order_counts.pop(armed.order_id, None)  # the amend's answer carries no cumulative fills
-        started = StartedWrite(self.lane.adopt(armed.conn, "POST"), sent_ms, armed.signature)
+        self._order_counts.pop(armed.order_id, None)  # an amend's answer carries no cumulative fills
+        started = StartedWrite(self.lane.adopt(armed.conn, armed.method), sent_ms, armed.signature)
         started.written_ns = written_ns
-        self._refill_if_low("POST", armed.full_path)
+        self._refill_if_low(armed.method, armed.full_path)
         return started
 
     def disarm(self, armed: ArmedWrite) -> None:
         """Nothing was written: the connection goes back, and the signature while it is fresh."""
         if self.lane is not None:
             self.lane.release(armed.conn)
-        self.pool.give_back("POST", armed.full_path, armed.timestamp_ms, armed.signature)
+        self.pool.give_back(armed.method, armed.full_path, armed.timestamp_ms, armed.signature)
 
     def _resolved_amend(self, order_id: str, order: Order | None) -> AmendResult:
         if order is None:
@@ -1628,10 +1655,13 @@ cancel_order_on_pause, order_group_id, subaccount
         subaccount: int | None = None,
         resolve: bool = True,
         resend: bool = True,
+        started: StartedWrite | None = None,
     ) -> CancelResult:
         """Cancel an order (``DELETE /portfolio/events/orders/{id}``); first in the budget queue.
 
         Pass ``ticker`` or ``exchange_index`` so the request names the order's shard.
+        ``started``: the cancel was already written (:meth:`arm_cancel`, :meth:`armed_sent`);
+        only its answer is awaited (a resend is a new write).
 
         Parameters
         ----------
@@ -1665,6 +1695,7 @@ cancel_order_on_pause, order_group_id, subaccount
         resent = 0
         try:
             while True:
+                first, started = started, None  # a resend is written anew
                 try:
                     doc, took, order, exc = await self._order_write(
                         "DELETE",
@@ -1676,6 +1707,7 @@ cancel_order_on_pause, order_group_id, subaccount
                         (lambda: self._cancel_probe(order_id)) if resolve else None,
                         params={"subaccount": subaccount, "exchange_index": shard, "market_ticker": ticker},
                         deadline=deadline,
+                        started=first,
                     )
                 except RejectedError as rejected:
                     if not resent or rejected.status in (401, 429):

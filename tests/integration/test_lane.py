@@ -709,7 +709,7 @@ def test_the_compiled_amend_fires_once_with_the_clients_own_bytes_or_declines(ar
                 assert answer.status == 200 and lane.idle == 1
                 body = _encode(RestClient._amend_body("KX-Q", "bid", format_price(4900), format_size(600),
                                                       None, None, 0))
-                assert server.requests == [lane._render("POST", target, headers, body)]
+                assert server.requests == [lane.render("POST", target, headers, body)]
                 # a connection closed meanwhile is never written to
                 conn = lane.reserve()
                 assert conn is not None
@@ -829,5 +829,50 @@ def test_an_armed_amend_fires_with_the_clients_bytes_and_the_exchange_applies_it
                 assert sim.exchange.orders[r.order_id].price_bp == 4100 and rest.stats["unknown"] == 0
                 assert rest.lane.stats["lost"] == 0 and rest.lane.idle >= idle  # the connection is back
                 await rest.cancel_order(r.order_id)
+
+    arun(body())
+
+
+def test_an_armed_cancel_fires_even_where_an_amend_would_cross_and_the_exchange_cancels(arun: Any) -> None:
+    """requote = cancel_create: the compiled path writes the cancel (RestClient.arm_cancel); the
+    create that follows is post-only, so a target through the book does not hold the cancel."""
+    from centbook.quoter import Quoter
+
+    async def body() -> None:
+        async with run_sim(seed=12, tier="unlimited") as sim:
+            creds = centbook.Credentials(sim.api_key_id, sim.private_key_pem)
+            async with centbook.RestClient(sim.rest_url, creds, order_lane=True, presign=True) as rest:
+                assert rest.lane is not None
+                r = await rest.create_order(T, "bid", 4000, 300)
+                path = f"{rest.path_prefix}/portfolio/events/orders/{r.order_id}"
+                await until(lambda: rest.pool.count("DELETE", path) >= 1)
+                idle = rest.lane.idle
+                write = rest.arm_cancel(r.order_id, T)
+                assert write is not None and write.method == "DELETE"
+                assert (rest.lane.idle, rest.pool.count("DELETE", path)) == (idle - 1, 0)
+                assert write.head.startswith(b"DELETE " + path.encode() + b"?")
+                assert write.head.endswith(b"\r\n\r\n")
+                assert b"Content-Length" not in write.head and write.body_pre == write.body_mid == b""
+                rest.disarm(write)
+                assert (rest.lane.idle, rest.pool.count("DELETE", path)) == (idle, 1)
+                write = rest.arm_cancel(r.order_id, T)
+                assert write is not None
+                # skewed far up (short 1,000 contracts): the bid target 5900 is through the 5500 ask
+                a = armed_amend(book_at_5100(T), write.conn, write.head, (b"", b"", b""), write=write,
+                                cancel=True, live_price=4000, live_size=300, size=300, half_spread_bp=150,
+                                skew_bp_per_contract=1.0, position=-100_000,
+                                try_acquire=rest.budget.try_acquire, bucket=write.bucket, cost=write.cost,
+                                fresh_until_ns=write.fresh_until_ns)
+                started = []
+                q = Quoter(lambda fired: started.extend(rest.armed_sent(f.write, f.sent_ms, f.written_ns)
+                                                        for f in fired))
+                q.arm(a)
+                requests = rest.stats["requests"]
+                q.on_read([0])
+                assert q.fired == 1 and q.declines["crosses"] == 0 and a.fired_price == 5900
+                got = await rest.cancel_order(r.order_id, ticker=T, started=started[0])
+                assert got.order_id == r.order_id and rest.stats["requests"] == requests + 1
+                assert sim.exchange.orders[r.order_id].status == "canceled" and rest.stats["unknown"] == 0
+                assert rest.lane.stats["lost"] == 0 and rest.lane.idle >= idle
 
     arun(body())

@@ -230,7 +230,12 @@ def test_requote_modes_amend_in_place_or_cancel_and_create(arun1):
             else:
                 await wait_for(lambda: mm.latency.requote_cancel_create.count >= 1, 30)
                 assert mm.counts["amends"] == mm.counts["amends_now"] == mm.counts["amends_compiled"] == 0
-                assert mm.quoter is None
+                # the cancels written by compiled code, each followed by the slot task's create
+                assert (mm.quoter is not None) == compiled
+                if compiled:
+                    await wait_for(lambda: mm.counts["cancels_compiled"] >= 3, 30)
+                else:
+                    assert mm.counts["cancels_compiled"] == 0
             await wait_for(lambda: all_quoted(mm), 20)
             await agrees_with_sim(mm)
             assert mm.halted is None
@@ -240,6 +245,7 @@ def test_requote_modes_amend_in_place_or_cancel_and_create(arun1):
             await one(sim, "amend")
             await one(sim, "amend", compiled=False)
             await one(sim, "cancel_create")
+            await one(sim, "cancel_create", compiled=False)
 
     arun1(go())
 

@@ -395,9 +395,14 @@ def test_tick_to_trade_notes_say_who_wrote_the_amends_and_the_hosts_steal():
                   p50_ns=140_000, p99_ns=450_000, p999_ns=900_000, samples=2000, amends_compiled=1990,
                   amends_now=7, steal_ms_core0=412.5, seconds=31.2),
             bench("test_presigned_cancel_create", "mm: tick-to-trade", 30.0, module="bench_mm",
-                  presigned=True, p50_ns=400_000, p99_ns=900_000, p999_ns=2_000_000, samples=2000)]
+                  presigned=True, p50_ns=400_000, p99_ns=900_000, p999_ns=2_000_000, samples=2000,
+                  cancels_compiled=1500, cancels=1600),
+            bench("test_sign_on_demand_amend", "mm: tick-to-trade", 30.0, module="bench_mm",
+                  presigned=False, p50_ns=900_000, p99_ns=2_000_000, p999_ns=3_000_000, samples=2000)]
     table = section(render(results(*rows), "make bench"), "mm: tick-to-trade")
     assert ("- pre-signed, requote by amend: 1,990 amends decided and written by the compiled path "
             "(`centbook.quoter`), 7 by Python in the read callback; the host took 412.5 ms of the "
             "maker's core over 31.2 s (steal time).") in table
-    assert "cancel" not in table.split("steal time")[-1].split("Targets")[0]  # nothing to say about it
+    assert ("- pre-signed, requote by cancel + create: 1,500 of its 1,600 cancels decided and written by "
+            "the compiled path (`centbook.quoter`; the creates after them by the slot's task).") in table
+    assert "sign on demand, requote by amend:" not in table  # nothing to say about it

@@ -4,9 +4,11 @@ Flow of one decision: the feed's read listener (inside picows' callback, synchro
 changed tickers; for each quoted market the strategy computes bid/ask targets from the book in
 memory (never REST); each quote slot (market, side) has at most one in-flight write, run by a
 task that walks the slot to its target: cancel first, then create. Priorities (cancels before
-creates) are the REST client's budget queue's. Amends are decided and written in compiled code
-at the end of the socket read, before any Python (:mod:`centbook.quoter`; the slots are armed
-by :meth:`MarketMaker._rearm` and disarmed by whatever moves our orders or position); an amend
+creates) are the REST client's budget queue's. Requotes are decided and written in compiled code
+at the end of the socket read, before any Python (:mod:`centbook.quoter`: the amend, or with
+``requote = "cancel_create"`` the cancel, whose create the slot's task writes once the cancel is
+answered; the slots are armed by :meth:`MarketMaker._rearm` and disarmed by whatever moves our
+orders or position); an amend
 the compiled path leaves to Python that can go at once (idle order-lane connection, pre-made
 signature, tokens with nobody queued: :meth:`RestClient.start_amend`) is written by the read
 callback itself. Either way the slot's task only awaits the answer; every other write starts in
@@ -141,7 +143,9 @@ class Slot:
 
 
 class _SentAmend(NamedTuple):
-    """An amend the read callback already wrote (:meth:`MarketMaker._amend_now`)."""
+    """An amend the read callback already wrote (:meth:`MarketMaker._amend_now`, or the compiled
+    path: :meth:`MarketMaker._took_over`), or with ``cancel`` the compiled path's cancel that
+    starts a cancel + create (``old`` and ``count`` are then unused)."""
 
     write: StartedWrite
     stamp: WriteStamp
@@ -149,6 +153,7 @@ class _SentAmend(NamedTuple):
     quote: Quote
     old: tuple[int, int]  # the order's (price_bp, size) before it
     count: int            # the total sent (filled + resting)
+    cancel: bool = False
 
 
 @dataclass
@@ -246,9 +251,10 @@ class MarketMaker:
         self.groups: dict[int, str] = {}  # shard -> order group id
         self.halted: str | None = None
         self.latency = _Latency()
-        # amends_now / amends_compiled: amends the read callback wrote itself (Python / compiled
-        # code), counted when written ("amends": answered)
+        # amends_now / amends_compiled / cancels_compiled: writes the read callback wrote itself
+        # (Python / compiled code), counted when written ("amends", "cancels": answered)
         self.counts = {"creates": 0, "cancels": 0, "amends": 0, "amends_now": 0, "amends_compiled": 0,
+                       "cancels_compiled": 0,
                        "rejects": 0, "unknown": 0, "resolved": 0,
                        "swept": 0, "reconciles": 0, "pulls": 0, "fills": 0, "reconnects_seen": 0,
                        "group_triggers": 0}
@@ -312,7 +318,7 @@ class MarketMaker:
         self.feed.read_listeners.append(self._on_read)
         self.feed.state_listeners.append(self._on_state)
         self.feed.message_listeners.append(self._on_message)
-        if (self.config.compiled_amend and self.amend and self.rest.lane is not None and self.rest.presign
+        if (self.config.compiled_amend and self.rest.lane is not None and self.rest.presign
                 and type(self.strategy) is Strategy and type(self.strategy.fair_model) is Microprice):
             self.quoter = Quoter(self._on_fired)
             self.feed.listener.quoter = self.quoter
@@ -502,7 +508,9 @@ class MarketMaker:
         """Walk one slot to its target, one write at a time (``sent``: an amend already written)."""
         current_stamp.set(slot.stamp)  # this task's requests stamp this slot (mm.stamp)
         try:
-            if sent is not None:
+            if sent is not None and sent.cancel:
+                await self._cancel(slot, sent.order, sent)
+            elif sent is not None:
                 await self._amend(slot, sent.order, sent.quote, sent)
             while not self.halted or slot.live is not None:
                 if self.quoter is not None:
@@ -583,8 +591,12 @@ class MarketMaker:
                   pos: int) -> None:
         assert self.quoter is not None and self.feed is not None and slot.live is not None
         live = slot.live
-        write = self.rest.arm_amend(live.order_id, info.ticker, slot.side, exchange_index=live.shard,
-                                    subaccount=self.sub)
+        if self.amend:
+            write = self.rest.arm_amend(live.order_id, info.ticker, slot.side, exchange_index=live.shard,
+                                        subaccount=self.sub)
+        else:  # cancel + create: the compiled path writes the cancel, the slot's task the create
+            write = self.rest.arm_cancel(live.order_id, info.ticker, exchange_index=live.shard,
+                                         subaccount=self.sub)
         if write is None:
             return
         try:
@@ -601,6 +613,7 @@ class MarketMaker:
         live, feed, cfg = slot.live, self.feed, self.config.strategy
         a = ArmedAmend()
         a.key, a.write = (slot.ticker, slot.side), write
+        a.cancel = not self.amend
         a.market = feed.books.index_of(info.ticker)
         a.side = 0 if slot.side == "bid" else 1
         a.book, a.grid = feed.books[info.ticker], info.grid
@@ -666,7 +679,9 @@ class MarketMaker:
         slot.exchange_ts_ms = (feed.books.last_ts_ms or 0) if feed is not None else 0
         slot.queued = False
         slot.busy = True
-        self._spawn(self._work(slot, self._sent(slot, live, q, started, a.fired_count, "amends_compiled")))
+        counter = "cancels_compiled" if a.cancel else "amends_compiled"
+        sent = self._sent(slot, live, q, started, a.fired_count, counter, a.cancel)
+        self._spawn(self._work(slot, sent))
 
     def _crosses(self, ticker: str, side: str, price_bp: int) -> bool:
         """Whether a quote at ``price_bp`` would trade against the book now (amend has no post-only)."""
@@ -788,16 +803,17 @@ class MarketMaker:
         return self._sent(slot, live, q, write, count, "amends_now")
 
     def _sent(self, slot: Slot, live: LiveOrder, q: Quote, write: StartedWrite, count: int,
-              counter: str) -> _SentAmend:
-        """An amend written from the read callback: the slot's stamp takes its write time, the
-        order is PENDING until the answer (which the slot's task awaits)."""
-        stamp = self._arm(slot, "POST")
+              counter: str, cancel: bool = False) -> _SentAmend:
+        """An amend (or ``cancel``) written from the read callback: the slot's stamp takes its
+        write time, the order is PENDING (CANCELING) until the answer, which the slot's task
+        awaits."""
+        stamp = self._arm(slot, "DELETE" if cancel else "POST")
         stamp.written_ns, stamp.armed = write.written_ns, False
         stamp.presigned = self.presign_tracker.was_presigned(write.signature)
         old = live.price_bp, live.size
-        live.state = OrderState.PENDING
+        live.state = OrderState.CANCELING if cancel else OrderState.PENDING
         self.counts[counter] += 1
-        return _SentAmend(write, stamp, live, q, old, count)
+        return _SentAmend(write, stamp, live, q, old, count, cancel)
 
     async def _amend(self, slot: Slot, order: LiveOrder, q: Quote, sent: _SentAmend | None = None) -> None:
         """Move a resting order to ``q`` in place (count sent = already filled + new resting size).
@@ -846,13 +862,16 @@ class MarketMaker:
         if order.state is OrderState.PENDING:
             order.state = OrderState.RESTING if order.size > 0 else OrderState.DONE
 
-    async def _cancel(self, slot: Slot, order: LiveOrder) -> None:
+    async def _cancel(self, slot: Slot, order: LiveOrder, sent: _SentAmend | None = None) -> None:
+        """Cancel the slot's order (``sent``: the compiled path wrote the cancel; only its answer
+        is awaited)."""
         order.state = OrderState.CANCELING
-        stamp = self._arm(slot, "DELETE")
+        stamp = self._arm(slot, "DELETE") if sent is None else sent.stamp
         slot.requote_ns = 0
         try:
             await self.rest.cancel_order(order.order_id, ticker=order.ticker, exchange_index=order.shard,
-                                         subaccount=self.sub, resolve=False)
+                                         subaccount=self.sub, resolve=False,
+                                         started=sent.write if sent is not None else None)
             self._answered(stamp, "cancel", "DELETE", f"{_ORDERS}/{order.order_id}")
             self.counts["cancels"] += 1
             if slot.target is not None and not self.halted and not self._stopping:
