@@ -24,7 +24,8 @@ makes it:
   skew, the half-spread snapped to the grid), bit for bit: the same double arithmetic in the
   same order, on sizes small enough that every product is exact;
 - the requote threshold (:meth:`Strategy.should_requote`), the settlement floor, no crossing
-  (an amend is not post-only; a cancel skips this check: the create after it is post-only), the
+  (an amend is not post-only; a cancel skips it, as the Python path does: the create after it
+  is post-only unless ``strategy.post_only`` is off), the
   minimum quote life, the stop before close, the market and its shard tradable (the feed's own
   dicts), the connection still open and idle, the signature and the connection within their age
   limits, and the budget's tokens there with nobody queued.
@@ -169,7 +170,8 @@ cdef int _targets(ArmedAmend a, int32_t *bid, int32_t *ask, int32_t *top_bid, in
 cdef class ArmedAmend:
     """One quote slot's armed requote, set up by the market maker (every field is set by it): an
     amend, or with ``cancel`` the cancel that starts a cancel + create (``head`` is then the whole
-    request, and the crossing check is left out: the create that follows is post-only)."""
+    request, and the crossing check is left out, as on the Python path: the create that follows is
+    post-only by default)."""
 
     def __init__(self):
         self.armed = False
@@ -330,7 +332,7 @@ cdef class Quoter:
         if a.floor_bp >= 0 and target <= a.floor_bp:
             return self._decline(D_FLOOR)
         if not a.cancel and (target >= top_ask if a.side == 0 else target <= top_bid):
-            return self._decline(D_CROSSES)  # the create of a cancel + create is post-only
+            return self._decline(D_CROSSES)  # a cancel: the create after it decides (post-only)
         now = cb_monotonic_ns()
         wall = _wall_ns()
         if now < a.not_before_ns:

@@ -8,6 +8,7 @@ against the embedded exchange, and its failures keep their meaning (not sent / o
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import struct
 from collections.abc import AsyncIterator, Callable
@@ -874,5 +875,28 @@ def test_an_armed_cancel_fires_even_where_an_amend_would_cross_and_the_exchange_
                 assert got.order_id == r.order_id and rest.stats["requests"] == requests + 1
                 assert sim.exchange.orders[r.order_id].status == "canceled" and rest.stats["unknown"] == 0
                 assert rest.lane.stats["lost"] == 0 and rest.lane.idle >= idle
+                # byte for byte what cancel_order writes itself, but for the order id and signature
+                r2 = await rest.create_order(T, "bid", 4000, 300)
+                path2 = f"{rest.path_prefix}/portfolio/events/orders/{r2.order_id}"
+                await until(lambda: rest.pool.count("DELETE", path2) >= 1)
+                armed = rest.arm_cancel(r2.order_id, T)
+                assert armed is not None
+                rest.disarm(armed)
+                rendered: list[bytes] = []
+                render = rest.lane.render
+                rest.lane.render = (  # type: ignore[method-assign]
+                    lambda *args: rendered.append(render(*args)) or rendered[-1])
+                await rest.cancel_order(r2.order_id, ticker=T)
+
+                def masked(data: bytes, order_id: str, signature: bytes, stamp: bytes) -> bytes:
+                    data = data.replace(order_id.encode(), b"ID").replace(signature, b"SIG")
+                    return data.replace(stamp, b"TS")
+                sent = rendered[-1]
+                ts = re.search(rb"KALSHI-ACCESS-TIMESTAMP: (\d+)", sent)
+                sig = re.search(rb"KALSHI-ACCESS-SIGNATURE: (\S+)", sent)
+                assert ts and sig
+                armed_bytes = masked(write.head, r.order_id, write.signature.encode(),
+                                     str(write.timestamp_ms).encode())
+                assert armed_bytes == masked(sent, r2.order_id, sig.group(1), ts.group(1))
 
     arun(body())

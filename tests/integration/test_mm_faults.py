@@ -76,6 +76,40 @@ def test_create_response_lost_after_execution_is_resolved_without_duplicate(arun
     arun1(go())
 
 
+def test_a_cancel_refused_with_401_leaves_the_order_to_be_resolved_not_taken_for_gone(arun1):
+    """A 401 (or 429) says nothing about the order: it still rests, and its slot must not place a
+    second one beside it before it is resolved and cancelled (the compiled path writes these
+    cancels, on signatures made ahead)."""
+    async def go() -> None:
+        async with run_sim(sim_config(), seed=24) as sim, quoting(sim, requote="cancel_create") as mm:
+            assert mm.quoter is not None
+            sim.admin.add_fault(r"^/portfolio/events/orders/[^/]+$", "status", method="DELETE", status=401)
+
+            def refused() -> list[str]:
+                return [e["path"].rsplit("/", 1)[-1] for e in sim.admin.fault_log
+                        if e["kind"] == "injected_status"]
+            await wait_for(lambda: refused(), 30)
+            old = sim.exchange.orders[refused()[0]]  # the order the refused cancel left resting
+            most = 0
+
+            def resolved_and_cancelled() -> bool:
+                nonlocal most  # the slot's resting orders on the exchange, sampled all along
+                most = max(most, sum(1 for o in sim.exchange.orders.values()
+                                     if o.status == "resting" and o.client_order_id.startswith(mm.prefix)
+                                     and (o.ticker, o.side) == (old.ticker, old.side)))
+                return no_unknown(mm) and old.status != "resting"
+            await wait_for(resolved_and_cancelled, 30)
+            assert most == 1, f"{most} orders rested at once on the slot of {old.order_id}"
+            assert old.status == "canceled" or mm.counts["fills"] > 0  # by the maker (or filled)
+            cancels = mm.latency.requote_cancel_create.count
+            await wait_for(lambda: mm.latency.requote_cancel_create.count > cancels, 30)  # quoting goes on
+            await wait_for(lambda: all_quoted(mm), 20)
+            await agrees_with_sim(mm)
+            assert mm.halted is None
+
+    arun1(go())
+
+
 def test_create_refused_with_503_is_resolved_over_rest_as_not_placed(arun1):
     async def go() -> None:
         async with run_sim(sim_config(), seed=22) as sim, quoting(sim, requote="cancel_create") as mm:

@@ -876,7 +876,15 @@ class MarketMaker:
             self.counts["cancels"] += 1
             if slot.target is not None and not self.halted and not self._stopping:
                 slot.requote_ns = stamp.written_ns  # a requote: the create follows at once
-        except RejectedError:
+        except RejectedError as exc:
+            if exc.status in (401, 429):
+                # refused before the exchange looked at the order (the signature, the rate
+                # limit): it may well rest still, so it is not taken for gone; UNKNOWN, and
+                # the slot places nothing new until it is resolved (user_orders, then REST)
+                self._rejected("cancel", slot, stamp, Quote(order.price_bp, order.size), exc)
+                order.unknown = None
+                order.state = OrderState.UNKNOWN
+                return
             self._timed(stamp, time.monotonic_ns())  # already gone (filled or cancelled)
         except OutcomeUnknownError as exc:
             self._unknown(order, stamp, exc)
