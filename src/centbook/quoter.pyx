@@ -25,10 +25,10 @@ makes it:
   same order, on sizes small enough that every product is exact;
 - the requote threshold (:meth:`Strategy.should_requote`), the settlement floor, no crossing
   (an amend is not post-only; a cancel skips it, as the Python path does: the create after it
-  is post-only unless ``strategy.post_only`` is off), the
-  minimum quote life, the stop before close, the market and its shard tradable (the feed's own
-  dicts), the connection still open and idle, the signature and the connection within their age
-  limits, and the budget's tokens there with nobody queued.
+  is post-only unless ``strategy.post_only`` is off), the minimum quote life, the stop before
+  close, the market and its shard tradable (the feed's own dicts), the connection still open and
+  idle, the signature and the connection within their age limits, and the budget's tokens there
+  with nobody queued.
 
 Whenever one of them fails the slot is left armed and untouched and the Python decision that
 follows in the same read handles it (``declined`` counts those). A slot fires at most once per

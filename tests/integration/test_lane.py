@@ -349,6 +349,20 @@ def armed_amend(book: Any, conn: Any, head: bytes, body: tuple[bytes, bytes, byt
     return a
 
 
+def armed_on(rest: Any, write: Any, book: Any, **fields: Any) -> tuple[Any, Any, list[Any]]:
+    """What the market maker does with a RestClient's ArmedWrite: an ArmedAmend on its connection
+    and bytes, armed on a Quoter that hands what fires to ``rest.armed_sent`` (into the list)."""
+    from centbook.quoter import Quoter
+
+    a = armed_amend(book, write.conn, write.head, (write.body_pre, write.body_mid, write.body_post),
+                    write=write, try_acquire=rest.budget.try_acquire, bucket=write.bucket, cost=write.cost,
+                    fresh_until_ns=write.fresh_until_ns, **fields)
+    started: list[Any] = []
+    q = Quoter(lambda fired: started.extend(rest.armed_sent(f.write, f.sent_ms, f.written_ns) for f in fired))
+    q.arm(a)
+    return a, q, started
+
+
 def test_concurrent_requests_open_connections_up_to_the_limit(arun1: Any) -> None:
     async def body() -> None:
         gate = asyncio.Event()
@@ -793,8 +807,6 @@ def test_a_reserved_connection_keeps_its_idle_age_and_is_retired_when_too_old(ar
 
 
 def test_an_armed_amend_fires_with_the_clients_bytes_and_the_exchange_applies_it(arun: Any) -> None:
-    from centbook.quoter import Quoter
-
     async def body() -> None:
         async with run_sim(seed=10, tier="unlimited") as sim:
             creds = centbook.Credentials(sim.api_key_id, sim.private_key_pem)
@@ -814,15 +826,8 @@ def test_an_armed_amend_fires_with_the_clients_bytes_and_the_exchange_applies_it
                 assert write is not None
                 # a book whose microprice puts our bid at 4100: (4500 x 2 + 5500 x 3) / 5 = 5100
                 book = book_at_5100(T)
-                body = write.body_pre, write.body_mid, write.body_post
-                a = armed_amend(book, write.conn, write.head, body, write=write, live_price=4000,
-                                live_size=300, size=300, half_spread_bp=1000,
-                                try_acquire=rest.budget.try_acquire, bucket=write.bucket, cost=write.cost,
-                                fresh_until_ns=write.fresh_until_ns)
-                started = []
-                q = Quoter(lambda fired: started.extend(rest.armed_sent(f.write, f.sent_ms, f.written_ns)
-                                                        for f in fired))
-                q.arm(a)
+                a, q, started = armed_on(rest, write, book, live_price=4000, live_size=300, size=300,
+                                         half_spread_bp=1000)
                 q.on_read([0])
                 assert q.fired == 1 and len(started) == 1 and a.fired_price == 4100
                 got = await rest.amend_order(r.order_id, T, "bid", 4100, 300, started=started[0])
@@ -837,8 +842,6 @@ def test_an_armed_amend_fires_with_the_clients_bytes_and_the_exchange_applies_it
 def test_an_armed_cancel_fires_even_where_an_amend_would_cross_and_the_exchange_cancels(arun: Any) -> None:
     """requote = cancel_create: the compiled path writes the cancel (RestClient.arm_cancel); the
     create that follows is post-only, so a target through the book does not hold the cancel."""
-    from centbook.quoter import Quoter
-
     async def body() -> None:
         async with run_sim(seed=12, tier="unlimited") as sim:
             creds = centbook.Credentials(sim.api_key_id, sim.private_key_pem)
@@ -859,15 +862,9 @@ def test_an_armed_cancel_fires_even_where_an_amend_would_cross_and_the_exchange_
                 write = rest.arm_cancel(r.order_id, T)
                 assert write is not None
                 # skewed far up (short 1,000 contracts): the bid target 5900 is through the 5500 ask
-                a = armed_amend(book_at_5100(T), write.conn, write.head, (b"", b"", b""), write=write,
-                                cancel=True, live_price=4000, live_size=300, size=300, half_spread_bp=150,
-                                skew_bp_per_contract=1.0, position=-100_000,
-                                try_acquire=rest.budget.try_acquire, bucket=write.bucket, cost=write.cost,
-                                fresh_until_ns=write.fresh_until_ns)
-                started = []
-                q = Quoter(lambda fired: started.extend(rest.armed_sent(f.write, f.sent_ms, f.written_ns)
-                                                        for f in fired))
-                q.arm(a)
+                a, q, started = armed_on(rest, write, book_at_5100(T), cancel=True, live_price=4000,
+                                         live_size=300, size=300, half_spread_bp=150,
+                                         skew_bp_per_contract=1.0, position=-100_000)
                 requests = rest.stats["requests"]
                 q.on_read([0])
                 assert q.fired == 1 and q.declines["crosses"] == 0 and a.fired_price == 5900
