@@ -39,6 +39,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
@@ -132,6 +133,7 @@ def _query(params: dict[str, Any] | None) -> dict[str, str]:
     return q
 
 
+@dataclass(slots=True)
 class ArmedWrite:
     """What :meth:`RestClient.arm_amend` or :meth:`RestClient.arm_cancel` reserved for one write
     of an order (see there).
@@ -143,23 +145,19 @@ class ArmedWrite:
     signature or the connection is too old to be used.
     """
 
-    __slots__ = ("method", "order_id", "full_path", "conn", "head", "body_pre", "body_mid", "body_post",
-                 "bucket", "cost", "timestamp_ms", "signature", "fresh_until_ns")
-
-    def __init__(self, method: str, order_id: str, full_path: str, conn: Any, head: bytes, body_pre: bytes,
-                 body_mid: bytes, body_post: bytes, bucket: str, cost: int, timestamp_ms: int,
-                 signature: str, fresh_until_ns: int) -> None:
-        self.method = method
-        self.order_id = order_id
-        self.full_path = full_path
-        self.conn = conn
-        self.head = head
-        self.body_pre, self.body_mid, self.body_post = body_pre, body_mid, body_post
-        self.bucket = bucket
-        self.cost = cost
-        self.timestamp_ms = timestamp_ms
-        self.signature = signature
-        self.fresh_until_ns = fresh_until_ns
+    method: str
+    order_id: str
+    full_path: str
+    conn: Any
+    head: bytes
+    body_pre: bytes
+    body_mid: bytes
+    body_post: bytes
+    bucket: str
+    cost: int
+    timestamp_ms: int
+    signature: str
+    fresh_until_ns: int
 
 
 class StartedWrite:
@@ -704,9 +702,21 @@ class RestClient:
         else:
             ts = int(time.time() * 1000)
             sig = self._sign_inline(ts, method, full_path)
+        self._put_auth(headers, ts, sig)
+
+    def _put_auth(self, headers: dict[str, str], ts: int, sig: str) -> dict[str, str]:
+        """Add the three auth headers to ``headers``, in the one order every request of the client
+        has them (the armed writes' bytes match the client's own that way); return it."""
+        assert self.credentials is not None
         headers["KALSHI-ACCESS-KEY"] = self.credentials.key_id
         headers["KALSHI-ACCESS-TIMESTAMP"] = str(ts)
         headers["KALSHI-ACCESS-SIGNATURE"] = sig
+        return headers
+
+    @staticmethod
+    def _lane_target(full_path: str, q: dict[str, str]) -> str:
+        """The request target the order lane writes: the path and its query."""
+        return f"{full_path}?{urlencode(q)}" if q else full_path
 
     def _take_presigned(self, method: str, full_path: str, refill: bool = True) -> tuple[int, str] | None:
         """A pre-made ``(timestamp_ms, signature)`` for the path, or None; refills the pool
@@ -785,8 +795,7 @@ class RestClient:
                     if status == 401 or self.clock_skew_s is None:
                         self._note_date(answer.headers)
                 elif lane is not None:
-                    answer = await lane.request(method, f"{full_path}?{urlencode(q)}" if q else full_path,
-                                                headers, data)
+                    answer = await lane.request(method, self._lane_target(full_path, q), headers, data)
                     raw, status = answer.body, answer.status
                     if status == 401 or self.clock_skew_s is None:
                         self._note_date(answer.headers)
@@ -865,11 +874,9 @@ class RestClient:
             self.pool.give_back(method, full_path, *pre)  # unused: back for the queued path
             return None
         ts, sig = pre
-        headers = {"Content-Type": "application/json", "KALSHI-ACCESS-KEY": self.credentials.key_id,
-                   "KALSHI-ACCESS-TIMESTAMP": str(ts), "KALSHI-ACCESS-SIGNATURE": sig}
-        q = _query(params)
+        headers = self._put_auth({"Content-Type": "application/json"}, ts, sig)
         sent_ms = int(time.time() * 1000)
-        write = lane.start(method, f"{full_path}?{urlencode(q)}" if q else full_path, headers, _encode(body))
+        write = lane.start(method, self._lane_target(full_path, _query(params)), headers, _encode(body))
         self._refill_if_low(method, full_path)  # after the write: the refill task is not on its way
         if write is None:
             return None
@@ -1465,12 +1472,9 @@ cancel_order_on_pause, order_group_id, subaccount
         if pre is None:
             return None
         ts, sig = pre
-        # the headers in the order _start_write (a body) and _request (none) put them
-        headers = {"Content-Type": "application/json"} if body is not None else {}
-        headers.update({"KALSHI-ACCESS-KEY": self.credentials.key_id, "KALSHI-ACCESS-TIMESTAMP": str(ts),
-                        "KALSHI-ACCESS-SIGNATURE": sig})
-        q = _query(params)
-        target = f"{full_path}?{urlencode(q)}" if q else full_path
+        # as _start_write (a body) and _request (none) make them
+        headers = self._put_auth({"Content-Type": "application/json"} if body is not None else {}, ts, sig)
+        target = self._lane_target(full_path, _query(params))
         if body is None:
             head, body = lane.render(method, target, headers, None), (b"", b"", b"")
         else:

@@ -46,7 +46,7 @@ cdef class BookListener(WSListener):
         default; when set it costs a bytes copy per frame.
     quoter : centbook.quoter.Quoter, optional (attribute)
         Called from C at the end of every read that changed a book, before ``on_read``: the
-        market maker's compiled amend path (:mod:`centbook.quoter`). Every other frame of the
+        market maker's compiled requote path (:mod:`centbook.quoter`). Every other frame of the
         read has reached ``on_message`` by then (as it came), so what it told Python (an order
         filled, a market paused, a subscription confirmed) holds before any compiled write.
     sample_every : int

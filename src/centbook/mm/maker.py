@@ -267,7 +267,7 @@ class MarketMaker:
         self._wall_offset_ns = time.time_ns() - time.monotonic_ns()
         self._first_armed_read = 0  # read_ns of the last read whose first write was armed
         self._soon: dict[str, None] = {}  # markets to decide at the end of this read (in order)
-        self.quoter: Quoter | None = None  # the compiled amend path, when it applies (start())
+        self.quoter: Quoter | None = None  # the compiled requote path, when it applies (start())
         self._soon_handle: asyncio.Handle | None = None
         self.balance: dict[int, int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -555,7 +555,7 @@ class MarketMaker:
             except Exception as exc:  # noqa: BLE001
                 self._halt(f"arming the compiled amend of {slot.ticker} {slot.side}: {exc!r}")
 
-    # ------------------------------------------------------------------ the compiled amend path
+    # ------------------------------------------------------------------ the compiled requote path
     def _rearm(self, info: MarketInfo) -> None:
         """Arm the market's idle slots for :mod:`centbook.quoter` as the order manager stands now,
         disarm the others; a slot armed for the same state keeps its arming (until its signature
