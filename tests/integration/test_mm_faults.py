@@ -220,7 +220,9 @@ def test_written_hook_splits_presigned_and_sign_on_demand(arun, order_lane):
     async def one(sim: Any, presign: bool) -> None:
         async with quoting(sim, presign=presign, order_lane=order_lane) as mm:
             lat = mm.latency
-            await wait_for(lambda: lat.tick_to_trade.count >= 5, 30)
+            # the start-up creates (one per slot, six) follow snapshots, which carry no ts_ms: wait
+            # for a timed write after a delta too, not only for five writes
+            await wait_for(lambda: lat.tick_to_trade.count >= 5 and lat.exchange_to_written.count >= 1, 30)
             assert mm.rest.presign is presign
             assert (mm.rest.lane is not None) is order_lane
             if presign:
