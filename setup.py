@@ -1,6 +1,6 @@
 """Build centbook's compiled extensions.
 
-Release builds: -O2, Cython's bounds/wraparound/initialized checks off. Set CENTBOOK_DEBUG=1 for a
+Release builds: -O3, Cython's bounds/wraparound/initialized checks off. Set CENTBOOK_DEBUG=1 for a
 debug build (-O0 -g, every Cython check on, C asserts on); it generates its C and objects under
 build/debug so it never clobbers the release build. Never -march=native: wheels must run anywhere.
 """
@@ -12,7 +12,7 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 DEBUG = os.environ.get("CENTBOOK_DEBUG", "") not in ("", "0")
-MODULES = ["fixed", "grid", "book", "_floor", "books", "metrics", "quoter", "wsreader"]
+MODULES = ["fixed", "grid", "book", "_floor", "books", "metrics", "hooks", "mm.quoter", "feed.reader"]
 # Plain C sources compiled into a module besides its .pyx.
 C_SOURCES = {"books": ["csrc/cb_frame.c"]}
 
@@ -32,7 +32,7 @@ directives.update({"language_level": 3, "embedsignature": True, "cdivision": Tru
 config_id = hashlib.sha1(json.dumps([directives, compile_args], sort_keys=True).encode()).hexdigest()[:10]
 
 extensions = [
-    Extension(f"centbook.{name}", [f"src/centbook/{name}.pyx", *C_SOURCES.get(name, [])],
+    Extension(f"centbook.{name}", [f"src/centbook/{name.replace('.', '/')}.pyx", *C_SOURCES.get(name, [])],
               include_dirs=["csrc"], extra_compile_args=compile_args,
               depends=["csrc/cb_fixed.h", "csrc/cb_bits.h", "csrc/cb_frame.h", "csrc/cb_top.h"])
     for name in MODULES

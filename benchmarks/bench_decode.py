@@ -9,7 +9,7 @@ captures: 4-decimal prices, signed 2-decimal deltas, market_id, ts_ms; without t
 
 1. ``json.loads`` + a dict book (exact: Decimal sizes keyed by price string);
 2. ``orjson.loads`` + the same dict book;
-3. msgspec typed decoding (centbook.messages Structs) + centbook OrderBook;
+3. msgspec typed decoding (centbook.protocol.messages Structs) + centbook OrderBook;
 4. centbook ``Books.apply_frame``, one call per frame;
 5. centbook ``Books.apply_frames`` over the list.
 
@@ -29,7 +29,7 @@ import pytest
 
 from centbook import OrderBook
 from centbook.books import Books, FrameKind
-from centbook.messages import OrderbookDelta, OrderbookSnapshot, _dec_hook
+from centbook.protocol.messages import OrderbookDelta, OrderbookSnapshot, dec_hook
 
 orjson = pytest.importorskip("orjson")
 
@@ -127,7 +127,7 @@ def _dict_apply(loads, frames):
     return book
 
 
-_typed = msgspec.json.Decoder(OrderbookSnapshot | OrderbookDelta, dec_hook=_dec_hook)
+_typed = msgspec.json.Decoder(OrderbookSnapshot | OrderbookDelta, dec_hook=dec_hook)
 
 
 def _msgspec_apply(frames):

@@ -9,10 +9,10 @@ asyncio WebSocket server on 127.0.0.1. On each connection it writes one pre-buil
 snapshot, ``N`` fixed-point ``orderbook_delta`` frames (seeded, valid: :func:`streams.make_stream`,
 seq increasing) and an end marker, as fast as the socket takes it. Contenders:
 
-1. ``centbook``: :class:`centbook.wsreader.BookListener` + :class:`centbook.books.Books`, no
+1. ``centbook``: :class:`centbook.feed.reader.BookListener` + :class:`centbook.books.Books`, no
    Python subscriber (frames decoded and applied inside picows' callback);
 2. ``centbook+sub``: the same with one Python ``on_read`` subscriber (called once per socket read);
-3. ``picows_floor_cython``: :class:`centbook.wsreader.CountingListener`, a Cython picows
+3. ``picows_floor_cython``: :class:`centbook.feed.reader.CountingListener`, a Cython picows
    listener that counts frames and bytes and decodes nothing (the receive-only floor: same
    socket, same framing, the same one C call per frame as centbook);
 4. ``picows_floor``: the same count done by a Python ``WSListener`` subclass, one Python call per
@@ -40,8 +40,8 @@ import pytest
 
 from benchmarks.streams import make_stream
 from centbook.books import Books
-from centbook.messages import OrderbookDelta, OrderbookSnapshot, _dec_hook
-from centbook.wsreader import BookListener, CountingListener
+from centbook.feed.reader import BookListener, CountingListener
+from centbook.protocol.messages import OrderbookDelta, OrderbookSnapshot, dec_hook
 
 websockets = pytest.importorskip("websockets")
 aiohttp = pytest.importorskip("aiohttp")
@@ -238,7 +238,7 @@ async def websockets_json(url: str) -> list[dict[int, int]]:
     return [{int(Decimal(p) * 10000): int(s * 100) for p, s in side.items()} for side in book]
 
 
-_typed = msgspec.json.Decoder(OrderbookSnapshot | OrderbookDelta, dec_hook=_dec_hook)
+_typed = msgspec.json.Decoder(OrderbookSnapshot | OrderbookDelta, dec_hook=dec_hook)
 
 
 async def aiohttp_msgspec(url: str) -> list[dict[int, int]]:

@@ -7,9 +7,9 @@ The embedded exchange runs in its own process (``centbook sim --flow``, pinned t
 when there is more than one) with synthetic flow that moves the top of book; the market maker
 (:class:`centbook.mm.MarketMaker`) runs in this process on uvloop, as ``centbook mm`` does (pinned
 to core 0; its signing helper process, which makes the pre-made signatures in bursts, is pinned
-with the exchange, off the maker's core), with its writes on the order lane (:mod:`centbook.lane`,
+with the exchange, off the maker's core), with its writes on the order lane (:mod:`centbook.rest.lane`,
 the ``centbook mm`` default; requotes decided and written by the compiled path,
-:mod:`centbook.quoter`, also the default: the amend, or the cancel of a cancel + create), quoting
+:mod:`centbook.mm.quoter`, also the default: the amend, or the cancel of a cancel + create), quoting
 the sim's three default markets (whole-cent, deci-cent and centi-cent grids) with a requote threshold of
 one bp and no minimum quote life, so that most book changes that move a target cause a write.
 After start-up (books live, first quotes placed) ``gc.freeze()`` moves everything allocated so
@@ -51,11 +51,11 @@ import pytest
 import uvloop
 
 from centbook.auth import Credentials
-from centbook.feed import FeedConfig
+from centbook.feed.connection import FeedConfig
 from centbook.mm import MarketMaker, MMConfig
 from centbook.mm.app import SIM_MARKETS
 from centbook.mm.maker import LATENCIES
-from centbook.rest import RestClient
+from centbook.rest.client import RestClient
 from centbook.sim import SimProcess
 
 QUICK = os.environ.get("CENTBOOK_BENCH_QUICK") == "1"
@@ -240,7 +240,7 @@ def _floor_order(coid: str) -> dict[str, Any]:
 async def _rest_writes(sim: SimProcess, lane: bool = False) -> dict[str, Any]:
     """One create at a time through RestClient (pre-signed), timed to the transport.
 
-    ``lane``: the writes go on the client's order lane (:mod:`centbook.lane`), else aiohttp.
+    ``lane``: the writes go on the client's order lane (:mod:`centbook.rest.lane`), else aiohttp.
     """
     from centbook.metrics import Histogram
     from centbook.mm.stamp import PresignTracker, WriteStamp, current_stamp, make_session, stamp_written

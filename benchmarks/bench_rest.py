@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
 import centbook
-from centbook.rest import _encode
+from centbook.rest.client import _encode
 from centbook.sim import SimProcess
 
 T = "KXDEMO-26DEC31-T50"
@@ -324,7 +324,7 @@ REFILL = 2
 
 
 def _signing_cost(mode: str, n: int, key_path: str) -> None:
-    from centbook.rest import _Signer
+    from centbook.rest.client import _Signer
 
     with open(key_path, "rb") as fh:
         creds = centbook.Credentials("00000000-0000-0000-0000-000000000000", fh.read())

@@ -603,10 +603,10 @@ def _mm_notes(benches: list[dict[str, Any]], group: str) -> list[str]:
         said = []
         if e.get("amends_compiled"):
             said.append(f"{e['amends_compiled']:,} amends decided and written by the compiled path "
-                        f"(`centbook.quoter`), {e.get('amends_now', 0):,} by Python in the read callback")
+                        f"(`centbook.mm.quoter`), {e.get('amends_now', 0):,} by Python in the read callback")
         if e.get("cancels_compiled"):
             said.append(f"{e['cancels_compiled']:,} cancels decided and written by the compiled path "
-                        f"(`centbook.quoter`; the creates after them by the slot's task), of "
+                        f"(`centbook.mm.quoter`; the creates after them by the slot's task), of "
                         f"{e.get('cancels', 0):,} cancels answered in the run")
         if e.get("steal_ms_core0") is not None:
             said.append(f"the host took {e['steal_ms_core0']:,} ms of the maker's core over "

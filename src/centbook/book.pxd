@@ -102,3 +102,14 @@ cdef class OrderBook:
 
     cdef inline cb_book_state_t state_c(self) noexcept nogil:
         return self._state
+
+    # Levels by slot for C callers walking down from the top (with best_slot_below): the best
+    # slot of a side (-1: empty), the size at a slot, and the slot's price on that side's bid axis.
+    cdef inline int32_t best_slot_c(self, int side) noexcept nogil:
+        return self._best[side]
+
+    cdef inline int64_t slot_size_c(self, int side, int32_t slot) noexcept nogil:
+        return self._levels[side][slot]
+
+    cdef inline int32_t slot_price_bp_c(self, int32_t slot) noexcept nogil:
+        return slot * self._tick

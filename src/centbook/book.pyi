@@ -1,5 +1,5 @@
 from collections.abc import Sequence
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import final
 
 import numpy as np
@@ -10,6 +10,16 @@ from centbook.grid import PriceGrid
 class Side(IntEnum):
     YES = 0
     NO = 1
+
+class OrderSide(StrEnum):
+    BID = "bid"
+    ASK = "ask"
+    @property
+    def book_side(self) -> Side: ...
+    @property
+    def opposite(self) -> OrderSide: ...
+    @classmethod
+    def of(cls, side: Side | int) -> OrderSide: ...
 
 class BookState(IntEnum):
     EMPTY = 0

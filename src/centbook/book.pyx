@@ -9,7 +9,7 @@ at most three summary words), also when the top level empties again and again.
 
 Units: prices in basis points of $1 (0..10000), sizes in hundredths of a contract.
 """
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
 import numpy as np
 
@@ -33,7 +33,7 @@ cdef extern from "cb_top.h":
 cdef extern from "Python.h":
     PyObject *cb_tuple_item "PyTuple_GET_ITEM"(object t, Py_ssize_t i)
 
-__all__ = ["OrderBook", "Side", "BookState", "BookFault"]
+__all__ = ["OrderBook", "Side", "OrderSide", "BookState", "BookFault"]
 
 cdef enum:
     MAX_BP = 10000
@@ -47,6 +47,33 @@ class Side(IntEnum):
     """Which bid book: YES bids or NO bids (both sides of a Kalshi book are bids)."""
     YES = 0
     NO = 1
+
+
+class OrderSide(StrEnum):
+    """Which way an order goes, in the words of Kalshi's V2 order endpoints.
+
+    ``BID`` buys YES at its price; ``ASK`` sells YES, which is buying NO at ``10000 - price_bp``.
+    A member equals its wire string (``OrderSide.BID == "bid"``). The one mapping to book sides:
+    an order rests among the bids of :attr:`book_side` (``BID`` -> ``Side.YES``, ``ASK`` ->
+    ``Side.NO``), and :meth:`of` goes back.
+    """
+    BID = "bid"
+    ASK = "ask"
+
+    @property
+    def book_side(self):
+        """The book side whose bids an order of this side joins."""
+        return Side.YES if self is OrderSide.BID else Side.NO
+
+    @property
+    def opposite(self):
+        """The other side."""
+        return OrderSide.ASK if self is OrderSide.BID else OrderSide.BID
+
+    @classmethod
+    def of(cls, side):
+        """The order side that rests among the bids of book side ``side``."""
+        return cls.BID if Side(side) is Side.YES else cls.ASK
 
 
 class BookState(IntEnum):

@@ -6,6 +6,7 @@ from cpython.object cimport PyObject
 
 cimport cython
 
+from centbook.book cimport OrderBook
 from centbook.grid cimport PriceGrid
 
 
@@ -148,5 +149,9 @@ cdef class Books:
     cdef Py_ssize_t _index(self, ticker) except -2
     cdef cb_subscription_t *_sub(self, int64_t sid) except NULL
     cdef void _mark_sid(self, int64_t sid, int state) noexcept
+
+    # The book of a registry index (as a ReadHook's ``changed`` gives them), for C callers.
+    cdef inline OrderBook book_at_c(self, Py_ssize_t index):
+        return <OrderBook>self._book_list[index]
     cdef int _track(self, cb_subscription_t *sub, int64_t seq, int kind) except -1
     cdef int _fail(self, int reason, const char *buf, size_t n) except -2

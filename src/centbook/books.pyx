@@ -4,7 +4,7 @@
 WebSocket frames to them in one compiled call: :meth:`Books.apply_frame` parses the frame with the
 C parser of ``csrc/cb_frame.c`` (no Python object per message), checks ``seq`` per subscription,
 and applies an ``orderbook_snapshot`` or ``orderbook_delta`` to its book. Every other message type
-is validated and classified only; decode it with :func:`centbook.messages.decode`.
+is validated and classified only; decode it with :func:`centbook.protocol.messages.decode`.
 
 Sequence numbers (``seq``) are per subscription (``sid``), shared by every market of that sid,
 and count control replies too. The convention used here (Kalshi does not document it):
@@ -30,10 +30,10 @@ Typical use from a WebSocket listener::
         if kind == FrameKind.ORDERBOOK_DELTA or kind == FrameKind.ORDERBOOK_SNAPSHOT:
             ...                                # books[ticker] is up to date
         elif kind > FrameKind.ORDERBOOK_DELTA:
-            message = centbook.messages.decode(payload)   # typed, off the hot path
+            message = centbook.protocol.messages.decode(payload)   # typed, off the hot path
         if books.resync_pending:
             for sid, tickers in books.take_resync_by_sid().items():
-                send(centbook.commands.get_snapshot(next_id(), sid, tickers))
+                send(centbook.protocol.commands.get_snapshot(next_id(), sid, tickers))
 
 The legacy integer-cent orderbook format (before 2026-03-12) is refused with reason ``legacy``.
 """
@@ -430,7 +430,7 @@ cdef class Books:
 
         A market needs one after a seq gap or duplicate on its subscription, a delta before its
         snapshot, or a frame for it that could not be applied. Ask for them with
-        ``update_subscription`` / ``get_snapshot`` (:func:`centbook.commands.get_snapshot`).
+        ``update_subscription`` / ``get_snapshot`` (:func:`centbook.protocol.commands.get_snapshot`).
 
         Returns
         -------
@@ -596,7 +596,7 @@ cdef class Books:
         int
             A :class:`FrameKind`: ``ORDERBOOK_SNAPSHOT`` / ``ORDERBOOK_DELTA`` when a book was
             updated; another kind for a valid frame of another type (not applied: decode it with
-            :func:`centbook.messages.decode` if it matters); ``FrameKind.INVALID`` (-1) when the
+            :func:`centbook.protocol.messages.decode` if it matters); ``FrameKind.INVALID`` (-1) when the
             frame was refused (see :attr:`last_error`; no level changed).
 
         Raises

@@ -25,23 +25,16 @@ from rich.text import Text
 
 from centbook.auth import Credentials
 from centbook.book import BookState, OrderBook
-from centbook.feed import Feed
+from centbook.feed.connection import Feed
 from centbook.grid import PriceGrid
-from centbook.messages import Trade
+from centbook.protocol.environments import REST_URLS, WS_URLS
+from centbook.protocol.messages import Trade
 
 __all__ = ["Watcher", "fetch_grids", "main", "render_market"]
 
 YES, NO = 0, 1
 DEPTH = 5
 TRADES = 5
-REST_URLS = {
-    "prod": "https://external-api.kalshi.com/trade-api/v2",
-    "demo": "https://external-api.demo.kalshi.co/trade-api/v2",
-}
-WS_URLS = {
-    "prod": "wss://external-api-ws.kalshi.com/trade-api/ws/v2",
-    "demo": "wss://external-api-ws.demo.kalshi.co/trade-api/ws/v2",
-}
 STATE_STYLE = {BookState.LIVE: "bold green", BookState.SYNCING: "yellow", BookState.STALE: "magenta",
                BookState.FAULTED: "bold red", BookState.EMPTY: "dim"}
 

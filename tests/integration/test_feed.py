@@ -15,7 +15,7 @@ from conftest import KalshiTestClient, wait_for
 
 from centbook.auth import Credentials
 from centbook.book import BookState
-from centbook.feed import Feed, FeedConfig, StateChange
+from centbook.feed.connection import Feed, FeedConfig, StateChange
 from centbook.grid import PriceGrid
 from centbook.sim import default_config, run_sim
 
@@ -132,8 +132,8 @@ def test_books_recover_from_stream_faults(arun1, fault, arg):
 
 def test_quiet_markets_are_reported_once_and_messages_flow_to_a_reader(arun):
     """Flow on one market only: the others are reported quiet (still LIVE); trades reach messages()."""
-    from centbook.feed import MarketQuiet
-    from centbook.messages import Trade
+    from centbook.feed.connection import MarketQuiet
+    from centbook.protocol.messages import Trade
 
     async def body() -> tuple[Feed, str, list[Any]]:
         cfg = sim_config(rate=200)

@@ -15,7 +15,7 @@ from test_feed import FAST, conn_id, grids, settle_and_compare, sim_config
 
 from centbook.auth import Credentials
 from centbook.book import BookState
-from centbook.feed import Feed, StateChange
+from centbook.feed.connection import Feed, StateChange
 from centbook.grid import PriceGrid
 from centbook.sim import run_sim
 from centbook.sim.config import PRICE_STRUCTURES

@@ -1,4 +1,4 @@
-"""The order lane (:mod:`centbook.lane`): HTTP/1.1 framing against real servers on 127.0.0.1.
+"""The order lane (:mod:`centbook.rest.lane`): HTTP/1.1 framing against real servers on 127.0.0.1.
 
 A small asyncio server answers each request with bytes the test chooses (Content-Length,
 chunked, end-of-connection framing, interim 1xx, broken answers, silence), so every framing case
@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 import centbook
-from centbook.budget import CREATE as CREATE_PRIORITY
-from centbook.budget import bucket_for
-from centbook.lane import LaneLostError, LaneNotSentError, OrderLane
+from centbook.rest.budget import CREATE as CREATE_PRIORITY
+from centbook.rest.budget import bucket_for
+from centbook.rest.lane import LaneLostError, LaneNotSentError, OrderLane
 from centbook.sim import run_sim
 
 T = "KXDEMO-26DEC31-T50"
@@ -335,7 +335,7 @@ def book_at_5100(ticker: str = "KX-Q") -> Any:
 def armed_amend(book: Any, conn: Any, head: bytes, body: tuple[bytes, bytes, bytes], **fields: Any) -> Any:
     """An ArmedAmend for ``book``'s bid (market 0) on ``conn``, as the market maker arms one:
     tradable, young, tokens there; ``fields`` set the rest (or override these)."""
-    from centbook.quoter import ArmedAmend
+    from centbook.mm.quoter import ArmedAmend
 
     a = ArmedAmend()
     a.key, a.market, a.side, a.book, a.grid = (book.ticker, "bid"), 0, 0, book, book.grid
@@ -352,7 +352,7 @@ def armed_amend(book: Any, conn: Any, head: bytes, body: tuple[bytes, bytes, byt
 def armed_on(rest: Any, write: Any, book: Any, **fields: Any) -> tuple[Any, Any, list[Any]]:
     """What the market maker does with a RestClient's ArmedWrite: an ArmedAmend on its connection
     and bytes, armed on a Quoter that hands what fires to ``rest.armed_sent`` (into the list)."""
-    from centbook.quoter import Quoter
+    from centbook.mm.quoter import Quoter
 
     a = armed_amend(book, write.conn, write.head, (write.body_pre, write.body_mid, write.body_post),
                     write=write, try_acquire=rest.budget.try_acquire, bucket=write.bucket, cost=write.cost,
@@ -669,8 +669,8 @@ def test_rest_start_amend_writes_at_once_or_not_at_all(arun: Any) -> None:
 
 def test_the_compiled_amend_fires_once_with_the_clients_own_bytes_or_declines(arun1: Any) -> None:
     from centbook.fixed import format_price, format_size
-    from centbook.quoter import Quoter
-    from centbook.rest import RestClient, _encode
+    from centbook.mm.quoter import Quoter
+    from centbook.rest.client import RestClient, _encode
 
     async def body() -> None:
         async with RawServer([_ok()]) as server:
@@ -741,7 +741,7 @@ def test_the_compiled_amend_fires_once_with_the_clients_own_bytes_or_declines(ar
 
 
 def test_amends_written_in_a_read_reach_the_order_manager_when_a_later_slot_raises(arun1: Any) -> None:
-    from centbook.quoter import Quoter
+    from centbook.mm.quoter import Quoter
 
     async def body() -> None:
         async with RawServer([_ok()]) as server:

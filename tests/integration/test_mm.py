@@ -10,7 +10,7 @@ from typing import Any
 from conftest import wait_for
 
 from centbook.auth import Credentials
-from centbook.feed import FeedConfig
+from centbook.feed.connection import FeedConfig
 from centbook.mm import MarketMaker, MMConfig, OrderState
 from centbook.sim import default_config, run_sim
 
@@ -106,7 +106,7 @@ class MarketMakerRest:
     """A fresh REST client on the sim (the maker's own is closed)."""
 
     def __init__(self, sim: Any) -> None:
-        from centbook.rest import RestClient
+        from centbook.rest.client import RestClient
 
         self.client = RestClient(sim.rest_url, Credentials(sim.api_key_id, sim.private_key_pem))
 

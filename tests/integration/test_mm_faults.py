@@ -256,7 +256,7 @@ def test_requote_modes_amend_in_place_or_cancel_and_create(arun1):
         async with quoting(sim, requote=mode, compiled_amend=compiled) as mm:
             if mode == "amend":  # (a target that would cross is still placed by cancel + create)
                 await wait_for(lambda: mm.counts["amends"] >= 1 and mm.latency.requote_amend.count >= 1, 30)
-                # written from the read callback: by compiled code (centbook.quoter) unless it is
+                # written from the read callback: by compiled code (centbook.mm.quoter) unless it is
                 # off, else by Python (an idle lane connection, a pre-made signature, tokens)
                 assert (mm.quoter is not None) == compiled
                 done = "amends_compiled" if compiled else "amends_now"
@@ -371,7 +371,7 @@ def test_the_compiled_path_is_disarmed_by_whatever_moves_our_orders_or_position(
     reserved goes back to the lane and the pool; an order update's market is armed again."""
     import json
 
-    from centbook.messages import decode
+    from centbook.protocol.messages import decode
 
     def armed_markets(mm: Any) -> set[str]:
         return {s.ticker for s in mm.slots.values() if s.armed is not None and s.armed.armed}

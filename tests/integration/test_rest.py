@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import centbook
-from centbook.models import Order
+from centbook.protocol.models import Order
 from centbook.sim import run_sim
 
 T = "KXDEMO-26DEC31-T50"  # linear cent, shard 0

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import centbook
-from centbook.errors import WriteNotAppliedError
+from centbook.protocol.errors import WriteNotAppliedError
 from centbook.sim import run_sim
 
 T = "KXDEMO-26DEC31-T50"

@@ -13,7 +13,7 @@ import picows
 import pytest
 
 from centbook.books import Books
-from centbook.wsreader import BookListener, CountingListener
+from centbook.feed.reader import BookListener, CountingListener
 
 CAPTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "kalshi" / "captures" / "events"
 
@@ -144,8 +144,8 @@ def test_the_reads_other_frames_reach_python_before_the_compiled_amend_goes_out(
     update, a paused market, a subscription) holds before the compiled write at the end of the
     read; then on_read."""
     from centbook import PriceGrid
-    from centbook.lane import OrderLane
-    from centbook.quoter import Quoter
+    from centbook.mm.quoter import Quoter
+    from centbook.rest.lane import OrderLane
     from tests.integration.test_lane import RawServer, _ok, armed_amend
     from tests.unit.test_books import delta, snap
 

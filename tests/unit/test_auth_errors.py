@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from centbook.errors import (
+from centbook.protocol.errors import (
     AuthenticationError,
     RateLimitedError,
     RejectedError,

@@ -401,9 +401,9 @@ def test_tick_to_trade_notes_say_who_wrote_the_amends_and_the_hosts_steal():
                   presigned=False, p50_ns=900_000, p99_ns=2_000_000, p999_ns=3_000_000, samples=2000)]
     table = section(render(results(*rows), "make bench"), "mm: tick-to-trade")
     assert ("- pre-signed, requote by amend: 1,990 amends decided and written by the compiled path "
-            "(`centbook.quoter`), 7 by Python in the read callback; the host took 412.5 ms of the "
+            "(`centbook.mm.quoter`), 7 by Python in the read callback; the host took 412.5 ms of the "
             "maker's core over 31.2 s (steal time).") in table
     assert ("- pre-signed, requote by cancel + create: 1,500 cancels decided and written by the compiled "
-            "path (`centbook.quoter`; the creates after them by the slot's task), of 1,600 cancels "
+            "path (`centbook.mm.quoter`; the creates after them by the slot's task), of 1,600 cancels "
             "answered in the run.") in table
     assert "sign on demand, requote by amend:" not in table  # nothing to say about it

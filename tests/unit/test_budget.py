@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from centbook.budget import (
+from centbook.rest.budget import (
     AMEND,
     CANCEL,
     CREATE,

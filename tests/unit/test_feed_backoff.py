@@ -3,7 +3,7 @@ import asyncio
 import random
 import socket
 
-from centbook.feed import Feed, FeedConfig, backoff_delay
+from centbook.feed.connection import Feed, FeedConfig, backoff_delay
 
 
 def test_backoff_bounds_and_jitter():

@@ -1,4 +1,4 @@
-"""Typed messages (centbook.messages) and command encoders (centbook.commands)."""
+"""Typed messages (centbook.protocol.messages) and command encoders (centbook.protocol.commands)."""
 import gzip
 import json
 from pathlib import Path
@@ -6,9 +6,9 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from centbook import commands, messages
 from centbook.books import Books, DecodeError, FrameKind, parse_frame
-from centbook.messages import ErrorCode, LegacyFormatError, MessageDecoder, UnknownMessage
+from centbook.protocol import commands, messages
+from centbook.protocol.messages import ErrorCode, LegacyFormatError, MessageDecoder, UnknownMessage
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "kalshi"
 EXAMPLES = SHARED / "examples" / "ws-examples.jsonl"

@@ -1,4 +1,4 @@
-"""centbook.models: settlement bounds on ``Market`` and the client's local floor check.
+"""centbook.protocol.models: settlement bounds on ``Market`` and the client's local floor check.
 
 The floor check needs no exchange: a market cached with ``remember_market`` is enough, and a
 refused order never reaches the network (the client here is not even opened).
@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 import centbook
-from centbook.errors import SettlementFloorError
-from centbook.models import Market, ProtocolError
+from centbook.protocol.errors import SettlementFloorError
+from centbook.protocol.models import Market, ProtocolError
 
 T = "KXSHUTDOWN-26DEC31"
 
@@ -98,7 +98,7 @@ def test_create_and_amend_refuse_a_price_at_the_floor_locally() -> None:
 
 def test_average_fill_price_is_money_not_a_grid_price():
     """A volume-weighted average of fills at 0.42 x 1 and 0.43 x 2 is 0.426667: off any grid."""
-    from centbook.models import CreateOrderResult
+    from centbook.protocol.models import CreateOrderResult
 
     body = {"order_id": "o1", "client_order_id": "c1", "fill_count": "3.00", "remaining_count": "0.00",
             "average_fill_price": "0.426667", "average_fee_paid": "0.010000", "ts_ms": 1}

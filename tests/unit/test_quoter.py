@@ -1,4 +1,4 @@
-"""The compiled amend path's decision (centbook.quoter) against the Python strategy it mirrors.
+"""The compiled amend path's decision (centbook.mm.quoter) against the Python strategy it mirrors.
 
 For random books on every price structure, random resting orders of ours (at the top, deeper, or
 filling the top levels), positions and strategy settings, the compiled targets must be exactly
@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from centbook import OrderBook, PriceGrid
 from centbook.mm.config import StrategyConfig
+from centbook.mm.quoter import DECLINE_REASONS, ArmedAmend, Quoter
 from centbook.mm.strategy import Strategy
-from centbook.quoter import DECLINE_REASONS, ArmedAmend, Quoter
 from tests.unit.test_grid import STRUCTURES, ranges
 
 GRIDS = ["linear_cent", "deci_cent", "tapered_deci_cent", "center_half_edge_quint_cent",

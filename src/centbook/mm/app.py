@@ -19,11 +19,10 @@ from typing import Any
 import uvloop
 
 from centbook.auth import Credentials
-from centbook.feed import ENVIRONMENTS as WS_URLS
-from centbook.feed import FeedConfig
+from centbook.feed.connection import FeedConfig
 from centbook.mm.config import MMConfig, load_config
 from centbook.mm.maker import MarketMaker
-from centbook.rest import ENVIRONMENTS as REST_URLS
+from centbook.protocol.environments import REST_URLS, WS_URLS
 
 __all__ = ["add_parser", "run_mm", "SIM_MARKETS"]
 

@@ -5,7 +5,7 @@ changed tickers; for each quoted market the strategy computes bid/ask targets fr
 memory (never REST); each quote slot (market, side) has at most one in-flight write, run by a
 task that walks the slot to its target: cancel first, then create. Priorities (cancels before
 creates) are the REST client's budget queue's. Requotes are decided and written in compiled code
-at the end of the socket read, before any Python (:mod:`centbook.quoter`: the amend, or with
+at the end of the socket read, before any Python (:mod:`centbook.mm.quoter`: the amend, or with
 ``requote = "cancel_create"`` the cancel, whose create the slot's task writes once the cancel is
 answered; the slots are armed by :meth:`MarketMaker._rearm` and disarmed by whatever moves our
 orders or position); an amend
@@ -60,13 +60,12 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from centbook.book import BookState
-from centbook.errors import OutcomeUnknownError, RejectedError
-from centbook.feed import Feed, FeedConfig, StateChange
+from centbook.feed.connection import Feed, FeedConfig, StateChange
 from centbook.grid import PriceGrid
-from centbook.messages import Fill, MarketLifecycleV2, MarketPosition, OrderGroupUpdates, UserOrder
 from centbook.metrics import Histogram
 from centbook.mm.config import MMConfig
 from centbook.mm.ledger import Ledger
+from centbook.mm.quoter import ArmedAmend, Quoter
 from centbook.mm.stamp import (
     PresignTracker,
     WriteStamp,
@@ -76,8 +75,9 @@ from centbook.mm.stamp import (
     stamp_written,
 )
 from centbook.mm.strategy import Microprice, Quote, Strategy, _top
-from centbook.quoter import ArmedAmend, Quoter
-from centbook.rest import RestClient, StartedWrite
+from centbook.protocol.errors import OutcomeUnknownError, RejectedError
+from centbook.protocol.messages import Fill, MarketLifecycleV2, MarketPosition, OrderGroupUpdates, UserOrder
+from centbook.rest.client import RestClient, StartedWrite
 
 __all__ = ["OrderState", "LiveOrder", "Slot", "MarketMaker"]
 
@@ -138,7 +138,7 @@ class Slot:
     writes: int = 0
     stamp: WriteStamp = field(default_factory=WriteStamp)
     sent_target: Quote | None = None  # the quote the amend in flight asks for
-    armed: ArmedAmend | None = None   # armed for the compiled amend path (centbook.quoter)
+    armed: ArmedAmend | None = None   # armed for the compiled amend path (centbook.mm.quoter)
     arm_key: tuple[Any, ...] = ()      # the order manager's state it was armed for
 
 
@@ -321,7 +321,7 @@ class MarketMaker:
         if (self.config.compiled_amend and self.rest.lane is not None and self.rest.presign
                 and type(self.strategy) is Strategy and type(self.strategy.fair_model) is Microprice):
             self.quoter = Quoter(self._on_fired)
-            self.feed.listener.quoter = self.quoter
+            self.feed.listener.hook = self.quoter
         await self.feed.__aenter__()
         self._spawn(self._housekeeping())
 
@@ -557,7 +557,7 @@ class MarketMaker:
 
     # ------------------------------------------------------------------ the compiled requote path
     def _rearm(self, info: MarketInfo) -> None:
-        """Arm the market's idle slots for :mod:`centbook.quoter` as the order manager stands now,
+        """Arm the market's idle slots for :mod:`centbook.mm.quoter` as the order manager stands now,
         disarm the others; a slot armed for the same state keeps its arming (until its signature
         is half its age)."""
         assert self.quoter is not None and self.feed is not None

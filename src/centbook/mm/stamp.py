@@ -123,7 +123,7 @@ def stamp_written(method: str, headers: Mapping[str, str]) -> None:
     """Stamp the current task's armed :class:`WriteStamp`: a ``method`` request's bytes are out.
 
     The hook of both transports: :class:`StampedRequest` (aiohttp) and the order lane's
-    ``on_written`` (:class:`centbook.lane.OrderLane`).
+    ``on_written`` (:class:`centbook.rest.lane.OrderLane`).
     """
     stamp = current_stamp.get()
     if stamp is None or not stamp.armed or stamp.method != method:

@@ -3,6 +3,7 @@ from typing import Any
 
 from centbook.book import OrderBook
 from centbook.grid import PriceGrid
+from centbook.hooks import ReadHook
 
 __all__ = ["ArmedAmend", "DECLINE_REASONS", "Quoter"]
 
@@ -56,7 +57,7 @@ class ArmedAmend:
     sent_ms: int
     def __init__(self) -> None: ...
 
-class Quoter:
+class Quoter(ReadHook):
     armed: int
     fired: int
     declined: int
@@ -70,4 +71,3 @@ class Quoter:
     def arm(self, a: ArmedAmend) -> None: ...
     def disarm(self, a: ArmedAmend) -> bool: ...
     def targets(self, a: ArmedAmend) -> tuple[int, int] | None: ...
-    def on_read(self, changed: list[int], read_ns: int = 0) -> None: ...

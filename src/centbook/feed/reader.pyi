@@ -4,8 +4,8 @@ from typing import Any
 import picows
 
 from centbook.books import Books
+from centbook.hooks import ReadHook
 from centbook.metrics import Histogram
-from centbook.quoter import Quoter
 
 class BookListener(picows.WSListener):
     books: Books
@@ -14,7 +14,8 @@ class BookListener(picows.WSListener):
     on_connected_cb: Callable[[Any], Any] | None
     on_disconnected_cb: Callable[[Any], Any] | None
     tap: Callable[[bytes, int], Any] | None
-    quoter: Quoter | None
+    hook: ReadHook | None
+    quoter: ReadHook | None
     apply_latency: Histogram
     frames: int
     book_frames: int

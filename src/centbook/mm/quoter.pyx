@@ -1,7 +1,8 @@
 """The market maker's compiled requote path: decide and write an amend (or, when the maker
 requotes by cancel + create, the cancel) inside the read callback.
 
-The WebSocket reader (:class:`centbook.wsreader.BookListener`) calls :meth:`Quoter.on_read_c`
+The WebSocket reader (:class:`centbook.feed.reader.BookListener`) calls :meth:`Quoter.on_read_c`
+(a :class:`centbook.hooks.ReadHook`)
 at the end of every socket read that changed a book, before any Python listener runs. For each
 changed market with an *armed* quote slot, it computes the strategy's targets from the book's C
 fields and, when the slot's resting order must move, writes the amend's bytes to a reserved
@@ -42,7 +43,9 @@ from posix.time cimport CLOCK_REALTIME, clock_gettime, timespec
 
 from centbook.book cimport CB_BOOK_LIVE, OrderBook
 from centbook.cb cimport cb_format_price, cb_format_size, cb_monotonic_ns
+from centbook.books cimport Books
 from centbook.grid cimport PriceGrid
+from centbook.hooks cimport ReadHook
 
 __all__ = ["ArmedAmend", "DECLINE_REASONS", "Quoter"]
 
@@ -108,15 +111,17 @@ cdef inline int64_t _own_size(ArmedAmend a, int32_t yes) noexcept:
 cdef bint _top(OrderBook book, int side, ArmedAmend a, int32_t *price, int64_t *size) noexcept:
     """strategy._top: the best level of YES bids (side 0) or of YES asks (the NO bids, side 1),
     as a YES price, after taking our own resting size off; up to 5 levels deep, as there."""
-    cdef int32_t slot = book._best[side]
+    cdef int32_t slot = book.best_slot_c(side)
     cdef int32_t yes
     cdef int64_t left
     cdef int _level
     for _level in range(5):
         if slot < 0:
             return False
-        yes = slot * book._tick if side == 0 else MAX_BP - slot * book._tick
-        left = book._levels[side][slot] - _own_size(a, yes)
+        yes = book.slot_price_bp_c(slot)
+        if side == 1:
+            yes = MAX_BP - yes
+        left = book.slot_size_c(side, slot) - _own_size(a, yes)
         if left > 0:
             price[0] = yes
             size[0] = left
@@ -184,7 +189,7 @@ cdef class ArmedAmend:
                 f"fired={self.fired_price if self.written_ns else None})")
 
 
-cdef class Quoter:
+cdef class Quoter(ReadHook):
     """The armed slots, by market; fired from :meth:`on_read_c` (see the module docstring).
 
     Attributes
@@ -239,26 +244,13 @@ cdef class Quoter:
             return None
         return bid, ask
 
-    def on_read(self, changed, int64_t read_ns=0):
-        """What the reader calls from C after a read: fire for the markets (registry indices) in
-        ``changed``. For replays and tests; the feed's reader calls :meth:`on_read_c` itself."""
-        cdef Py_ssize_t n = len(changed), i
-        cdef Py_ssize_t *buf = <Py_ssize_t *>PyMem_Malloc(max(n, 1) * sizeof(Py_ssize_t))
-        if buf == NULL:
-            raise MemoryError()
-        try:
-            for i in range(n):
-                buf[i] = changed[i]
-            self.on_read_c(buf, n, read_ns)
-        finally:
-            PyMem_Free(buf)
-
     @property
     def declines(self):
         """Reads where an armed slot left the decision to Python, by reason."""
         return {name: self._declines[i] for i, name in enumerate(DECLINE_REASONS)}
 
-    cdef int on_read_c(self, const Py_ssize_t *changed, Py_ssize_t n, int64_t read_ns) except -1:
+    cdef int on_read_c(self, Books books, const Py_ssize_t *changed, Py_ssize_t n,
+                       int64_t read_ns) except -1:
         """Fire the armed slots of the markets ``changed[:n]`` whose order must move."""
         cdef int64_t applied_ns
         cdef list fired

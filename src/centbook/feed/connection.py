@@ -2,7 +2,7 @@
 
 :class:`Feed` owns one WebSocket connection and the :class:`~centbook.books.Books` of the markets
 it follows. Frames are decoded and applied inside picows' callback by
-:class:`~centbook.wsreader.BookListener`; this module drives everything around it:
+:class:`~centbook.feed.reader.BookListener`; this module drives everything around it:
 
 - the authenticated handshake (a fresh signature on every attempt), subscriptions with
   ``use_yes_price: true`` sent explicitly and registered with the books, command replies
@@ -36,11 +36,14 @@ from urllib.parse import urlsplit
 
 import picows
 
-from centbook import commands
 from centbook.book import BookState, OrderBook
 from centbook.books import Books, FrameKind
+from centbook.feed.reader import BookListener
 from centbook.grid import PriceGrid
-from centbook.messages import (
+from centbook.metrics import Histogram
+from centbook.protocol import commands
+from centbook.protocol.environments import WS_PATH, WS_URLS
+from centbook.protocol.messages import (
     Error,
     MarketLifecycleV2,
     MultivariateMarketLifecycle,
@@ -49,18 +52,12 @@ from centbook.messages import (
     Unsubscribed,
     decode,
 )
-from centbook.metrics import Histogram
-from centbook.wsreader import BookListener
 
 __all__ = ["ENVIRONMENTS", "Feed", "FeedConfig", "FeedError", "MarketQuiet", "StateChange", "backoff_delay"]
 
 log = logging.getLogger("centbook.feed")
 
-WS_PATH = "/trade-api/ws/v2"
-ENVIRONMENTS = {
-    "demo": "wss://external-api-ws.demo.kalshi.co/trade-api/ws/v2",
-    "prod": "wss://external-api-ws.kalshi.com/trade-api/ws/v2",
-}
+ENVIRONMENTS = WS_URLS  # the earlier name
 TERMINAL_ERRORS = frozenset({10, 17, 25})   # the subscription is dead: resubscribe (17: older spec)
 LIMIT_ERRORS = frozenset({26, 27})          # market or command-rate limit: hold back, no loop
 BOOK_CHANNEL = "orderbook_delta"

@@ -20,7 +20,7 @@ from picows.picows cimport WSFrame, WSListener, WSMsgType, WSTransport
 from centbook.books cimport CB_FRAME_INVALID, CB_KIND_DELTA, CB_KIND_SNAPSHOT, Books
 from centbook.cb cimport cb_monotonic_ns
 from centbook.metrics cimport Histogram
-from centbook.quoter cimport Quoter
+from centbook.hooks cimport ReadHook
 
 __all__ = ["BookListener", "CountingListener"]
 
@@ -44,11 +44,12 @@ cdef class BookListener(WSListener):
     tap : callable, optional
         ``tap(payload: bytes, recv_ns: int)`` for every text frame, for recording. Off by
         default; when set it costs a bytes copy per frame.
-    quoter : centbook.quoter.Quoter, optional (attribute)
-        Called from C at the end of every read that changed a book, before ``on_read``: the
-        market maker's compiled requote path (:mod:`centbook.quoter`). Every other frame of the
-        read has reached ``on_message`` by then (as it came), so what it told Python (an order
-        filled, a market paused, a subscription confirmed) holds before any compiled write.
+    hook : centbook.hooks.ReadHook, optional (attribute)
+        Called from C at the end of every read that changed a book, before ``on_read``
+        (:mod:`centbook.hooks`; the market maker's compiled requote path is one). Every other
+        frame of the read has reached ``on_message`` by then (as it came), so what it told Python
+        (an order filled, a market paused, a subscription confirmed) holds before the hook runs.
+        ``quoter`` is the same attribute under its earlier name.
     sample_every : int
         Time the decode-and-apply of one book frame in every ``sample_every`` into
         ``apply_latency`` (from the first frame of its socket read to the book applied).
@@ -65,7 +66,7 @@ cdef class BookListener(WSListener):
     cdef public object on_connected_cb
     cdef public object on_disconnected_cb
     cdef public object tap
-    cdef public Quoter quoter
+    cdef public ReadHook hook
     cdef readonly Histogram apply_latency
     cdef readonly int64_t frames, book_frames, bytes_in, reads, other_frames, refused_frames
     cdef readonly int64_t last_recv_ns
@@ -148,8 +149,8 @@ cdef class BookListener(WSListener):
         if n == 0:
             return 0
         self._nchanged = 0
-        if self.quoter is not None:  # compiled writes first: before any Python listener
-            self.quoter.on_read_c(self._changed, n, self._read_start_ns)
+        if self.hook is not None:  # compiled reactions first: before any Python listener
+            self.hook.on_read_c(self.books, self._changed, n, self._read_start_ns)
         if self.on_read is not None:
             if len(self._tickers) != len(self.books):
                 self._tickers = self.books.tickers()
@@ -228,6 +229,15 @@ cdef class BookListener(WSListener):
             self._end_read()
         if self.on_disconnected_cb is not None:
             self.on_disconnected_cb(transport)
+
+    @property
+    def quoter(self):
+        """The same as :attr:`hook` (its earlier name)."""
+        return self.hook
+
+    @quoter.setter
+    def quoter(self, ReadHook hook):
+        self.hook = hook
 
     def stats(self):
         """Counters of this listener as a dict."""

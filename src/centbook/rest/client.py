@@ -10,14 +10,14 @@ What it guarantees (PROTOCOL.md 4-5):
 
 * One ``aiohttp`` session, keep-alive, ``TCP_NODELAY`` (aiohttp sets it on every connection).
 * Every authenticated request is signed (:mod:`centbook.auth`) and admitted by the client-side
-  rate budget (:mod:`centbook.budget`) first, so in normal operation no 429 comes back; a 429 is
+  rate budget (:mod:`centbook.rest.budget`) first, so in normal operation no 429 comes back; a 429 is
   still handled (backoff with jitter, budget recalibrated, ``/account/limits`` re-read).
 * Every order carries a ``client_order_id`` (generated when none is given).
 * A write whose outcome is unknown (timeout, lost connection, 408, 5xx) is never re-sent: creates
   are resolved by paging ``GET /portfolio/orders`` for the ticker and matching the
   ``client_order_id``; "not placed" is concluded only once ``/exchange/user_data_timestamp`` is
   past the send time plus a margin. Reads are retried.
-* Results are typed (:mod:`centbook.models`) in integer units; requests carry Kalshi's fixed-point
+* Results are typed (:mod:`centbook.protocol.models`) in integer units; requests carry Kalshi's fixed-point
   strings, produced exactly by :mod:`centbook.fixed`.
 * ``exchange_index`` is sent on every order write: the caller's, or the shard of the market from
   cached market metadata (fetched once per ticker).
@@ -46,10 +46,11 @@ from urllib.parse import urlencode, urlsplit
 import aiohttp
 import msgspec
 
-from centbook import budget as _budget
 from centbook.auth import Credentials, PresignedPool
-from centbook.budget import EndpointCosts, Limits, RateBudget, bucket_for
-from centbook.errors import (
+from centbook.fixed import format_price, format_size
+from centbook.protocol.environments import REST_URLS
+from centbook.protocol.environments import rest_url as environment_url
+from centbook.protocol.errors import (
     AuthenticationError,
     ExchangeError,
     KalshiError,
@@ -63,9 +64,7 @@ from centbook.errors import (
     error_for,
     parse_error_body,
 )
-from centbook.fixed import format_price, format_size
-from centbook.lane import LaneError, LaneNotSentError, LaneWrite, OrderLane
-from centbook.models import (
+from centbook.protocol.models import (
     AccountLimits,
     AmendResult,
     Balance,
@@ -87,15 +86,15 @@ from centbook.models import (
     Settlement,
     UserDataTimestamp,
 )
+from centbook.rest import budget as _budget
+from centbook.rest.budget import EndpointCosts, Limits, RateBudget, bucket_for
+from centbook.rest.lane import LaneError, LaneNotSentError, LaneWrite, OrderLane
 
 __all__ = ["ENVIRONMENTS", "ArmedWrite", "RestClient", "StartedWrite", "environment_url"]
 
 log = logging.getLogger("centbook.rest")
 
-ENVIRONMENTS = {
-    "prod": "https://external-api.kalshi.com/trade-api/v2",
-    "demo": "https://external-api.demo.kalshi.co/trade-api/v2",
-}
+ENVIRONMENTS = REST_URLS  # the earlier name
 
 _ORDERS = "/portfolio/events/orders"
 _ORDERS_BATCH = "/portfolio/events/orders/batched"
@@ -104,17 +103,6 @@ _STP = ("taker_at_cross", "maker")
 _TRACKED_ORDERS = 10_000  # per-order memory (shard, counts) kept for at most this many orders
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
-
-
-def environment_url(env: str, base_url: str | None = None) -> str:
-    """Return the REST base URL of ``prod``, ``demo`` or ``sim`` (the sim needs ``base_url``)."""
-    if base_url:
-        return base_url
-    if env in ENVIRONMENTS:
-        return ENVIRONMENTS[env]
-    if env == "sim":
-        raise ValueError("the sim's URL is printed when it starts; pass it as base_url")
-    raise ValueError(f"unknown environment {env!r}: prod, demo or sim")
 
 
 # -- signing helpers ------------------------------------------------------------------------------
@@ -165,7 +153,7 @@ class StartedWrite:
 
     Attributes
     ----------
-    write : centbook.lane.LaneWrite
+    write : centbook.rest.lane.LaneWrite
     sent_ms : int
         Unix ms just before the write (an unknown outcome's time).
     signature : str
@@ -346,7 +334,7 @@ class RestClient:
         order is declared not placed (REST data lags the matching engine).
     resolve_timeout_s : float
         Longest time spent resolving one unknown outcome before giving up
-        (:class:`~centbook.errors.OutcomeUnknownError`).
+        (:class:`~centbook.protocol.errors.OutcomeUnknownError`).
     client_order_id_prefix : str, optional
         Prefix of generated ids (default ``cb`` + 8 random hex digits; ids are prefix + counter).
     presign : bool
@@ -370,7 +358,7 @@ class RestClient:
         Use this session instead of making one (not closed on exit).
     order_lane : bool
         Send writes (creates, amends, decreases, cancels, order-group writes) on an
-        :class:`~centbook.lane.OrderLane` of warm HTTP/1.1 keep-alive connections instead of
+        :class:`~centbook.rest.lane.OrderLane` of warm HTTP/1.1 keep-alive connections instead of
         aiohttp, so that a write's bytes are out before its coroutine first suspends (when the
         rate budget admits it at once and a connection is idle). Reads stay on aiohttp.
         Failures keep their meaning: not sent, or outcome unknown.
@@ -1064,7 +1052,7 @@ cancel_order_on_pause, order_group_id, subaccount
             As in Kalshi's CreateOrderV2Request (``expiration_time`` in Unix seconds).
         resolve : bool
             When the outcome is unknown, resolve it before returning (default). Otherwise raise
-            :class:`~centbook.errors.OutcomeUnknownError` at once.
+            :class:`~centbook.protocol.errors.OutcomeUnknownError` at once.
 
         Returns
         -------
@@ -1433,7 +1421,7 @@ cancel_order_on_pause, order_group_id, subaccount
                   subaccount: int | None = None) -> ArmedWrite | None:
         """Reserve what an amend of this order needs to be written by compiled code at once.
 
-        For :class:`centbook.quoter.Quoter` (the market maker's amend from the read callback):
+        For :class:`centbook.mm.quoter.Quoter` (the market maker's amend from the read callback):
         an order-lane connection taken out of the pool, a pre-made signature, and the request's
         bytes but for the price, the count and the length (:class:`ArmedWrite`); the budget is
         asked when the bytes go out. None when one of them is not at hand (as
@@ -1552,7 +1540,7 @@ cancel_order_on_pause, order_group_id, subaccount
             compared with the one expected from the last counts the exchange reported for the
             order (its create answer or a resolution read) and its fills since; without such a
             baseline (e.g. right after another decrease or an amend) a ``reduce_by`` decrease
-            cannot be resolved and raises :class:`~centbook.errors.OutcomeUnknownError` at once:
+            cannot be resolved and raises :class:`~centbook.protocol.errors.OutcomeUnknownError` at once:
             use ``reduce_to`` where the outcome matters. A decrease is never re-sent by the
             client (a second ``reduce_by`` would reduce twice).
 
@@ -1678,7 +1666,7 @@ cancel_order_on_pause, order_group_id, subaccount
             ``resolve_timeout_s``. This is the one write the client re-sends on its own, because
             a cancel can only reduce exposure: if an earlier copy lands after all, the later
             one is refused harmlessly (the order is gone) and the refusal is resolved the same
-            way. With ``resend=False``, :class:`~centbook.errors.WriteNotAppliedError` is raised.
+            way. With ``resend=False``, :class:`~centbook.protocol.errors.WriteNotAppliedError` is raised.
 
         Returns
         -------
@@ -1973,7 +1961,7 @@ cancel_order_on_pause, order_group_id, subaccount
     async def cancel_all_orders(self, *, subaccount: int | None = None) -> list[str]:
         """Cancel every resting order (``DELETE /portfolio/events/orders``); return their ids.
 
-        An unknown outcome raises :class:`~centbook.errors.OutcomeUnknownError` unresolved: Kalshi
+        An unknown outcome raises :class:`~centbook.protocol.errors.OutcomeUnknownError` unresolved: Kalshi
         may also cancel orders placed in the following minute, so neither the resting orders
         read back nor a second cancel-all tells what this one did; list the resting orders and
         cancel them one by one (or in a batch) if that matters.
@@ -2256,7 +2244,7 @@ cancel_order_on_pause, order_group_id, subaccount
     async def reset_order_group(self, order_group_id: str, *, subaccount: int | None = None) -> None:
         """Reset a group's matched-contracts counter so orders may be placed again.
 
-        An unknown outcome raises :class:`~centbook.errors.OutcomeUnknownError`: the counter is
+        An unknown outcome raises :class:`~centbook.protocol.errors.OutcomeUnknownError`: the counter is
         not visible over REST and a second reset after fills in between would re-arm the group
         again (more exposure than one reset allows), so it is neither resolved nor re-sent.
         """
@@ -2276,7 +2264,7 @@ cancel_order_on_pause, order_group_id, subaccount
 
         An unknown outcome is resolved by reading the group's limit back; still the old limit
         once REST data is past the send time plus the margin raises
-        :class:`~centbook.errors.WriteNotAppliedError`.
+        :class:`~centbook.protocol.errors.WriteNotAppliedError`.
         """
 
         async def probe() -> tuple[bool, OrderGroup]:

@@ -1,11 +1,12 @@
 # The compiled amend path of the market maker: an armed amend per quote slot, fired from the
-# WebSocket reader's end-of-read hook (centbook.wsreader.BookListener) without Python in between.
+# WebSocket reader's end-of-read hook (a centbook.hooks.ReadHook) without Python in between.
 from libc.stdint cimport int32_t, int64_t
 
 cimport cython
 
 from centbook.book cimport OrderBook
 from centbook.grid cimport PriceGrid
+from centbook.hooks cimport ReadHook
 
 
 @cython.final
@@ -43,7 +44,7 @@ cdef class ArmedAmend:
 
 
 @cython.final
-cdef class Quoter:
+cdef class Quoter(ReadHook):
     cdef list _by_market                # registry index -> [bid ArmedAmend or None, ask ...]
     cdef readonly Py_ssize_t armed
     cdef public object on_fired         # on_fired(list of ArmedAmend), right after the writes
@@ -51,7 +52,6 @@ cdef class Quoter:
     cdef readonly object last_error     # repr of the last exception a slot met before its write
     cdef int64_t _declines[16]
 
-    cdef int on_read_c(self, const Py_ssize_t *changed, Py_ssize_t n, int64_t read_ns) except -1
     cdef bint _decline(self, int reason) noexcept
     cdef int _fire_all(self, const Py_ssize_t *changed, Py_ssize_t n, int64_t read_ns, int64_t applied_ns,
                        list fired) except -1

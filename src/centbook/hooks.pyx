@@ -1,0 +1,73 @@
+"""The WebSocket reader's extension point: compiled code that reacts to a read before Python.
+
+:class:`centbook.feed.reader.BookListener` calls :meth:`ReadHook.on_read_c` of the hook set on it
+(``listener.hook``) at the end of every socket read that changed a book, with the read's frames
+applied and before any Python listener runs. The call is a C call: a subclass written in Cython
+that ``cimport``\\ s this module, :mod:`centbook.books` and :mod:`centbook.book` reads the books
+through their ``.pxd`` accessors with no Python in between. The market maker's compiled requote
+path (:mod:`centbook.mm.quoter`) is such a subclass.
+
+A hook that counts the reads where some market's best YES bid reached a level::
+
+    # cython: language_level=3
+    from libc.stdint cimport int32_t, int64_t
+    from centbook.book cimport OrderBook
+    from centbook.books cimport Books
+    from centbook.hooks cimport ReadHook
+
+    cdef class BidAlarm(ReadHook):
+        cdef public int32_t level_bp
+        cdef public int64_t hits, last_read_ns
+
+        cdef int on_read_c(self, Books books, const Py_ssize_t *changed, Py_ssize_t n,
+                           int64_t read_ns) except -1:
+            cdef Py_ssize_t i
+            cdef OrderBook book
+            for i in range(n):
+                book = books.book_at_c(changed[i])
+                if book.best_bid_bp_c(0) >= self.level_bp:
+                    self.hits += 1
+                    self.last_read_ns = read_ns
+            return 0
+
+    listener.hook = BidAlarm()    # listener: the feed's BookListener (Feed.listener)
+"""
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from libc.stdint cimport int64_t
+
+from centbook.books cimport Books
+
+__all__ = ["ReadHook"]
+
+
+cdef class ReadHook:
+    """Base class of a compiled end-of-read hook; does nothing itself.
+
+    Subclass it in Cython and override ``on_read_c``, declared in ``centbook/hooks.pxd``::
+
+        cdef int on_read_c(self, Books books, const Py_ssize_t *changed, Py_ssize_t n,
+                           int64_t read_ns) except -1
+
+    ``changed[0:n]`` are the registry indices (``books.book_at_c(i)``) of the markets whose book
+    changed in the read, each once; ``read_ns`` is the monotonic time (``cb_monotonic_ns``) of the
+    read's first frame. The pointer is valid only during the call. An exception raised here goes
+    to the reader's caller like one from a Python listener; return 0 otherwise.
+    """
+
+    cdef int on_read_c(self, Books books, const Py_ssize_t *changed, Py_ssize_t n,
+                       int64_t read_ns) except -1:
+        return 0
+
+    def on_read(self, changed, int64_t read_ns=0, Books books=None):
+        """Call :meth:`on_read_c` as the reader would after a read that changed the markets
+        (registry indices) in ``changed``: for replays and tests."""
+        cdef Py_ssize_t n = len(changed), i
+        cdef Py_ssize_t *buf = <Py_ssize_t *>PyMem_Malloc(max(n, 1) * sizeof(Py_ssize_t))
+        if buf == NULL:
+            raise MemoryError()
+        try:
+            for i in range(n):
+                buf[i] = changed[i]
+            self.on_read_c(books, buf, n, read_ns)
+        finally:
+            PyMem_Free(buf)

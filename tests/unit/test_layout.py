@@ -1,0 +1,208 @@
+"""The layout's promises: every public name keeps its import path, and the book imports alone.
+
+``PUBLIC`` lists each module users may import from and the public names it offers. A move that
+drops a name from its path fails here; a new public name is added to the table with its path.
+"""
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+PUBLIC = {
+    "centbook": [
+        "AuthenticationError", "BookFault", "BookState", "Books", "Credentials",
+        "CredentialsError", "DecodeError", "ExchangeError", "FrameKind", "KalshiError",
+        "OrderBook", "OrderNotPlacedError", "OutcomeUnknownError", "PriceGrid",
+        "RateLimitedError", "RejectedError", "RestClient", "ServerError", "Side", "decode",
+        "format_money", "format_price", "format_size", "parse_money", "parse_price_bp",
+        "parse_size",
+    ],
+    "centbook.auth": [
+        "Credentials", "CredentialsError", "PresignedPool", "SALT_LENGTH", "sign_message",
+        "signing_helper_main", "signing_message",
+    ],
+    "centbook.book": [
+        "BookFault", "BookState", "OrderBook", "Side",
+    ],
+    "centbook.books": [
+        "Books", "DecodeError", "FrameKind", "REASONS", "parse_frame",
+    ],
+    "centbook.budget": [
+        "AMEND", "API_PREFIX", "BudgetCore", "BudgetTooSmallError", "CANCEL", "CREATE",
+        "EndpointCosts", "Limits", "READ", "RateBudget", "Ticket", "TokenBucket", "bucket_for",
+    ],
+    "centbook.cli": [
+        "main",
+    ],
+    "centbook.commands": [
+        "CHANNELS", "CommandIds", "UPDATE_ACTIONS", "add_markets", "delete_markets",
+        "get_snapshot", "list_subscriptions", "subscribe", "unsubscribe", "update_subscription",
+    ],
+    "centbook.errors": [
+        "AuthenticationError", "ExchangeError", "KalshiError", "OrderNotPlacedError",
+        "OutcomeUnknownError", "RateLimitedError", "RejectedError", "ServerError",
+        "SettlementFloorError", "WriteNotAppliedError", "error_for", "error_from_item",
+        "parse_error_body",
+    ],
+    "centbook.feed": [
+        "BOOK_CHANNEL", "ENVIRONMENTS", "Feed", "FeedConfig", "FeedError", "LIFECYCLE_CHANNELS",
+        "LIMIT_ERRORS", "MarketQuiet", "PRIVATE_CHANNELS", "StateChange", "TERMINAL_ERRORS",
+        "WS_PATH", "backoff_delay",
+    ],
+    "centbook.fixed": [
+        "format_money", "format_price", "format_size", "parse_money", "parse_price_bp",
+        "parse_size",
+    ],
+    "centbook.grid": [
+        "PriceGrid",
+    ],
+    "centbook.lane": [
+        "LaneError", "LaneLostError", "LaneNotSentError", "LaneResponse", "LaneWrite",
+        "OrderLane",
+    ],
+    "centbook.messages": [
+        "CfbenchmarksAverage", "CfbenchmarksIndexList", "CfbenchmarksValue",
+        "CfbenchmarksValueBody", "DeltaBody", "Error", "ErrorBody", "ErrorCode", "EventFeeBody",
+        "EventFeeUpdate", "EventLifecycle", "EventLifecycleBody", "Fill", "FillBody",
+        "IndexListBody", "LegacyFormatError", "LifecycleBody", "MESSAGE_TYPES",
+        "MarketLifecycleV2", "MarketPosition", "MarketPositionBody", "Message",
+        "MessageDecoder", "MicroDollars", "MultivariateMarketLifecycle", "MveLeg", "Ok",
+        "OkMarkets", "OrderGroupBody", "OrderGroupUpdates", "OrderbookDelta",
+        "OrderbookSnapshot", "PriceBp", "PriceRange", "PythUnderlyingList", "PythValue",
+        "PythValueBody", "QuoteAccepted", "QuoteBody", "QuoteCreated", "QuoteExecuted",
+        "QuoteExecutedBody", "RfqCreated", "RfqCreatedBody", "RfqDeleted", "RfqDeletedBody",
+        "SizeC100", "SnapshotBody", "Subscribed", "SubscriptionInfo", "TERMINAL_ERROR_CODES",
+        "Ticker", "TickerBody", "Trade", "TradeBody", "UnderlyingListBody", "UnknownMessage",
+        "Unsubscribed", "UserOrder", "UserOrderBody", "decode", "decoder_stats",
+    ],
+    "centbook.metrics": [
+        "Histogram",
+    ],
+    "centbook.mm": [
+        "Ledger", "MMConfig", "MarketMaker", "Microprice", "OrderState", "Quote", "RiskConfig",
+        "Strategy", "StrategyConfig", "load_config",
+    ],
+    "centbook.mm.app": [
+        "SIM_MARKETS", "add_parser", "run_mm", "run_session", "status_line", "summary_text",
+    ],
+    "centbook.mm.config": [
+        "GROUP_POLICIES", "MMConfig", "REQUOTE_MODES", "RiskConfig", "StrategyConfig",
+        "load_config",
+    ],
+    "centbook.mm.ledger": [
+        "Ledger", "MarketBook",
+    ],
+    "centbook.mm.maker": [
+        "AMEND_PRESIGN_DEPTH", "CHANNELS", "LATENCIES", "LiveOrder", "MarketInfo",
+        "MarketMaker", "OrderState", "Slot",
+    ],
+    "centbook.mm.stamp": [
+        "PresignTracker", "StampedRequest", "WriteStamp", "current_stamp", "eager_task",
+        "make_session", "stamp_written",
+    ],
+    "centbook.mm.strategy": [
+        "FairModel", "Microprice", "Quote", "Strategy",
+    ],
+    "centbook.models": [
+        "AccountLimits", "AmendResult", "Balance", "BatchCancelItem", "BatchCreateItem",
+        "CancelResult", "CreateOrderResult", "DecreaseResult", "EndpointCost",
+        "EndpointCostList", "EventPosition", "ExchangeStatus", "Fill", "Market",
+        "MarketPosition", "Order", "OrderGroup", "Orderbook", "ProtocolError", "Settlement",
+        "ShardStatus", "UserDataTimestamp", "parse_time_ns",
+    ],
+    "centbook.quoter": [
+        "ArmedAmend", "DECLINE_REASONS", "Quoter",
+    ],
+    "centbook.rest": [
+        "ArmedWrite", "AuthenticationError", "ENVIRONMENTS", "ExchangeError",
+        "OrderNotPlacedError", "OutcomeUnknownError", "RateLimitedError", "RejectedError",
+        "RestClient", "ServerError", "StartedWrite", "environment_url",
+    ],
+    "centbook.sim": [
+        "Admin", "Credentials", "EngineEvent", "Exchange", "SimHandle", "SimProcess", "TIERS",
+        "build", "default_config", "run_sim",
+    ],
+    "centbook.sim.auth": [
+        "KeyRing", "generate_key_pair", "sign", "write_credentials",
+    ],
+    "centbook.sim.config": [
+        "PRICE_STRUCTURES", "TIERS", "default_config",
+    ],
+    "centbook.sim.engine": [
+        "Account", "Clock", "EVENT_KINDS", "EngineEvent", "Event", "Exchange", "Fill",
+        "GROUP_WINDOW_NS", "KALSHI_UPDATE_REASONS", "MAX_BP", "MAX_SUBACCOUNT", "Market",
+        "ONE_DOLLAR_PER_C100", "Order", "OrderGroup", "Position", "STATUS_FILTERS", "Series",
+        "Settlement", "Trade", "User",
+    ],
+    "centbook.sim.errors": [
+        "SimError", "bad_request", "invalid_order", "not_found",
+    ],
+    "centbook.sim.flow": [
+        "FLOW_DEFAULTS", "FUNDING", "Flow", "measure",
+    ],
+    "centbook.sim.ratelimit": [
+        "Arrival", "Bucket", "DEFAULT_COST", "ENDPOINT_COSTS", "RateLimiter", "cost_of",
+    ],
+    "centbook.sim.server": [
+        "API", "BodyError", "Fault", "MAX_COUNT", "SimServer", "WS_PATH",
+    ],
+    "centbook.sim.stream": [
+        "CHANNELS", "CommandError", "Connection", "DEFAULTS", "ERRORS", "FAULTS", "FILTERED",
+        "NOT_SIMULATED", "PRIVATE", "SEQUENCED", "StreamAdmin", "StreamHub", "Subscription",
+        "UPDATABLE", "UPDATE_REASONS", "WS_PATH", "market_id",
+    ],
+    "centbook.sim.wire": [
+        "dollars4", "event_positions_json", "fill_json", "iso", "iso_s", "market_json",
+        "order_json", "orderbook_json", "position_json", "settlement_json", "trade_json",
+    ],
+    "centbook.watch": [
+        "DEPTH", "REST_URLS", "STATE_STYLE", "TRADES", "WS_URLS", "Watcher", "add_parser",
+        "contracts", "dollars", "fetch_grids", "main", "render_market", "watch",
+    ],
+    "centbook.wsreader": [
+        "BookListener", "CountingListener",
+    ],
+}
+
+NETWORK_MODULES = ("aiohttp", "cryptography", "picows", "msgspec", "uvloop", "rich")
+
+
+@pytest.mark.parametrize("module", sorted(PUBLIC))
+def test_public_names_keep_their_paths(module):
+    mod = importlib.import_module(module)
+    missing = [name for name in PUBLIC[module] if not hasattr(mod, name)]
+    assert not missing, f"{module} lost {missing}"
+
+
+def test_names_in_all_exist():
+    for module in PUBLIC:
+        mod = importlib.import_module(module)
+        missing = [name for name in getattr(mod, "__all__", ()) if not hasattr(mod, name)]
+        assert not missing, f"{module}.__all__ names what it does not have: {missing}"
+
+
+def _fresh(code):
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+@pytest.mark.parametrize("statement", [
+    "import centbook.book",
+    "from centbook import OrderBook, PriceGrid, Books",
+    "import centbook.books, centbook.grid, centbook.fixed, centbook.metrics, centbook.hooks",
+])
+def test_the_book_imports_alone(statement):
+    loaded = _fresh(f"import sys; {statement}; print(*sorted(sys.modules))")
+    network = [m for m in loaded if m.split(".")[0] in NETWORK_MODULES]
+    assert not network, f"{statement!r} loaded {network}"
+    assert "numpy" in loaded
+    assert not [m for m in loaded if m.startswith(("centbook.rest", "centbook.feed", "centbook.protocol",
+                                                   "centbook.mm", "centbook.sim"))]
+
+
+def test_network_names_load_on_first_use():
+    loaded = _fresh("import sys, centbook; centbook.RestClient; centbook.decode; print(*sorted(sys.modules))")
+    assert "aiohttp" in loaded and "msgspec" in loaded
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        getattr(importlib.import_module("centbook"), "nope")  # noqa: B009
