@@ -7,30 +7,7 @@ that ``cimport``\\ s this module, :mod:`centbook.books` and :mod:`centbook.book`
 through their ``.pxd`` accessors with no Python in between. The market maker's compiled requote
 path (:mod:`centbook.mm.quoter`) is such a subclass.
 
-A hook that counts the reads where some market's best YES bid reached a level::
-
-    # cython: language_level=3
-    from libc.stdint cimport int32_t, int64_t
-    from centbook.book cimport OrderBook
-    from centbook.books cimport Books
-    from centbook.hooks cimport ReadHook
-
-    cdef class BidAlarm(ReadHook):
-        cdef public int32_t level_bp
-        cdef public int64_t hits, last_read_ns
-
-        cdef int on_read_c(self, Books books, const Py_ssize_t *changed, Py_ssize_t n,
-                           int64_t read_ns) except -1:
-            cdef Py_ssize_t i
-            cdef OrderBook book
-            for i in range(n):
-                book = books.book_at_c(changed[i])
-                if book.best_bid_bp_c(0) >= self.level_bp:
-                    self.hits += 1
-                    self.last_read_ns = read_ns
-            return 0
-
-    listener.hook = BidAlarm()    # listener: the feed's BookListener (Feed.listener)
+docs/hooks.md explains the contract and builds a complete example.
 """
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int64_t
