@@ -15,10 +15,10 @@ import os
 
 import pytest
 
+from benchmarks._floor import FloorBook
 from benchmarks.contenders import BmosconBook, DictBook, SortedBook
 from benchmarks.streams import make_stream
 from centbook import OrderBook, PriceGrid
-from centbook._floor import FloorBook
 
 QUICK = os.environ.get("CENTBOOK_BENCH_QUICK") == "1"   # `centbook bench --quick`
 N = 100_000 if QUICK else 1_000_000

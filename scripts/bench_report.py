@@ -1,11 +1,11 @@
 """Turn a pytest-benchmark JSON file into centbook's performance section.
 
-Usage: python scripts/bench_report.py RESULTS.json README.md [COMMAND]
+Usage: python -m scripts.bench_report RESULTS.json README.md [COMMAND] (from the checkout)
 
 Writes the report's text (ratios first, then the targets with met / not met, per-group tables
 and sections for each suite that ran, the scale and memory section and what kalshi-sdk's venv
 made of the run (``sdk-env.json`` beside the JSON), headed by the command that reproduces it;
-see :mod:`centbook.benchreport`) between the README's ``<!-- bench:start -->`` and
+see :mod:`benchmarks.report`) between the README's ``<!-- bench:start -->`` and
 ``<!-- bench:end -->`` markers, and also to RESULTS.md beside the JSON. Nothing in the README's
 performance section is typed by hand.
 """
@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from centbook.benchreport import SDK_STATUS, read_sdk_status, render, update_readme
+from benchmarks.report import SDK_STATUS, read_sdk_status, render, update_readme
 
 
 def main() -> None:

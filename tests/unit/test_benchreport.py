@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from centbook import benchreport
-from centbook.benchreport import END, START, ensure_sdk_venv, find_sdk_python, render, update_readme
+from benchmarks import report as benchreport
+from benchmarks.report import END, START, ensure_sdk_venv, find_sdk_python, render, update_readme
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,8 +1,4 @@
-"""The ``centbook`` command: one subcommand per tool (``sim``, ``bench``, ``watch``, ``mm``).
-
-Each subcommand registers itself with :func:`_add_sim`-style functions that add a parser and set
-``func``; :func:`main` dispatches.
-"""
+"""``centbook sim``: run the embedded Kalshi-compatible exchange on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -13,10 +9,16 @@ import signal
 import sys
 from typing import Any
 
-__all__ = ["main"]
+from aiohttp import web
+
+from centbook.sim import build, default_config
+from centbook.sim.auth import write_credentials
+from centbook.sim.config import TIERS
+
+__all__ = ["add_parser", "run"]
 
 
-def _add_sim(sub: Any) -> None:
+def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "sim",
         help="run the embedded Kalshi-compatible exchange on 127.0.0.1",
@@ -46,13 +48,11 @@ def _add_sim(sub: Any) -> None:
         action="store_true",
         help="accept unsigned WebSocket connections (public channels and books; to watch with any client)",
     )
-    p.set_defaults(func=_run_sim)
+    p.set_defaults(func=run)
 
 
-def _run_sim(args: argparse.Namespace) -> int:
-    from centbook.sim import default_config
-    from centbook.sim.config import TIERS
-
+def run(args: argparse.Namespace) -> int:
+    """Run the exchange until SIGINT or SIGTERM; return the exit status."""
     config = default_config()
     if args.config:
         with open(args.config) as fh:
@@ -92,11 +92,6 @@ def _run_sim(args: argparse.Namespace) -> int:
 
 
 async def _serve(args: argparse.Namespace, config: dict[str, Any]) -> None:
-    from aiohttp import web
-
-    from centbook.sim import build
-    from centbook.sim.auth import write_credentials
-
     try:
         server, creds = build(config, seed=args.seed, max_skew_ms=args.max_skew_ms, tier=args.tier)
     except (KeyError, ValueError) as exc:
@@ -123,54 +118,3 @@ async def _serve(args: argparse.Namespace, config: dict[str, Any]) -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await runner.cleanup()
-
-
-def _add_bench(sub: Any) -> None:
-    p = sub.add_parser(
-        "bench",
-        help="run the benchmark suites and write a Markdown report with charts",
-        description=(
-            "Run centbook's pytest-benchmark suites (from a checkout's benchmarks/ folder) and write "
-            "report.md, PNG charts and results.json. Needs the test and bench extras: "
-            "pip install 'centbook[test,bench]'. kalshi-sdk's book needs Python >= 3.12: it runs "
-            "in a venv of its own (.venv-sdk in the checkout, made on first use with python3.12 or "
-            "python3.13 from PATH or pyenv); without one the report says so and the rest runs."
-        ),
-    )
-    p.add_argument("--report", metavar="DIR", default="build/bench/report",
-                   help="folder for report.md, the charts and results.json (default build/bench/report)")
-    p.add_argument("--quick", action="store_true",
-                   help="small streams and few rounds, kalshi-sdk on a short prefix of the cent "
-                        "stream (under a minute once .venv-sdk exists; noisier figures)")
-    p.set_defaults(func=_run_bench)
-
-
-def _run_bench(args: argparse.Namespace) -> int:
-    from centbook.benchreport import run
-
-    argv = ["--report", args.report] + (["--quick"] if args.quick else [])
-    return run(args.report, quick=args.quick, argv=argv)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the ``centbook`` command line; return the exit status."""
-    parser = argparse.ArgumentParser(
-        prog="centbook", description="centbook: Kalshi market data and execution"
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    _add_sim(sub)
-    _add_bench(sub)
-    from centbook.mm.app import add_parser as _add_mm
-    from centbook.watch import add_parser as _add_watch
-
-    _add_watch(sub)
-    _add_mm(sub)
-    args = parser.parse_args(argv)
-    if not hasattr(args, "func"):
-        parser.print_help()
-        return 2
-    return int(args.func(args) or 0)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

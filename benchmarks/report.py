@@ -1,4 +1,4 @@
-"""``centbook bench``: run the benchmark suites and write a Markdown report with charts.
+"""The benchmark report: run the suites and write Markdown with charts (``centbook bench``).
 
 The suites are the pytest-benchmark modules in the checkout's ``benchmarks/`` folder, so this
 needs pytest and pytest-benchmark (the ``test`` extra) and, for the charts, matplotlib (the
@@ -36,6 +36,9 @@ from collections.abc import Callable, Iterable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from Cython.Build import cythonize
+from setuptools import Distribution, Extension
 
 __all__ = ["render", "run", "write_report", "update_readme", "ensure_sdk_venv", "read_sdk_status"]
 
@@ -905,10 +908,27 @@ def machine_text() -> str:
 
 
 def find_benchmarks() -> Path:
-    for base in (Path.cwd(), Path(__file__).resolve().parents[2]):
-        if (base / "benchmarks" / "bench_book.py").exists():
-            return base / "benchmarks"
-    raise SystemExit("centbook bench: no benchmarks/ folder here: run it from a centbook checkout")
+    """The checkout's benchmarks/ folder: this module's own."""
+    return Path(__file__).resolve().parent
+
+
+def build_floor(bench_dir: Path | None = None) -> Path:
+    """Build the benchmark floor kernel (``benchmarks/_floor.pyx``) in place; return the folder.
+
+    The same Cython directives and optimisation as centbook's release build (setup.py), so the
+    floor is measured as the book is. Rebuilt only when the .pyx is newer than its module.
+    """
+    bench_dir = bench_dir or find_benchmarks()
+    root = bench_dir.parent
+    directives = {"boundscheck": False, "wraparound": False, "initializedcheck": False,
+                  "cdivision": True, "language_level": 3, "binding": False}
+    ext = Extension("benchmarks._floor", [str(bench_dir / "_floor.pyx")], extra_compile_args=["-O3"])
+    dist = Distribution({"ext_modules": cythonize([ext], compiler_directives=directives, quiet=True,
+                                                  build_dir=str(root / "build" / "floor"))})
+    dist.script_args = ["build_ext", "-b", str(root), "-t", str(root / "build" / "floor")]
+    dist.parse_command_line()
+    dist.run_commands()
+    return bench_dir
 
 
 def write_report(results_path: Path, report_dir: Path, command: str) -> Path:
@@ -1077,7 +1097,7 @@ def run(report_dir: str | os.PathLike[str], *, quick: bool = False, argv: list[s
                   file=sys.stderr)
             return 2
     _pyplot()  # fail before the long run, not after it
-    bench_dir = find_benchmarks()
+    bench_dir = build_floor()
     out = Path(report_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / "results.json"
