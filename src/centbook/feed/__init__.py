@@ -14,7 +14,6 @@ from centbook.feed.connection import (
     LIMIT_ERRORS,
     PRIVATE_CHANNELS,
     TERMINAL_ERRORS,
-    WS_PATH,
     Feed,
     FeedConfig,
     FeedError,
@@ -24,6 +23,7 @@ from centbook.feed.events import Events, MarketQuiet
 from centbook.feed.subscriptions import BOOK_CHANNEL, Subscription, Subscriptions
 from centbook.feed.tradability import Tradability
 from centbook.feed.validity import StateChange, Validity
+from centbook.protocol.environments import WS_PATH
 
 __all__ = [
     "WS_PATH", "ENVIRONMENTS", "TERMINAL_ERRORS", "LIMIT_ERRORS", "BOOK_CHANNEL",
