@@ -63,7 +63,7 @@ __all__ = ["ENVIRONMENTS", "Feed", "FeedConfig", "FeedError", "MarketQuiet", "St
 
 log = logging.getLogger("centbook.feed")
 
-ENVIRONMENTS = WS_URLS  # the earlier name
+ENVIRONMENTS = WS_URLS  # an alias: the same URLs by environment
 TERMINAL_ERRORS = frozenset({10, 17, 25})   # the subscription is dead: resubscribe (17: older spec)
 LIMIT_ERRORS = frozenset({26, 27})          # market or command-rate limit: hold back, no loop
 PRIVATE_CHANNELS = ("fill", "user_orders", "market_positions", "order_group_updates")

@@ -316,7 +316,7 @@ class UserFill(_Envelope, tag="fill", kw_only=True):
     seq: int | None = None
 
 
-Fill = UserFill  # the earlier name
+Fill = UserFill  # an alias, kept as a public name
 
 
 class MarketPositionBody(_Body, kw_only=True):

@@ -399,7 +399,7 @@ class PortfolioFill(msgspec.Struct, frozen=True, kw_only=True):
 
 
 
-Fill = PortfolioFill  # the earlier name
+Fill = PortfolioFill  # an alias, kept as a public name
 
 
 class MarketPosition(msgspec.Struct, frozen=True, kw_only=True):
