@@ -273,15 +273,27 @@ class Feed:
         """Per market, from its lifecycle events (:attr:`Tradability.tradable`)."""
         return self.tradability.tradable
 
+    @tradable.setter
+    def tradable(self, value: dict[str, bool]) -> None:
+        self.tradability.tradable = value
+
     @property
     def shard_trading(self) -> dict[int, bool]:
         """Per exchange shard, from the last status poll (:attr:`Tradability.shard_trading`)."""
         return self.tradability.shard_trading
 
+    @shard_trading.setter
+    def shard_trading(self, value: dict[int, bool]) -> None:
+        self.tradability.shard_trading = value
+
     @property
     def market_shards(self) -> dict[str, int]:
         """Each market's ``exchange_index`` (:attr:`Tradability.market_shards`)."""
         return self.tradability.market_shards
+
+    @market_shards.setter
+    def market_shards(self, value: dict[str, int]) -> None:
+        self.tradability.market_shards = value
 
     @property
     def _subs(self) -> dict[int, Subscription]:
