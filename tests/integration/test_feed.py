@@ -53,7 +53,7 @@ async def settle_and_compare(sim: Any, feed: Feed, rest: KalshiTestClient) -> in
     await asyncio.sleep(0)
     cid = conn_id(sim, feed)
     target = sim.admin.streams.seqs()[cid]
-    book_sids = [sid for sid, sub in feed._subs.items() if sub.channel == "orderbook_delta"]
+    book_sids = [sid for sid, sub in feed.subscriptions.by_sid.items() if sub.channel == "orderbook_delta"]
     await wait_for(lambda: all(feed.books.subscription_seq(s) == target[s] for s in book_sids)
                    and all(feed.books[t].is_live for t in feed.tickers), 15)
     levels = 0
@@ -85,7 +85,7 @@ async def run_feed(fault: str | None, arg: dict[str, Any]) -> tuple[Feed, list[S
                 before = {t: feed.books[t].generation for t in feed.tickers}
                 cid = conn_id(sim, feed)
                 if fault == "channel_error":
-                    arg = {"sid": next(iter(feed._subs)), **arg}
+                    arg = {"sid": next(iter(feed.subscriptions.by_sid)), **arg}
                 getattr(sim.admin.streams, fault)(conn=cid, **arg)
                 frames = feed.listener.book_frames
                 await wait_for(lambda: feed.listener.book_frames > frames + 100, 15)

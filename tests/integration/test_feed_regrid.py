@@ -48,7 +48,7 @@ async def run_regrid() -> tuple[Feed, list[StateChange], str, PriceGrid]:
             await wait_for(lambda: feed.counts["off_grid"] >= 1, 15)
             assert feed.books[ticker].state is BookState.FAULTED
             assert feed.books[ticker].last_fault == "off_grid"
-            assert ticker in feed._waiting_grid or feed.books[ticker].grid == fine
+            assert ticker in feed.validity.waiting_grid or feed.books[ticker].grid == fine
             # 2. the announcement: the feed regrids, resnapshots, goes LIVE on the new grid
             sim.admin.exchange.announce_price_structure(ticker)
             await wait_for(lambda: feed.books[ticker].is_live and feed.books[ticker].grid == fine, 15)

@@ -2,21 +2,25 @@
 
 :class:`Feed` owns one WebSocket connection and the :class:`~centbook.books.Books` of the markets
 it follows. Frames are decoded and applied inside picows' callback by
-:class:`~centbook.feed.reader.BookListener`; this module drives everything around it:
+:class:`~centbook.feed.reader.BookListener`; :class:`Feed` is the connection and its life cycle,
+and holds the parts that do the rest:
 
-- the authenticated handshake (a fresh signature on every attempt), subscriptions with
-  ``use_yes_price: true`` sent explicitly and registered with the books, command replies
-  matched by id;
-- book validity: a seq gap or duplicate, a fault, or a crossed book that persists past one read
-  leads to a targeted ``get_snapshot`` (falling back to unsubscribe/resubscribe when the snapshot
-  does not come in time); an off-grid price waits for the new grid (lifecycle event or a REST
-  lookup) before the snapshot; terminal errors 10 and 25 make the subscription's books STALE
-  and resubscribe; limits 26/27 hold commands back instead of retrying in a loop;
-- liveness: client pings (picows auto-ping) and Kalshi's 10 s heartbeat; a dead connection makes
-  every book STALE, and reconnects use capped exponential backoff with full jitter; books are
-  LIVE again only after fresh snapshots;
-- tradability (lifecycle events, exchange status per shard), kept apart from book validity;
-- metrics, state transitions for listeners, and every other message as a typed event.
+- :class:`~centbook.feed.subscriptions.Subscriptions`: the authenticated connection's
+  subscriptions (``use_yes_price: true`` sent explicitly and registered with the books) and
+  commands, replies matched by id; limits 26/27 hold commands back instead of retrying in a loop;
+- :class:`~centbook.feed.validity.Validity`: book validity: a seq gap or duplicate, a fault, or a
+  crossed book that persists past one read leads to a targeted ``get_snapshot`` (falling back to
+  unsubscribe/resubscribe when the snapshot does not come in time); an off-grid price waits for
+  the new grid (lifecycle event or a REST lookup) before the snapshot; terminal errors 10 and 25
+  make the subscription's books STALE and resubscribe;
+- :class:`~centbook.feed.tradability.Tradability`: lifecycle events and exchange status per
+  shard, kept apart from book validity;
+- :class:`~centbook.feed.events.Events`: every other message as a typed event, and quiet markets.
+
+This module keeps the handshake (a fresh signature on every attempt) and liveness: client pings
+(picows auto-ping) and Kalshi's 10 s heartbeat; a dead connection makes every book STALE, and
+reconnects use capped exponential backoff with full jitter; books are LIVE again only after
+fresh snapshots. It also holds :class:`FeedConfig`, :class:`FeedError` and the metrics.
 
 The same code serves the embedded exchange, Kalshi's demo and production: only the URL and
 the credentials differ.
@@ -24,24 +28,26 @@ the credentials differ.
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 import random
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import picows
 
 from centbook.book import BookState, OrderBook
 from centbook.books import Books, FrameKind
+from centbook.feed.events import Events, MarketQuiet
 from centbook.feed.reader import BookListener
+from centbook.feed.subscriptions import BOOK_CHANNEL, Subscription, Subscriptions
+from centbook.feed.tradability import Tradability
+from centbook.feed.validity import StateChange, Validity
 from centbook.grid import PriceGrid
 from centbook.metrics import Histogram
-from centbook.protocol import commands
 from centbook.protocol.environments import WS_PATH, WS_URLS
 from centbook.protocol.messages import (
     Error,
@@ -57,10 +63,9 @@ __all__ = ["ENVIRONMENTS", "Feed", "FeedConfig", "FeedError", "MarketQuiet", "St
 
 log = logging.getLogger("centbook.feed")
 
-ENVIRONMENTS = WS_URLS  # the earlier name
+ENVIRONMENTS = WS_URLS  # an alias: the same URLs by environment
 TERMINAL_ERRORS = frozenset({10, 17, 25})   # the subscription is dead: resubscribe (17: older spec)
 LIMIT_ERRORS = frozenset({26, 27})          # market or command-rate limit: hold back, no loop
-BOOK_CHANNEL = "orderbook_delta"
 PRIVATE_CHANNELS = ("fill", "user_orders", "market_positions", "order_group_updates")
 LIFECYCLE_CHANNELS = ("market_lifecycle_v2", "multivariate_market_lifecycle")
 
@@ -149,30 +154,9 @@ class FeedError(Exception):
         self.code, self.message, self.command_id, self.sid = code, message, command_id, sid
 
 
-class MarketQuiet(NamedTuple):
-    """A LIVE market's book has not changed for ``quiet_s`` seconds (``FeedConfig.quiet_alert_s``)."""
-    ticker: str
-    quiet_s: float
-
-
-class StateChange(NamedTuple):
-    """A book moved from one state to another (``generation`` after the move)."""
-    ticker: str
-    old: BookState
-    new: BookState
-    generation: int
-
-
 def backoff_delay(attempt: int, start_s: float, cap_s: float, rng: random.Random) -> float:
     """Reconnect delay for ``attempt`` (0-based): full jitter over a capped exponential."""
     return rng.uniform(0.0, min(cap_s, start_s * (2 ** min(attempt, 30))))
-
-
-@dataclass
-class _Subscription:
-    sid: int
-    channel: str
-    tickers: list[str] = field(default_factory=list)
 
 
 class Feed:
@@ -201,6 +185,17 @@ class Feed:
         Each market's ``exchange_index``, for tradability by shard.
     seed : int, optional
         Seeds the backoff jitter (tests).
+
+    Attributes
+    ----------
+    subscriptions : Subscriptions
+        The connection's subscriptions and the command sender.
+    validity : Validity
+        Book states and resyncs.
+    tradability : Tradability
+        Market and shard tradability.
+    events : Events
+        Typed events, their listeners and :meth:`messages`.
     """
 
     def __init__(self, url: str, credentials: Any, markets: Iterable[str] | Mapping[str, PriceGrid], *,
@@ -209,49 +204,101 @@ class Feed:
         self.url = url
         self.credentials = credentials
         self.config = config or FeedConfig()
-        self.rest = rest
         self.channels = tuple(c for c in channels if c != BOOK_CHANNEL)
         self.books = Books(auto_create=False)
         grids = markets if isinstance(markets, Mapping) else {t: None for t in markets}
         self.tickers = list(grids)
         for ticker, grid in grids.items():
             self.books.add(ticker, grid)
-        self.market_shards = dict(market_shards or {})
+        self.counts: dict[str, int] = defaultdict(int)
         self.listener = BookListener(self.books, on_read=self._on_read, on_message=self._on_message,
                                      on_disconnected=self._on_disconnected,
                                      sample_every=self.config.sample_every)
-        self.transport: Any = None
+        self.subscriptions = Subscriptions(self.books, self.config, self.counts)
+        self.events = Events(self.books, self.tickers, self.config.events_max, self.counts)
+        self.validity = Validity(self.books, self.tickers, self.subscriptions, self.config, self.counts,
+                                 self.events.last_change_ns, rest)
+        self.tradability = Tradability(self.tickers, self.books, market_shards=market_shards, rest=rest,
+                                       on_grid=self.validity.regrid)
         self._rng = random.Random(seed)
-        self._ids = 0
-        self._replies: dict[int, asyncio.Future[Any]] = {}
-        self._pending_subs: dict[tuple[int, str], list[str]] = {}
-        self._subs: dict[int, _Subscription] = {}
-        self._snapshot_deadline: dict[str, float] = {}
-        self._waiting_grid: dict[str, float] = {}
-        self._crossed: set[str] = set()
-        self._known: dict[str, tuple[BookState, int]] = {t: (self.books[t].state, self.books[t].generation)
-                                                         for t in self.tickers}
-        self._hold_until = 0.0
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
-        # Filled only while someone iterates messages(): with nobody reading, a queue of every
-        # trade and ticker message would grow without bound.
-        self._events: collections.deque[Any] = collections.deque(maxlen=self.config.events_max)
-        self._events_wakeup: asyncio.Event | None = None
-        self._event_readers = 0
-        self._last_change_ns: dict[str, int] = {t: time.monotonic_ns() for t in self.tickers}
-        self._quiet_reported: set[str] = set()
         self.read_listeners: list[Callable[[list[str]], Any]] = []
-        self.state_listeners: list[Callable[[StateChange], Any]] = []
-        self.message_listeners: list[Callable[[Any], Any]] = []
-        self.tradable: dict[str, bool] = {t: True for t in self.tickers}
-        self.shard_trading: dict[int, bool] = {}
         self.errors: list[FeedError] = []
-        self.counts: dict[str, int] = defaultdict(int)
         self.exchange_lag = Histogram("exchange_ts_ms_to_read")
         self._started_at = time.monotonic()
         self._sleep = asyncio.sleep            # replaced by a fake clock in tests
+
+    # ------------------------------------------------------------------ the parts' state
+
+    @property
+    def transport(self) -> Any:
+        """The current connection's picows transport (None before the first)."""
+        return self.subscriptions.transport
+
+    @transport.setter
+    def transport(self, transport: Any) -> None:
+        self.subscriptions.transport = transport
+
+    @property
+    def rest(self) -> Any:
+        """The REST client grids and exchange status come from (None: none)."""
+        return self.validity.rest
+
+    @rest.setter
+    def rest(self, rest: Any) -> None:
+        self.validity.rest = self.tradability.rest = rest
+
+    @property
+    def state_listeners(self) -> list[Callable[[StateChange], Any]]:
+        """``listener(change: StateChange)`` on every state or generation change of a book."""
+        return self.validity.listeners
+
+    @state_listeners.setter
+    def state_listeners(self, listeners: list[Callable[[StateChange], Any]]) -> None:
+        self.validity.listeners = listeners
+
+    @property
+    def message_listeners(self) -> list[Callable[[Any], Any]]:
+        """``listener(message)`` for every typed message, whether or not anyone iterates."""
+        return self.events.listeners
+
+    @message_listeners.setter
+    def message_listeners(self, listeners: list[Callable[[Any], Any]]) -> None:
+        self.events.listeners = listeners
+
+    @property
+    def tradable(self) -> dict[str, bool]:
+        """Per market, from its lifecycle events (:attr:`Tradability.tradable`)."""
+        return self.tradability.tradable
+
+    @tradable.setter
+    def tradable(self, value: dict[str, bool]) -> None:
+        self.tradability.tradable = value
+
+    @property
+    def shard_trading(self) -> dict[int, bool]:
+        """Per exchange shard, from the last status poll (:attr:`Tradability.shard_trading`)."""
+        return self.tradability.shard_trading
+
+    @shard_trading.setter
+    def shard_trading(self, value: dict[int, bool]) -> None:
+        self.tradability.shard_trading = value
+
+    @property
+    def market_shards(self) -> dict[str, int]:
+        """Each market's ``exchange_index`` (:attr:`Tradability.market_shards`)."""
+        return self.tradability.market_shards
+
+    @market_shards.setter
+    def market_shards(self, value: dict[str, int]) -> None:
+        self.tradability.market_shards = value
+
+    @property
+    def _subs(self) -> dict[int, Subscription]:
+        # tests outside the feed's own reach the subscriptions by this name
+        return self.subscriptions.by_sid
 
     # ------------------------------------------------------------------ life cycle
 
@@ -280,7 +327,7 @@ class Feed:
             except asyncio.CancelledError:
                 pass
             self._task = None
-        self._mark_all(BookState.STALE)
+        self.validity.mark_all(BookState.STALE)
 
     async def wait_live(self, tickers: Iterable[str] | None = None, timeout: float = 10.0) -> None:
         """Wait until every book in ``tickers`` (default: all) is LIVE.
@@ -351,183 +398,39 @@ class Feed:
                     self.counts["heartbeat_timeouts"] += 1
                     transport.disconnect()
                     break
-            for ticker, deadline in list(self._snapshot_deadline.items()):
-                if now > deadline:
-                    await self._recreate_subscription_of(ticker)
-            for ticker, deadline in list(self._waiting_grid.items()):
-                if now > deadline:
-                    # the new grid never came: ask for a snapshot on the grid we have
-                    del self._waiting_grid[ticker]
-                    await self._request_snapshots([ticker])
+            await self.validity.check_deadlines(now)
             if cfg.quiet_alert_s > 0:
-                self._report_quiet(cfg.quiet_alert_s)
+                self.events.report_quiet(cfg.quiet_alert_s)
             if self.rest is not None and cfg.status_poll_s > 0 and now >= poll_at:
                 poll_at = now + cfg.status_poll_s
-                asyncio.get_running_loop().create_task(self._poll_exchange_status())
+                asyncio.get_running_loop().create_task(self.tradability.poll_exchange_status())
             await asyncio.sleep(min(0.05, cfg.snapshot_timeout_s / 4))
 
-    # ------------------------------------------------------------------ commands
-
-    def _next_id(self) -> int:
-        self._ids += 1
-        return self._ids
-
-    async def _send(self, payload: bytes, command_id: int, *, wait: bool = True) -> Any:
-        hold = self._hold_until - time.monotonic()
-        if hold > 0:
-            await asyncio.sleep(hold)
-        if self.transport is None or self.transport.is_disconnected:
-            raise ConnectionError("not connected")
-        if not wait:
-            # the reply (subscribed/ok/error) is handled by its id without anyone awaiting it
-            self.transport.send(picows.WSMsgType.TEXT, payload)
-            self.counts["commands"] += 1
-            return None
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._replies[command_id] = future
-        self.transport.send(picows.WSMsgType.TEXT, payload)
-        self.counts["commands"] += 1
-        try:
-            return await asyncio.wait_for(asyncio.shield(future), self.config.command_timeout_s)
-        finally:
-            if future.done():
-                self._replies.pop(command_id, None)
-
     async def _subscribe_all(self) -> None:
-        self._subs.clear()
-        self._pending_subs.clear()
-        self._snapshot_deadline.clear()
-        for ticker in self.tickers:
-            self._set_state(ticker, BookState.SYNCING)
+        subscriptions = self.subscriptions
+        subscriptions.clear()
+        self.validity.snapshot_deadline.clear()
+        self.validity.mark_all(BookState.SYNCING)
         n = max(1, self.config.markets_per_subscription)
         for i in range(0, len(self.tickers), n):
-            await self._subscribe_books(self.tickers[i:i + n])
+            await subscriptions.subscribe_books(self.tickers[i:i + n])
         if self.channels:
-            command_id = self._next_id()
-            for channel in self.channels:
-                self._pending_subs[(command_id, channel)] = []
-            tickers = self.tickers if any(c in ("ticker", "trade", "fill", "user_orders", "market_positions")
-                                          for c in self.channels) else None
-            payload = commands.subscribe(command_id, list(self.channels), market_tickers=tickers)
-            await self._send(payload, command_id, wait=False)
+            await subscriptions.subscribe_channels(self.channels, self.tickers)
 
-    async def _subscribe_books(self, tickers: list[str], wait: bool = False) -> None:
-        command_id = self._next_id()
-        self._pending_subs[(command_id, BOOK_CHANNEL)] = list(tickers)
-        payload = commands.subscribe(command_id, [BOOK_CHANNEL], market_tickers=tickers,
-                                     use_yes_price=self.config.use_yes_price)
-        await self._send(payload, command_id, wait=wait)
-
-    async def _request_snapshots(self, tickers: list[str]) -> None:
-        by_sid: dict[int, list[str]] = defaultdict(list)
-        for ticker in tickers:
-            sid = self._sid_of(ticker)
-            if sid is not None:
-                by_sid[sid].append(ticker)
-        for sid, group in by_sid.items():
-            command_id = self._next_id()
-            deadline = time.monotonic() + self.config.snapshot_timeout_s
-            for ticker in group:
-                self._snapshot_deadline[ticker] = deadline
-            self.counts["snapshot_requests"] += 1
-            try:
-                await self._send(commands.get_snapshot(command_id, sid, group), command_id, wait=False)
-            except ConnectionError:
-                return
-
-    async def _recreate_subscription_of(self, ticker: str) -> None:
-        """The snapshot did not come: unsubscribe the market's sid and subscribe its markets anew."""
-        sid = self._sid_of(ticker)
-        self.counts["resubscribes"] += 1
-        if sid is None:
-            self._snapshot_deadline.pop(ticker, None)
-            return
-        sub = self._subs.pop(sid)
-        for t in sub.tickers:
-            self._snapshot_deadline.pop(t, None)
-            self._set_state(t, BookState.SYNCING)
-        self.books.forget_subscription(sid)
-        try:
-            command_id = self._next_id()
-            await self._send(commands.unsubscribe(command_id, [sid]), command_id, wait=False)
-            await self._subscribe_books(sub.tickers)
-        except ConnectionError:
-            pass
-
-    def _sid_of(self, ticker: str) -> int | None:
-        for sid, sub in self._subs.items():
-            if sub.channel == BOOK_CHANNEL and ticker in sub.tickers:
-                return sid
-        return None
+    def _on_connection_lost(self) -> None:
+        self.subscriptions.connection_lost()
+        self.validity.snapshot_deadline.clear()
+        self.validity.mark_all(BookState.STALE)
 
     # ------------------------------------------------------------------ callbacks (inside picows)
 
     def _on_read(self, tickers: list[str], read_start_ns: int) -> None:
-        books = self.books
-        ts_ms = books.last_ts_ms
+        ts_ms = self.books.last_ts_ms
         if ts_ms is not None:
             self.exchange_lag.record(time.time_ns() - ts_ms * 1_000_000)
-        suspects = []
-        last_change = self._last_change_ns
-        for ticker in tickers:
-            last_change[ticker] = read_start_ns
-            book = books[ticker]
-            if book.is_live:
-                self._snapshot_deadline.pop(ticker, None)
-                if book.is_crossed:
-                    if ticker in self._crossed:       # crossed past one read: resync
-                        self._crossed.discard(ticker)
-                        suspects.append(ticker)
-                    else:
-                        self._crossed.add(ticker)
-                else:
-                    self._crossed.discard(ticker)
-            elif book.state is BookState.FAULTED and ticker not in self._snapshot_deadline:
-                suspects.append(ticker)
-        resync = books.take_resync() if books.resync_pending else []
-        self._check_states(tickers)
-        if resync:
-            self.counts["gap_resyncs"] += 1
-            self._check_states(resync)
-        todo = [t for t in dict.fromkeys(resync + suspects) if t not in self._waiting_grid]
-        off_grid = [t for t in todo
-                    if books[t].last_fault == "off_grid" and books[t].state is BookState.FAULTED]
-        for ticker in off_grid:
-            self._await_grid(ticker)
-        todo = [t for t in todo if t not in off_grid]
-        if todo:
-            self.counts["resyncs"] += len(todo)
-            asyncio.get_running_loop().create_task(self._request_snapshots(todo))
+        self.validity.after_read(tickers, read_start_ns)
         for listener in self.read_listeners:
             listener(tickers)
-
-    def _await_grid(self, ticker: str) -> None:
-        """An off-grid price: the market's grid changed. Get the new grid, then a snapshot."""
-        self._waiting_grid[ticker] = time.monotonic() + self.config.snapshot_timeout_s
-        self.counts["off_grid"] += 1
-        if self.rest is not None:
-            asyncio.get_running_loop().create_task(self._fetch_grid(ticker))
-
-    async def _fetch_grid(self, ticker: str) -> None:
-        try:
-            market = await self.rest.get_market(ticker)
-            grid = market.grid() if hasattr(market, "grid") else PriceGrid.from_ranges(market["price_ranges"])
-        except Exception as exc:  # noqa: BLE001 - the lifecycle event or the timeout still resyncs
-            log.warning("%s: could not fetch the new grid: %s", ticker, exc)
-            return
-        self._regrid(ticker, grid)
-
-    def _regrid(self, ticker: str, grid: PriceGrid) -> None:
-        book = self.books[ticker]
-        if book.grid is not grid:
-            try:
-                book.regrid(grid)
-            except ValueError as exc:
-                log.info("%s: %s", ticker, exc)
-            self.counts["regrids"] += 1
-        self._waiting_grid.pop(ticker, None)
-        self._check_states([ticker])
-        asyncio.get_running_loop().create_task(self._request_snapshots([ticker]))
 
     def _on_message(self, kind: int, payload: bytes) -> None:
         if kind == FrameKind.INVALID:
@@ -541,71 +444,18 @@ class Feed:
             log.warning("could not decode %r: %s", payload[:120], exc)
             return
         if isinstance(message, Subscribed):
-            self._on_subscribed(message)
+            self.subscriptions.on_subscribed(message)
         elif isinstance(message, Ok):
-            self._on_ok(message)
+            self.subscriptions.on_ok(message)
         elif isinstance(message, Unsubscribed):
-            self._resolve(message.id, message)
+            self.subscriptions.resolve(message.id, message)
         elif isinstance(message, Error):
             self._on_error(message)
         elif isinstance(message, MarketLifecycleV2 | MultivariateMarketLifecycle):
-            self._on_lifecycle(message)
+            self.tradability.on_lifecycle(message)
         if kind == FrameKind.UNKNOWN:
             self.counts["unknown_types"] += 1
-        self._emit(message)
-
-    def _emit(self, message: Any) -> None:
-        """Hand a typed event to the listeners and, while someone iterates it, to messages()."""
-        if self._event_readers:
-            events = self._events
-            if len(events) == events.maxlen:
-                self.counts["events_dropped"] += 1
-                if self.counts["events_dropped"] == 1 or self.counts["events_dropped"] % 10_000 == 0:
-                    log.warning("messages() reader is %d events behind: dropped %d oldest so far",
-                                len(events), self.counts["events_dropped"])
-            events.append(message)
-            if self._events_wakeup is not None:
-                self._events_wakeup.set()
-        for listener in self.message_listeners:
-            listener(message)
-
-    def _report_quiet(self, alert_s: float) -> None:
-        now_ns = time.monotonic_ns()
-        limit_ns = int(alert_s * 1e9)
-        for ticker, last_ns in self._last_change_ns.items():
-            if now_ns - last_ns < limit_ns or not self.books[ticker].is_live:
-                self._quiet_reported.discard(ticker)
-            elif ticker not in self._quiet_reported:
-                self._quiet_reported.add(ticker)
-                self.counts["quiet_alerts"] += 1
-                self._emit(MarketQuiet(ticker, (now_ns - last_ns) / 1e9))
-
-    def _on_subscribed(self, message: Subscribed) -> None:
-        channel, sid = message.msg.channel, message.msg.sid
-        tickers = self._pending_subs.pop((message.id or 0, channel), None)
-        if tickers is None:
-            log.warning("unexpected subscribed reply: %s", message)
-            return
-        self._subs[sid] = _Subscription(sid, channel, tickers)
-        if channel == BOOK_CHANNEL:
-            self.books.register_subscription(sid, use_yes_price=self.config.use_yes_price)
-        if not any(key[0] == message.id for key in self._pending_subs):
-            self._resolve(message.id, message)
-
-    def _on_ok(self, message: Ok) -> None:
-        # Subscribing again to a channel the connection already has adds the markets to that
-        # subscription (Kalshi's idempotent subscribe): the reply is `ok` with the existing sid.
-        for key in [k for k in self._pending_subs if k[0] == message.id]:
-            tickers = self._pending_subs.pop(key)
-            sub = self._subs.get(message.sid) if message.sid is not None else None
-            if sub is not None and sub.channel == key[1]:
-                sub.tickers.extend(t for t in tickers if t not in sub.tickers)
-        self._resolve(message.id, message)
-
-    def _resolve(self, command_id: int | None, message: Any) -> None:
-        future = self._replies.pop(command_id, None) if command_id else None
-        if future is not None and not future.done():
-            future.set_result(message)
+        self.events.emit(message)
 
     def _on_error(self, message: Error) -> None:
         code, text = message.msg.code, message.msg.msg
@@ -613,109 +463,18 @@ class Feed:
         self.errors.append(error)
         self.counts[f"error_{code}"] += 1
         log.warning("%s", error)
+        subscriptions = self.subscriptions
         if code in LIMIT_ERRORS:
-            self._hold_until = time.monotonic() + self.config.limit_backoff_s
-        future = self._replies.pop(message.id, None) if message.id else None
-        if future is not None and not future.done():
-            future.set_exception(error)
-        for key in [k for k in self._pending_subs if k[0] == message.id]:
-            tickers = self._pending_subs.pop(key)
-            for ticker in tickers:
-                self._set_state(ticker, BookState.STALE)
-        if code in TERMINAL_ERRORS and message.sid is not None and message.sid in self._subs:
-            sub = self._subs.pop(message.sid)
+            subscriptions.hold(self.config.limit_backoff_s)
+        for ticker in subscriptions.fail(message.id, error):
+            self.validity.set_state(ticker, BookState.STALE)
+        if code in TERMINAL_ERRORS and message.sid is not None and message.sid in subscriptions.by_sid:
+            sub = subscriptions.pop(message.sid)
             self.counts["terminal_errors"] += 1
-            if sub.channel == BOOK_CHANNEL:
-                self.books.forget_subscription(sub.sid)
-                for ticker in sub.tickers:
-                    self._snapshot_deadline.pop(ticker, None)
-                    self._set_state(ticker, BookState.STALE)
-                asyncio.get_running_loop().create_task(self._resubscribe_books(sub.tickers))
-            else:
-                asyncio.get_running_loop().create_task(self._resubscribe_channel(sub.channel))
-
-    async def _resubscribe_books(self, tickers: list[str]) -> None:
-        for ticker in tickers:
-            self._set_state(ticker, BookState.SYNCING)
-        try:
-            await self._subscribe_books(tickers)
-        except ConnectionError:
-            pass
-
-    async def _resubscribe_channel(self, channel: str) -> None:
-        command_id = self._next_id()
-        self._pending_subs[(command_id, channel)] = []
-        try:
-            await self._send(commands.subscribe(command_id, [channel]), command_id, wait=False)
-        except ConnectionError:
-            pass
-
-    def _on_lifecycle(self, message: MarketLifecycleV2 | MultivariateMarketLifecycle) -> None:
-        body = message.msg
-        ticker = body.market_ticker
-        if ticker not in self.books:
-            return
-        event = body.event_type
-        if event == "price_level_structure_updated":
-            grid = body.grid()
-            if grid is not None:
-                self._regrid(ticker, grid)
-        elif event == "deactivated" or (event == "activated" and body.is_deactivated):
-            self.tradable[ticker] = False
-        elif event == "activated":
-            self.tradable[ticker] = True
-        elif event in ("determined", "settled"):
-            self.tradable[ticker] = False
+            self.validity.on_terminal(sub)
 
     def _on_disconnected(self, transport: Any) -> None:
         self.counts["disconnects"] += 1
-
-    def _on_connection_lost(self) -> None:
-        for sid in list(self._subs):
-            self.books.forget_subscription(sid)
-        self._subs.clear()
-        self._pending_subs.clear()
-        self._snapshot_deadline.clear()
-        for future in self._replies.values():
-            if not future.done():
-                future.set_exception(ConnectionError("connection lost"))
-        self._replies.clear()
-        self._mark_all(BookState.STALE)
-
-    # ------------------------------------------------------------------ states
-
-    def _mark_all(self, state: BookState) -> None:
-        for ticker in self.tickers:
-            self._set_state(ticker, state)
-
-    def _set_state(self, ticker: str, state: BookState) -> None:
-        book = self.books[ticker]
-        try:
-            book.set_state(state)
-        except ValueError:
-            pass  # e.g. a FAULTED book stays FAULTED until it is resynced
-        self._check_states([ticker])
-
-    def _check_states(self, tickers: Iterable[str]) -> None:
-        for ticker in tickers:
-            book = self.books[ticker]
-            now = (book.state, book.generation)
-            before = self._known.get(ticker)
-            if before != now:
-                self._known[ticker] = now
-                change = StateChange(ticker, before[0] if before else BookState.EMPTY, now[0], now[1])
-                self.counts[f"to_{now[0].name.lower()}"] += 1
-                for listener in self.state_listeners:
-                    listener(change)
-
-    async def _poll_exchange_status(self) -> None:
-        try:
-            status = await self.rest.get_exchange_status()
-        except Exception as exc:  # noqa: BLE001 - polling is best effort; books are unaffected
-            log.info("exchange status poll failed: %s", exc)
-            return
-        for shard in getattr(status, "exchange_index_statuses", None) or []:
-            self.shard_trading[shard.exchange_index] = bool(shard.exchange_active and shard.trading_active)
 
     # ------------------------------------------------------------------ reads
 
@@ -724,18 +483,16 @@ class Feed:
 
         Separate from book validity: trade only when this and ``books[ticker].is_live`` hold.
         """
-        shard = self.market_shards.get(ticker)
-        shard_ok = True if shard is None else self.shard_trading.get(shard, True)
-        return self.tradable.get(ticker, False) and shard_ok
+        return self.tradability.is_tradable(ticker)
 
     def quiet_s(self, ticker: str) -> float:
         """Seconds since the book of ``ticker`` last changed (or since the feed was made).
 
         A metric, not a staleness rule: illiquid markets are quiet and their books stay valid.
         """
-        return (time.monotonic_ns() - self._last_change_ns[ticker]) / 1e9
+        return self.events.quiet_s(ticker)
 
-    async def messages(self) -> AsyncIterator[Any]:
+    def messages(self) -> AsyncIterator[Any]:
         """Every typed message that is not an orderbook frame, from the moment iteration starts.
 
         Messages that arrive while nobody iterates are not kept (listeners still get them); a
@@ -744,18 +501,7 @@ class Feed:
         until the generator is closed: use ``contextlib.aclosing(feed.messages())`` to stop
         cleanly.
         """
-        if self._events_wakeup is None:
-            self._events_wakeup = asyncio.Event()
-        wakeup = self._events_wakeup
-        self._event_readers += 1
-        try:
-            while True:
-                while self._events:
-                    yield self._events.popleft()
-                wakeup.clear()
-                await wakeup.wait()
-        finally:
-            self._event_readers -= 1
+        return self.events.messages()
 
     def metrics(self) -> dict[str, Any]:
         """Counters, rates and latency summaries of this feed."""

@@ -9,6 +9,9 @@ parsers of :mod:`centbook.fixed`; the attribute names say the unit:
 - ``*_c100``: hundredths of a contract (``count_fp`` -> ``count_c100``),
 - ``*_micro``: micro-dollars (``fee_cost`` -> ``fee_cost_micro``).
 
+An order's direction (``book_side``, ``taker_book_side``) decodes to
+:class:`centbook.book.OrderSide`, whose members equal the wire strings ``"bid"`` and ``"ask"``.
+
 Every other field keeps its wire name, deprecated ones included while Kalshi still sends them
 (``ts``, ``side``, ``action``, ``taker_side``, ``is_yes``, ``created_time``, ...). Fields that are
 required by the schema but missing from Kalshi's own examples are optional here.
@@ -32,6 +35,7 @@ from typing import Any, Literal, Union
 
 import msgspec
 
+from centbook.book import OrderSide
 from centbook.books import DecodeError
 from centbook.fixed import parse_money, parse_price_bp, parse_size
 from centbook.grid import PriceGrid
@@ -270,7 +274,7 @@ class TradeBody(_Body, kw_only=True):
     count_c100: SizeC100 = _f("count_fp")
     taker_side: Literal["yes", "no"] | None = None
     taker_outcome_side: Literal["yes", "no"] | None = None
-    taker_book_side: Literal["bid", "ask"] | None = None
+    taker_book_side: OrderSide | None = None
     is_block_trade: bool | None = None
     ts: int | None = None
     ts_ms: int | None = None
@@ -293,7 +297,7 @@ class FillBody(_Body, kw_only=True):
     fee_cost_micro: MicroDollars | None = _opt("fee_cost")
     post_position_c100: SizeC100 | None = _opt("post_position_fp")
     outcome_side: Literal["yes", "no"] | None = None
-    book_side: Literal["bid", "ask"] | None = None
+    book_side: OrderSide | None = None
     exchange_index: int | None = None
     client_order_id: str | None = None
     subaccount: int | None = None
@@ -312,7 +316,7 @@ class UserFill(_Envelope, tag="fill", kw_only=True):
     seq: int | None = None
 
 
-Fill = UserFill  # the earlier name
+Fill = UserFill  # an alias, kept as a public name
 
 
 class MarketPositionBody(_Body, kw_only=True):
@@ -348,7 +352,7 @@ class UserOrderBody(_Body, kw_only=True):
     taker_fees_micro: MicroDollars | None = _opt("taker_fees_dollars")
     maker_fees_micro: MicroDollars | None = _opt("maker_fees_dollars")
     outcome_side: Literal["yes", "no"] | None = None
-    book_side: Literal["bid", "ask"] | None = None
+    book_side: OrderSide | None = None
     exchange_index: int | None = None
     client_order_id: str | None = None
     order_group_id: str | None = None
