@@ -130,7 +130,8 @@ def test_disconnect_and_pause_pull_then_restore(arun1):
                 await wait_for(lambda: all_quoted(mm) and mm.counts["reconnects_seen"] >= 1, 20)
                 # a seq gap on a book subscription: resync from a snapshot, quotes pulled and restored
                 pulls = mm.counts["pulls"]
-                sid = next(sid for sid, sub in mm.feed._subs.items() if sub.channel == "orderbook_delta")
+                sid = next(sid for sid, sub in mm.feed.subscriptions.by_sid.items()
+                           if sub.channel == "orderbook_delta")
                 sim.admin.streams.skip_seq(sid=sid)
                 await wait_for(lambda: mm.feed.books.gaps >= 1 and mm.counts["pulls"] > pulls, 20)
                 await wait_for(lambda: all_quoted(mm), 20)

@@ -43,7 +43,7 @@ from centbook.book import BookState, OrderBook
 from centbook.books import Books, FrameKind
 from centbook.feed.events import Events, MarketQuiet
 from centbook.feed.reader import BookListener
-from centbook.feed.subscriptions import BOOK_CHANNEL, Subscription, Subscriptions
+from centbook.feed.subscriptions import BOOK_CHANNEL, Subscriptions
 from centbook.feed.tradability import Tradability
 from centbook.feed.validity import StateChange, Validity
 from centbook.grid import PriceGrid
@@ -294,11 +294,6 @@ class Feed:
     @market_shards.setter
     def market_shards(self, value: dict[str, int]) -> None:
         self.tradability.market_shards = value
-
-    @property
-    def _subs(self) -> dict[int, Subscription]:
-        # tests outside the feed's own reach the subscriptions by this name
-        return self.subscriptions.by_sid
 
     # ------------------------------------------------------------------ life cycle
 
