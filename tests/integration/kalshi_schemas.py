@@ -3,11 +3,26 @@
 Precedence (the newest, most authoritative first):
 
 1. OpenAPI 3.28 excerpts embedded in the docs pages (``docs-2026-08-22/api-reference/**.md``,
-   one ```` ```yaml ```` block per page);
+   one ```` ```yaml ```` block per page); where several pages document one operation, the page
+   with the newest front-matter ``lastmod`` judges it;
 2. PROTOCOL.md (the error envelope ``{"error": {code, message, details}}``, the 429 body
    ``{"error": "too many requests"}`` and the top-level ``bad_request`` body, which no spec shows);
 3. the 3.13 OpenAPI file (``spec/openapi.yaml``), with fields Kalshi removed since listed in
    :data:`REMOVED_FIELDS` and skipped.
+
+A page embeds its excerpt in one of two shapes. The classic one is an OpenAPI document whose
+``paths`` maps ``{template: {method: operation}}``. The other is Mintlify's resolved operation:
+``paths`` is one operation, ``{path, method, request, response, type: "path", ...}``, whose
+``response`` maps ``{status: {content type: {schemaArray: [schema, ...], examples,
+description}}}``, each schema resolved one level (its properties inline, each wrapped in
+``allOf``; ``requiredProperties`` for ``required``; ``refIdentifier`` naming the component it was
+resolved from; ``type: any`` for an undocumented body) with deeper ``$ref`` s pointing into the
+page's ``components``. :func:`_classic_paths` turns the second shape into the first, so the rest
+of the module reads one shape.
+
+Parts: :func:`available`, the shape converters (:func:`_classic_paths`,
+:func:`_classic_response`, :func:`_classic_schema`), the OpenAPI-to-JSON-Schema helpers, the
+:class:`Schemas` tables and validator, :func:`schemas` (loaded once) and :func:`strict`.
 
 Spec files are read from ``<repo>/../shared/kalshi/`` (or ``$CENTBOOK_KALSHI_SPECS``).
 """
@@ -93,6 +108,95 @@ def _template_rx(template: str) -> re.Pattern[str]:
     return re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", template) + "$")
 
 
+# Keywords whose value is one schema, or a list of schemas, in a resolved (Mintlify) schema.
+_SUBSCHEMA = ("items", "additionalProperties", "not")
+_SUBSCHEMAS = ("allOf", "anyOf", "oneOf")
+
+
+def _classic_schema(node: Any) -> Any:
+    """Turn a Mintlify resolved schema into an OpenAPI schema.
+
+    ``requiredProperties`` becomes ``required``; a property marked ``required: true`` joins its
+    parent's ``required``; ``type: any`` is dropped (any value); ``refIdentifier`` (which
+    component the schema was resolved from) is dropped; a boolean ``required`` left on a node
+    (a request body's "the body is required") is dropped, not being JSON Schema.
+    """
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    own = node.get("required")
+    required = list(own) if isinstance(own, list) else []
+    for name in node.get("requiredProperties") or ():
+        if name not in required:
+            required.append(name)
+    for key, value in node.items():
+        if key in ("refIdentifier", "requiredProperties", "required"):
+            continue
+        if key == "type" and value == "any":
+            continue
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {name: _classic_schema(sub) for name, sub in value.items()}
+            required += [
+                name
+                for name, sub in value.items()
+                if isinstance(sub, dict) and sub.get("required") is True and name not in required
+            ]
+        elif key in _SUBSCHEMA:
+            out[key] = _classic_schema(value)
+        elif key in _SUBSCHEMAS and isinstance(value, list):
+            out[key] = [_classic_schema(sub) for sub in value]
+        else:
+            out[key] = value
+    if required:
+        out["required"] = required
+    return out
+
+
+def _classic_response(response: dict[str, Any]) -> dict[str, Any]:
+    """Turn a resolved ``{content type: {schemaArray, examples, description}}`` into an OpenAPI response.
+
+    Several entries in ``schemaArray`` are alternatives (``anyOf``). A content type other than
+    ``application/json`` (Mintlify writes ``_mintlify/placeholder`` for a status it documents
+    without a body) is kept as it is, so such a status documents no JSON body.
+    """
+    content: dict[str, Any] = {}
+    description = ""
+    for content_type, media in response.items():
+        media = media or {}
+        description = description or media.get("description", "")
+        alternatives = [_classic_schema(s) for s in media.get("schemaArray") or ()]
+        if len(alternatives) > 1:
+            content[content_type] = {"schema": {"anyOf": alternatives}}
+        elif alternatives:
+            content[content_type] = {"schema": alternatives[0]}
+        else:
+            content[content_type] = {}
+    return {"description": description, "content": content}
+
+
+def _classic_paths(doc: dict[str, Any]) -> dict[str, Any]:
+    """Return a document's ``paths`` as ``{template: {method: operation}}`` whatever its shape.
+
+    A resolved single operation (``paths: {path, method, response, ...}``) becomes one template
+    with one method whose operation holds only ``responses``: requests are not validated here.
+    """
+    paths = doc.get("paths") or {}
+    if not isinstance(paths.get("path"), str):
+        return paths
+    responses = {
+        str(status): _classic_response(r or {}) for status, r in (paths.get("response") or {}).items()
+    }
+    return {paths["path"]: {str(paths["method"]).lower(): {"responses": responses}}}
+
+
+def _mismatch(errors: list[jsonschema.ValidationError], judge: str) -> jsonschema.ValidationError:
+    """Return the first error, its message naming the judge (page and operation) and every error."""
+    found = "; ".join(f"at {'/'.join(map(str, e.absolute_path)) or '(body)'}: {e.message}" for e in errors)
+    error = errors[0]
+    error.message = f"{judge}: {found}"
+    return error
+
+
 class Schemas:
     """Response validators by (method, path template, status)."""
 
@@ -100,25 +204,39 @@ class Schemas:
         # (method, template) -> {"status": schema, ...}, with the components of its document
         self.docs: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]] = {}
         self.old: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]] = {}
+        # (method, template) -> (lastmod, page relative to DOCS_DIR) of the page judging it
+        self.pages: dict[tuple[str, str], tuple[str, str]] = {}
         for path in sorted(glob.glob(os.path.join(DOCS_DIR, "*", "*.md"))):
             text = open(path, encoding="utf-8").read()
             m = re.search(r"````yaml [^\n]*\n(.*?)\n````", text, re.S)
-            if m:
-                self._add(self.docs, yaml.safe_load(m.group(1)), strip=False)
+            if not m:
+                continue
+            stamp = re.search(r"^lastmod:\s*(\S+)", text, re.M)
+            origin = (stamp.group(1) if stamp else "", os.path.relpath(path, DOCS_DIR))
+            for key, entry in self._operations(yaml.safe_load(m.group(1)), strip=False):
+                # a stale copy of a page must not judge an operation its current page documents
+                if key not in self.pages or origin[0] >= self.pages[key][0]:
+                    self.docs[key] = entry
+                    self.pages[key] = origin
         with open(OPENAPI_313, encoding="utf-8") as fh:
-            self._add(self.old, yaml.safe_load(fh), strip=True)
+            self.old.update(self._operations(yaml.safe_load(fh), strip=True))
         self._cache: dict[Any, jsonschema.protocols.Validator] = {}
 
     @staticmethod
-    def _add(target: dict[Any, Any], doc: dict[str, Any], strip: bool) -> None:
-        components = _openapi_to_jsonschema(doc.get("components", {}))
+    def _operations(
+        doc: dict[str, Any], strip: bool
+    ) -> list[tuple[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]]]:
+        """Return ``((method, template), (responses, components))`` for each operation of ``doc``."""
+        components = _openapi_to_jsonschema(doc.get("components") or {})
         if strip:
             components = _strip_removed(components)
-        for template, ops in doc.get("paths", {}).items():
+        found = []
+        for template, ops in _classic_paths(doc).items():
             for method, op in ops.items():
                 if not isinstance(op, dict) or "responses" not in op:
                     continue
-                target[(method.upper(), template)] = (op["responses"], components)
+                found.append(((method.upper(), template), (op["responses"], components)))
+        return found
 
     @staticmethod
     def _find(table: dict[Any, Any], method: str, path: str) -> tuple[str, Any] | None:
@@ -193,7 +311,10 @@ class Schemas:
                 root = {"allOf": [schema], "components": components}
                 validator = jsonschema.Draft7Validator(root)
                 self._cache[key] = validator
-            validator.validate(body)
+            errors = list(validator.iter_errors(body))
+            if errors:
+                page = self.pages[(method, template)][1] if source == "docs-3.28" else "spec/openapi.yaml"
+                raise _mismatch(errors, f"{source} {page}: {method} {template} {status}")
             return source
         return "none"
 
