@@ -927,14 +927,15 @@ class SimServer:
         ex = self.exchange
         out = []
         for sub in sorted(ex.users[user_id].subaccounts):
-            total = sum(ex.account(user_id, sub, i).available_micro for i in ex.shards)
-            out.append(
-                {
-                    "subaccount_number": sub,
-                    "balance": wire.dollars4(total),
-                    "updated_ts": ex.last_user_data_ns // 10**9,
-                }
-            )
+            for shard in ex.shards:  # one row per (subaccount, exchange_index), as Kalshi's 3.28
+                out.append(
+                    {
+                        "subaccount_number": sub,
+                        "exchange_index": shard,
+                        "balance": wire.dollars4(ex.account(user_id, sub, shard).available_micro),
+                        "updated_ts": ex.last_user_data_ns // 10**9,
+                    }
+                )
         return web.json_response({"subaccount_balances": out})
 
     # -- orders: reads ------------------------------------------------------------------------------
@@ -1276,7 +1277,7 @@ class SimServer:
         sub = _int(body, "subaccount", 0) or 0
         shard = self.exchange.route(_int(body, "exchange_index", 0), None)
         group = self.exchange.create_group(user_id, limit, sub, shard)
-        return web.json_response({"order_group_id": group.order_group_id}, status=201)
+        return web.json_response({"order_group_id": group.order_group_id, "subaccount": sub}, status=201)
 
     def _group_json(self, group: Any) -> dict[str, Any]:
         return {

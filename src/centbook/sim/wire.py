@@ -219,6 +219,7 @@ def event_positions_json(ex: Exchange, positions: list[Position]) -> list[dict[s
 def settlement_json(s: Settlement) -> dict[str, Any]:
     return {
         "ticker": s.ticker,
+        "exchange_index": s.exchange_index,
         "event_ticker": s.event_ticker,
         "market_result": s.result,
         "yes_count_fp": format_size(s.yes_count),
