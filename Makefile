@@ -62,13 +62,13 @@ fuzz: $(FUZZ_BIN)
 
 # kalshi-sdk's book needs Python >= 3.12 (this venv is 3.11): a second venv, .venv-sdk, pinned by
 # constraints-sdk.txt, made (or refreshed when the constraints change) with python3.12/python3.13
-# from PATH or pyenv's versions by benchmarks.report.ensure_sdk_venv. Where there is none, the
+# from PATH or pyenv's versions by benchmarks.sdkenv.ensure_sdk_venv. Where there is none, the
 # status file says why, the sdk benchmark is skipped, the report says so and the rest goes on.
 SDK_STATUS := build/bench/sdk-env.json
 
 sdk-venv: build
 	@mkdir -p build/bench
-	$(BIN)/python -c "from pathlib import Path; from benchmarks.report import ensure_sdk_venv; \
+	$(BIN)/python -c "from pathlib import Path; from benchmarks.sdkenv import ensure_sdk_venv; \
 		print('kalshi-sdk venv:', ensure_sdk_venv(Path('.'), Path('$(SDK_STATUS)')))"
 
 # Every suite in benchmarks/ (book contenders with kalshi-sdk in its own venv, decode, feed, REST,
@@ -82,12 +82,12 @@ SDK_DELTAS ?= 200000
 bench: build sdk-venv
 	$(PIP) --no-build-isolation -e '.[test,lint,bench]'
 	@mkdir -p build/bench/report
-	$(BIN)/python -c "from benchmarks.report import build_floor; build_floor()"
+	$(BIN)/python -c "from benchmarks.runner import build_floor; build_floor()"
 	CENTBOOK_SDK_STATUS=$(SDK_STATUS) CENTBOOK_BENCH_SDK_DELTAS=$(SDK_DELTAS) $(BIN)/python -m pytest benchmarks --timeout=3600 --benchmark-only \
 		--benchmark-json=build/bench/results.json --benchmark-columns=min,median,mean,stddev,rounds \
 		--benchmark-sort=name -q
 	$(BIN)/python -m scripts.bench_report build/bench/results.json README.md "make bench"
-	$(BIN)/python -c "from pathlib import Path; from benchmarks.report import write_report; \
+	$(BIN)/python -c "from pathlib import Path; from benchmarks.runner import write_report; \
 		print(write_report(Path('build/bench/results.json'), Path('build/bench/report'), 'make bench'))"
 
 lint: build

@@ -2,7 +2,7 @@
 
 kalshi-sdk (PyPI, pinned in ``constraints-sdk.txt``) needs Python >= 3.12 and centbook's venv is
 3.11, so its book runs in a second venv (``.venv-sdk``, made by
-:func:`benchmarks.report.ensure_sdk_venv`) through ``kalshi_sdk_runner.py`` in a subprocess.
+:func:`benchmarks.sdkenv.ensure_sdk_venv`) through ``kalshi_sdk_runner.py`` in a subprocess.
 This module writes the very stream ``bench_book.py`` replays (``streams.make_stream`` with the same
 length and grids) to a file together with the reference's answer (the dict book's final levels
 and its checksum of best bids after each delta, computed here by ``bench_book.replay_checked``),
@@ -49,7 +49,7 @@ SDK_DELTAS = int(os.environ.get("CENTBOOK_BENCH_SDK_DELTAS") or (QUICK_DELTAS if
 
 def sdk_python() -> str:
     """The sdk venv's interpreter, or skip with the reason there is none."""
-    from benchmarks.report import ensure_sdk_venv, read_sdk_status
+    from benchmarks.sdkenv import ensure_sdk_venv, read_sdk_status
 
     status_path = os.environ.get("CENTBOOK_SDK_STATUS")
     status = read_sdk_status(Path(status_path)) if status_path else ensure_sdk_venv(ROOT)

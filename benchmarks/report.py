@@ -1,16 +1,4 @@
-"""The benchmark report: run the suites and write Markdown with charts (``centbook bench``).
-
-The suites are the pytest-benchmark modules in the checkout's ``benchmarks/`` folder, so this
-needs pytest and pytest-benchmark (the ``test`` extra) and, for the charts, matplotlib (the
-``bench`` extra); the contenders (sortedcontainers, order-book, orjson, ...) are the ``bench``
-extra too. ``--quick`` sets CENTBOOK_BENCH_QUICK=1, which the modules read to shrink their
-streams and rounds (under a minute in all; figures noisier).
-
-kalshi-sdk's book needs Python >= 3.12, so it runs in a venv of its own (``.venv-sdk`` in the
-checkout, pinned by ``constraints-sdk.txt``): :func:`ensure_sdk_venv` finds an interpreter
-(``python3.12`` / ``python3.13`` on PATH, then pyenv's versions), makes or refreshes the venv and
-writes a status file beside results.json; without one the sdk benchmark is skipped and the report
-says why.
+"""The benchmark report: pytest-benchmark's JSON turned into Markdown, ratios first.
 
 :func:`render` turns pytest-benchmark's JSON into Markdown, ratios first; ``make bench`` (through
 ``scripts/bench_report.py``) writes the same text, without the charts, into the README between
@@ -19,28 +7,19 @@ section is chosen by the module a result came from (its ``fullname``) and reads 
 module records (``extra_info``): ns per delta for the books, ns per frame for the decoder,
 messages/s for the feed, p50/p99 for REST, p50/p99/p99.9 for tick-to-trade, updates/s for the
 sim. A suite or contender that did not run is absent from the tables and named in a note.
+Running the suites and the charts: :mod:`benchmarks.runner`; kalshi-sdk's venv:
+:mod:`benchmarks.sdkenv`.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import platform
 import re
-import shlex
-import shutil
-import subprocess
-import sys
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from Cython.Build import cythonize
-from setuptools import Distribution, Extension
-
-__all__ = ["render", "run", "write_report", "update_readme", "ensure_sdk_venv", "read_sdk_status"]
+__all__ = ["render", "update_readme"]
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
@@ -195,7 +174,7 @@ def rows_of(results: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [b for b in results["benchmarks"] if kind_of(b) == kind and not is_summary(b)]
 
 
-def _by_key(results: dict[str, Any], kind: str | None = None) -> dict[tuple[str, str], dict[str, Any]]:
+def by_key(results: dict[str, Any], kind: str | None = None) -> dict[tuple[str, str], dict[str, Any]]:
     benches = results["benchmarks"] if kind is None else rows_of(results, kind)
     return {key_of(b): b for b in benches}
 
@@ -240,7 +219,7 @@ def _missing(present: Iterable[str], expected: dict[str, str]) -> str:
 
 def ratios(results: dict[str, Any]) -> str:
     """Headline: each per-call contender's time over centbook's, per grid (the same run)."""
-    by = _by_key(results, "book")
+    by = by_key(results, "book")
     if ("centbook_tuple", "cent") not in by:
         return ""
     names = [n for n in BOOK_CONTENDERS if any((n, g) in by for g in GRIDS)]
@@ -283,7 +262,7 @@ def _interleaved(results: dict[str, Any]) -> dict[str, Any] | None:
 
 def book_targets(results: dict[str, Any]) -> str:
     """Issue 2's targets, from the book results."""
-    ns = {k: per_op(b)[0] for k, b in _by_key(results, "book").items()}
+    ns = {k: per_op(b)[0] for k, b in by_key(results, "book").items()}
     t = Targets("Targets (order book)")
     if ("centbook_tuple", "cent") in ns and ("dict_max", "cent") in ns:
         tup = ns[("centbook_tuple", "cent")]
@@ -679,15 +658,15 @@ def cache_sizes() -> dict[str, int]:
     return sizes
 
 
-def _book_bytes(results: dict[str, Any]) -> float | None:
-    for (name, param), b in _by_key(results, "scale").items():
+def book_bytes(results: dict[str, Any]) -> float | None:
+    for (name, param), b in by_key(results, "scale").items():
         if name == "memory_per_book" and param == "cent":
             return float(b["extra_info"]["bytes_per_book"])
     return None
 
 
 def scale(results: dict[str, Any], charts: dict[str, str]) -> str:
-    by = _by_key(results, "scale")
+    by = by_key(results, "scale")
     out = []
     mem = [(p, b) for (n, p), b in by.items() if n == "memory_per_book"]
     if mem:
@@ -715,7 +694,7 @@ def scale(results: dict[str, Any], charts: dict[str, str]) -> str:
                     key=lambda b: b["extra_info"]["levels"])
     if spread or levels:
         caches = cache_sizes()
-        per_book = _book_bytes(results)
+        per_book = book_bytes(results)
         out.append("**Per-delta cost as markets and levels grow** (`apply_delta` + `best_bid_bp`, "
                    "one Python call each, cent books, deltas drawn uniformly over the books)\n")
         if "scale" in charts:
@@ -785,7 +764,7 @@ def render(results: dict[str, Any], command: str, *, charts: dict[str, str] | No
     machine : str, optional
         A paragraph on the machine and library versions (the full report has one).
     sdk_status : dict, optional
-        :func:`ensure_sdk_venv`'s status: says why kalshi-sdk was not timed when it was not.
+        :func:`benchmarks.sdkenv.ensure_sdk_venv`'s status: says why kalshi-sdk was not timed when it was not.
 
     Returns
     -------
@@ -821,306 +800,3 @@ def update_readme(readme_path: Path, body: str) -> None:
     before, rest = readme.split(START, 1)
     _, after = rest.split(END, 1)
     readme_path.write_text(f"{before}{START}\n{body}\n{END}{after}")
-
-
-# ---------------------------------------------------------------- charts
-
-def _pyplot() -> Any:
-    try:
-        import matplotlib
-    except ImportError:
-        raise SystemExit(
-            "centbook bench: the charts need matplotlib: pip install 'centbook[bench]'") from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def write_charts(results: dict[str, Any], out_dir: Path) -> dict[str, str]:
-    plt = _pyplot()
-    by = _by_key(results, "book")
-    charts: dict[str, str] = {}
-    names = [n for n in (*BOOK_CONTENDERS, "centbook_batch", "floor_batch")
-             if any((n, g) in by for g in GRIDS)]
-    if names:
-        fig, ax = plt.subplots(figsize=(9, 4.5))
-        width = 0.8 / len(GRIDS)
-        for i, g in enumerate(GRIDS):
-            xs = [j + i * width for j in range(len(names))]
-            ys = [per_op(by[(n, g)])[0] if (n, g) in by else 0 for n in names]
-            ax.bar(xs, ys, width, label=g)
-        ax.set_xticks([j + width for j in range(len(names))])
-        ax.set_xticklabels([SHORT.get(n, n) for n in names], fontsize=8, rotation=20, ha="right")
-        ax.set_yscale("log")
-        ax.set_ylabel("ns per delta (median, log)")
-        ax.set_title("Order-book apply + best read, same stream, same run")
-        ax.legend()
-        fig.tight_layout()
-        fig.savefig(out_dir / "book.png", dpi=110)
-        plt.close(fig)
-        charts["book"] = "book.png"
-    by = _by_key(results, "scale")
-    spread = sorted((b for (n, _), b in by.items() if n == "spread_markets"),
-                    key=lambda b: b["extra_info"]["markets"])
-    levels = sorted((b for (n, _), b in by.items() if n == "levels"),
-                    key=lambda b: b["extra_info"]["levels"])
-    if spread or levels:
-        fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
-        per_book = _book_bytes(results)
-        if spread:
-            a1.plot([b["extra_info"]["markets"] for b in spread], [per_op(b)[0] for b in spread], "o-")
-            if per_book:
-                for name, size in cache_sizes().items():
-                    a1.axvline(size / per_book, ls="--", color="grey")
-                    a1.annotate(f"{name} full", (size / per_book, a1.get_ylim()[1]), fontsize=7,
-                                rotation=90, va="top", ha="right")
-            a1.set_xscale("log")
-            a1.set_xlabel("markets the deltas are spread over")
-            a1.set_ylabel("ns per delta (median)")
-            a1.set_title("Cache steps: more books, bigger working set")
-        if levels:
-            a2.plot([b["extra_info"]["levels"] for b in levels], [per_op(b)[0] for b in levels], "o-")
-            a2.set_xscale("log")
-            a2.set_xlabel("live price levels per side (one cent book)")
-            a2.set_title("Levels: 1 to the full grid")
-        for ax in (a1, a2):
-            ax.set_ylim(bottom=0)
-        fig.tight_layout()
-        fig.savefig(out_dir / "scale.png", dpi=110)
-        plt.close(fig)
-        charts["scale"] = "scale.png"
-    return charts
-
-
-# ---------------------------------------------------------------- running
-
-def machine_text() -> str:
-    mem = ""
-    try:
-        with open("/proc/meminfo") as fh:
-            mem = f", {int(fh.readline().split()[1]) / 2**20:.1f} GiB RAM"
-    except OSError:
-        pass
-    caches = ", ".join(f"{k} {v // 1024:,} KiB" for k, v in cache_sizes().items())
-    return (f"Machine: {platform.machine()} {platform.processor() or ''} {os.cpu_count()} CPUs{mem}"
-            f"{'; caches ' + caches if caches else ''}; {platform.platform()}. "
-            f"Python {platform.python_version()} ({sys.executable}). Libraries: {versions()}.\n")
-
-
-def find_benchmarks() -> Path:
-    """The checkout's benchmarks/ folder: this module's own."""
-    return Path(__file__).resolve().parent
-
-
-def build_floor(bench_dir: Path | None = None) -> Path:
-    """Build the benchmark floor kernel (``benchmarks/_floor.pyx``) in place; return the folder.
-
-    The same Cython directives and optimisation as centbook's release build (setup.py), so the
-    floor is measured as the book is. Rebuilt only when the .pyx is newer than its module.
-    """
-    bench_dir = bench_dir or find_benchmarks()
-    root = bench_dir.parent
-    directives = {"boundscheck": False, "wraparound": False, "initializedcheck": False,
-                  "cdivision": True, "language_level": 3, "binding": False}
-    ext = Extension("benchmarks._floor", [str(bench_dir / "_floor.pyx")], extra_compile_args=["-O3"])
-    dist = Distribution({"ext_modules": cythonize([ext], compiler_directives=directives, quiet=True,
-                                                  build_dir=str(root / "build" / "floor"))})
-    dist.script_args = ["build_ext", "-b", str(root), "-t", str(root / "build" / "floor")]
-    dist.parse_command_line()
-    dist.run_commands()
-    return bench_dir
-
-
-def write_report(results_path: Path, report_dir: Path, command: str) -> Path:
-    """Write ``report_dir``/report.md and its charts from ``results_path``; return report.md's path.
-
-    The kalshi-sdk status (``sdk-env.json``) is read from beside the results when it is there.
-    """
-    results = json.loads(results_path.read_text())
-    charts = write_charts(results, report_dir)
-    text = "# centbook benchmark report\n\n" + render(
-        results, command, charts=charts, machine=machine_text(),
-        sdk_status=read_sdk_status(results_path.with_name(SDK_STATUS)))
-    out = report_dir / "report.md"
-    out.write_text(text)
-    return out
-
-
-# ---------------------------------------------------------------- the kalshi-sdk venv
-
-SDK_VENV = ".venv-sdk"
-SDK_CONSTRAINTS = "constraints-sdk.txt"
-SDK_REQUIREMENT = "kalshi-sdk==22.4.0"
-SDK_MIN_PYTHON = (3, 12)        # kalshi-sdk's Requires-Python
-SDK_STATUS = "sdk-env.json"     # written beside results.json
-
-
-def _python_version(exe: str) -> tuple[int, ...] | None:
-    """The interpreter's (major, minor, micro), or None when it does not run (a pyenv shim of a
-    version that is not installed fails here, not later)."""
-    try:
-        proc = subprocess.run([exe, "-c", "import sys; print(*sys.version_info[:3])"],
-                              capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if proc.returncode != 0:
-        return None
-    try:
-        return tuple(int(x) for x in proc.stdout.split())
-    except ValueError:
-        return None
-
-
-def find_sdk_python() -> tuple[str | None, list[str]]:
-    """Find a Python >= 3.12: ``python3.12``, ``python3.13`` on PATH, then pyenv's versions.
-
-    Returns
-    -------
-    (str or None, list of str)
-        The interpreter found (None if none), and every place looked at, for the report.
-    """
-    looked: list[str] = []
-    for name in ("python3.12", "python3.13"):
-        looked.append(f"{name} on PATH")
-        exe = shutil.which(name)
-        if exe and (_python_version(exe) or (0,)) >= SDK_MIN_PYTHON:
-            return exe, looked
-    root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
-    looked.append(f"{root}/3.1[2-9].*")
-    versions = []
-    for path in root.glob("3.*") if root.is_dir() else []:
-        m = re.fullmatch(r"3\.(\d+)\.(\d+)", path.name)
-        if m and (3, int(m.group(1))) >= SDK_MIN_PYTHON:
-            versions.append(((int(m.group(1)), int(m.group(2))), path / "bin" / "python"))
-    for _, exe_path in sorted(versions, key=lambda v: v[0]):
-        if _python_version(str(exe_path)):
-            return str(exe_path), looked
-    return None, looked
-
-
-def read_sdk_status(path: Path) -> dict[str, Any] | None:
-    """The status :func:`ensure_sdk_venv` wrote (None when there is none, or it is unreadable)."""
-    try:
-        status = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return status if isinstance(status, dict) else None
-
-
-def ensure_sdk_venv(root: Path, status_path: Path | None = None,
-                    log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Make or refresh the kalshi-sdk venv (``root``/.venv-sdk) and say what came of it.
-
-    The venv is made with the first Python >= 3.12 that :func:`find_sdk_python` finds and gets
-    ``kalshi-sdk==22.4.0`` under ``root``/constraints-sdk.txt; it is redone only when the
-    constraints change (a stamp holds their hash). Nothing raises: a missing interpreter or a
-    failed install becomes a status without ``python`` whose ``reason`` the report prints, and
-    the rest of the benchmark run goes on.
-
-    Parameters
-    ----------
-    root : Path
-        The centbook checkout (where constraints-sdk.txt and benchmarks/ are).
-    status_path : Path, optional
-        Where to write the status as JSON too (``sdk-env.json`` beside results.json).
-    log : callable
-        Progress messages (the install takes a while the first time).
-
-    Returns
-    -------
-    dict
-        ``{"python": path, "version": "3.12.1"}`` when the venv is ready, else ``{"reason": ...}``.
-    """
-    status = _sdk_venv(Path(root).resolve(), log)
-    if status_path is not None:
-        status_path.parent.mkdir(parents=True, exist_ok=True)
-        status_path.write_text(json.dumps(status, indent=1) + "\n")
-    return status
-
-
-def _sdk_venv(root: Path, log: Callable[[str], None]) -> dict[str, Any]:
-    constraints = root / SDK_CONSTRAINTS
-    if not constraints.exists():
-        return {"reason": f"{constraints} is missing"}
-    venv = root / SDK_VENV
-    python = venv / "bin" / "python"
-    stamp = venv / ".deps-stamp"
-    want = hashlib.sha256(constraints.read_bytes() + SDK_REQUIREMENT.encode()).hexdigest()
-    if python.exists() and stamp.exists() and stamp.read_text() == want:
-        ready = _python_version(str(python))
-        if ready:
-            return {"python": str(python), "version": ".".join(map(str, ready))}
-    base, looked = find_sdk_python()
-    if base is None:
-        return {"reason": ("kalshi-sdk needs Python >= 3.12 and none was found (looked for "
-                           f"{', '.join(looked)}); the rest of the run went on without it")}
-    version = ".".join(map(str, _python_version(base) or ()))
-    log(f"centbook bench: making {venv} with Python {version} ({base}) for {SDK_REQUIREMENT}")
-    for step in ([base, "-m", "venv", "--clear", str(venv)],
-                 [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                  "-c", str(constraints), SDK_REQUIREMENT]):
-        try:
-            proc = subprocess.run(step, capture_output=True, text=True, timeout=1800)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return {"reason": f"`{shlex.join(step)}` failed: {exc}"}
-        if proc.returncode != 0:
-            tail = " ".join(proc.stderr.strip().splitlines()[-3:])
-            return {"reason": f"`{shlex.join(step)}` failed (exit {proc.returncode}): {tail}"}
-    stamp.write_text(want)
-    return {"python": str(python), "version": version}
-
-
-def run(report_dir: str | os.PathLike[str], *, quick: bool = False, argv: list[str] | None = None) -> int:
-    """Run the suites into ``report_dir``/results.json, then write report.md and the charts.
-
-    Parameters
-    ----------
-    report_dir : str or path
-        Folder for results.json, sdk-env.json, report.md and the charts (made if missing).
-    quick : bool
-        The short run (CENTBOOK_BENCH_QUICK=1; book, scale, decode and kalshi-sdk on the cent
-        grid): under a minute once the sdk venv exists.
-    argv : list of str, optional
-        The command line to print in the report (``centbook bench`` + these).
-
-    Returns
-    -------
-    int
-        0 when the run and the report succeeded, else pytest's exit status (or 2 when a needed
-        package is missing).
-    """
-    for mod, extra_name in (("pytest", "test"), ("pytest_benchmark", "test")):
-        try:
-            __import__(mod)
-        except ImportError:
-            print(f"centbook bench: {mod} is needed: pip install 'centbook[{extra_name},bench]'",
-                  file=sys.stderr)
-            return 2
-    _pyplot()  # fail before the long run, not after it
-    bench_dir = build_floor()
-    out = Path(report_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    results_path = out / "results.json"
-    status_path = out / SDK_STATUS
-    sdk = ensure_sdk_venv(bench_dir.parent, status_path)
-    if not sdk.get("python"):
-        print(f"centbook bench: kalshi-sdk will not be timed: {sdk['reason']}", file=sys.stderr)
-    files = (["bench_book.py", "bench_scale.py", "bench_decode.py", "bench_kalshi_sdk.py"] if quick
-             else sorted(p.name for p in bench_dir.glob("bench_*.py")))
-    cmd = [sys.executable, "-m", "pytest", *[str(bench_dir / f) for f in files], "--benchmark-only",
-           f"--benchmark-json={results_path}", "--timeout=3600", "-q", "-p", "no:cacheprovider",
-           "--benchmark-columns=min,median,rounds", "--benchmark-sort=name"]
-    env = dict(os.environ, CENTBOOK_SDK_STATUS=str(status_path))
-    if quick:
-        env["CENTBOOK_BENCH_QUICK"] = "1"
-    print("running:", ("CENTBOOK_BENCH_QUICK=1 " if quick else "") + shlex.join(cmd), flush=True)
-    code = subprocess.run(cmd, cwd=bench_dir.parent, env=env).returncode
-    if code != 0 or not results_path.exists():
-        print(f"centbook bench: the benchmark run failed (pytest exit {code})", file=sys.stderr)
-        return code or 1
-    if argv is None:
-        argv = ["--report", str(report_dir)] + (["--quick"] if quick else [])
-    command = shlex.join(["centbook", "bench", *argv])
-    report = write_report(results_path, out, command)
-    print(f"wrote {report} (and {results_path})")
-    return 0

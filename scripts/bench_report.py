@@ -15,7 +15,8 @@ import json
 import sys
 from pathlib import Path
 
-from benchmarks.report import SDK_STATUS, read_sdk_status, render, update_readme
+from benchmarks.report import render, update_readme
+from benchmarks.sdkenv import SDK_STATUS, read_sdk_status
 
 
 def main() -> None:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import report as benchreport
-from benchmarks.report import END, START, ensure_sdk_venv, find_sdk_python, render, update_readme
+from benchmarks import sdkenv
+from benchmarks.report import END, START, render, update_readme
+from benchmarks.sdkenv import ensure_sdk_venv, find_sdk_python
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -340,8 +341,8 @@ def test_ensure_sdk_venv_without_python_312_says_why(no_pythons):
     assert "python" not in status
     assert "needs Python >= 3.12 and none was found" in status["reason"]
     assert "python3.12 on PATH" in status["reason"] and "pyenv" in status["reason"]
-    assert benchreport.read_sdk_status(status_path) == status
-    text = render(results(*BOOK), "make bench", sdk_status=benchreport.read_sdk_status(status_path))
+    assert sdkenv.read_sdk_status(status_path) == status
+    text = render(results(*BOOK), "make bench", sdk_status=sdkenv.read_sdk_status(status_path))
     assert status["reason"] in text
 
 
@@ -363,7 +364,7 @@ def test_missing_constraints_file_is_named(no_pythons):
 
 def test_the_real_sdk_constraints_pin_the_sdk():
     pins = (ROOT / "constraints-sdk.txt").read_text()
-    assert "kalshi-sdk==22.4.0" in pins and benchreport.SDK_REQUIREMENT == "kalshi-sdk==22.4.0"
+    assert "kalshi-sdk==22.4.0" in pins and sdkenv.SDK_REQUIREMENT == "kalshi-sdk==22.4.0"
 
 
 def test_first_write_columns_beside_every_write_and_targets_on_every_write():

@@ -33,13 +33,13 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the suites and write the report; return the exit status."""
     root = next((base for base in (Path.cwd(), Path(__file__).resolve().parents[3])
-                 if (base / "benchmarks" / "report.py").exists()), None)
+                 if (base / "benchmarks" / "runner.py").exists()), None)
     if root is None:
         print("centbook bench: no benchmarks/ folder here: run it from a centbook checkout", file=sys.stderr)
         return 2
     sys.path.insert(0, str(root))
     # imported here, not at the top: benchmarks/ is the checkout's, found at run time, not installed
-    from benchmarks.report import run as run_suites
+    from benchmarks.runner import run as run_suites
 
     argv = ["--report", args.report] + (["--quick"] if args.quick else [])
     return run_suites(args.report, quick=args.quick, argv=argv)
