@@ -10,6 +10,7 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
+from centbook.book import OrderSide
 from centbook.mm.orders import MarketInfo, OrderManager, OrderState, Slot
 from centbook.mm.quoter import ArmedAmend
 from centbook.mm.strategy import Microprice, Quote, Strategy
@@ -54,9 +55,9 @@ class ArmedSlots:
             if (armable and not slot.busy and live is not None and live.state is OrderState.RESTING
                     and live.order_id and len(own) <= 2):
                 q = Quote(live.price_bp, cfg.size)
-                bid, ask = self.mm.risk.limit(info.ticker, pos, q if slot.side == "bid" else None,
-                                              q if slot.side == "ask" else None)
-                if (bid if slot.side == "bid" else ask) is not None:
+                is_bid = slot.side is OrderSide.BID
+                bid, ask = self.mm.risk.limit(info.ticker, pos, q if is_bid else None, None if is_bid else q)
+                if (bid if is_bid else ask) is not None:
                     key = (live.order_id, live.price_bp, live.size, live.filled, live.placed_at, pos,
                            tuple(sorted(own.items())), id(info.grid))
             a = slot.armed
@@ -96,7 +97,7 @@ class ArmedSlots:
         a.key, a.write = (slot.ticker, slot.side), write
         a.cancel = not self.mm.amend
         a.market = feed.books.index_of(info.ticker)
-        a.side = 0 if slot.side == "bid" else 1
+        a.side = int(slot.side.book_side)  # a C int: 0 the bid slot (YES bids), 1 the ask slot
         a.book, a.grid = feed.books[info.ticker], info.grid
         a.live_price, a.live_size, a.filled = live.price_bp, live.size, live.filled
         prices = sorted(own)
@@ -144,7 +145,7 @@ class ArmedSlots:
                 self._took_over(a)
             except Exception as exc:  # noqa: BLE001 - the bytes are out: halt, never lose them
                 try:
-                    self.mm.risk.halt(f"compiled amend of {a.key}: {exc!r}")
+                    self.mm.risk.halt(f"compiled amend of {(a.key[0], a.key[1].value)}: {exc!r}")
                 except Exception:  # noqa: BLE001 - the next amends of the read are still taken over
                     log.exception("halting after a compiled amend failed")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from centbook.book import BookState
+from centbook.book import BookState, OrderSide
 from centbook.feed.connection import StateChange
 from centbook.mm.orders import OrderState
 from centbook.protocol.messages import (
@@ -91,7 +91,7 @@ class EventHandler:
         order = self.mm.order_manager.order_for(order_id, client_order_id)
         if order is None or ticker not in self.mm.markets:
             return  # not this session's
-        side = order.side or book_side or "bid"
+        side = order.side or book_side or OrderSide.BID
         if self.mm.ledger.apply(trade_id, order_id, ticker, side, price_bp, count, fee):
             self.mm.counts["fills"] += 1
             # the position moved: every arming holds the old one (and the total limit spans markets)

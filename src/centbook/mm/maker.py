@@ -35,6 +35,7 @@ import logging
 import time
 from typing import Any
 
+from centbook.book import OrderSide
 from centbook.feed.connection import Feed, FeedConfig
 from centbook.grid import PriceGrid
 from centbook.mm.armed import ArmedSlots
@@ -131,7 +132,7 @@ class MarketMaker:
         self.event_handler = EventHandler(self)
 
     @property
-    def slots(self) -> dict[tuple[str, str], Slot]:
+    def slots(self) -> dict[tuple[str, OrderSide], Slot]:
         """(ticker, side) -> quote slot (the order manager's)."""
         return self.order_manager.slots
 
@@ -164,9 +165,9 @@ class MarketMaker:
             self.markets[ticker] = MarketInfo(ticker, PriceGrid.from_ranges(m.price_ranges),
                                               m.exchange_index, m.close_time_ns,
                                               m.settlement_floor_bp)
-            for side in ("bid", "ask"):
+            for side in OrderSide:
                 self.slots[(ticker, side)] = Slot(ticker, side, stamp=WriteStamp(self.presign_tracker))
-            self.markets[ticker].slots = (self.slots[(ticker, "bid")], self.slots[(ticker, "ask")])
+            self.markets[ticker].slots = tuple(self.slots[(ticker, side)] for side in OrderSide)
         async for p in self.rest.get_positions(subaccount=self.sub):
             if p.ticker in self.markets:
                 self.markets[p.ticker].start_position = p.position
@@ -376,9 +377,9 @@ class MarketMaker:
         for ticker, info in self.markets.items():
             m = self.ledger.market(ticker)
             quotes = {}
-            for side in ("bid", "ask"):
+            for side in OrderSide:
                 live = self.slots[(ticker, side)].live
-                quotes[side] = None if live is None else (live.price_bp, live.size, live.state.value)
+                quotes[side.value] = None if live is None else (live.price_bp, live.size, live.state.value)
             per[ticker] = {
                 "state": feed.books[ticker].state.name if feed else "?",
                 "tradable": feed.is_tradable(ticker) if feed else False,

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from centbook.book import OrderSide
 from centbook.grid import PriceGrid
 from centbook.mm.quoter import ArmedAmend
 from centbook.mm.stamp import WriteStamp, current_stamp
@@ -54,7 +55,7 @@ class LiveOrder:
     """One of our orders (size = remaining, hundredths)."""
 
     ticker: str
-    side: str
+    side: OrderSide
     price_bp: int
     size: int
     client_order_id: str
@@ -71,7 +72,7 @@ class Slot:
     """A quote slot: one side of one market; at most one write in flight."""
 
     ticker: str
-    side: str
+    side: OrderSide
     live: LiveOrder | None = None
     target: Quote | None = None
     busy: bool = False
@@ -131,14 +132,14 @@ class OrderManager:
     Attributes
     ----------
     slots : dict
-        (ticker, side) -> :class:`Slot`.
+        (ticker, :class:`~centbook.book.OrderSide`) -> :class:`Slot`.
     orders : dict
         order_id -> :class:`LiveOrder`, every order of this session.
     """
 
     def __init__(self, mm: MarketMaker) -> None:
         self.mm = mm
-        self.slots: dict[tuple[str, str], Slot] = {}
+        self.slots: dict[tuple[str, OrderSide], Slot] = {}
         self.orders: dict[str, LiveOrder] = {}
         self._first_armed_read = 0  # read_ns of the last read whose first write was armed
 
@@ -229,14 +230,14 @@ class OrderManager:
             except Exception as exc:  # noqa: BLE001
                 self.mm.risk.halt(f"arming the compiled amend of {slot.ticker} {slot.side}: {exc!r}")
 
-    def crosses(self, ticker: str, side: str, price_bp: int) -> bool:
+    def crosses(self, ticker: str, side: OrderSide, price_bp: int) -> bool:
         """Whether a quote at ``price_bp`` would trade against the book now (amend has no post-only)."""
         assert self.mm.feed is not None
         own = self.own(ticker)
-        top = top_level(self.mm.feed.books[ticker], "ask" if side == "bid" else "bid", own)
+        top = top_level(self.mm.feed.books[ticker], side.opposite, own)
         if top is None:
             return False
-        return price_bp >= top[0] if side == "bid" else price_bp <= top[0]
+        return price_bp >= top[0] if side is OrderSide.BID else price_bp <= top[0]
 
     def arm_stamp(self, slot: Slot, method: str) -> WriteStamp:
         """Arm the slot's stamp for its next write; the decision it times moves onto the stamp.

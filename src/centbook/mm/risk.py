@@ -108,7 +108,7 @@ class Risk:
         for ticker, info in self.mm.markets.items():
             ours = info.start_position + self.mm.ledger.market(ticker).position
             theirs = exchange.get(ticker, 0)
-            busy = any(self.mm.slots[(ticker, s)].busy for s in ("bid", "ask"))
+            busy = any(slot.busy for slot in info.slots)
             if ours != theirs and not busy:
                 info.drift += 1
                 diffs.append(f"{ticker}: exchange position {theirs}, ours {ours}")
