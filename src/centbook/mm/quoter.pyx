@@ -34,6 +34,10 @@ makes it:
 Whenever one of them fails the slot is left armed and untouched and the Python decision that
 follows in the same read handles it (``declined`` counts those). A slot fires at most once per
 arming.
+
+The market maker uses this path when ``compiled_amend`` is on in its configuration (the default)
+and it has the order lane (``order_lane``), pre-made signatures (``presign``) and the built-in
+strategy; otherwise every requote is Python's (:meth:`centbook.mm.maker.MarketMaker.start`).
 """
 from cpython.dict cimport PyDict_GetItem
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
