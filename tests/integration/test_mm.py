@@ -274,7 +274,7 @@ def test_top_of_book_without_our_own_orders_matches_the_depth_reading():
     import random
 
     from centbook.book import OrderBook, Side
-    from centbook.mm.strategy import _top
+    from centbook.mm.strategy import top_level
 
     def by_depth(book: Any, side: str, own: dict[int, int]) -> tuple[int, int] | None:
         s = Side.YES if side == "bid" else Side.NO
@@ -293,4 +293,4 @@ def test_top_of_book_without_our_own_orders_matches_the_depth_reading():
         own = {p: rng.choice([s, 100]) for p, s in list(yes.items())[:rng.randrange(0, 3)]}
         own.update({10000 - p: rng.choice([s, 100]) for p, s in list(no.items())[:rng.randrange(0, 3)]})
         for side in ("bid", "ask"):
-            assert _top(book, side, own) == by_depth(book, side, own), (yes, no, own, side)
+            assert top_level(book, side, own) == by_depth(book, side, own), (yes, no, own, side)

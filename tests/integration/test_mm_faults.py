@@ -390,7 +390,7 @@ def test_the_compiled_path_is_disarmed_by_whatever_moves_our_orders_or_position(
                 "yes_price_dollars": f"{live.price_bp / 10000:.4f}",
                 "fill_count_fp": f"{live.filled / 100:.2f}", "remaining_count_fp": f"{live.size / 100:.2f}",
                 "initial_count_fp": f"{(live.size + live.filled) / 100:.2f}"}}
-            mm._on_message(decode(json.dumps(update).encode()))
+            mm.event_handler.on_message(decode(json.dumps(update).encode()))
             now = armed_markets(mm)
             assert armed[0] not in now and set(armed[1:]) <= now  # that market only
             await wait_for(lambda: armed[0] in armed_markets(mm), 20)  # decided again at the read's end
@@ -409,10 +409,11 @@ def test_the_compiled_path_is_disarmed_by_whatever_moves_our_orders_or_position(
             await wait_for(lambda: len(armed_markets(mm)) >= 2, 30)
             # last (the ledger then differs from the exchange by the made-up fill: a halt may follow)
             idle_before = mm.rest.lane.idle
-            mm._apply_fill("test-fill-1", live.order_id, live.ticker, live.side, live.price_bp, 1, 0)
+            mm.event_handler.apply_fill("test-fill-1", live.order_id, live.ticker, live.side, live.price_bp,
+                                        1, 0)
             assert not armed_markets(mm) and mm.quoter.armed == 0  # every market, at once
             assert mm.rest.lane.idle >= idle_before + 2  # the reserved connections came back
-            mm._halt("test halt")
+            mm.risk.halt("test halt")
             assert not armed_markets(mm) and mm.quoter.armed == 0
 
     arun1(go())

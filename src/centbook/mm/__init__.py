@@ -2,7 +2,10 @@
 
 Modules: :mod:`~centbook.mm.config` (TOML + flags), :mod:`~centbook.mm.strategy` (fair value,
 pluggable), :mod:`~centbook.mm.ledger` (fills, position, P&L), :mod:`~centbook.mm.maker` (the
-process: start-up, quoting, order manager, risk, reconciliation, kill switch, latency),
+process: start-up, quoting, reporting) and the parts it holds: :mod:`~centbook.mm.orders` (order
+manager), :mod:`~centbook.mm.armed` (slots armed for the compiled requote path,
+:mod:`~centbook.mm.quoter`), :mod:`~centbook.mm.risk` (limits, reconciliation, kill switch),
+:mod:`~centbook.mm.events` (WebSocket events), :mod:`~centbook.mm.latency` (histograms);
 :mod:`~centbook.mm.app` (the command: environments, status line, summary).
 """
 from centbook.mm.config import MMConfig, RiskConfig, StrategyConfig, load_config

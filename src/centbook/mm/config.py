@@ -9,9 +9,7 @@ Example ``mm.toml``::
     requote = "auto"           # auto (= the measured choice: amend), amend, cancel_create
     presign = true             # signatures made ahead of use (default: on for sim only)
     order_lane = true          # writes on raw HTTP/1.1 keep-alive connections (false: aiohttp)
-    compiled_amend = true      # requotes decided and written in compiled code inside the read
-                               # callback: the amend, or with cancel_create the cancel (needs
-                               # order_lane, presign and the built-in strategy)
+    compiled_amend = true      # the compiled requote path: see centbook.mm.quoter
     on_group_trigger = "halt"  # an automatic order-group trigger: halt, or reset and go on
 
     [strategy]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from centbook.book import OrderSide
+
 __all__ = ["MarketBook", "Ledger"]
 
 
@@ -44,8 +46,8 @@ class Ledger:
             m = self.markets[ticker] = MarketBook()
         return m
 
-    def apply(self, trade_id: str, order_id: str, ticker: str, side: str, price_bp: int, count: int,
-              fee_micro: int) -> bool:
+    def apply(self, trade_id: str, order_id: str, ticker: str, side: OrderSide | str, price_bp: int,
+              count: int, fee_micro: int) -> bool:
         """Apply one fill (``side`` bid = bought YES); False when it was already applied."""
         key = (trade_id, order_id)
         if key in self.seen:
@@ -53,7 +55,7 @@ class Ledger:
             return False
         self.seen.add(key)
         m = self.market(ticker)
-        signed = count if side == "bid" else -count
+        signed = count if side == OrderSide.BID else -count
         m.cash -= signed * price_bp
         m.fees += fee_micro
         m.fills += 1

@@ -11,7 +11,7 @@ from centbook.hooks cimport ReadHook
 
 @cython.final
 cdef class ArmedAmend:
-    # what Python armed (mm.maker: MarketMaker._rearm)
+    # what Python armed (mm.armed: ArmedSlots.rearm)
     cdef public bint armed
     cdef public bint cancel             # the requote is cancel + create: this writes the cancel
     cdef public object key              # the slot's key (ticker, side), for whoever gets it back

@@ -12,14 +12,14 @@ wrote for, still inside the callback, and the order manager takes over from ther
 the order's state, the latencies) exactly as for an amend it wrote itself.
 
 The Python side decides everything this path may do, and arms a slot only when all of it holds
-(:meth:`centbook.mm.MarketMaker._rearm`): the built-in microprice strategy, the
+(:meth:`centbook.mm.armed.ArmedSlots.rearm`): the built-in microprice strategy, the
 slot idle with a resting order, the position limits passed, an order-lane connection and a
 pre-made signature reserved, the request's bytes made but for price, count and length. Here the
 rest of the checks are made again from the live state, each exactly as the Python order manager
 makes it:
 
 - the book LIVE, and on each side a level within the 5 best that is not all our own size (the
-  strategy's ``_top``: our resting orders are taken off the book first); a crossed book, which
+  strategy's ``top_level``: our resting orders are taken off the book first); a crossed book, which
   the feed is about to resync, is left to Python (a check of this path only);
 - the targets of :meth:`centbook.mm.strategy.Strategy.targets` (the microprice, the inventory
   skew, the half-spread snapped to the grid), bit for bit: the same double arithmetic in the
@@ -34,6 +34,10 @@ makes it:
 Whenever one of them fails the slot is left armed and untouched and the Python decision that
 follows in the same read handles it (``declined`` counts those). A slot fires at most once per
 arming.
+
+The market maker uses this path when ``compiled_amend`` is on in its configuration (the default)
+and it has the order lane (``order_lane``), pre-made signatures (``presign``) and the built-in
+strategy; otherwise every requote is Python's (:meth:`centbook.mm.maker.MarketMaker.start`).
 """
 from cpython.dict cimport PyDict_GetItem
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
@@ -109,7 +113,7 @@ cdef inline int64_t _own_size(ArmedAmend a, int32_t yes) noexcept:
 
 
 cdef bint _top(OrderBook book, int side, ArmedAmend a, int32_t *price, int64_t *size) noexcept:
-    """strategy._top: the best level of YES bids (side 0) or of YES asks (the NO bids, side 1),
+    """strategy.top_level: the best level of YES bids (side 0) or of YES asks (the NO bids, side 1),
     as a YES price, after taking our own resting size off; up to 5 levels deep, as there."""
     cdef int32_t slot = book.best_slot_c(side)
     cdef int32_t yes

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple, Protocol
 
-from centbook.book import Side
+from centbook.book import OrderSide, Side
 from centbook.mm.config import StrategyConfig
 
-__all__ = ["FairModel", "Microprice", "Quote", "Strategy"]
+__all__ = ["FairModel", "Microprice", "Quote", "Strategy", "top_level"]
 
 
 class Quote(NamedTuple):
@@ -33,13 +33,14 @@ class FairModel(Protocol):
     def fair(self, book: Any, own: dict[int, int]) -> float | None: ...
 
 
-def _top(book: Any, side: str, own: dict[int, int]) -> tuple[int, int] | None:
-    """Best level of one side after removing our own resting size (``own``: yes-price -> size).
+def top_level(book: Any, side: OrderSide | str, own: dict[int, int]) -> tuple[int, int] | None:
+    """Return the best level of one side after removing our own resting size.
 
-    ``side`` ``"bid"`` is the YES bids; ``"ask"`` the YES asks (NO bids, as YES prices). Runs on
-    every decision: the best level is read first (no list), the depth only when we rest there.
+    ``own``: YES price -> our resting size there. ``side`` :attr:`OrderSide.BID` is the YES bids;
+    :attr:`OrderSide.ASK` the YES asks (NO bids, as YES prices); its wire string is taken too. Runs
+    on every decision: the best level is read first (no list), the depth only when we rest there.
     """
-    s = Side.YES if side == "bid" else Side.NO
+    s = OrderSide(side).book_side
     price = book.best_bid_bp(s)
     if price < 0:
         return None
@@ -58,8 +59,8 @@ class Microprice:
     """Size-weighted mid of the top levels, our own resting orders excluded."""
 
     def fair(self, book: Any, own: dict[int, int]) -> float | None:
-        bid = _top(book, "bid", own)
-        ask = _top(book, "ask", own)
+        bid = top_level(book, OrderSide.BID, own)
+        ask = top_level(book, OrderSide.ASK, own)
         if bid is None or ask is None:
             return None
         (pb, sb), (pa, sa) = bid, ask
