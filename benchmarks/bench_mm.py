@@ -54,7 +54,7 @@ from centbook.auth import Credentials
 from centbook.feed.connection import FeedConfig
 from centbook.mm import MarketMaker, MMConfig
 from centbook.mm.app import SIM_MARKETS
-from centbook.mm.maker import LATENCIES
+from centbook.mm.latency import LATENCIES
 from centbook.rest.client import RestClient
 from centbook.sim import SimProcess
 
