@@ -44,6 +44,7 @@ import aiohttp
 import msgspec
 
 from centbook.auth import Credentials, PresignedPool
+from centbook.book import OrderSide
 from centbook.fixed import format_price, format_size
 from centbook.protocol.environments import REST_URLS
 from centbook.protocol.environments import rest_url as environment_url
@@ -71,12 +72,12 @@ from centbook.protocol.models import (
     EndpointCostList,
     EventPosition,
     ExchangeStatus,
-    Fill,
     Market,
     MarketPosition,
     Order,
     Orderbook,
     OrderGroup,
+    PortfolioFill,
     ProtocolError,
     Settlement,
     UserDataTimestamp,
@@ -243,6 +244,14 @@ class _Signer:
                 self._proc.wait()
             self._proc = None
 
+
+
+def _order_side(side: OrderSide | str, message: str) -> OrderSide:
+    """``side`` as an :class:`~centbook.book.OrderSide`; ``ValueError(message)`` if it is none."""
+    try:
+        return OrderSide(side)
+    except ValueError:
+        raise ValueError(message) from None
 
 class RestClient:
     """An async Kalshi REST client for trading: signed, rate-budgeted, safe on unknown outcomes.
@@ -724,7 +733,7 @@ class RestClient:
     def _order_body(
         self,
         ticker: str,
-        side: str,
+        side: OrderSide | str,
         price_bp: int,
         count: int,
         client_order_id: str,
@@ -738,8 +747,7 @@ class RestClient:
         order_group_id: str | None,
         subaccount: int | None,
     ) -> dict[str, Any]:
-        if side not in ("bid", "ask"):
-            raise ValueError(f"side must be 'bid' (buy YES) or 'ask' (sell YES), got {side!r}")
+        _order_side(side, f"side must be 'bid' (buy YES) or 'ask' (sell YES), got {side!r}")
         if not isinstance(price_bp, int) or not 0 < price_bp < 10000:
             raise ValueError(f"price_bp must be an int in 1..9999 (basis points of $1), got {price_bp!r}")
         if not isinstance(count, int) or count <= 0:
@@ -777,7 +785,7 @@ class RestClient:
     async def create_order(
         self,
         ticker: str,
-        side: str,
+        side: OrderSide | str,
         price_bp: int,
         count: int,
         *,
@@ -952,7 +960,7 @@ cancel_order_on_pause, order_group_id, subaccount
         self,
         order_id: str,
         ticker: str,
-        side: str,
+        side: OrderSide | str,
         price_bp: int,
         count: int,
         *,
@@ -989,8 +997,7 @@ cancel_order_on_pause, order_group_id, subaccount
         OutcomeUnknownError
             Still unknown (``resolve=False``, or no verdict within ``resolve_timeout_s``).
         """
-        if side not in ("bid", "ask"):
-            raise ValueError("side must be 'bid' or 'ask'")
+        _order_side(side, "side must be 'bid' or 'ask'")
         self._refuse_below_floor(ticker, price_bp)
         shard = await self._shard(ticker, exchange_index, order_id)
         body = self._amend_body(ticker, side, format_price(price_bp), format_size(count), client_order_id,
@@ -1036,7 +1043,7 @@ cancel_order_on_pause, order_group_id, subaccount
         self,
         order_id: str,
         ticker: str,
-        side: str,
+        side: OrderSide | str,
         price_bp: int,
         count: int,
         *,
@@ -1055,7 +1062,7 @@ cancel_order_on_pause, order_group_id, subaccount
         usual (it also reports what was wrong with the arguments). Otherwise await
         :meth:`amend_order` with the same arguments and ``started=`` the result, for the answer.
         """
-        if side not in ("bid", "ask"):
+        if side not in ("bid", "ask"):  # OrderSide values; a constant tuple test on the quoting path
             return None
         market = self._markets.get(ticker)
         if market is not None and market.floor_refuses(price_bp):
@@ -1070,7 +1077,8 @@ cancel_order_on_pause, order_group_id, subaccount
                                  shard)
 
     @classmethod
-    def amend_template(cls, ticker: str, side: str, shard: int | None) -> tuple[bytes, bytes, bytes]:
+    def amend_template(cls, ticker: str, side: OrderSide | str,
+                       shard: int | None) -> tuple[bytes, bytes, bytes]:
         """An amend's JSON body as the client writes it, split where the price (4 decimals) and
         the count (2 decimals) go: body = pre + price + mid + count + post."""
         body = encode_json(cls._amend_body(ticker, side, "\x00", "\x01", None, None, shard))
@@ -1079,7 +1087,8 @@ cancel_order_on_pause, order_group_id, subaccount
         return pre, mid, post
 
     @staticmethod
-    def _amend_body(ticker: str, side: str, price: str, count: str, client_order_id: str | None,
+    def _amend_body(ticker: str, side: OrderSide | str, price: str, count: str,
+                    client_order_id: str | None,
                     updated_client_order_id: str | None, shard: int | None) -> dict[str, Any]:
         body: dict[str, Any] = {
             "ticker": ticker,
@@ -1095,7 +1104,8 @@ cancel_order_on_pause, order_group_id, subaccount
             body["exchange_index"] = shard
         return body
 
-    def arm_amend(self, order_id: str, ticker: str, side: str, *, exchange_index: int | None = None,
+    def arm_amend(self, order_id: str, ticker: str, side: OrderSide | str, *,
+                  exchange_index: int | None = None,
                   subaccount: int | None = None) -> ArmedWrite | None:
         """Reserve what an amend of this order needs to be written by compiled code at once.
 
@@ -1106,7 +1116,7 @@ cancel_order_on_pause, order_group_id, subaccount
         :meth:`start_amend`). Afterwards exactly one of: :meth:`armed_sent` (the bytes went
         out; await :meth:`amend_order` with ``started=`` its result) or :meth:`disarm`.
         """
-        if side not in ("bid", "ask"):
+        if side not in ("bid", "ask"):  # OrderSide values; a constant tuple test on the quoting path
             return None
         shard = exchange_index if exchange_index is not None else self._order_shards.get(order_id)
         if shard is None:
@@ -1692,7 +1702,7 @@ cancel_order_on_pause, order_group_id, subaccount
         subaccount: int | None = None,
         exchange_index: int | None = None,
         limit: int = 200,
-    ) -> AsyncIterator[Fill]:
+    ) -> AsyncIterator[PortfolioFill]:
         """Iterate over the user's fills, every page (``GET /portfolio/fills``)."""
         params = {
             "ticker": ticker,
@@ -1704,7 +1714,7 @@ cancel_order_on_pause, order_group_id, subaccount
             "limit": limit,
         }
         async for item in self._pages("/portfolio/fills", "fills", params):
-            yield Fill.from_json(item)
+            yield PortfolioFill.from_json(item)
 
     async def get_positions(
         self,
