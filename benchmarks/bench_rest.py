@@ -324,7 +324,7 @@ REFILL = 2
 
 
 def _signing_cost(mode: str, n: int, key_path: str) -> None:
-    from centbook.rest.client import _Signer
+    from centbook.rest.signer import Signer as _Signer
 
     with open(key_path, "rb") as fh:
         creds = centbook.Credentials("00000000-0000-0000-0000-000000000000", fh.read())

@@ -1,4 +1,4 @@
-"""The REST client's parts alone: settings, transport and outcome resolver.
+"""The REST client's parts alone: settings, transport, outcome resolver and signer.
 
 Each runs against a small aiohttp server on 127.0.0.1 that answers as the test needs.
 """
@@ -6,6 +6,7 @@ Each runs against a small aiohttp server on 127.0.0.1 that answers as the test n
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -13,16 +14,24 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 import centbook
+from centbook.auth import Credentials, signing_message
 from centbook.protocol.errors import KalshiError, OutcomeUnknownError
 from centbook.protocol.models import ProtocolError, UserDataTimestamp
 from centbook.rest.budget import RateBudget
 from centbook.rest.outcome import Resolver, WriteOutcome
 from centbook.rest.settings import RestSettings
+from centbook.rest.signer import Signer
 from centbook.rest.transport import Transport, backoff, encode_json, lane_target, query
 
 URL = "http://127.0.0.1:9/trade-api/v2"
+KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+PEM = KEY.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                        serialization.NoEncryption())
+KEY_ID = "00000000-0000-0000-0000-000000000000"
 
 
 # -- settings ---------------------------------------------------------------------------------------
@@ -206,3 +215,24 @@ def test_resolver_rules() -> None:
 def test_write_outcome_is_a_named_tuple() -> None:
     doc, took, state, unknown = outcome = WriteOutcome({"a": 1}, True, None, None)
     assert outcome.doc == doc and outcome.took_effect is took and outcome.unknown is unknown
+
+
+# -- signer -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["inline", "thread", "process"])
+def test_signer_modes_make_signatures_that_verify(mode: str) -> None:
+    signer = Signer(Credentials(KEY_ID, PEM), mode)
+    jobs = [(1_700_000_000_000 + i, "POST", "/trade-api/v2/portfolio/events/orders") for i in range(12)]
+    try:
+        sigs = asyncio.run(signer.sign_batch(jobs))
+        assert len(sigs) == len(jobs) and not signer.failed
+    finally:
+        signer.close()
+    for (ts, method, path), sig in zip(jobs, sigs, strict=True):
+        KEY.public_key().verify(base64.b64decode(sig), signing_message(ts, method, path),
+                                padding.PSS(mgf=padding.MGF1(hashes.SHA256()),
+                                            salt_length=padding.PSS.DIGEST_LENGTH), hashes.SHA256())
+
+
+def test_signer_refuses_an_unknown_mode() -> None:
+    with pytest.raises(ValueError, match="inline, thread or process"):
+        Signer(Credentials(KEY_ID, PEM), "gpu")
