@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
 import centbook
-from centbook.rest.client import _encode
+from centbook.rest.transport import encode_json
 from centbook.sim import SimProcess
 
 T = "KXDEMO-26DEC31-T50"
@@ -216,7 +216,7 @@ def test_client_side_build_sign_encode(benchmark: Any, sim: SimProcess, presign:
             }
         else:
             headers = client._auth_headers("POST", path)
-        return _encode(body), headers
+        return encode_json(body), headers
 
     data, headers = benchmark.pedantic(build, setup=setup, rounds=2000, iterations=1)
     assert b'"price":"0.4200"' in data and b'"count":"10.00"' in data
@@ -324,7 +324,7 @@ REFILL = 2
 
 
 def _signing_cost(mode: str, n: int, key_path: str) -> None:
-    from centbook.rest.client import _Signer
+    from centbook.rest.signer import Signer as _Signer
 
     with open(key_path, "rb") as fh:
         creds = centbook.Credentials("00000000-0000-0000-0000-000000000000", fh.read())

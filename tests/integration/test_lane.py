@@ -670,7 +670,8 @@ def test_rest_start_amend_writes_at_once_or_not_at_all(arun: Any) -> None:
 def test_the_compiled_amend_fires_once_with_the_clients_own_bytes_or_declines(arun1: Any) -> None:
     from centbook.fixed import format_price, format_size
     from centbook.mm.quoter import Quoter
-    from centbook.rest.client import RestClient, _encode
+    from centbook.rest.client import RestClient
+    from centbook.rest.transport import encode_json
 
     async def body() -> None:
         async with RawServer([_ok()]) as server:
@@ -722,8 +723,8 @@ def test_the_compiled_amend_fires_once_with_the_clients_own_bytes_or_declines(ar
                 assert q.fired == 1 and fired == [a]
                 answer = await lane.finish(lane.adopt(conn, "POST"))
                 assert answer.status == 200 and lane.idle == 1
-                body = _encode(RestClient._amend_body("KX-Q", "bid", format_price(4900), format_size(600),
-                                                      None, None, 0))
+                body = encode_json(RestClient._amend_body("KX-Q", "bid", format_price(4900), format_size(600),
+                                                           None, None, 0))
                 assert server.requests == [lane.render("POST", target, headers, body)]
                 # a connection closed meanwhile is never written to
                 conn = lane.reserve()

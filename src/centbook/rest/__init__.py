@@ -1,6 +1,11 @@
 """The REST client: orders, cancels, reads and order groups over Kalshi's V2 API.
 
-- :mod:`~centbook.rest.client`: :class:`RestClient`, the facade;
+- :mod:`~centbook.rest.client`: :class:`RestClient`, the facade over the parts below;
+- :mod:`~centbook.rest.settings`: :class:`RestSettings`, every option of the client;
+- :mod:`~centbook.rest.transport`: one request through the budget, retries, unknown outcomes;
+- :mod:`~centbook.rest.outcome`: the read-back resolution of unknown outcomes;
+- :mod:`~centbook.rest.signer`: where signatures are made (inline, thread, helper process);
+- :mod:`~centbook.rest.armed`: order writes prepared ahead of sending;
 - :mod:`~centbook.rest.budget`: the client-side token buckets;
 - :mod:`~centbook.rest.lane`: the order lane, raw keep-alive connections for writes.
 """
@@ -20,9 +25,10 @@ from centbook.rest.client import (
     StartedWrite,
     environment_url,
 )
+from centbook.rest.settings import RestSettings
 
 __all__ = [
     "AuthenticationError", "ExchangeError", "OrderNotPlacedError", "OutcomeUnknownError",
     "RateLimitedError", "RejectedError", "ServerError",
-    "ENVIRONMENTS", "environment_url", "ArmedWrite", "StartedWrite", "RestClient",
+    "ENVIRONMENTS", "environment_url", "ArmedWrite", "StartedWrite", "RestClient", "RestSettings",
 ]

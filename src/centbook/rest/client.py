@@ -27,26 +27,19 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import email.utils
 import itertools
 import logging
-import multiprocessing.connection
-import random
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, TypeVar
-from urllib.parse import urlencode, urlsplit
+from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import msgspec
 
 from centbook.auth import Credentials, PresignedPool
+from centbook.book import OrderSide
 from centbook.fixed import format_price, format_size
 from centbook.protocol.environments import REST_URLS
 from centbook.protocol.environments import rest_url as environment_url
@@ -61,8 +54,6 @@ from centbook.protocol.errors import (
     ServerError,
     SettlementFloorError,
     WriteNotAppliedError,
-    error_for,
-    parse_error_body,
 )
 from centbook.protocol.models import (
     AccountLimits,
@@ -76,19 +67,24 @@ from centbook.protocol.models import (
     EndpointCostList,
     EventPosition,
     ExchangeStatus,
-    Fill,
     Market,
     MarketPosition,
     Order,
     Orderbook,
     OrderGroup,
+    PortfolioFill,
     ProtocolError,
     Settlement,
     UserDataTimestamp,
 )
 from centbook.rest import budget as _budget
+from centbook.rest.armed import ArmedWrite, StartedWrite
 from centbook.rest.budget import EndpointCosts, Limits, RateBudget, bucket_for
-from centbook.rest.lane import LaneError, LaneNotSentError, LaneWrite, OrderLane
+from centbook.rest.lane import LaneNotSentError, OrderLane
+from centbook.rest.outcome import Resolver, WriteOutcome, resolved_cancel, result_from_order
+from centbook.rest.settings import RestSettings
+from centbook.rest.signer import HELPER_CHUNK, Signer
+from centbook.rest.transport import Transport, backoff, encode_json, lane_target, query
 
 __all__ = ["ENVIRONMENTS", "ArmedWrite", "RestClient", "StartedWrite", "environment_url"]
 
@@ -101,208 +97,14 @@ _ORDERS_BATCH = "/portfolio/events/orders/batched"
 _TIME_IN_FORCE = ("good_till_canceled", "immediate_or_cancel", "fill_or_kill")
 _STP = ("taker_at_cross", "maker")
 _TRACKED_ORDERS = 10_000  # per-order memory (shard, counts) kept for at most this many orders
-_encode = msgspec.json.Encoder().encode
-_decode = msgspec.json.Decoder().decode
 
 
-# -- signing helpers ------------------------------------------------------------------------------
-_HELPER_CHUNK = 10  # signatures per helper message: ~3.6 kB, written whole, so a read never waits
-_HELPER_ANSWER = msgspec.msgpack.Decoder(tuple[int, list[str]]).decode
-_HELPER_JOBS = msgspec.msgpack.Encoder().encode
-
-
-def _query(params: dict[str, Any] | None) -> dict[str, str]:
-    """Query parameters as Kalshi reads them: None dropped, booleans lower-case."""
-    q: dict[str, str] = {}
-    if params:
-        for k, v in params.items():
-            if v is not None:
-                q[k] = str(v).lower() if isinstance(v, bool) else str(v)
-    return q
-
-
-@dataclass(slots=True)
-class ArmedWrite:
-    """What :meth:`RestClient.arm_amend` or :meth:`RestClient.arm_cancel` reserved for one write
-    of an order (see there).
-
-    An amend's ``head`` is the request up to its Content-Length value; the body is ``body_pre``
-    + price (4 decimals) + ``body_mid`` + count (2 decimals) + ``body_post``. A cancel's ``head``
-    is the whole request (no body; the three body parts are empty). The write is due to the
-    budget bucket ``bucket`` (``cost`` tokens). ``fresh_until_ns`` (monotonic): after it the
-    signature or the connection is too old to be used.
-    """
-
-    method: str
-    order_id: str
-    full_path: str
-    conn: Any
-    head: bytes
-    body_pre: bytes
-    body_mid: bytes
-    body_post: bytes
-    bucket: str
-    cost: int
-    timestamp_ms: int
-    signature: str
-    fresh_until_ns: int
-
-
-class StartedWrite:
-    """An order write already handed to the order lane (:meth:`RestClient.start_amend`).
-
-    Attributes
-    ----------
-    write : centbook.rest.lane.LaneWrite
-    sent_ms : int
-        Unix ms just before the write (an unknown outcome's time).
-    signature : str
-        The pre-made signature it carries.
-    written_ns : int
-        ``time.monotonic_ns()`` right after its bytes were handed to the transport.
-    """
-
-    __slots__ = ("write", "sent_ms", "signature", "written_ns")
-
-    def __init__(self, write: LaneWrite, sent_ms: int, signature: str) -> None:
-        self.write = write
-        self.sent_ms = sent_ms
-        self.signature = signature
-        self.written_ns = time.monotonic_ns()
-
-
-class _Signer:
-    """Where signatures are made: inline, in a thread, or in a helper process.
-
-    Measured with cryptography 50 (``benchmarks/bench_rest.py``, event-loop lag rows): an RSA
-    signature holds the GIL for its whole ~250 us, so a signer *thread* takes the same time from
-    the loop as inline signing, only at other moments; it signs one signature per GIL hold and
-    sleeps briefly between them so the loop waits for one signature at most, never a batch.
-    The helper *process* is the one that takes signing off the loop: it is spawned (no inherited
-    sockets), niced, and talks over one socket the loop reads directly (``add_reader``): no
-    executor threads in this process, whose pickling and pipe reads held the GIL before.
-    """
-
-    def __init__(self, credentials: Credentials, mode: str) -> None:
-        if mode not in ("inline", "thread", "process"):
-            raise ValueError("signer must be inline, thread or process")
-        self.credentials = credentials
-        self.mode = mode
-        self.cpu_s = 0.0  # CPU time of signing in this process's threads (the GIL is held)
-        self.loop_s = 0.0  # loop-thread CPU spent sending jobs to / reading the helper process
-        self.executor: Executor | None = None
-        if mode == "thread":
-            self.executor = ThreadPoolExecutor(1, thread_name_prefix="centbook-sign")
-        self._conn: Any = None
-        self._proc: Any = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._pending: dict[int, asyncio.Future[list[str]]] = {}
-        self._batch_ids = itertools.count(1)
-        self._failed: str | None = None
-
-    @property
-    def failed(self) -> bool:
-        """Whether the helper process is gone (signatures are then made inline)."""
-        return self._failed is not None
-
-    def _batch_inline(self, jobs: list[tuple[int, str, str]]) -> list[str]:
-        c = self.credentials
-        t0 = time.thread_time()
-        out = [c.sign(ts, m, p) for ts, m, p in jobs]
-        self.cpu_s += time.thread_time() - t0
-        return out
-
-    def _batch_yielding(self, jobs: list[tuple[int, str, str]]) -> list[str]:
-        # In the signer thread: one signature per GIL hold, then a real sleep (a zero sleep
-        # lets this thread take the GIL straight back before a waiting loop thread wakes).
-        out = []
-        for job in jobs:
-            out.extend(self._batch_inline([job]))
-            time.sleep(0.0002)
-        return out
-
-    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
-        # A fresh interpreter, not a fork (which would share this process's sockets) and not
-        # multiprocessing's "spawn" (which re-imports the caller's __main__: an unguarded
-        # trading script would run a second time inside the helper).
-        mine, theirs = socket.socketpair()
-        code = "import sys; from centbook.auth import signing_helper_main as m; m(int(sys.argv[1]))"
-        self._proc = subprocess.Popen(
-            [sys.executable, "-c", code, str(theirs.fileno())],
-            pass_fds=(theirs.fileno(),),
-            stdin=subprocess.DEVNULL,
-        )
-        theirs.close()
-        self._conn = multiprocessing.connection.Connection(mine.detach())
-        self._conn.send_bytes(self.credentials.pem_bytes())  # over the socket, never argv
-        self._loop = loop
-        loop.add_reader(self._conn.fileno(), self._on_answer)
-
-    def _on_answer(self) -> None:
-        t0 = time.thread_time()
-        try:
-            while self._conn.poll():
-                batch_id, sigs = _HELPER_ANSWER(self._conn.recv_bytes())
-                fut = self._pending.pop(batch_id, None)
-                if fut is not None and not fut.done():
-                    fut.set_result(sigs)
-        except (EOFError, OSError, msgspec.DecodeError) as exc:
-            self._fail(f"the signing helper process stopped answering ({type(exc).__name__})")
-        self.loop_s += time.thread_time() - t0
-
-    def _fail(self, why: str) -> None:
-        if self._failed is None:
-            log.warning("%s; signing inline from now on", why)
-        self._failed = why
-        if self._loop is not None and self._conn is not None:
-            self._loop.remove_reader(self._conn.fileno())
-        for fut in self._pending.values():
-            if not fut.done():
-                fut.set_exception(RuntimeError(why))
-        self._pending.clear()
-
-    async def sign_batch(self, jobs: list[tuple[int, str, str]]) -> list[str]:
-        loop = asyncio.get_running_loop()
-        if self.mode == "thread":
-            return await loop.run_in_executor(self.executor, self._batch_yielding, jobs)
-        if self.mode == "inline":
-            return self._batch_inline(jobs)
-        if self._failed is not None:
-            raise RuntimeError(self._failed)
-        if self._conn is None:
-            self._start(loop)
-        futs = []
-        t0 = time.thread_time()
-        try:
-            for i in range(0, len(jobs), _HELPER_CHUNK):
-                batch_id = next(self._batch_ids)
-                fut: asyncio.Future[list[str]] = loop.create_future()
-                self._pending[batch_id] = fut
-                futs.append(fut)
-                self._conn.send_bytes(_HELPER_JOBS((batch_id, jobs[i : i + _HELPER_CHUNK])))
-        except OSError as exc:
-            self._fail(f"cannot write to the signing helper process ({exc})")
-        self.loop_s += time.thread_time() - t0
-        out: list[str] = []
-        for part in await asyncio.gather(*futs):
-            out.extend(part)
-        return out
-
-    def close(self) -> None:
-        if self.executor is not None:
-            self.executor.shutdown(wait=False, cancel_futures=True)
-        if self._conn is not None:
-            self._failed = self._failed or "the client closed"  # (no warning for a normal close)
-            self._fail(self._failed)
-            self._conn.close()  # the helper reads EOF and exits
-            self._conn = None
-        if self._proc is not None:
-            try:
-                self._proc.wait(timeout=1.0)
-            except subprocess.TimeoutExpired:  # pragma: no cover - it exits on EOF
-                self._proc.kill()
-                self._proc.wait()
-            self._proc = None
+def _order_side(side: OrderSide | str, message: str) -> OrderSide:
+    """``side`` as an :class:`~centbook.book.OrderSide`; ``ValueError(message)`` if it is none."""
+    try:
+        return OrderSide(side)
+    except ValueError:
+        raise ValueError(message) from None
 
 
 class RestClient:
@@ -314,107 +116,44 @@ class RestClient:
         ``.../trade-api/v2`` of the sim, demo or prod (:func:`environment_url`).
     credentials : Credentials, optional
         Needed for everything but public market data.
-    budget_share : float
-        Fraction of the user's rate budget this process uses (several processes split it).
-    margin : float
-        Safety factor on the budget (0.9 = aim at 90 % of it).
-    limits : Limits, optional
-        Bucket sizes to assume; read from ``/account/limits`` on entry when ``auto_limits``.
-    auto_limits : bool
-        Read ``/account/limits`` and ``/account/endpoint_costs`` on entry and refresh them every
-        ``refresh_limits_s`` seconds.
-    timeout_s : float
-        Total timeout of a request; a write that times out has an unknown outcome.
-    read_retries : int
-        Retries of a read after a timeout, lost connection, 408 or 5xx.
-    rate_limit_retries : int
-        Retries after a 429 (any request: a 429 means it was not executed).
-    resolve_margin_s : float
-        How far past the send time ``/exchange/user_data_timestamp`` must be before a missing
-        order is declared not placed (REST data lags the matching engine).
-    resolve_timeout_s : float
-        Longest time spent resolving one unknown outcome before giving up
-        (:class:`~centbook.protocol.errors.OutcomeUnknownError`).
-    client_order_id_prefix : str, optional
-        Prefix of generated ids (default ``cb`` + 8 random hex digits; ids are prefix + counter).
-    presign : bool
-        Keep signatures made ahead of use for the constant write paths and for the cancel and
-        amend paths of recently acknowledged orders (see :class:`~centbook.auth.PresignedPool`).
-        Kalshi does not document its timestamp tolerance or replay rules: validate on demo first.
-    presign_max_age_s : float
-        Oldest pre-made signature that may be used (default 1 s).
-    presign_orders : int
-        How many recent (acknowledged, resting) orders get pre-made signatures for their own paths.
-    presign_depth : int
-        Signatures kept for the create path (other paths keep one); refilled in the background
-        as they are used or age. Each kept signature costs one RSA signature per max age.
-    presign_order_paths : tuple of str
-        Which paths of each recent order get a pre-made signature: any of ``"cancel"``,
-        ``"amend"``, ``"decrease"`` (default cancel only: each one costs a signature per max age).
-    signer : str
-        ``inline`` (sign on the event loop), ``thread`` or ``process`` (a helper; pre-made
-        signatures are always made there when ``presign`` is on; ``process`` by default then).
-    session : aiohttp.ClientSession, optional
-        Use this session instead of making one (not closed on exit).
-    order_lane : bool
-        Send writes (creates, amends, decreases, cancels, order-group writes) on an
-        :class:`~centbook.rest.lane.OrderLane` of warm HTTP/1.1 keep-alive connections instead of
-        aiohttp, so that a write's bytes are out before its coroutine first suspends (when the
-        rate budget admits it at once and a connection is idle). Reads stay on aiohttp.
-        Failures keep their meaning: not sent, or outcome unknown.
-    order_lane_connections : int
-        Connections the lane keeps warm (one write in flight each; more open on demand).
+    settings : RestSettings, optional
+        The options (:class:`~centbook.rest.settings.RestSettings`, which describes each one).
+    **options
+        Any field of :class:`~centbook.rest.settings.RestSettings` by name, laid over
+        ``settings``: ``budget_share``, ``margin``, ``limits``, ``auto_limits``,
+        ``refresh_limits_s``, ``timeout_s``, ``read_retries``, ``rate_limit_retries``,
+        ``resolve_margin_s``, ``resolve_timeout_s``, ``client_order_id_prefix``, ``presign``,
+        ``presign_max_age_s``, ``presign_orders``, ``presign_depth``, ``presign_order_paths``,
+        ``signer``, ``session``, ``order_lane``, ``order_lane_connections``, ``clock``.
     """
 
     def __init__(
         self,
         base_url: str,
         credentials: Credentials | None = None,
-        *,
-        budget_share: float = 1.0,
-        margin: float = 0.9,
-        limits: Limits | None = None,
-        auto_limits: bool = True,
-        refresh_limits_s: float = 60.0,
-        timeout_s: float = 10.0,
-        read_retries: int = 3,
-        rate_limit_retries: int = 8,
-        resolve_margin_s: float = 2.0,
-        resolve_timeout_s: float = 30.0,
-        client_order_id_prefix: str | None = None,
-        presign: bool = False,
-        presign_max_age_s: float = 1.0,
-        presign_orders: int = 8,
-        presign_depth: int = 8,
-        presign_order_paths: tuple[str, ...] = ("cancel",),
-        signer: str | None = None,
-        session: aiohttp.ClientSession | None = None,
-        order_lane: bool = False,
-        order_lane_connections: int = 2,
-        clock: Callable[[], float] = time.monotonic,
+        settings: RestSettings | None = None,
+        **options: Any,
     ) -> None:
+        self.settings = settings = RestSettings.of(settings, options)
         parts = urlsplit(base_url.rstrip("/"))
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
         self.base_url = base_url.rstrip("/")
         self.path_prefix = parts.path  # "/trade-api/v2": part of the signed path
         self.credentials = credentials
-        self.budget = RateBudget(limits, budget_share=budget_share, margin=margin, clock=clock)
-        self.auto_limits = auto_limits
-        self.refresh_limits_s = refresh_limits_s
-        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self.budget = RateBudget(settings.limits, budget_share=settings.budget_share,
+                                 margin=settings.margin, clock=settings.clock)
+        self.auto_limits = settings.auto_limits
+        self.refresh_limits_s = settings.refresh_limits_s
+        self.timeout = aiohttp.ClientTimeout(total=settings.timeout_s)
         #: The writes' transport when ``order_lane`` (its ``on_written`` hook is the caller's).
-        self.lane = (OrderLane(self.base_url, connections=order_lane_connections,
-                               max_connections=max(16, 2 * order_lane_connections), timeout_s=timeout_s)
-                     if order_lane else None)
-        self.read_retries = read_retries
-        self.rate_limit_retries = rate_limit_retries
-        self.resolve_margin_s = resolve_margin_s
-        self.resolve_timeout_s = resolve_timeout_s
-        self.prefix = client_order_id_prefix or f"cb{uuid.uuid4().hex[:8]}"
+        connections = settings.order_lane_connections
+        self.lane = (OrderLane(self.base_url, connections=connections,
+                               max_connections=max(16, 2 * connections), timeout_s=settings.timeout_s)
+                     if settings.order_lane else None)
+        self.prefix = settings.client_order_id_prefix or f"cb{uuid.uuid4().hex[:8]}"
         self._counter = itertools.count(1)
-        self._session = session
-        self._own_session = session is None
+        self._own_session = settings.session is None
         self._markets: dict[str, Market] = {}
         self._order_shards: dict[str, int] = {}  # shard of each order this client created
         # (fill_count, remaining_count) of an order as the exchange last reported both at once,
@@ -424,8 +163,6 @@ class RestClient:
         self._refresh_task: asyncio.Task[None] | None = None
         self._refresh_pending: asyncio.Task[None] | None = None
         self._presign_task: asyncio.Task[None] | None = None
-        self.clock_skew_s: float | None = None
-        self.unresolved: dict[str, OutcomeUnknownError] = {}
         self.stats = {
             "requests": 0,
             "rate_limited": 0,
@@ -435,18 +172,29 @@ class RestClient:
             "presign_batches": 0,  # helper round trips (refills) made for pre-signing
             "presign_signatures": 0,  # signatures those made
         }
-        self.presign = presign and credentials is not None
-        self.pool = PresignedPool(presign_max_age_s, depth=1)
-        self.pool.set_depth("POST", self.path_prefix + _ORDERS, presign_depth)
-        unknown_paths = set(presign_order_paths) - {"cancel", "amend", "decrease"}
-        if unknown_paths:
-            raise ValueError(f"presign_order_paths: unknown {sorted(unknown_paths)}")
-        self.presign_order_paths = tuple(presign_order_paths)
+        #: Sends every request (budget, retries, unknown outcomes, pages).
+        self.transport = Transport(self.base_url, self.path_prefix, credentials, self.budget, self.lane,
+                                   self._sign_into, self._schedule_recalibration, self.stats,
+                                   read_retries=settings.read_retries,
+                                   rate_limit_retries=settings.rate_limit_retries)
+        self.transport.session = settings.session
+        self._request = self.transport.request
+        self._pages = self.transport.pages
+        #: Settles writes whose outcome is unknown by reading the state back.
+        self.resolver = Resolver(self.transport, self.get_order, self.get_orders,
+                                 self.get_user_data_timestamp, resolve_margin_s=settings.resolve_margin_s,
+                                 resolve_timeout_s=settings.resolve_timeout_s)
+        self._settle = self.resolver.settle
+        self._probe_order = self.resolver.probe_order
+        self.presign = settings.presign and credentials is not None
+        self.pool = PresignedPool(settings.presign_max_age_s, depth=1)
+        self.pool.set_depth("POST", self.path_prefix + _ORDERS, settings.presign_depth)
+        self.presign_order_paths = settings.presign_order_paths
         self._presign_fill_task: asyncio.Task[None] | None = None
-        self.presign_orders = presign_orders
+        self.presign_orders = settings.presign_orders
         self._presign_recent: list[str] = []
-        mode = signer or ("process" if self.presign else "inline")
-        self._signer = _Signer(credentials, mode) if credentials is not None else None
+        mode = settings.signer or ("process" if self.presign else "inline")
+        self._signer = Signer(credentials, mode) if credentials is not None else None
         self._sign_inline = credentials.sign if credentials is not None else None
 
     @classmethod
@@ -524,6 +272,64 @@ class RestClient:
 
     def __repr__(self) -> str:
         return f"RestClient({self.base_url!r}, {self.credentials!r})"
+
+    @property
+    def _session(self) -> aiohttp.ClientSession | None:
+        return self.transport.session
+
+    @_session.setter
+    def _session(self, session: aiohttp.ClientSession | None) -> None:
+        self.transport.session = session
+
+    @property
+    def clock_skew_s(self) -> float | None:
+        """Server clock minus ours (seconds), from a response's ``Date``; None before one."""
+        return self.transport.clock_skew_s
+
+    @clock_skew_s.setter
+    def clock_skew_s(self, skew_s: float | None) -> None:
+        self.transport.clock_skew_s = skew_s
+
+    @property
+    def unresolved(self) -> dict[str, OutcomeUnknownError]:
+        """``client_order_id -> OutcomeUnknownError`` of creates whose outcome is still unknown."""
+        return self.transport.unresolved
+
+    @property
+    def resolve_margin_s(self) -> float:
+        """How far past the send time REST data must be before a missing order is not placed."""
+        return self.resolver.resolve_margin_s
+
+    @resolve_margin_s.setter
+    def resolve_margin_s(self, margin_s: float) -> None:
+        self.resolver.resolve_margin_s = margin_s
+
+    @property
+    def resolve_timeout_s(self) -> float:
+        """Longest time spent resolving one unknown outcome."""
+        return self.resolver.resolve_timeout_s
+
+    @resolve_timeout_s.setter
+    def resolve_timeout_s(self, timeout_s: float) -> None:
+        self.resolver.resolve_timeout_s = timeout_s
+
+    @property
+    def read_retries(self) -> int:
+        """Retries of a read after a timeout, lost connection, 408 or 5xx."""
+        return self.transport.read_retries
+
+    @read_retries.setter
+    def read_retries(self, retries: int) -> None:
+        self.transport.read_retries = retries
+
+    @property
+    def rate_limit_retries(self) -> int:
+        """Retries after a 429."""
+        return self.transport.rate_limit_retries
+
+    @rate_limit_retries.setter
+    def rate_limit_retries(self, retries: int) -> None:
+        self.transport.rate_limit_retries = retries
 
     @property
     def signer_pid(self) -> int | None:
@@ -619,8 +425,8 @@ class RestClient:
         # after the whole refill's (tens of signatures, several ms).
         count = self.pool.count
         jobs.sort(key=lambda job: count(job[1], job[2]))
-        for i in range(0, len(jobs), _HELPER_CHUNK):
-            part = jobs[i : i + _HELPER_CHUNK]
+        for i in range(0, len(jobs), HELPER_CHUNK):
+            part = jobs[i : i + HELPER_CHUNK]
             sigs = await self._signer.sign_batch(part)
             # An order cancelled while its signatures were being made is no target any more:
             # putting them would bring its forgotten paths back into the pool.
@@ -701,11 +507,6 @@ class RestClient:
         headers["KALSHI-ACCESS-SIGNATURE"] = sig
         return headers
 
-    @staticmethod
-    def _lane_target(full_path: str, q: dict[str, str]) -> str:
-        """The request target the order lane writes: the path and its query."""
-        return f"{full_path}?{urlencode(q)}" if q else full_path
-
     def _take_presigned(self, method: str, full_path: str, refill: bool = True) -> tuple[int, str] | None:
         """A pre-made ``(timestamp_ms, signature)`` for the path, or None; refills the pool
         (``refill=False``: the caller calls :meth:`_refill_if_low` itself, later)."""
@@ -719,122 +520,6 @@ class RestClient:
         pool = self.pool
         if missed or pool.count(method, full_path) * 2 <= pool.depth_of(method, full_path):
             self._presign_kick()
-
-    def _note_date(self, headers: Any) -> None:
-        date = headers.get("Date") or headers.get("date")  # aiohttp's headers, or the lane's
-        if not date:
-            return
-        try:
-            server = email.utils.parsedate_to_datetime(date).timestamp()
-        except (TypeError, ValueError):
-            return
-        self.clock_skew_s = server - time.time()
-
-    async def _request(
-        self,
-        method: str,
-        sub_path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        body: Any = None,
-        auth: bool = True,
-        write: bool = False,
-        priority: int = _budget.READ,
-        exchange_index: int | None = None,
-        units: int = 1,
-        batch: bool = False,
-        unknown: dict[str, Any] | None = None,
-        started: StartedWrite | None = None,
-    ) -> Any:
-        """Send one request through the budget; return the decoded JSON body.
-
-        Writes: a timeout, lost connection, 408 or 5xx raises OutcomeUnknownError (never re-sent).
-        Reads: those are retried ``read_retries`` times. Any request: 429 waits and retries.
-        ``started``: the first attempt was already written by :meth:`_start_write` (with these
-        same arguments); only its answer is awaited.
-        """
-        if self._session is None:
-            raise RuntimeError("the client is not open (use 'async with RestClient(...)')")
-        full_path = self.path_prefix + sub_path
-        data = _encode(body) if body is not None else None
-        headers = {"Content-Type": "application/json"} if data is not None else {}
-        q = _query(params)
-        lane = self.lane if write else None
-        bucket = bucket_for(method, full_path, exchange_index, batch)
-        cost = self.budget.cost_of(method, full_path, units)
-        attempt_429 = attempt_read = 0
-        while True:
-            if started is not None:
-                sent_ms = started.sent_ms
-            else:
-                if auth:
-                    if self.credentials is None:
-                        raise KalshiError(f"{method} {sub_path} needs credentials")
-                    await self.budget.acquire(bucket, cost, priority)
-                    self._sign_into(headers, method, full_path)
-                sent_ms = int(time.time() * 1000)
-                self.stats["requests"] += 1
-            try:
-                if started is not None:
-                    assert lane is not None, "a started write is a lane write"
-                    pending, started = started.write, None
-                    answer = await lane.finish(pending)
-                    raw, status = answer.body, answer.status
-                    if status == 401 or self.clock_skew_s is None:
-                        self._note_date(answer.headers)
-                elif lane is not None:
-                    answer = await lane.request(method, self._lane_target(full_path, q), headers, data)
-                    raw, status = answer.body, answer.status
-                    if status == 401 or self.clock_skew_s is None:
-                        self._note_date(answer.headers)
-                else:
-                    request = self._session.request(method, self.base_url + sub_path, params=q, data=data,
-                                                    headers=headers)
-                    async with request as resp:
-                        raw = await resp.read()
-                        status = resp.status
-                        if status == 401 or self.clock_skew_s is None:
-                            self._note_date(resp.headers)
-            except (TimeoutError, aiohttp.ClientError, LaneError) as exc:
-                never_sent = isinstance(exc, (aiohttp.ClientConnectorError, LaneNotSentError))
-                cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                if write and not never_sent:
-                    raise self._unknown(method, sub_path, cause, sent_ms, unknown) from exc
-                if attempt_read < self.read_retries:
-                    attempt_read += 1
-                    self.stats["retried_reads"] += 1
-                    await asyncio.sleep(self._backoff(attempt_read))
-                    continue
-                if never_sent:
-                    raise KalshiError(f"{method} {sub_path}: cannot connect: {cause}") from exc
-                raise KalshiError(f"{method} {sub_path}: {cause}") from exc
-            if status < 300:
-                if not raw:
-                    return {}
-                try:
-                    return _decode(raw)
-                except msgspec.DecodeError as exc:
-                    raise ProtocolError(f"{method} {sub_path}: response is not JSON: {raw[:200]!r}") from exc
-            if status == 429:
-                self.stats["rate_limited"] += 1
-                self.budget.on_rate_limited(bucket)
-                self._schedule_recalibration()
-                if attempt_429 < self.rate_limit_retries:
-                    attempt_429 += 1
-                    await asyncio.sleep(self._backoff(attempt_429, base=0.02, cap=2.0))
-                    continue
-                raise error_for(status, raw, method, full_path)
-            if status == 401:
-                raise self._auth_error(status, raw, method, full_path)
-            if status == 408 or status >= 500:
-                if write:
-                    raise self._unknown(method, sub_path, f"HTTP {status}", sent_ms, unknown)
-                if attempt_read < self.read_retries:
-                    attempt_read += 1
-                    self.stats["retried_reads"] += 1
-                    await asyncio.sleep(self._backoff(attempt_read))
-                    continue
-            raise error_for(status, raw, method, full_path)
 
     def _start_write(self, method: str, sub_path: str, params: dict[str, Any] | None, body: Any,
                      exchange_index: int | None) -> StartedWrite | None:
@@ -864,72 +549,12 @@ class RestClient:
         ts, sig = pre
         headers = self._put_auth({"Content-Type": "application/json"}, ts, sig)
         sent_ms = int(time.time() * 1000)
-        write = lane.start(method, self._lane_target(full_path, _query(params)), headers, _encode(body))
+        write = lane.start(method, lane_target(full_path, query(params)), headers, encode_json(body))
         self._refill_if_low(method, full_path)  # after the write: the refill task is not on its way
         if write is None:
             return None
         self.stats["requests"] += 1
         return StartedWrite(write, sent_ms, sig)
-
-    @staticmethod
-    def _backoff(attempt: int, base: float = 0.05, cap: float = 1.0) -> float:
-        """Exponential backoff with full jitter in [delay/2, delay]."""
-        delay = min(cap, base * 2.0 ** (attempt - 1))
-        return delay * (0.5 + random.random() / 2)
-
-    def _unknown(
-        self, method: str, sub_path: str, cause: str, sent_ms: int, ctx: dict[str, Any] | None
-    ) -> OutcomeUnknownError:
-        self.stats["unknown"] += 1
-        ctx = ctx or {}
-        err = OutcomeUnknownError(
-            method,
-            sub_path,
-            cause,
-            client_order_ids=ctx.get("client_order_ids"),
-            order_id=ctx.get("order_id"),
-            ticker=ctx.get("ticker"),
-            sent_unix_ms=sent_ms,
-        )
-        for coid in err.client_order_ids:
-            self.unresolved[coid] = err
-        log.warning("%s", err)
-        return err
-
-    def _auth_error(self, status: int, raw: bytes, method: str, full_path: str) -> AuthenticationError:
-        code, message, details = parse_error_body(raw)
-        creds = self.credentials
-        return AuthenticationError(
-            status,
-            code,
-            message,
-            details,
-            method=method,
-            path=full_path,
-            body=raw.decode("utf-8", "replace"),
-            key_id=creds.key_id if creds else "",
-            key_id_well_formed=creds.key_id_well_formed if creds else False,
-            key_bits=creds.key_bits if creds else 0,
-            clock_skew_s=self.clock_skew_s,
-        )
-
-    async def _pages(
-        self, sub_path: str, key: str, params: dict[str, Any], auth: bool = True
-    ) -> AsyncIterator[Any]:
-        """Yield the items of every page of a cursor-paginated list (empty/null cursor ends)."""
-        params = dict(params)
-        seen: set[str] = set()
-        while True:
-            doc = await self._request("GET", sub_path, params=params, auth=auth)
-            for item in doc.get(key) or []:
-                yield item
-            cursor = doc.get("cursor")
-            if not cursor:
-                return
-            if cursor in seen:
-                raise ProtocolError(f"GET {sub_path}: the cursor {cursor!r} repeats")
-            seen.add(cursor)
-            params["cursor"] = cursor
 
     # -- market metadata and shards -----------------------------------------------------------------
     async def market_shard(self, ticker: str) -> int:
@@ -962,7 +587,7 @@ class RestClient:
     def _order_body(
         self,
         ticker: str,
-        side: str,
+        side: OrderSide | str,
         price_bp: int,
         count: int,
         client_order_id: str,
@@ -976,8 +601,7 @@ class RestClient:
         order_group_id: str | None,
         subaccount: int | None,
     ) -> dict[str, Any]:
-        if side not in ("bid", "ask"):
-            raise ValueError(f"side must be 'bid' (buy YES) or 'ask' (sell YES), got {side!r}")
+        _order_side(side, f"side must be 'bid' (buy YES) or 'ask' (sell YES), got {side!r}")
         if not isinstance(price_bp, int) or not 0 < price_bp < 10000:
             raise ValueError(f"price_bp must be an int in 1..9999 (basis points of $1), got {price_bp!r}")
         if not isinstance(count, int) or count <= 0:
@@ -1015,7 +639,7 @@ class RestClient:
     async def create_order(
         self,
         ticker: str,
-        side: str,
+        side: OrderSide | str,
         price_bp: int,
         count: int,
         *,
@@ -1103,7 +727,7 @@ cancel_order_on_pause, order_group_id, subaccount
             order = found[coid]
             if order is None:
                 raise OrderNotPlacedError(coid, ticker, exc.cause) from exc
-            result = _result_from_order(order, shard)
+            result = result_from_order(order, shard)
         else:
             result = CreateOrderResult.from_json(doc, ticker, side, price_bp, shard)
         if result.remaining_count > 0:
@@ -1125,101 +749,17 @@ cancel_order_on_pause, order_group_id, subaccount
             assert market.settlement_floor_bp is not None
             raise SettlementFloorError(ticker, price_bp, market.settlement_floor_bp)
 
-    def _resolve_threshold_ns(self, unknown: OutcomeUnknownError) -> int:
-        """REST data as of this Unix time (ns) shows every effect the write can have had."""
-        skew_ms = int((self.clock_skew_s or 0.0) * 1000) if abs(self.clock_skew_s or 0.0) >= 2 else 0
-        return (unknown.sent_unix_ms + skew_ms + int(self.resolve_margin_s * 1000)) * 1_000_000
-
-    async def _settle(
-        self,
-        unknown: OutcomeUnknownError,
-        probe: Callable[[], Awaitable[tuple[bool | None, Any]]],
-        deadline: float | None = None,
-    ) -> tuple[bool, Any]:
-        """Decide a write whose outcome is unknown by reading the exchange's state back.
-
-        The one discipline behind every resolution (creates, cancels, amends, decreases, batch
-        cancels, order-group writes). ``probe`` reads the state and returns ``(verdict, state)``:
-
-        * ``True``: the state shows the write's effect, or makes it moot (the order is gone):
-          final at once, since REST data can lag but never runs ahead.
-        * ``False``: the state is what it would be had the write not happened: final only once
-          ``/exchange/user_data_timestamp``, read *before* the probe, is past the send time plus
-          ``resolve_margin_s`` (and a measured clock skew); until then the data may simply lag.
-        * ``None``: neither (something else changed the order): read again.
-
-        A read that fails (a 429, a 5xx past its retries, a lost connection) is no verdict: it is
-        read again. Such an error must never escape as the write's own refusal, which would say
-        "nothing changed" about a write that may have taken effect.
-
-        Returns ``(took_effect, state)``; raises ``unknown`` once ``deadline`` (monotonic; default
-        ``resolve_timeout_s`` from now) passes without a verdict.
-        """
-        threshold_ns = self._resolve_threshold_ns(unknown)
-        if deadline is None:
-            deadline = time.monotonic() + self.resolve_timeout_s
-        attempt = 0
-        while True:
-            try:
-                as_of = await self.get_user_data_timestamp()
-                verdict, state = await probe()
-            except KalshiError as exc:
-                log.info("resolving %s %s: read failed (%s); reading again", unknown.method,
-                         unknown.path, exc)
-                verdict, state = None, None
-            else:
-                if verdict is True or (verdict is False and as_of.as_of_unix_ns > threshold_ns):
-                    self.stats["resolved"] += 1
-                    return verdict, state
-            if time.monotonic() > deadline:
-                raise unknown
-            attempt += 1
-            await asyncio.sleep(min(0.5, 0.02 * attempt))
-
     async def resolve_create(self, unknown: OutcomeUnknownError) -> dict[str, Order | None]:
         """Find out whether the orders of a create with an unknown outcome exist.
 
-        Pages ``GET /portfolio/orders?ticker=...&min_ts=...`` and matches ``client_order_id``.
-        An order not found counts as not placed only after ``/exchange/user_data_timestamp``
-        (read *before* the orders) is past the send time plus ``resolve_margin_s`` (and the
-        measured clock skew): before that, REST data may simply lag.
+        See :meth:`~centbook.rest.outcome.Resolver.resolve_create`.
 
         Returns
         -------
         dict
             ``client_order_id -> Order`` (placed) or ``None`` (not placed).
-
-        Raises
-        ------
-        OutcomeUnknownError
-            Still unknown after ``resolve_timeout_s``.
         """
-        wanted = set(unknown.client_order_ids)
-        found: dict[str, Order | None] = {}
-        if not wanted:
-            return found
-        min_ts = unknown.sent_unix_ms // 1000 - 120  # generous: clocks and RFC 3339 truncation
-
-        async def probe() -> tuple[bool, None]:
-            async for order in self.get_orders(ticker=unknown.ticker, min_ts=min_ts):
-                if order.client_order_id in wanted:
-                    found[order.client_order_id] = order
-            return not (wanted - set(found)), None
-
-        await self._settle(unknown, probe)
-        for coid in wanted:
-            found.setdefault(coid, None)
-            self.unresolved.pop(coid, None)
-        return found
-
-    async def _probe_order(self, order_id: str) -> Order | None:
-        """The order as REST shows it now, or None when the exchange does not know it (404)."""
-        try:
-            return await self.get_order(order_id)
-        except RejectedError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return await self.resolver.resolve_create(unknown)
 
     def _note_counts(self, order_id: str, fill_count: int, remaining_count: int) -> None:
         if remaining_count <= 0:
@@ -1244,11 +784,11 @@ cancel_order_on_pause, order_group_id, subaccount
         body: Any = None,
         deadline: float | None = None,
         started: StartedWrite | None = None,
-    ) -> tuple[Any, bool, Any, OutcomeUnknownError | None]:
+    ) -> WriteOutcome:
         """Send a write on one order; settle an unknown outcome with ``probe`` (:meth:`_settle`).
 
-        Returns ``(doc, took_effect, state, unknown)``: the exchange's answer (``unknown`` is
-        None), or, after an unknown outcome, the verdict on the state read back (``doc`` None).
+        Returns the exchange's answer (``unknown`` None), or, after an unknown outcome, the
+        verdict on the state read back (``doc`` None).
         ``probe=None`` (``resolve=False``) re-raises the unknown outcome.
         """
         try:
@@ -1267,14 +807,14 @@ cancel_order_on_pause, order_group_id, subaccount
             if probe is None:
                 raise
             took, state = await self._settle(exc, probe, deadline)
-            return None, took, state, exc
-        return doc, True, None, None
+            return WriteOutcome(None, took, state, exc)
+        return WriteOutcome(doc, True, None, None)
 
     async def amend_order(
         self,
         order_id: str,
         ticker: str,
-        side: str,
+        side: OrderSide | str,
         price_bp: int,
         count: int,
         *,
@@ -1311,8 +851,7 @@ cancel_order_on_pause, order_group_id, subaccount
         OutcomeUnknownError
             Still unknown (``resolve=False``, or no verdict within ``resolve_timeout_s``).
         """
-        if side not in ("bid", "ask"):
-            raise ValueError("side must be 'bid' or 'ask'")
+        _order_side(side, "side must be 'bid' or 'ask'")
         self._refuse_below_floor(ticker, price_bp)
         shard = await self._shard(ticker, exchange_index, order_id)
         body = self._amend_body(ticker, side, format_price(price_bp), format_size(count), client_order_id,
@@ -1358,7 +897,7 @@ cancel_order_on_pause, order_group_id, subaccount
         self,
         order_id: str,
         ticker: str,
-        side: str,
+        side: OrderSide | str,
         price_bp: int,
         count: int,
         *,
@@ -1377,7 +916,7 @@ cancel_order_on_pause, order_group_id, subaccount
         usual (it also reports what was wrong with the arguments). Otherwise await
         :meth:`amend_order` with the same arguments and ``started=`` the result, for the answer.
         """
-        if side not in ("bid", "ask"):
+        if side not in ("bid", "ask"):  # OrderSide values; a constant tuple test on the quoting path
             return None
         market = self._markets.get(ticker)
         if market is not None and market.floor_refuses(price_bp):
@@ -1392,16 +931,18 @@ cancel_order_on_pause, order_group_id, subaccount
                                  shard)
 
     @classmethod
-    def amend_template(cls, ticker: str, side: str, shard: int | None) -> tuple[bytes, bytes, bytes]:
+    def amend_template(cls, ticker: str, side: OrderSide | str,
+                       shard: int | None) -> tuple[bytes, bytes, bytes]:
         """An amend's JSON body as the client writes it, split where the price (4 decimals) and
         the count (2 decimals) go: body = pre + price + mid + count + post."""
-        body = _encode(cls._amend_body(ticker, side, "\x00", "\x01", None, None, shard))
+        body = encode_json(cls._amend_body(ticker, side, "\x00", "\x01", None, None, shard))
         pre, tail = body.split(b"\\u0000")
         mid, post = tail.split(b"\\u0001")
         return pre, mid, post
 
     @staticmethod
-    def _amend_body(ticker: str, side: str, price: str, count: str, client_order_id: str | None,
+    def _amend_body(ticker: str, side: OrderSide | str, price: str, count: str,
+                    client_order_id: str | None,
                     updated_client_order_id: str | None, shard: int | None) -> dict[str, Any]:
         body: dict[str, Any] = {
             "ticker": ticker,
@@ -1417,7 +958,8 @@ cancel_order_on_pause, order_group_id, subaccount
             body["exchange_index"] = shard
         return body
 
-    def arm_amend(self, order_id: str, ticker: str, side: str, *, exchange_index: int | None = None,
+    def arm_amend(self, order_id: str, ticker: str, side: OrderSide | str, *,
+                  exchange_index: int | None = None,
                   subaccount: int | None = None) -> ArmedWrite | None:
         """Reserve what an amend of this order needs to be written by compiled code at once.
 
@@ -1428,7 +970,7 @@ cancel_order_on_pause, order_group_id, subaccount
         :meth:`start_amend`). Afterwards exactly one of: :meth:`armed_sent` (the bytes went
         out; await :meth:`amend_order` with ``started=`` its result) or :meth:`disarm`.
         """
-        if side not in ("bid", "ask"):
+        if side not in ("bid", "ask"):  # OrderSide values; a constant tuple test on the quoting path
             return None
         shard = exchange_index if exchange_index is not None else self._order_shards.get(order_id)
         if shard is None:
@@ -1462,7 +1004,7 @@ cancel_order_on_pause, order_group_id, subaccount
         ts, sig = pre
         # as _start_write (a body) and _request (none) make them
         headers = self._put_auth({"Content-Type": "application/json"} if body is not None else {}, ts, sig)
-        target = self._lane_target(full_path, _query(params))
+        target = lane_target(full_path, query(params))
         if body is None:
             head, body = lane.render(method, target, headers, None), (b"", b"", b"")
         else:
@@ -1696,7 +1238,7 @@ cancel_order_on_pause, order_group_id, subaccount
                         ticker,
                         shard,
                         _budget.CANCEL,
-                        (lambda: self._cancel_probe(order_id)) if resolve else None,
+                        (lambda: self.resolver.cancel_probe(order_id)) if resolve else None,
                         params={"subaccount": subaccount, "exchange_index": shard, "market_ticker": ticker},
                         deadline=deadline,
                         started=first,
@@ -1708,12 +1250,12 @@ cancel_order_on_pause, order_group_id, subaccount
                     order = await self._probe_order(order_id)
                     if order is not None and order.status == "resting":
                         raise
-                    return _resolved_cancel(CancelResult, order_id, order, resent)
+                    return resolved_cancel(CancelResult, order_id, order, resent)
                 if exc is None:
                     result = CancelResult.from_json(doc)
                     return msgspec.structs.replace(result, resolved=True, resent=resent) if resent else result
                 if took:
-                    return _resolved_cancel(CancelResult, order_id, order, resent)
+                    return resolved_cancel(CancelResult, order_id, order, resent)
                 if not resend:
                     raise WriteNotAppliedError(
                         exc.method, exc.path, exc.cause, order_id=order_id, state=order,
@@ -1725,10 +1267,6 @@ cancel_order_on_pause, order_group_id, subaccount
             self._presign_forget(order_id)
             self._order_shards.pop(order_id, None)
             self._order_counts.pop(order_id, None)
-
-    async def _cancel_probe(self, order_id: str) -> tuple[bool, Order | None]:
-        order = await self._probe_order(order_id)
-        return order is None or order.status != "resting", order
 
     async def batch_create_orders(
         self, orders: list[dict[str, Any]], *, resolve: bool = True
@@ -1910,7 +1448,7 @@ cancel_order_on_pause, order_group_id, subaccount
                 return all(o is None or o.status != "resting" for o in states.values()), None
 
             await self._settle(exc, probe, deadline)
-            done = {oid: _resolved_cancel(BatchCancelItem, oid, o, resent)
+            done = {oid: resolved_cancel(BatchCancelItem, oid, o, resent)
                     for oid, o in states.items() if o is None or o.status != "resting"}
             still = [oid for oid in order_ids if oid not in done]
             if still and resend:
@@ -1951,7 +1489,7 @@ cancel_order_on_pause, order_group_id, subaccount
         order = await self._probe_order(item.order_id)
         if order is not None and order.status == "resting":
             return item
-        return _resolved_cancel(BatchCancelItem, item.order_id, order, resent)
+        return resolved_cancel(BatchCancelItem, item.order_id, order, resent)
 
     def _forget_orders(self, order_ids: list[str]) -> None:
         for oid in order_ids:
@@ -2018,7 +1556,7 @@ cancel_order_on_pause, order_group_id, subaccount
         subaccount: int | None = None,
         exchange_index: int | None = None,
         limit: int = 200,
-    ) -> AsyncIterator[Fill]:
+    ) -> AsyncIterator[PortfolioFill]:
         """Iterate over the user's fills, every page (``GET /portfolio/fills``)."""
         params = {
             "ticker": ticker,
@@ -2030,7 +1568,7 @@ cancel_order_on_pause, order_group_id, subaccount
             "limit": limit,
         }
         async for item in self._pages("/portfolio/fills", "fills", params):
-            yield Fill.from_json(item)
+            yield PortfolioFill.from_json(item)
 
     async def get_positions(
         self,
@@ -2226,7 +1764,7 @@ cancel_order_on_pause, order_group_id, subaccount
                 unknown_before = True
                 log.warning("%s %s: outcome unknown (%s); sending it again (idempotent)",
                             method, path, exc.cause)
-                await asyncio.sleep(self._backoff(1))
+                await asyncio.sleep(backoff(1))
             except RejectedError as exc:
                 if unknown_before and method == "DELETE" and exc.status == 404:
                     return  # the earlier copy deleted it
@@ -2280,40 +1818,6 @@ cancel_order_on_pause, order_group_id, subaccount
             {"contracts_limit_fp": format_size(contracts_limit)},
             probe=probe,
         )
-
-
-_C = TypeVar("_C", CancelResult, BatchCancelItem)
-
-
-def _resolved_cancel(cls: type[_C], order_id: str, order: Order | None, resent: int) -> _C:
-    """A :class:`CancelResult` or :class:`BatchCancelItem` for a cancel decided by reading back."""
-    if order is None:  # the exchange does not know it (any more): nothing of it rests
-        return cls(order_id=order_id, client_order_id="", reduced_by=None, ts_ms=None,
-                   resolved=True, outcome="not_found", resent=resent)
-    return cls(
-        order_id=order.order_id,
-        client_order_id=order.client_order_id,
-        reduced_by=None if order.status == "canceled" else 0,
-        ts_ms=None,
-        resolved=True,
-        outcome=order.status,
-        resent=resent,
-        order=order,
-    )
-
-
-def _result_from_order(order: Order, shard: int | None) -> CreateOrderResult:
-    return CreateOrderResult(
-        order_id=order.order_id,
-        client_order_id=order.client_order_id,
-        ticker=order.ticker,
-        side=order.book_side,
-        price_bp=order.yes_price_bp,
-        fill_count=order.fill_count,
-        remaining_count=order.remaining_count,
-        exchange_index=order.exchange_index if order.exchange_index is not None else shard,
-        resolved=True,
-    )
 
 
 # Names kept importable from here for callers that catch by module.
