@@ -25,7 +25,7 @@ from centbook.mm.quoter import ArmedAmend
 from centbook.mm.stamp import WriteStamp, current_stamp
 from centbook.mm.strategy import Quote, top_level
 from centbook.protocol.errors import OutcomeUnknownError, RejectedError
-from centbook.rest.client import StartedWrite
+from centbook.rest.armed import StartedWrite
 
 if TYPE_CHECKING:
     from centbook.mm.maker import MarketMaker
