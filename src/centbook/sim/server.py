@@ -49,6 +49,7 @@ from centbook.sim import wire
 from centbook.sim.auth import KeyRing
 from centbook.sim.engine import STATUS_FILTERS, Exchange, Order
 from centbook.sim.errors import SimError, bad_request
+from centbook.sim.flow import Flow
 from centbook.sim.ratelimit import DEFAULT_COST, ENDPOINT_COSTS, RateLimiter
 from centbook.sim.stream import StreamHub
 
@@ -252,12 +253,25 @@ class SimServer:
         self.app = web.Application(middlewares=[self._middleware], client_max_size=4 * 1024 * 1024)
         self.app.on_response_prepare.append(self._date_header)
         self._routes()
-        self.streams = StreamHub(self)  # WebSocket channels, stream faults, order flow (stream.py)
+        #: synthetic order flow, started with the app when ``config["flow"]["enabled"]``
+        self.flow = Flow(exchange, exchange.config.get("flow", {}), log=self.log_fault)
+        self.app.on_startup.append(self._start_flow)
+        self.app.on_shutdown.append(self._stop_flow)
+        #: WebSocket channels and stream faults (:mod:`centbook.sim.stream`)
+        self.streams = StreamHub(exchange, keys, self.log_fault, self.ws_connections, self.flow)
+        self.streams.attach(self.app)
         self._ticker: asyncio.Task[None] | None = None
         self.app.on_startup.append(self._start_ticker)
         self.app.on_shutdown.append(self._stop)
 
     # -- lifecycle ----------------------------------------------------------------------------------
+    async def _start_flow(self, app: web.Application) -> None:
+        if self.flow.config.get("enabled"):
+            self.flow.start()
+
+    async def _stop_flow(self, app: web.Application) -> None:
+        await self.flow.stop()
+
     async def _start_ticker(self, app: web.Application) -> None:
         self._ticker = asyncio.get_running_loop().create_task(self._tick_loop())
 

@@ -57,17 +57,16 @@ import struct
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, MutableSet
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from centbook.fixed import format_money, format_price, format_size
-from centbook.sim.engine import MAX_BP, EngineEvent, Market, Order
+from centbook.sim.auth import KeyRing
+from centbook.sim.engine import MAX_BP, EngineEvent, Exchange, Market, Order
 from centbook.sim.errors import SimError
-
-if TYPE_CHECKING:
-    from centbook.sim.server import SimServer
+from centbook.sim.flow import Flow
 
 __all__ = ["StreamHub", "StreamAdmin", "Connection", "Subscription", "market_id", "CHANNELS"]
 
@@ -458,14 +457,33 @@ class StreamHub:
 
     Parameters
     ----------
-    server : SimServer
-        The sim; its ``exchange.config["streams"]`` overrides :data:`DEFAULTS`, and
-        ``exchange.config["flow"]`` (``enabled`` true) starts synthetic order flow.
+    exchange : Exchange
+        The engine; its ``config["streams"]`` overrides :data:`DEFAULTS`.
+    keys : KeyRing
+        Verifies the signed upgrade requests.
+    log : callable
+        ``log(kind, **data)`` records a stream fault or admin action in the sim's fault log.
+    sockets : set of aiohttp.web.WebSocketResponse
+        The sim's registry of open sockets; the hub adds each socket it serves and removes it
+        when the socket ends, so the owner can close them all at shutdown.
+    flow : Flow
+        The synthetic order flow, driven through :class:`StreamAdmin` and ``/admin/flow``; its
+        owner starts and stops it.
     """
 
-    def __init__(self, server: SimServer) -> None:
-        self.server = server
-        self.exchange = server.exchange
+    def __init__(
+        self,
+        exchange: Exchange,
+        keys: KeyRing,
+        log: Callable[..., None],
+        sockets: MutableSet[web.WebSocketResponse],
+        flow: Flow,
+    ) -> None:
+        self.exchange = exchange
+        self.keys = keys
+        self.log = log
+        self.sockets = sockets
+        self.flow = flow
         self.settings: dict[str, Any] = {**DEFAULTS, **self.exchange.config.get("streams", {})}
         self.connections: dict[int, Connection] = {}
         self._conn_ids = 0
@@ -486,22 +504,14 @@ class StreamHub:
         self._private_unsub: dict[str, Any] = {}
         self._price_bytes = _prices()
         self.admin = StreamAdmin(self)
-        from centbook.sim.flow import Flow
 
-        self.flow = Flow(self.exchange, self.exchange.config.get("flow", {}), log=self.log)
-        server.app.on_startup.append(self._startup)
-        server.app.on_shutdown.append(self._shutdown)
-        self._routes(server.app.router)
-
-    def log(self, kind: str, **data: Any) -> None:
-        self.server.log_fault(kind, **data)
-
-    async def _startup(self, app: web.Application) -> None:
-        if self.flow.config.get("enabled"):
-            self.flow.start()
+    def attach(self, app: web.Application) -> None:
+        """Add the ``/admin/streams`` and ``/admin/flow`` routes to ``app`` and end every
+        connection's writer when ``app`` shuts down."""
+        app.on_shutdown.append(self._shutdown)
+        self._routes(app.router)
 
     async def _shutdown(self, app: web.Application) -> None:
-        await self.flow.stop()
         for conn in list(self.connections.values()):
             conn.closed = True
             conn.wake.set()
@@ -513,7 +523,7 @@ class StreamHub:
         if "KALSHI-ACCESS-KEY" not in request.headers and self.settings["allow_anonymous"]:
             user_id = None
         else:
-            user_id = self.server.keys.verify(request.headers, "GET", WS_PATH, self.exchange.clock.now_ms())
+            user_id = self.keys.verify(request.headers, "GET", WS_PATH, self.exchange.clock.now_ms())
         ws = web.WebSocketResponse(autoping=True, heartbeat=None, max_msg_size=1 << 20)
         await ws.prepare(request)
         transport = request.transport
@@ -530,7 +540,7 @@ class StreamHub:
         )
         conn.transport = transport
         self.connections[conn.conn_id] = conn
-        self.server.ws_connections.add(ws)
+        self.sockets.add(ws)
         loop = asyncio.get_running_loop()
         writer = loop.create_task(conn.writer())
         pinger = loop.create_task(conn.pinger())
@@ -550,7 +560,7 @@ class StreamHub:
             for sub in list(conn.subs.values()):
                 self.remove_sub(sub)
             self.connections.pop(conn.conn_id, None)
-            self.server.ws_connections.discard(ws)
+            self.sockets.discard(ws)
         return ws
 
     # -- subscriptions index -----------------------------------------------------------------------
