@@ -51,7 +51,7 @@ from centbook.sim.engine import STATUS_FILTERS, Exchange, Order
 from centbook.sim.errors import SimError, bad_request
 from centbook.sim.flow import Flow
 from centbook.sim.ratelimit import DEFAULT_COST, ENDPOINT_COSTS, RateLimiter
-from centbook.sim.stream import StreamHub
+from centbook.sim.ws import StreamHub
 
 __all__ = ["SimServer", "Fault"]
 
