@@ -8,7 +8,7 @@ Start it in-process::
         sim.admin.set_tier("demo", "fast")
 
 or as a subprocess (``centbook sim --port 0``) with :class:`SimProcess`. It speaks Kalshi's
-protocol (paths, signing, field names, status codes, error bodies); see :mod:`centbook.sim.server`
+protocol (paths, signing, field names, status codes, error bodies); see :mod:`centbook.sim.http.app`
 for the choices made where Kalshi's documents are silent.
 """
 
@@ -30,8 +30,8 @@ from centbook.fixed import parse_price_bp
 from centbook.sim.auth import KeyRing
 from centbook.sim.config import TIERS, default_config
 from centbook.sim.engine import EngineEvent, Exchange
+from centbook.sim.http import SimServer
 from centbook.sim.ratelimit import RateLimiter
-from centbook.sim.server import SimServer
 
 __all__ = [
     "Admin",

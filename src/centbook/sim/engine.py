@@ -132,7 +132,7 @@ class EngineEvent:
           price), ``delta`` (signed hundredths), the resting order's ``order_id``, ``user_id``,
           ``client_order_id``, ``subaccount``, and ``cause_order_id``, ``cause_user_id``,
           ``cause_client_order_id`` of the request that caused it (the taker for a trade).
-        * ``trade``: ``trade`` (:class:`Trade`). ``fill``: ``fill`` (:class:`Fill`, one per side).
+        * ``trade``: ``trade`` (:class:`Trade`). ``fill``: ``fill`` (:class:`EngineFill`, one per side).
         * ``order``: ``order`` (:class:`Order`, after the change; ``last_update_reason`` says why).
         * ``position``: ``ticker``, ``subaccount``, ``position``, ``cost_micro``, ``realized_micro``,
           ``fees_micro``, ``volume_micro`` (or ``settled`` and ``revenue_micro`` at settlement).
@@ -212,7 +212,10 @@ class Order:
 
 
 @dataclass(slots=True)
-class Fill:
+class EngineFill:
+    """One side of one execution in the engine (the REST ``PortfolioFill`` and the WebSocket
+    ``UserFill`` are what clients read of it)."""
+
     fill_id: str
     trade_id: str
     order_id: str
@@ -228,6 +231,10 @@ class Fill:
     ts_ns: int
     client_order_id: str
     post_position: int
+
+
+#: :class:`EngineFill` under its short name
+Fill = EngineFill
 
 
 @dataclass(slots=True)
@@ -305,7 +312,7 @@ class User:
     subaccounts: set[int] = field(default_factory=lambda: {0})
     client_order_ids: dict[str, Order] = field(default_factory=dict)
     orders: list[Order] = field(default_factory=list)
-    fills: list[Fill] = field(default_factory=list)
+    fills: list[EngineFill] = field(default_factory=list)
     settlements: list[Settlement] = field(default_factory=list)
     groups: dict[str, OrderGroup] = field(default_factory=dict)
     transfers: set[str] = field(default_factory=set)
@@ -1078,12 +1085,12 @@ class Exchange:
         reduce_only: bool = False,
         cancel_on_pause: bool = False,
         order_group_id: str | None = None,
-    ) -> tuple[Order, list[Fill]]:
+    ) -> tuple[Order, list[EngineFill]]:
         """Place an order (validated fields) and match it.
 
         Returns
         -------
-        (Order, list of Fill)
+        (Order, list of EngineFill)
             The order as it stands after matching and the fills it took as taker.
 
         Raises
@@ -1189,7 +1196,7 @@ class Exchange:
             user.client_order_ids[client_order_id] = order
         if expiration_s is not None:
             heapq.heappush(self._expiries, (expiration_s, order.seq, order))
-        fills: list[Fill] = []
+        fills: list[EngineFill] = []
         if time_in_force == "fill_or_kill" and self._fillable(market, order) < order.remaining:
             order.remaining = 0
             order.status = "canceled"
@@ -1234,7 +1241,7 @@ class Exchange:
         prices = sorted((p for p in market.bids if p >= order.price_bp), reverse=True)
         return [(p, market.bids[p]) for p in prices]
 
-    def _match(self, market: Market, taker: Order, fills: list[Fill]) -> None:
+    def _match(self, market: Market, taker: Order, fills: list[EngineFill]) -> None:
         book = market.asks if taker.side == "bid" else market.bids
         touched_groups: set[str] = set()
         for price, queue in self._crossing_levels(market, taker):
@@ -1270,7 +1277,7 @@ class Exchange:
                 self._check_group(group)
 
     def _execute(
-        self, market: Market, taker: Order, maker: Order, price_bp: int, size: int, fills: list[Fill]
+        self, market: Market, taker: Order, maker: Order, price_bp: int, size: int, fills: list[EngineFill]
     ) -> None:
         now = self.clock.now_ns()
         trade_id = self._uuid()
@@ -1332,7 +1339,7 @@ class Exchange:
                 order.maker_cost_micro += cost
                 order.maker_fees_micro += fee_total
             market.open_interest += abs(pos.position) - abs(old)
-            fill = Fill(
+            fill = EngineFill(
                 self._uuid(),
                 trade_id,
                 order.order_id,
@@ -1517,7 +1524,7 @@ class Exchange:
         count: int,
         client_order_id: str | None = None,
         updated_client_order_id: str | None = None,
-    ) -> tuple[Order, list[Fill]]:
+    ) -> tuple[Order, list[EngineFill]]:
         """Change price and/or total size (``count`` includes what already filled).
 
         Queue priority is kept only when the size decreases at the same price; otherwise the order
@@ -1591,7 +1598,7 @@ class Exchange:
         if updated_client_order_id and updated_client_order_id != order.client_order_id:
             user.client_order_ids[updated_client_order_id] = order
             order.client_order_id = updated_client_order_id
-        fills: list[Fill] = []
+        fills: list[EngineFill] = []
         now = self.clock.now_ns()
         if price_bp == order.price_bp and new_remaining <= order.remaining:
             if new_remaining < order.remaining:

@@ -6,7 +6,7 @@ import datetime as _dt
 from typing import Any
 
 from centbook.fixed import format_money, format_price, format_size
-from centbook.sim.engine import MAX_BP, Exchange, Fill, Market, Order, Position, Settlement, Trade
+from centbook.sim.engine import MAX_BP, EngineFill, Exchange, Market, Order, Position, Settlement, Trade
 
 __all__ = [
     "iso",
@@ -145,7 +145,7 @@ def order_json(o: Order) -> dict[str, Any]:
     }
 
 
-def fill_json(f: Fill) -> dict[str, Any]:
+def fill_json(f: EngineFill) -> dict[str, Any]:
     """REST fill (no ``client_order_id``: Kalshi removed it from REST fills on 2026-03-30)."""
     outcome = "yes" if f.side == "bid" else "no"
     return {
