@@ -13,7 +13,7 @@ PUBLIC = {
     "centbook": [
         "AuthenticationError", "BookFault", "BookState", "Books", "Credentials",
         "CredentialsError", "DecodeError", "ExchangeError", "FrameKind", "KalshiError",
-        "OrderBook", "OrderNotPlacedError", "OutcomeUnknownError", "PriceGrid",
+        "OrderBook", "OrderNotPlacedError", "OrderSide", "OutcomeUnknownError", "PriceGrid",
         "RateLimitedError", "RejectedError", "RestClient", "ServerError", "Side", "decode",
         "format_money", "format_price", "format_size", "parse_money", "parse_price_bp",
         "parse_size",
@@ -23,7 +23,7 @@ PUBLIC = {
         "signing_helper_main", "signing_message",
     ],
     "centbook.book": [
-        "BookFault", "BookState", "OrderBook", "Side",
+        "BookFault", "BookState", "OrderBook", "OrderSide", "Side",
     ],
     "centbook.books": [
         "Books", "DecodeError", "FrameKind", "REASONS", "parse_frame",
@@ -34,6 +34,22 @@ PUBLIC = {
     ],
     "centbook.cli": [
         "main",
+    ],
+    "centbook.cli.bench": [
+        "add_parser", "run",
+    ],
+    "centbook.cli.demo": [
+        "main",
+    ],
+    "centbook.cli.mm": [
+        "add_parser",
+    ],
+    "centbook.cli.sim": [
+        "add_parser", "run",
+    ],
+    "centbook.cli.watch": [
+        "DEPTH", "STATE_STYLE", "TRADES", "Watcher", "add_parser", "contracts", "dollars",
+        "fetch_grids", "main", "render_market", "watch",
     ],
     "centbook.commands": [
         "CHANNELS", "CommandIds", "UPDATE_ACTIONS", "add_markets", "delete_markets",
@@ -46,9 +62,29 @@ PUBLIC = {
         "parse_error_body",
     ],
     "centbook.feed": [
-        "BOOK_CHANNEL", "ENVIRONMENTS", "Feed", "FeedConfig", "FeedError", "LIFECYCLE_CHANNELS",
-        "LIMIT_ERRORS", "MarketQuiet", "PRIVATE_CHANNELS", "StateChange", "TERMINAL_ERRORS",
+        "BOOK_CHANNEL", "ENVIRONMENTS", "Events", "Feed", "FeedConfig", "FeedError",
+        "LIFECYCLE_CHANNELS", "LIMIT_ERRORS", "MarketQuiet", "PRIVATE_CHANNELS", "StateChange",
+        "Subscription", "Subscriptions", "TERMINAL_ERRORS", "Tradability", "Validity",
         "WS_PATH", "backoff_delay",
+    ],
+    "centbook.feed.connection": [
+        "ENVIRONMENTS", "Feed", "FeedConfig", "FeedError", "LIFECYCLE_CHANNELS", "LIMIT_ERRORS",
+        "MarketQuiet", "PRIVATE_CHANNELS", "StateChange", "TERMINAL_ERRORS", "backoff_delay",
+    ],
+    "centbook.feed.events": [
+        "Events", "MarketQuiet",
+    ],
+    "centbook.feed.reader": [
+        "BookListener", "CountingListener",
+    ],
+    "centbook.feed.subscriptions": [
+        "BOOK_CHANNEL", "MARKET_CHANNELS", "Subscription", "Subscriptions",
+    ],
+    "centbook.feed.tradability": [
+        "Tradability",
+    ],
+    "centbook.feed.validity": [
+        "StateChange", "Validity",
     ],
     "centbook.fixed": [
         "format_money", "format_price", "format_size", "parse_money", "parse_price_bp",
@@ -56,6 +92,9 @@ PUBLIC = {
     ],
     "centbook.grid": [
         "PriceGrid",
+    ],
+    "centbook.hooks": [
+        "ReadHook",
     ],
     "centbook.lane": [
         "LaneError", "LaneLostError", "LaneNotSentError", "LaneResponse", "LaneWrite",
@@ -86,9 +125,18 @@ PUBLIC = {
     "centbook.mm.app": [
         "SIM_MARKETS", "add_parser", "run_mm", "run_session", "status_line", "summary_text",
     ],
+    "centbook.mm.armed": [
+        "ArmedSlots",
+    ],
     "centbook.mm.config": [
         "GROUP_POLICIES", "MMConfig", "REQUOTE_MODES", "RiskConfig", "StrategyConfig",
         "load_config",
+    ],
+    "centbook.mm.events": [
+        "EventHandler",
+    ],
+    "centbook.mm.latency": [
+        "LATENCIES", "Latency",
     ],
     "centbook.mm.ledger": [
         "Ledger", "MarketBook",
@@ -97,12 +145,21 @@ PUBLIC = {
         "AMEND_PRESIGN_DEPTH", "CHANNELS", "LATENCIES", "LiveOrder", "MarketInfo",
         "MarketMaker", "OrderState", "Slot",
     ],
+    "centbook.mm.orders": [
+        "AMEND_PRESIGN_DEPTH", "LiveOrder", "MarketInfo", "OrderManager", "OrderState", "Slot",
+    ],
+    "centbook.mm.quoter": [
+        "ArmedAmend", "DECLINE_REASONS", "Quoter",
+    ],
+    "centbook.mm.risk": [
+        "Risk",
+    ],
     "centbook.mm.stamp": [
         "PresignTracker", "StampedRequest", "WriteStamp", "current_stamp", "eager_task",
         "make_session", "stamp_written",
     ],
     "centbook.mm.strategy": [
-        "FairModel", "Microprice", "Quote", "Strategy",
+        "FairModel", "Microprice", "Quote", "Strategy", "top_level",
     ],
     "centbook.models": [
         "AccountLimits", "AmendResult", "Balance", "BatchCancelItem", "BatchCreateItem",
@@ -111,13 +168,90 @@ PUBLIC = {
         "MarketPosition", "Order", "OrderGroup", "Orderbook", "ProtocolError", "Settlement",
         "ShardStatus", "UserDataTimestamp", "parse_time_ns",
     ],
+    "centbook.protocol.commands": [
+        "CHANNELS", "CommandIds", "UPDATE_ACTIONS", "add_markets", "delete_markets",
+        "get_snapshot", "list_subscriptions", "subscribe", "unsubscribe", "update_subscription",
+    ],
+    "centbook.protocol.environments": [
+        "REST_PATH", "REST_URLS", "WS_PATH", "WS_URLS", "rest_url", "ws_url",
+    ],
+    "centbook.protocol.errors": [
+        "AuthenticationError", "ExchangeError", "KalshiError", "OrderNotPlacedError",
+        "OutcomeUnknownError", "RateLimitedError", "RejectedError", "ServerError",
+        "SettlementFloorError", "WriteNotAppliedError", "error_for", "error_from_item",
+        "parse_error_body",
+    ],
+    "centbook.protocol.fields": [
+        "ProtocolError", "convert", "money_field", "optional_str", "parse_time_ns",
+        "price_field", "required", "size_field",
+    ],
+    "centbook.protocol.markets": [
+        "AccountLimits", "Balance", "EndpointCost", "EndpointCostList", "ExchangeStatus",
+        "Market", "Orderbook", "ShardStatus", "UserDataTimestamp",
+    ],
+    "centbook.protocol.messages": [
+        "CfbenchmarksAverage", "CfbenchmarksIndexList", "CfbenchmarksValue",
+        "CfbenchmarksValueBody", "DeltaBody", "Error", "ErrorBody", "ErrorCode", "EventFeeBody",
+        "EventFeeUpdate", "EventLifecycle", "EventLifecycleBody", "Fill", "FillBody",
+        "IndexListBody", "LegacyFormatError", "LifecycleBody", "MESSAGE_TYPES",
+        "MarketLifecycleV2", "MarketPosition", "MarketPositionBody", "Message",
+        "MessageDecoder", "MicroDollars", "MultivariateMarketLifecycle", "MveLeg", "Ok",
+        "OkMarkets", "OrderGroupBody", "OrderGroupUpdates", "OrderbookDelta",
+        "OrderbookSnapshot", "PriceBp", "PriceRange", "PythUnderlyingList", "PythValue",
+        "PythValueBody", "QuoteAccepted", "QuoteBody", "QuoteCreated", "QuoteExecuted",
+        "QuoteExecutedBody", "RfqCreated", "RfqCreatedBody", "RfqDeleted", "RfqDeletedBody",
+        "SizeC100", "SnapshotBody", "Subscribed", "SubscriptionInfo", "TERMINAL_ERROR_CODES",
+        "Ticker", "TickerBody", "Trade", "TradeBody", "UnderlyingListBody", "UnknownMessage",
+        "Unsubscribed", "UserFill", "UserOrder", "UserOrderBody", "dec_hook", "decode",
+        "decoder_stats",
+    ],
+    "centbook.protocol.models": [
+        "AccountLimits", "AmendResult", "Balance", "BatchCancelItem", "BatchCreateItem",
+        "CancelResult", "CreateOrderResult", "DecreaseResult", "EndpointCost",
+        "EndpointCostList", "EventPosition", "ExchangeStatus", "Fill", "Market",
+        "MarketPosition", "Order", "OrderGroup", "Orderbook", "PortfolioFill", "ProtocolError",
+        "Settlement", "ShardStatus", "UserDataTimestamp", "parse_time_ns",
+    ],
+    "centbook.protocol.orders": [
+        "AmendResult", "BatchCancelItem", "BatchCreateItem", "CancelResult",
+        "CreateOrderResult", "DecreaseResult", "EventPosition", "Fill", "MarketPosition",
+        "Order", "OrderGroup", "PortfolioFill", "Settlement",
+    ],
     "centbook.quoter": [
         "ArmedAmend", "DECLINE_REASONS", "Quoter",
     ],
     "centbook.rest": [
         "ArmedWrite", "AuthenticationError", "ENVIRONMENTS", "ExchangeError",
         "OrderNotPlacedError", "OutcomeUnknownError", "RateLimitedError", "RejectedError",
+        "RestClient", "RestSettings", "ServerError", "StartedWrite", "environment_url",
+    ],
+    "centbook.rest.armed": [
+        "ArmedWrite", "StartedWrite",
+    ],
+    "centbook.rest.budget": [
+        "AMEND", "API_PREFIX", "BudgetCore", "BudgetTooSmallError", "CANCEL", "CREATE",
+        "EndpointCosts", "Limits", "READ", "RateBudget", "Ticket", "TokenBucket", "bucket_for",
+    ],
+    "centbook.rest.client": [
+        "ArmedWrite", "AuthenticationError", "ENVIRONMENTS", "ExchangeError",
+        "OrderNotPlacedError", "OutcomeUnknownError", "RateLimitedError", "RejectedError",
         "RestClient", "ServerError", "StartedWrite", "environment_url",
+    ],
+    "centbook.rest.lane": [
+        "LaneError", "LaneLostError", "LaneNotSentError", "LaneResponse", "LaneWrite",
+        "OrderLane",
+    ],
+    "centbook.rest.outcome": [
+        "Resolver", "WriteOutcome", "resolved_cancel", "result_from_order",
+    ],
+    "centbook.rest.settings": [
+        "RestSettings",
+    ],
+    "centbook.rest.signer": [
+        "HELPER_CHUNK", "Signer",
+    ],
+    "centbook.rest.transport": [
+        "Transport", "backoff", "encode_json", "lane_target", "query",
     ],
     "centbook.sim": [
         "Admin", "Credentials", "EngineEvent", "Exchange", "SimHandle", "SimProcess", "TIERS",
@@ -130,7 +264,16 @@ PUBLIC = {
         "PRICE_STRUCTURES", "TIERS", "default_config",
     ],
     "centbook.sim.engine": [
-        "Account", "Clock", "EVENT_KINDS", "EngineEvent", "Event", "Exchange", "Fill",
+        "Account", "Clock", "EVENT_KINDS", "EngineEvent", "EngineFill", "Event", "Exchange",
+        "Fill", "GROUP_WINDOW_NS", "KALSHI_UPDATE_REASONS", "MAX_BP", "MAX_SUBACCOUNT",
+        "Market", "ONE_DOLLAR_PER_C100", "Order", "OrderGroup", "Position", "STATUS_FILTERS",
+        "Series", "Settlement", "Trade", "User",
+    ],
+    "centbook.sim.engine.exchange": [
+        "Exchange",
+    ],
+    "centbook.sim.engine.records": [
+        "Account", "Clock", "EVENT_KINDS", "EngineEvent", "EngineFill", "Event", "Fill",
         "GROUP_WINDOW_NS", "KALSHI_UPDATE_REASONS", "MAX_BP", "MAX_SUBACCOUNT", "Market",
         "ONE_DOLLAR_PER_C100", "Order", "OrderGroup", "Position", "STATUS_FILTERS", "Series",
         "Settlement", "Trade", "User",
@@ -140,6 +283,16 @@ PUBLIC = {
     ],
     "centbook.sim.flow": [
         "FLOW_DEFAULTS", "FUNDING", "Flow", "measure",
+    ],
+    "centbook.sim.http": [
+        "API", "BodyError", "Fault", "MAX_COUNT", "SimServer", "WS_PATH",
+    ],
+    "centbook.sim.http.app": [
+        "API", "BodyError", "Fault", "SimServer", "WS_PATH",
+    ],
+    "centbook.sim.http.params": [
+        "MAX_COUNT", "bool_field", "enum_field", "expiration_field", "int_field", "paginate",
+        "parse_count", "parse_price", "query_int", "required_field", "str_field",
     ],
     "centbook.sim.ratelimit": [
         "Arrival", "Bucket", "DEFAULT_COST", "ENDPOINT_COSTS", "RateLimiter", "cost_of",
@@ -155,6 +308,27 @@ PUBLIC = {
     "centbook.sim.wire": [
         "dollars4", "event_positions_json", "fill_json", "iso", "iso_s", "market_json",
         "order_json", "orderbook_json", "position_json", "settlement_json", "trade_json",
+    ],
+    "centbook.sim.ws": [
+        "CHANNELS", "CommandError", "Connection", "DEFAULTS", "ERRORS", "FAULTS", "FILTERED",
+        "NOT_SIMULATED", "PRIVATE", "SEQUENCED", "StreamAdmin", "StreamHub", "Subscription",
+        "UPDATABLE", "UPDATE_REASONS", "WS_PATH", "market_id",
+    ],
+    "centbook.sim.ws.admin": [
+        "StreamAdmin",
+    ],
+    "centbook.sim.ws.bodies": [
+        "DELTA_FORMAT", "DELTA_TAIL", "delta_market_part", "price_table", "size_bytes",
+    ],
+    "centbook.sim.ws.channels": [
+        "CHANNELS", "CommandError", "DEFAULTS", "ERRORS", "FAULTS", "FILTERED", "NOT_SIMULATED",
+        "PRIVATE", "SEQUENCED", "UPDATABLE", "UPDATE_REASONS", "WS_PATH", "dumps", "market_id",
+    ],
+    "centbook.sim.ws.connection": [
+        "Connection", "Subscription",
+    ],
+    "centbook.sim.ws.hub": [
+        "StreamHub",
     ],
     "centbook.watch": [
         "DEPTH", "REST_URLS", "STATE_STYLE", "TRADES", "WS_URLS", "Watcher", "add_parser",
