@@ -82,6 +82,7 @@ from centbook.rest.armed import ArmedWrite, StartedWrite
 from centbook.rest.budget import EndpointCosts, Limits, RateBudget, bucket_for
 from centbook.rest.lane import LaneNotSentError, OrderLane
 from centbook.rest.outcome import Resolver, WriteOutcome, resolved_cancel, result_from_order
+from centbook.rest.reads import Reads
 from centbook.rest.settings import RestSettings
 from centbook.rest.signer import HELPER_CHUNK, Signer
 from centbook.rest.transport import Transport, backoff, encode_json, lane_target, query
@@ -180,9 +181,12 @@ class RestClient:
         self.transport.session = settings.session
         self._request = self.transport.request
         self._pages = self.transport.pages
+        #: The read endpoints (``get_*``); they fill the market cache.
+        self.reads = Reads(self._request, self._pages, self._markets, credentials is not None)
         #: Settles writes whose outcome is unknown by reading the state back.
-        self.resolver = Resolver(self.transport, self.get_order, self.get_orders,
-                                 self.get_user_data_timestamp, resolve_margin_s=settings.resolve_margin_s,
+        self.resolver = Resolver(self.transport, self.reads.get_order, self.reads.get_orders,
+                                 self.reads.get_user_data_timestamp,
+                                 resolve_margin_s=settings.resolve_margin_s,
                                  resolve_timeout_s=settings.resolve_timeout_s)
         self._settle = self.resolver.settle
         self._probe_order = self.resolver.probe_order
@@ -1514,11 +1518,10 @@ cancel_order_on_pause, order_group_id, subaccount
         )
         return [str(o.get("order_id")) for o in doc.get("orders") or []]
 
-    # -- orders, fills, portfolio -------------------------------------------------------------------
+    # -- reads (the Reads part) ---------------------------------------------------------------------
     async def get_order(self, order_id: str) -> Order:
         """Return one order (``GET /portfolio/orders/{id}``)."""
-        doc = await self._request("GET", f"/portfolio/orders/{order_id}")
-        return Order.from_json(doc.get("order"))
+        return await self.reads.get_order(order_id)
 
     async def get_orders(
         self,
@@ -1533,18 +1536,11 @@ cancel_order_on_pause, order_group_id, subaccount
         limit: int = 200,
     ) -> AsyncIterator[Order]:
         """Iterate over the user's orders, every page (``GET /portfolio/orders``)."""
-        params = {
-            "ticker": ticker,
-            "event_ticker": event_ticker,
-            "min_ts": min_ts,
-            "max_ts": max_ts,
-            "status": status,
-            "subaccount": subaccount,
-            "exchange_index": exchange_index,
-            "limit": limit,
-        }
-        async for item in self._pages("/portfolio/orders", "orders", params):
-            yield Order.from_json(item)
+        async for order in self.reads.get_orders(
+            ticker=ticker, event_ticker=event_ticker, min_ts=min_ts, max_ts=max_ts, status=status,
+            subaccount=subaccount, exchange_index=exchange_index, limit=limit,
+        ):
+            yield order
 
     async def get_fills(
         self,
@@ -1558,17 +1554,11 @@ cancel_order_on_pause, order_group_id, subaccount
         limit: int = 200,
     ) -> AsyncIterator[PortfolioFill]:
         """Iterate over the user's fills, every page (``GET /portfolio/fills``)."""
-        params = {
-            "ticker": ticker,
-            "order_id": order_id,
-            "min_ts": min_ts,
-            "max_ts": max_ts,
-            "subaccount": subaccount,
-            "exchange_index": exchange_index,
-            "limit": limit,
-        }
-        async for item in self._pages("/portfolio/fills", "fills", params):
-            yield PortfolioFill.from_json(item)
+        async for fill in self.reads.get_fills(
+            ticker=ticker, order_id=order_id, min_ts=min_ts, max_ts=max_ts, subaccount=subaccount,
+            exchange_index=exchange_index, limit=limit,
+        ):
+            yield fill
 
     async def get_positions(
         self,
@@ -1581,33 +1571,26 @@ cancel_order_on_pause, order_group_id, subaccount
         limit: int = 200,
     ) -> AsyncIterator[MarketPosition]:
         """Iterate over market positions, every page (``GET /portfolio/positions``)."""
-        params = {
-            "ticker": ticker,
-            "event_ticker": event_ticker,
-            "count_filter": count_filter,
-            "subaccount": subaccount,
-            "exchange_index": exchange_index,
-            "limit": limit,
-        }
-        async for item in self._pages("/portfolio/positions", "market_positions", params):
-            yield MarketPosition.from_json(item)
+        async for position in self.reads.get_positions(
+            ticker=ticker, event_ticker=event_ticker, count_filter=count_filter, subaccount=subaccount,
+            exchange_index=exchange_index, limit=limit,
+        ):
+            yield position
 
     async def get_event_positions(
         self, *, event_ticker: str | None = None, subaccount: int | None = None, limit: int = 200
     ) -> AsyncIterator[EventPosition]:
         """Iterate over event positions, every page (``GET /portfolio/positions``)."""
-        params = {"event_ticker": event_ticker, "subaccount": subaccount, "limit": limit}
-        async for item in self._pages("/portfolio/positions", "event_positions", params):
-            yield EventPosition.from_json(item)
+        async for position in self.reads.get_event_positions(
+            event_ticker=event_ticker, subaccount=subaccount, limit=limit
+        ):
+            yield position
 
     async def get_balance(
         self, *, subaccount: int | None = None, exchange_index: int | None = None
     ) -> Balance:
         """Return the available balance (micro-dollars), with the per-shard breakdown."""
-        doc = await self._request(
-            "GET", "/portfolio/balance", params={"subaccount": subaccount, "exchange_index": exchange_index}
-        )
-        return Balance.from_json(doc)
+        return await self.reads.get_balance(subaccount=subaccount, exchange_index=exchange_index)
 
     async def get_settlements(
         self,
@@ -1620,18 +1603,12 @@ cancel_order_on_pause, order_group_id, subaccount
         limit: int = 200,
     ) -> AsyncIterator[Settlement]:
         """Iterate over the user's settlements, every page (``GET /portfolio/settlements``)."""
-        params = {
-            "ticker": ticker,
-            "event_ticker": event_ticker,
-            "min_ts": min_ts,
-            "max_ts": max_ts,
-            "subaccount": subaccount,
-            "limit": limit,
-        }
-        async for item in self._pages("/portfolio/settlements", "settlements", params):
-            yield Settlement.from_json(item)
+        async for settlement in self.reads.get_settlements(
+            ticker=ticker, event_ticker=event_ticker, min_ts=min_ts, max_ts=max_ts,
+            subaccount=subaccount, limit=limit,
+        ):
+            yield settlement
 
-    # -- markets and exchange -----------------------------------------------------------------------
     async def get_markets(
         self,
         *,
@@ -1643,49 +1620,35 @@ cancel_order_on_pause, order_group_id, subaccount
         **filters: Any,
     ) -> AsyncIterator[Market]:
         """Iterate over markets, every page (``GET /markets``, public); caches each market's shard."""
-        params = {
-            "event_ticker": event_ticker,
-            "series_ticker": series_ticker,
-            "status": status,
-            "tickers": ",".join(tickers) if tickers else None,
-            "limit": limit,
-            **filters,
-        }
-        async for item in self._pages("/markets", "markets", params, auth=False):
-            market = Market.from_json(item)
-            self._markets[market.ticker] = market
+        async for market in self.reads.get_markets(
+            event_ticker=event_ticker, series_ticker=series_ticker, status=status, tickers=tickers,
+            limit=limit, **filters,
+        ):
             yield market
 
     async def get_market(self, ticker: str) -> Market:
         """Return one market (``GET /markets/{ticker}``, public) and cache it."""
-        doc = await self._request("GET", f"/markets/{ticker}", auth=False)
-        market = Market.from_json(doc.get("market"))
-        self._markets[ticker] = market
-        return market
+        return await self.reads.get_market(ticker)
 
     async def get_market_orderbook(self, ticker: str, depth: int | None = None) -> Orderbook:
         """Return a market's book (``GET /markets/{ticker}/orderbook``; signed, as the spec lists)."""
-        doc = await self._request(
-            "GET", f"/markets/{ticker}/orderbook", params={"depth": depth}, auth=self.credentials is not None
-        )
-        return Orderbook.from_json(ticker, doc)
+        return await self.reads.get_market_orderbook(ticker, depth)
 
     async def get_exchange_status(self) -> ExchangeStatus:
         """Return the exchange status (``GET /exchange/status``, public)."""
-        return ExchangeStatus.from_json(await self._request("GET", "/exchange/status", auth=False))
+        return await self.reads.get_exchange_status()
 
     async def get_user_data_timestamp(self) -> UserDataTimestamp:
         """Return how fresh the REST portfolio data is (``GET /exchange/user_data_timestamp``)."""
-        doc = await self._request("GET", "/exchange/user_data_timestamp", auth=self.credentials is not None)
-        return UserDataTimestamp.from_json(doc)
+        return await self.reads.get_user_data_timestamp()
 
     async def get_account_api_limits(self) -> AccountLimits:
         """Return the user's tier and bucket sizes (``GET /account/limits``)."""
-        return AccountLimits.from_json(await self._request("GET", "/account/limits"))
+        return await self.reads.get_account_api_limits()
 
     async def get_account_endpoint_costs(self) -> EndpointCostList:
         """Return the non-default endpoint costs (``GET /account/endpoint_costs``, public)."""
-        return EndpointCostList.from_json(await self._request("GET", "/account/endpoint_costs", auth=False))
+        return await self.reads.get_account_endpoint_costs()
 
     # -- order groups -------------------------------------------------------------------------------
     async def create_order_group(
