@@ -80,12 +80,13 @@ from centbook.protocol.models import (
 from centbook.rest import budget as _budget
 from centbook.rest.armed import ArmedWrite, StartedWrite
 from centbook.rest.budget import EndpointCosts, Limits, RateBudget, bucket_for
+from centbook.rest.groups import OrderGroups
 from centbook.rest.lane import LaneNotSentError, OrderLane
 from centbook.rest.outcome import Resolver, WriteOutcome, resolved_cancel, result_from_order
 from centbook.rest.reads import Reads
 from centbook.rest.settings import RestSettings
 from centbook.rest.signer import HELPER_CHUNK, Signer
-from centbook.rest.transport import Transport, backoff, encode_json, lane_target, query
+from centbook.rest.transport import Transport, encode_json, lane_target, query
 
 __all__ = ["ENVIRONMENTS", "ArmedWrite", "RestClient", "StartedWrite", "environment_url"]
 
@@ -188,6 +189,8 @@ class RestClient:
                                  self.reads.get_user_data_timestamp,
                                  resolve_margin_s=settings.resolve_margin_s,
                                  resolve_timeout_s=settings.resolve_timeout_s)
+        #: The order-group endpoints.
+        self.groups = OrderGroups(self._request, self.resolver)
         self._settle = self.resolver.settle
         self._probe_order = self.resolver.probe_order
         self.presign = settings.presign and credentials is not None
@@ -1650,37 +1653,22 @@ cancel_order_on_pause, order_group_id, subaccount
         """Return the non-default endpoint costs (``GET /account/endpoint_costs``, public)."""
         return await self.reads.get_account_endpoint_costs()
 
-    # -- order groups -------------------------------------------------------------------------------
+    # -- order groups (the OrderGroups part) --------------------------------------------------------
     async def create_order_group(
         self, contracts_limit: int, *, subaccount: int | None = None, exchange_index: int | None = None
     ) -> str:
         """Create an order group; ``contracts_limit`` in hundredths over a rolling 15 s; return its id."""
-        body: dict[str, Any] = {"contracts_limit_fp": format_size(contracts_limit)}
-        if subaccount is not None:
-            body["subaccount"] = subaccount
-        if exchange_index is not None:
-            body["exchange_index"] = exchange_index
-        doc = await self._request(
-            "POST",
-            "/portfolio/order_groups/create",
-            body=body,
-            write=True,
-            priority=_budget.CREATE,
-            unknown={},
+        return await self.groups.create_order_group(
+            contracts_limit, subaccount=subaccount, exchange_index=exchange_index
         )
-        return str(doc["order_group_id"])
 
     async def get_order_groups(self, *, subaccount: int | None = None) -> list[OrderGroup]:
         """Return the user's order groups."""
-        doc = await self._request("GET", "/portfolio/order_groups", params={"subaccount": subaccount})
-        return [OrderGroup.from_json(g) for g in doc.get("order_groups") or []]
+        return await self.groups.get_order_groups(subaccount=subaccount)
 
     async def get_order_group(self, order_group_id: str, *, subaccount: int | None = None) -> OrderGroup:
         """Return one order group with the ids of its orders."""
-        doc = await self._request(
-            "GET", f"/portfolio/order_groups/{order_group_id}", params={"subaccount": subaccount}
-        )
-        return OrderGroup.from_json(doc, order_group_id)
+        return await self.groups.get_order_group(order_group_id, subaccount=subaccount)
 
     async def _group_write(
         self,
@@ -1694,93 +1682,28 @@ cancel_order_on_pause, order_group_id, subaccount
         idempotent: bool = False,
         probe: Callable[[], Awaitable[tuple[bool | None, Any]]] | None = None,
     ) -> None:
-        """Send an order-group write; resolve an unknown outcome when that can be done safely.
-
-        ``idempotent``: sending it twice has the effect of sending it once (trigger, delete), so
-        an unknown outcome is settled by sending it again, until an answer or the resolve timeout;
-        a 404 after an unknown outcome means a delete already happened. ``probe``: read the
-        group back (:meth:`_settle`); a "not applied" verdict raises WriteNotAppliedError.
-        """
-        path = f"/portfolio/order_groups/{order_group_id}" + (f"/{action}" if action else "")
-        deadline = time.monotonic() + self.resolve_timeout_s
-        unknown_before = False
-        while True:
-            try:
-                await self._request(
-                    method,
-                    path,
-                    params={"subaccount": subaccount},
-                    body=body,
-                    write=True,
-                    priority=priority,
-                    unknown={},
-                )
-                return
-            except OutcomeUnknownError as exc:
-                if probe is not None:
-                    took, state = await self._settle(exc, probe, deadline)
-                    if not took:
-                        raise WriteNotAppliedError(exc.method, exc.path, exc.cause, state=state) from exc
-                    return
-                if not idempotent or time.monotonic() > deadline:
-                    raise
-                unknown_before = True
-                log.warning("%s %s: outcome unknown (%s); sending it again (idempotent)",
-                            method, path, exc.cause)
-                await asyncio.sleep(backoff(1))
-            except RejectedError as exc:
-                if unknown_before and method == "DELETE" and exc.status == 404:
-                    return  # the earlier copy deleted it
-                raise
-
-    async def trigger_order_group(self, order_group_id: str, *, subaccount: int | None = None) -> None:
-        """Trigger a group: cancel its orders and block new ones until reset (cancel priority).
-
-        An unknown outcome is settled by triggering again (a second trigger changes nothing).
-        """
-        await self._group_write(
-            "PUT", order_group_id, "trigger", _budget.CANCEL, subaccount, {}, idempotent=True
+        """Send an order-group write (:meth:`~centbook.rest.groups.OrderGroups._group_write`)."""
+        await self.groups._group_write(
+            method, order_group_id, action, priority, subaccount, body, idempotent=idempotent, probe=probe
         )
 
-    async def reset_order_group(self, order_group_id: str, *, subaccount: int | None = None) -> None:
-        """Reset a group's matched-contracts counter so orders may be placed again.
+    async def trigger_order_group(self, order_group_id: str, *, subaccount: int | None = None) -> None:
+        """Trigger a group: cancel its orders and block new ones until reset (cancel priority)."""
+        await self.groups.trigger_order_group(order_group_id, subaccount=subaccount)
 
-        An unknown outcome raises :class:`~centbook.protocol.errors.OutcomeUnknownError`: the counter is
-        not visible over REST and a second reset after fills in between would re-arm the group
-        again (more exposure than one reset allows), so it is neither resolved nor re-sent.
-        """
-        await self._group_write("PUT", order_group_id, "reset", _budget.CREATE, subaccount, {})
+    async def reset_order_group(self, order_group_id: str, *, subaccount: int | None = None) -> None:
+        """Reset a group's matched-contracts counter so orders may be placed again."""
+        await self.groups.reset_order_group(order_group_id, subaccount=subaccount)
 
     async def delete_order_group(self, order_group_id: str, *, subaccount: int | None = None) -> None:
-        """Delete a group and cancel its orders (cancel priority).
-
-        An unknown outcome is settled by deleting again (a 404 then means the first copy did it).
-        """
-        await self._group_write("DELETE", order_group_id, "", _budget.CANCEL, subaccount, idempotent=True)
+        """Delete a group and cancel its orders (cancel priority)."""
+        await self.groups.delete_order_group(order_group_id, subaccount=subaccount)
 
     async def update_order_group_limit(
         self, order_group_id: str, contracts_limit: int, *, subaccount: int | None = None
     ) -> None:
-        """Change a group's limit (hundredths of a contract over a rolling 15 s).
-
-        An unknown outcome is resolved by reading the group's limit back; still the old limit
-        once REST data is past the send time plus the margin raises
-        :class:`~centbook.protocol.errors.WriteNotAppliedError`.
-        """
-
-        async def probe() -> tuple[bool, OrderGroup]:
-            group = await self.get_order_group(order_group_id, subaccount=subaccount)
-            return group.contracts_limit == contracts_limit, group
-
-        await self._group_write(
-            "PUT",
-            order_group_id,
-            "limit",
-            _budget.CREATE,
-            subaccount,
-            {"contracts_limit_fp": format_size(contracts_limit)},
-            probe=probe,
-        )
+        """Change a group's limit (hundredths of a contract over a rolling 15 s)."""
+        await self.groups.update_order_group_limit(order_group_id, contracts_limit, subaccount=subaccount)
 
 
 # Names kept importable from here for callers that catch by module.
