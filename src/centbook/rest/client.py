@@ -1670,23 +1670,6 @@ cancel_order_on_pause, order_group_id, subaccount
         """Return one order group with the ids of its orders."""
         return await self.groups.get_order_group(order_group_id, subaccount=subaccount)
 
-    async def _group_write(
-        self,
-        method: str,
-        order_group_id: str,
-        action: str,
-        priority: int,
-        subaccount: int | None,
-        body: Any = None,
-        *,
-        idempotent: bool = False,
-        probe: Callable[[], Awaitable[tuple[bool | None, Any]]] | None = None,
-    ) -> None:
-        """Send an order-group write (:meth:`~centbook.rest.groups.OrderGroups._group_write`)."""
-        await self.groups._group_write(
-            method, order_group_id, action, priority, subaccount, body, idempotent=idempotent, probe=probe
-        )
-
     async def trigger_order_group(self, order_group_id: str, *, subaccount: int | None = None) -> None:
         """Trigger a group: cancel its orders and block new ones until reset (cancel priority)."""
         await self.groups.trigger_order_group(order_group_id, subaccount=subaccount)
