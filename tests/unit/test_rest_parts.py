@@ -1,6 +1,7 @@
-"""The REST client's parts alone: settings, transport, outcome resolver and signer.
+"""The REST client's parts alone: settings, transport, outcome resolver, signer, reads, order groups.
 
-Each runs against a small aiohttp server on 127.0.0.1 that answers as the test needs.
+Each runs against a small aiohttp server on 127.0.0.1 that answers as the test needs, or against
+the embedded sim (reads and order groups).
 """
 
 from __future__ import annotations
@@ -19,13 +20,16 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 import centbook
 from centbook.auth import Credentials, signing_message
-from centbook.protocol.errors import KalshiError, OutcomeUnknownError
+from centbook.protocol.errors import KalshiError, OutcomeUnknownError, RejectedError
 from centbook.protocol.models import ProtocolError, UserDataTimestamp
 from centbook.rest.budget import RateBudget
+from centbook.rest.groups import OrderGroups
 from centbook.rest.outcome import Resolver, WriteOutcome
+from centbook.rest.reads import Reads
 from centbook.rest.settings import RestSettings
 from centbook.rest.signer import Signer
 from centbook.rest.transport import Transport, backoff, encode_json, lane_target, query
+from centbook.sim import run_sim
 
 URL = "http://127.0.0.1:9/trade-api/v2"
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -236,3 +240,83 @@ def test_signer_modes_make_signatures_that_verify(mode: str) -> None:
 def test_signer_refuses_an_unknown_mode() -> None:
     with pytest.raises(ValueError, match="inline, thread or process"):
         Signer(Credentials(KEY_ID, PEM), "gpu")
+
+
+# -- reads and order groups, against the embedded sim -----------------------------------------------
+T = "KXDEMO-26DEC31-T50"  # linear cent, shard 0
+T_CENTI = "KXBTCD-26DEC3117-T100000"  # centi cent, shard 2
+
+
+def _signed_transport(url: str, credentials: Credentials, session: aiohttp.ClientSession) -> Transport:
+    def sign(headers: dict[str, str], method: str, full_path: str) -> None:
+        headers.update(credentials.headers(method, full_path))
+
+    transport = Transport(url, "/trade-api/v2", credentials, RateBudget(), None, sign, lambda: None,
+                          _stats(), read_retries=2, rate_limit_retries=3)
+    transport.session = session
+    return transport
+
+
+def test_reads_return_typed_models_and_fill_the_market_cache() -> None:
+    async def body() -> None:
+        async with run_sim(seed=31, tier="unlimited") as sim, aiohttp.ClientSession() as session:
+            t = _signed_transport(sim.rest_url, Credentials(sim.api_key_id, sim.private_key_pem), session)
+            markets: dict[str, Any] = {}
+            reads = Reads(t.request, t.pages, markets, signed=True)
+            assert (await reads.get_exchange_status()).trading_active
+            assert (await reads.get_account_api_limits()).usage_tier == "unlimited"
+            assert (await reads.get_account_endpoint_costs()).default_cost == 10
+            assert (await reads.get_user_data_timestamp()).as_of_unix_ns > 0
+            assert (await reads.get_balance()).balance_micro == 20_000 * 1_000_000
+            listed = [m async for m in reads.get_markets(limit=2)]  # several pages
+            assert {m.ticker for m in listed} == set(sim.exchange.markets) == set(markets)
+            markets.clear()
+            centi = await reads.get_market(T_CENTI)
+            assert centi.exchange_index == 2 and markets == {T_CENTI: centi}
+            book = await reads.get_market_orderbook(T, depth=3)
+            assert book.ticker == T
+            assert [o async for o in reads.get_orders(ticker=T)] == []
+            assert [f async for f in reads.get_fills(limit=5)] == []
+            assert [p async for p in reads.get_settlements()] == []
+            assert [p async for p in reads.get_positions()] == []
+            assert [p async for p in reads.get_event_positions()] == []
+            with pytest.raises(RejectedError):
+                await reads.get_order("no-such-order")
+
+    asyncio.run(body())
+
+
+def test_order_groups_create_read_write_and_delete() -> None:
+    async def body() -> None:
+        async with run_sim(seed=32, tier="unlimited") as sim, aiohttp.ClientSession() as session:
+            t = _signed_transport(sim.rest_url, Credentials(sim.api_key_id, sim.private_key_pem), session)
+
+            async def never(**params: Any) -> Any:
+                raise AssertionError("no outcome is unknown here")
+
+            resolver = Resolver(t, never, never, never, resolve_margin_s=0.0, resolve_timeout_s=1.0)
+            groups = OrderGroups(t.request, resolver)
+            gid = await groups.create_order_group(500)
+            assert [g.order_group_id for g in await groups.get_order_groups()] == [gid]
+            group = await groups.get_order_group(gid)
+            assert group.contracts_limit == 500 and group.is_auto_cancel_enabled
+            await groups.update_order_group_limit(gid, 300)
+            assert (await groups.get_order_group(gid)).contracts_limit == 300
+            await groups.trigger_order_group(gid)
+            assert not (await groups.get_order_group(gid)).is_auto_cancel_enabled
+            await groups.reset_order_group(gid)
+            assert (await groups.get_order_group(gid)).is_auto_cancel_enabled
+            await groups.delete_order_group(gid)
+            assert await groups.get_order_groups() == []
+            with pytest.raises(RejectedError) as err:
+                await groups.delete_order_group(gid)
+            assert err.value.status == 404
+
+    asyncio.run(body())
+
+
+def test_the_client_holds_the_parts_it_delegates_to() -> None:
+    client = centbook.RestClient(URL, auto_limits=False)
+    assert isinstance(client.reads, Reads) and isinstance(client.groups, OrderGroups)
+    assert client.reads.markets is client._markets and client.reads.signed is False
+    assert client.groups.resolver is client.resolver

@@ -2,6 +2,8 @@
 
 - :mod:`~centbook.rest.client`: :class:`RestClient`, the facade over the parts below;
 - :mod:`~centbook.rest.settings`: :class:`RestSettings`, every option of the client;
+- :mod:`~centbook.rest.reads`: :class:`Reads`, the read endpoints (``get_*``);
+- :mod:`~centbook.rest.groups`: :class:`OrderGroups`, the order-group endpoints;
 - :mod:`~centbook.rest.transport`: one request through the budget, retries, unknown outcomes;
 - :mod:`~centbook.rest.outcome`: the read-back resolution of unknown outcomes;
 - :mod:`~centbook.rest.signer`: where signatures are made (inline, thread, helper process);

@@ -80,11 +80,13 @@ from centbook.protocol.models import (
 from centbook.rest import budget as _budget
 from centbook.rest.armed import ArmedWrite, StartedWrite
 from centbook.rest.budget import EndpointCosts, Limits, RateBudget, bucket_for
+from centbook.rest.groups import OrderGroups
 from centbook.rest.lane import LaneNotSentError, OrderLane
 from centbook.rest.outcome import Resolver, WriteOutcome, resolved_cancel, result_from_order
+from centbook.rest.reads import Reads
 from centbook.rest.settings import RestSettings
 from centbook.rest.signer import HELPER_CHUNK, Signer
-from centbook.rest.transport import Transport, backoff, encode_json, lane_target, query
+from centbook.rest.transport import Transport, encode_json, lane_target, query
 
 __all__ = ["ENVIRONMENTS", "ArmedWrite", "RestClient", "StartedWrite", "environment_url"]
 
@@ -180,10 +182,15 @@ class RestClient:
         self.transport.session = settings.session
         self._request = self.transport.request
         self._pages = self.transport.pages
+        #: The read endpoints (``get_*``); they fill the market cache.
+        self.reads = Reads(self._request, self._pages, self._markets, credentials is not None)
         #: Settles writes whose outcome is unknown by reading the state back.
-        self.resolver = Resolver(self.transport, self.get_order, self.get_orders,
-                                 self.get_user_data_timestamp, resolve_margin_s=settings.resolve_margin_s,
+        self.resolver = Resolver(self.transport, self.reads.get_order, self.reads.get_orders,
+                                 self.reads.get_user_data_timestamp,
+                                 resolve_margin_s=settings.resolve_margin_s,
                                  resolve_timeout_s=settings.resolve_timeout_s)
+        #: The order-group endpoints.
+        self.groups = OrderGroups(self._request, self.resolver)
         self._settle = self.resolver.settle
         self._probe_order = self.resolver.probe_order
         self.presign = settings.presign and credentials is not None
@@ -1514,11 +1521,10 @@ cancel_order_on_pause, order_group_id, subaccount
         )
         return [str(o.get("order_id")) for o in doc.get("orders") or []]
 
-    # -- orders, fills, portfolio -------------------------------------------------------------------
+    # -- reads (the Reads part) ---------------------------------------------------------------------
     async def get_order(self, order_id: str) -> Order:
         """Return one order (``GET /portfolio/orders/{id}``)."""
-        doc = await self._request("GET", f"/portfolio/orders/{order_id}")
-        return Order.from_json(doc.get("order"))
+        return await self.reads.get_order(order_id)
 
     async def get_orders(
         self,
@@ -1533,18 +1539,11 @@ cancel_order_on_pause, order_group_id, subaccount
         limit: int = 200,
     ) -> AsyncIterator[Order]:
         """Iterate over the user's orders, every page (``GET /portfolio/orders``)."""
-        params = {
-            "ticker": ticker,
-            "event_ticker": event_ticker,
-            "min_ts": min_ts,
-            "max_ts": max_ts,
-            "status": status,
-            "subaccount": subaccount,
-            "exchange_index": exchange_index,
-            "limit": limit,
-        }
-        async for item in self._pages("/portfolio/orders", "orders", params):
-            yield Order.from_json(item)
+        async for order in self.reads.get_orders(
+            ticker=ticker, event_ticker=event_ticker, min_ts=min_ts, max_ts=max_ts, status=status,
+            subaccount=subaccount, exchange_index=exchange_index, limit=limit,
+        ):
+            yield order
 
     async def get_fills(
         self,
@@ -1558,17 +1557,11 @@ cancel_order_on_pause, order_group_id, subaccount
         limit: int = 200,
     ) -> AsyncIterator[PortfolioFill]:
         """Iterate over the user's fills, every page (``GET /portfolio/fills``)."""
-        params = {
-            "ticker": ticker,
-            "order_id": order_id,
-            "min_ts": min_ts,
-            "max_ts": max_ts,
-            "subaccount": subaccount,
-            "exchange_index": exchange_index,
-            "limit": limit,
-        }
-        async for item in self._pages("/portfolio/fills", "fills", params):
-            yield PortfolioFill.from_json(item)
+        async for fill in self.reads.get_fills(
+            ticker=ticker, order_id=order_id, min_ts=min_ts, max_ts=max_ts, subaccount=subaccount,
+            exchange_index=exchange_index, limit=limit,
+        ):
+            yield fill
 
     async def get_positions(
         self,
@@ -1581,33 +1574,26 @@ cancel_order_on_pause, order_group_id, subaccount
         limit: int = 200,
     ) -> AsyncIterator[MarketPosition]:
         """Iterate over market positions, every page (``GET /portfolio/positions``)."""
-        params = {
-            "ticker": ticker,
-            "event_ticker": event_ticker,
-            "count_filter": count_filter,
-            "subaccount": subaccount,
-            "exchange_index": exchange_index,
-            "limit": limit,
-        }
-        async for item in self._pages("/portfolio/positions", "market_positions", params):
-            yield MarketPosition.from_json(item)
+        async for position in self.reads.get_positions(
+            ticker=ticker, event_ticker=event_ticker, count_filter=count_filter, subaccount=subaccount,
+            exchange_index=exchange_index, limit=limit,
+        ):
+            yield position
 
     async def get_event_positions(
         self, *, event_ticker: str | None = None, subaccount: int | None = None, limit: int = 200
     ) -> AsyncIterator[EventPosition]:
         """Iterate over event positions, every page (``GET /portfolio/positions``)."""
-        params = {"event_ticker": event_ticker, "subaccount": subaccount, "limit": limit}
-        async for item in self._pages("/portfolio/positions", "event_positions", params):
-            yield EventPosition.from_json(item)
+        async for position in self.reads.get_event_positions(
+            event_ticker=event_ticker, subaccount=subaccount, limit=limit
+        ):
+            yield position
 
     async def get_balance(
         self, *, subaccount: int | None = None, exchange_index: int | None = None
     ) -> Balance:
         """Return the available balance (micro-dollars), with the per-shard breakdown."""
-        doc = await self._request(
-            "GET", "/portfolio/balance", params={"subaccount": subaccount, "exchange_index": exchange_index}
-        )
-        return Balance.from_json(doc)
+        return await self.reads.get_balance(subaccount=subaccount, exchange_index=exchange_index)
 
     async def get_settlements(
         self,
@@ -1620,18 +1606,12 @@ cancel_order_on_pause, order_group_id, subaccount
         limit: int = 200,
     ) -> AsyncIterator[Settlement]:
         """Iterate over the user's settlements, every page (``GET /portfolio/settlements``)."""
-        params = {
-            "ticker": ticker,
-            "event_ticker": event_ticker,
-            "min_ts": min_ts,
-            "max_ts": max_ts,
-            "subaccount": subaccount,
-            "limit": limit,
-        }
-        async for item in self._pages("/portfolio/settlements", "settlements", params):
-            yield Settlement.from_json(item)
+        async for settlement in self.reads.get_settlements(
+            ticker=ticker, event_ticker=event_ticker, min_ts=min_ts, max_ts=max_ts,
+            subaccount=subaccount, limit=limit,
+        ):
+            yield settlement
 
-    # -- markets and exchange -----------------------------------------------------------------------
     async def get_markets(
         self,
         *,
@@ -1643,181 +1623,70 @@ cancel_order_on_pause, order_group_id, subaccount
         **filters: Any,
     ) -> AsyncIterator[Market]:
         """Iterate over markets, every page (``GET /markets``, public); caches each market's shard."""
-        params = {
-            "event_ticker": event_ticker,
-            "series_ticker": series_ticker,
-            "status": status,
-            "tickers": ",".join(tickers) if tickers else None,
-            "limit": limit,
-            **filters,
-        }
-        async for item in self._pages("/markets", "markets", params, auth=False):
-            market = Market.from_json(item)
-            self._markets[market.ticker] = market
+        async for market in self.reads.get_markets(
+            event_ticker=event_ticker, series_ticker=series_ticker, status=status, tickers=tickers,
+            limit=limit, **filters,
+        ):
             yield market
 
     async def get_market(self, ticker: str) -> Market:
         """Return one market (``GET /markets/{ticker}``, public) and cache it."""
-        doc = await self._request("GET", f"/markets/{ticker}", auth=False)
-        market = Market.from_json(doc.get("market"))
-        self._markets[ticker] = market
-        return market
+        return await self.reads.get_market(ticker)
 
     async def get_market_orderbook(self, ticker: str, depth: int | None = None) -> Orderbook:
         """Return a market's book (``GET /markets/{ticker}/orderbook``; signed, as the spec lists)."""
-        doc = await self._request(
-            "GET", f"/markets/{ticker}/orderbook", params={"depth": depth}, auth=self.credentials is not None
-        )
-        return Orderbook.from_json(ticker, doc)
+        return await self.reads.get_market_orderbook(ticker, depth)
 
     async def get_exchange_status(self) -> ExchangeStatus:
         """Return the exchange status (``GET /exchange/status``, public)."""
-        return ExchangeStatus.from_json(await self._request("GET", "/exchange/status", auth=False))
+        return await self.reads.get_exchange_status()
 
     async def get_user_data_timestamp(self) -> UserDataTimestamp:
         """Return how fresh the REST portfolio data is (``GET /exchange/user_data_timestamp``)."""
-        doc = await self._request("GET", "/exchange/user_data_timestamp", auth=self.credentials is not None)
-        return UserDataTimestamp.from_json(doc)
+        return await self.reads.get_user_data_timestamp()
 
     async def get_account_api_limits(self) -> AccountLimits:
         """Return the user's tier and bucket sizes (``GET /account/limits``)."""
-        return AccountLimits.from_json(await self._request("GET", "/account/limits"))
+        return await self.reads.get_account_api_limits()
 
     async def get_account_endpoint_costs(self) -> EndpointCostList:
         """Return the non-default endpoint costs (``GET /account/endpoint_costs``, public)."""
-        return EndpointCostList.from_json(await self._request("GET", "/account/endpoint_costs", auth=False))
+        return await self.reads.get_account_endpoint_costs()
 
-    # -- order groups -------------------------------------------------------------------------------
+    # -- order groups (the OrderGroups part) --------------------------------------------------------
     async def create_order_group(
         self, contracts_limit: int, *, subaccount: int | None = None, exchange_index: int | None = None
     ) -> str:
         """Create an order group; ``contracts_limit`` in hundredths over a rolling 15 s; return its id."""
-        body: dict[str, Any] = {"contracts_limit_fp": format_size(contracts_limit)}
-        if subaccount is not None:
-            body["subaccount"] = subaccount
-        if exchange_index is not None:
-            body["exchange_index"] = exchange_index
-        doc = await self._request(
-            "POST",
-            "/portfolio/order_groups/create",
-            body=body,
-            write=True,
-            priority=_budget.CREATE,
-            unknown={},
+        return await self.groups.create_order_group(
+            contracts_limit, subaccount=subaccount, exchange_index=exchange_index
         )
-        return str(doc["order_group_id"])
 
     async def get_order_groups(self, *, subaccount: int | None = None) -> list[OrderGroup]:
         """Return the user's order groups."""
-        doc = await self._request("GET", "/portfolio/order_groups", params={"subaccount": subaccount})
-        return [OrderGroup.from_json(g) for g in doc.get("order_groups") or []]
+        return await self.groups.get_order_groups(subaccount=subaccount)
 
     async def get_order_group(self, order_group_id: str, *, subaccount: int | None = None) -> OrderGroup:
         """Return one order group with the ids of its orders."""
-        doc = await self._request(
-            "GET", f"/portfolio/order_groups/{order_group_id}", params={"subaccount": subaccount}
-        )
-        return OrderGroup.from_json(doc, order_group_id)
-
-    async def _group_write(
-        self,
-        method: str,
-        order_group_id: str,
-        action: str,
-        priority: int,
-        subaccount: int | None,
-        body: Any = None,
-        *,
-        idempotent: bool = False,
-        probe: Callable[[], Awaitable[tuple[bool | None, Any]]] | None = None,
-    ) -> None:
-        """Send an order-group write; resolve an unknown outcome when that can be done safely.
-
-        ``idempotent``: sending it twice has the effect of sending it once (trigger, delete), so
-        an unknown outcome is settled by sending it again, until an answer or the resolve timeout;
-        a 404 after an unknown outcome means a delete already happened. ``probe``: read the
-        group back (:meth:`_settle`); a "not applied" verdict raises WriteNotAppliedError.
-        """
-        path = f"/portfolio/order_groups/{order_group_id}" + (f"/{action}" if action else "")
-        deadline = time.monotonic() + self.resolve_timeout_s
-        unknown_before = False
-        while True:
-            try:
-                await self._request(
-                    method,
-                    path,
-                    params={"subaccount": subaccount},
-                    body=body,
-                    write=True,
-                    priority=priority,
-                    unknown={},
-                )
-                return
-            except OutcomeUnknownError as exc:
-                if probe is not None:
-                    took, state = await self._settle(exc, probe, deadline)
-                    if not took:
-                        raise WriteNotAppliedError(exc.method, exc.path, exc.cause, state=state) from exc
-                    return
-                if not idempotent or time.monotonic() > deadline:
-                    raise
-                unknown_before = True
-                log.warning("%s %s: outcome unknown (%s); sending it again (idempotent)",
-                            method, path, exc.cause)
-                await asyncio.sleep(backoff(1))
-            except RejectedError as exc:
-                if unknown_before and method == "DELETE" and exc.status == 404:
-                    return  # the earlier copy deleted it
-                raise
+        return await self.groups.get_order_group(order_group_id, subaccount=subaccount)
 
     async def trigger_order_group(self, order_group_id: str, *, subaccount: int | None = None) -> None:
-        """Trigger a group: cancel its orders and block new ones until reset (cancel priority).
-
-        An unknown outcome is settled by triggering again (a second trigger changes nothing).
-        """
-        await self._group_write(
-            "PUT", order_group_id, "trigger", _budget.CANCEL, subaccount, {}, idempotent=True
-        )
+        """Trigger a group: cancel its orders and block new ones until reset (cancel priority)."""
+        await self.groups.trigger_order_group(order_group_id, subaccount=subaccount)
 
     async def reset_order_group(self, order_group_id: str, *, subaccount: int | None = None) -> None:
-        """Reset a group's matched-contracts counter so orders may be placed again.
-
-        An unknown outcome raises :class:`~centbook.protocol.errors.OutcomeUnknownError`: the counter is
-        not visible over REST and a second reset after fills in between would re-arm the group
-        again (more exposure than one reset allows), so it is neither resolved nor re-sent.
-        """
-        await self._group_write("PUT", order_group_id, "reset", _budget.CREATE, subaccount, {})
+        """Reset a group's matched-contracts counter so orders may be placed again."""
+        await self.groups.reset_order_group(order_group_id, subaccount=subaccount)
 
     async def delete_order_group(self, order_group_id: str, *, subaccount: int | None = None) -> None:
-        """Delete a group and cancel its orders (cancel priority).
-
-        An unknown outcome is settled by deleting again (a 404 then means the first copy did it).
-        """
-        await self._group_write("DELETE", order_group_id, "", _budget.CANCEL, subaccount, idempotent=True)
+        """Delete a group and cancel its orders (cancel priority)."""
+        await self.groups.delete_order_group(order_group_id, subaccount=subaccount)
 
     async def update_order_group_limit(
         self, order_group_id: str, contracts_limit: int, *, subaccount: int | None = None
     ) -> None:
-        """Change a group's limit (hundredths of a contract over a rolling 15 s).
-
-        An unknown outcome is resolved by reading the group's limit back; still the old limit
-        once REST data is past the send time plus the margin raises
-        :class:`~centbook.protocol.errors.WriteNotAppliedError`.
-        """
-
-        async def probe() -> tuple[bool, OrderGroup]:
-            group = await self.get_order_group(order_group_id, subaccount=subaccount)
-            return group.contracts_limit == contracts_limit, group
-
-        await self._group_write(
-            "PUT",
-            order_group_id,
-            "limit",
-            _budget.CREATE,
-            subaccount,
-            {"contracts_limit_fp": format_size(contracts_limit)},
-            probe=probe,
-        )
+        """Change a group's limit (hundredths of a contract over a rolling 15 s)."""
+        await self.groups.update_order_group_limit(order_group_id, contracts_limit, subaccount=subaccount)
 
 
 # Names kept importable from here for callers that catch by module.
