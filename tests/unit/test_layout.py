@@ -237,12 +237,18 @@ PUBLIC = {
         "OrderNotPlacedError", "OutcomeUnknownError", "RateLimitedError", "RejectedError",
         "RestClient", "ServerError", "StartedWrite", "environment_url",
     ],
+    "centbook.rest.groups": [
+        "OrderGroups",
+    ],
     "centbook.rest.lane": [
         "LaneError", "LaneLostError", "LaneNotSentError", "LaneResponse", "LaneWrite",
         "OrderLane",
     ],
     "centbook.rest.outcome": [
         "Resolver", "WriteOutcome", "resolved_cancel", "result_from_order",
+    ],
+    "centbook.rest.reads": [
+        "Reads",
     ],
     "centbook.rest.settings": [
         "RestSettings",
@@ -287,12 +293,36 @@ PUBLIC = {
     "centbook.sim.http": [
         "API", "BodyError", "Fault", "MAX_COUNT", "SimServer", "WS_PATH",
     ],
+    "centbook.sim.http.account": [
+        "AccountRoutes",
+    ],
+    "centbook.sim.http.admin": [
+        "AdminRoutes",
+    ],
     "centbook.sim.http.app": [
-        "API", "BodyError", "Fault", "SimServer", "WS_PATH",
+        "API", "BodyError", "Fault", "ROUTE_FAMILIES", "SimServer", "WS_PATH",
+    ],
+    "centbook.sim.http.core": [
+        "BodyError", "HttpCore", "RouteFamily", "TooManyRequests",
+    ],
+    "centbook.sim.http.faults": [
+        "Fault", "FaultInjector",
+    ],
+    "centbook.sim.http.groups": [
+        "GroupRoutes",
+    ],
+    "centbook.sim.http.markets": [
+        "MarketRoutes",
+    ],
+    "centbook.sim.http.orders": [
+        "OrderRoutes",
     ],
     "centbook.sim.http.params": [
         "MAX_COUNT", "bool_field", "enum_field", "expiration_field", "int_field", "paginate",
         "parse_count", "parse_price", "query_int", "required_field", "str_field",
+    ],
+    "centbook.sim.http.portfolio": [
+        "PortfolioRoutes",
     ],
     "centbook.sim.ratelimit": [
         "Arrival", "Bucket", "DEFAULT_COST", "ENDPOINT_COSTS", "RateLimiter", "cost_of",
