@@ -20,8 +20,10 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable
+from multiprocessing.connection import Connection
 from typing import Any
 
+import msgspec
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
@@ -74,10 +76,6 @@ def signing_helper_main(fd: int) -> None:
     signatures ahead of use, background work that must not take a core from the trading
     process or its exchange connection on a small machine. It ends when the socket closes.
     """
-    from multiprocessing.connection import Connection
-
-    import msgspec
-
     try:
         os.nice(10)
     except OSError:  # pragma: no cover - not permitted: run at normal priority

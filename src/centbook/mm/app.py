@@ -23,6 +23,7 @@ from centbook.feed.connection import FeedConfig
 from centbook.mm.config import MMConfig, load_config
 from centbook.mm.maker import MarketMaker
 from centbook.protocol.environments import REST_URLS, WS_URLS
+from centbook.sim import SimProcess
 
 __all__ = ["add_parser", "run_mm", "SIM_MARKETS"]
 
@@ -167,8 +168,6 @@ def run_mm(args: argparse.Namespace) -> int:
         return 2
     sim = None
     if cfg.env == "sim":
-        from centbook.sim import SimProcess
-
         cfg.markets = cfg.markets or list(SIM_MARKETS)
         sim_args = ["--flow", "--flow-rate", str(cfg.sim_flow_rate), "--tier", "premier"]
         sim = SimProcess(seed=1, args=sim_args).start()

@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 
+from centbook.protocol.errors import error_from_item
 from centbook.protocol.fields import (
     money_field,
     optional_str,
@@ -112,8 +113,6 @@ class BatchCreateItem(msgspec.Struct, frozen=True, kw_only=True):
     def from_json(cls, d: Any, client_order_id: str) -> BatchCreateItem:
         err = d.get("error")
         if err:
-            from centbook.protocol.errors import error_from_item
-
             code, message, details = error_from_item(err)
             return cls(
                 client_order_id=str(d.get("client_order_id") or client_order_id),
@@ -202,8 +201,6 @@ class BatchCancelItem(msgspec.Struct, frozen=True, kw_only=True):
         err = d.get("error")
         code = message = details = ""
         if err:
-            from centbook.protocol.errors import error_from_item
-
             code, message, details = error_from_item(err)
             code = code or "error"
         return cls(

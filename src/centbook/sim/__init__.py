@@ -26,7 +26,7 @@ from typing import Any
 
 from aiohttp import web
 
-from centbook.fixed import parse_price_bp
+from centbook.fixed import parse_money, parse_price_bp
 from centbook.sim.auth import KeyRing
 from centbook.sim.config import TIERS, default_config
 from centbook.sim.engine import EngineEvent, Exchange
@@ -93,8 +93,6 @@ class Admin:
 
     def fund(self, user: str, exchange_index: int, dollars: str, subaccount: int = 0) -> None:
         """Add dollars (a decimal string) to a user's balance on a shard."""
-        from centbook.fixed import parse_money
-
         self.exchange.fund(self._uid(user), exchange_index, parse_money(dollars), subaccount)
 
     def add_fault(

@@ -35,12 +35,13 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 from centbook.fixed import parse_price_bp
-from centbook.sim.config import PRICE_STRUCTURES
+from centbook.sim.config import PRICE_STRUCTURES, default_config
 from centbook.sim.engine import MAX_BP, Exchange, Market, Order
 from centbook.sim.errors import SimError
 
@@ -480,8 +481,6 @@ def measure(rate: float, seconds: float, *, seed: int = 0) -> dict[str, float]:
     dict
         ``actions_per_s`` and ``book_updates_per_s`` (engine book level changes per second).
     """
-    from centbook.sim.config import default_config
-
     exchange = Exchange(default_config(), seed=seed)
     deltas = [0]
 
@@ -502,8 +501,6 @@ def measure(rate: float, seconds: float, *, seed: int = 0) -> dict[str, float]:
 
 
 if __name__ == "__main__":  # python -m centbook.sim.flow [RATE] [SECONDS]
-    import sys
-
     _rate = float(sys.argv[1]) if len(sys.argv) > 1 else 50_000.0
     _seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 5.0
     _result = measure(_rate, _seconds)

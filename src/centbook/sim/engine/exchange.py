@@ -36,6 +36,7 @@ import random
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from centbook.fixed import parse_money
 from centbook.grid import PriceGrid
 from centbook.sim.config import PRICE_STRUCTURES, default_config
 from centbook.sim.engine.records import (
@@ -68,8 +69,6 @@ _SHARD_OPEN = {"exchange_active": True, "trading_active": True}  # an unknown sh
 
 
 def _micro_from_dollars(text: str) -> int:
-    from centbook.fixed import parse_money
-
     return parse_money(str(text))
 
 

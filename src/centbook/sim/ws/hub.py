@@ -21,6 +21,7 @@ from centbook.fixed import format_money, format_price, format_size
 from centbook.sim.auth import KeyRing
 from centbook.sim.engine import MAX_BP, EngineEvent, Exchange, Market, Order
 from centbook.sim.flow import Flow
+from centbook.sim.wire import iso
 from centbook.sim.ws.admin import StreamAdmin
 from centbook.sim.ws.bodies import DELTA_FORMAT, DELTA_TAIL, delta_market_part, price_table, size_bytes
 from centbook.sim.ws.channels import (
@@ -461,8 +462,6 @@ class StreamHub:
     ) -> dict[str, Any]:
         last, bid, ask, bid_size, ask_size, volume, oi, last_size = state or self._ticker_state(m)
         now_ms = self.exchange.clock.now_ms()
-        from centbook.sim.wire import iso
-
         return {
             "type": "ticker",
             "sid": sub.sid,
@@ -665,8 +664,6 @@ class StreamHub:
         return msg
 
     def _order_msg(self, ev: EngineEvent) -> dict[str, Any]:
-        from centbook.sim.wire import iso
-
         o = ev.data["order"]
         outcome = "yes" if o.side == "bid" else "no"
         msg: dict[str, Any] = {
