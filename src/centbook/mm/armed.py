@@ -15,7 +15,7 @@ from centbook.mm.orders import MarketInfo, OrderManager, OrderState, Slot
 from centbook.mm.quoter import ArmedAmend
 from centbook.mm.strategy import Microprice, Quote, Strategy
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the maker imports this module to build its part; a part only calls back
     from centbook.mm.maker import MarketMaker
 
 __all__ = ["ArmedSlots"]

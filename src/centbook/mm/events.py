@@ -18,7 +18,7 @@ from centbook.protocol.messages import (
     UserOrder,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the maker imports this module to build its part; a part only calls back
     from centbook.mm.maker import MarketMaker
 
 __all__ = ["EventHandler"]

@@ -27,7 +27,7 @@ from centbook.mm.strategy import Quote, top_level
 from centbook.protocol.errors import OutcomeUnknownError, RejectedError
 from centbook.rest.armed import StartedWrite
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the maker imports this module to build its part; a part only calls back
     from centbook.mm.maker import MarketMaker
 
 __all__ = ["AMEND_PRESIGN_DEPTH", "LiveOrder", "MarketInfo", "OrderManager", "OrderState", "Slot"]

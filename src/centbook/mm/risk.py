@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from centbook.mm.orders import MarketInfo, OrderState
 from centbook.mm.strategy import Quote
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the maker imports this module to build its part; a part only calls back
     from centbook.mm.maker import MarketMaker
 
 __all__ = ["Risk"]
