@@ -72,7 +72,7 @@ sdk-venv: build
 		print('kalshi-sdk venv:', ensure_sdk_venv(Path('.'), Path('$(SDK_STATUS)')))"
 
 # Every suite in benchmarks/ (book contenders with kalshi-sdk in its own venv, decode, feed, REST,
-# tick-to-trade, sim, scale and memory) in one run; the README's performance section and
+# tick-to-trade, sim, scale and memory) in one run; docs/performance.md and
 # build/bench/report/ (report.md + charts) come from the same results.json.
 # `centbook bench --quick` is the short version (CENTBOOK_BENCH_QUICK=1). Not part of `make test`.
 # kalshi-sdk costs hundreds of µs per delta: by default it replays the first SDK_DELTAS deltas of
@@ -86,7 +86,7 @@ bench: build sdk-venv
 	CENTBOOK_SDK_STATUS=$(SDK_STATUS) CENTBOOK_BENCH_SDK_DELTAS=$(SDK_DELTAS) $(BIN)/python -m pytest benchmarks --timeout=3600 --benchmark-only \
 		--benchmark-json=build/bench/results.json --benchmark-columns=min,median,mean,stddev,rounds \
 		--benchmark-sort=name -q
-	$(BIN)/python -m scripts.bench_report build/bench/results.json README.md "make bench"
+	$(BIN)/python -m scripts.bench_report build/bench/results.json docs/performance.md "make bench"
 	$(BIN)/python -c "from pathlib import Path; from benchmarks.runner import write_report; \
 		print(write_report(Path('build/bench/results.json'), Path('build/bench/report'), 'make bench'))"
 

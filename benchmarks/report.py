@@ -1,7 +1,7 @@
 """The benchmark report: pytest-benchmark's JSON turned into Markdown, ratios first.
 
 :func:`render` turns pytest-benchmark's JSON into Markdown, ratios first; ``make bench`` (through
-``scripts/bench_report.py``) writes the same text, without the charts, into the README between
+``scripts/bench_report.py``) writes the same text, without the charts, into docs/performance.md between
 ``<!-- bench:start -->`` and ``<!-- bench:end -->``. No figure in either is typed by hand: each
 section is chosen by the module a result came from (its ``fullname``) and reads the figures that
 module records (``extra_info``): ns per delta for the books, ns per frame for the decoder,

@@ -1,12 +1,12 @@
 """Turn a pytest-benchmark JSON file into centbook's performance section.
 
-Usage: python -m scripts.bench_report RESULTS.json README.md [COMMAND] (from the checkout)
+Usage: python -m scripts.bench_report RESULTS.json docs/performance.md [COMMAND] (from the checkout)
 
 Writes the report's text (ratios first, then the targets with met / not met, per-group tables
 and sections for each suite that ran, the scale and memory section and what kalshi-sdk's venv
 made of the run (``sdk-env.json`` beside the JSON), headed by the command that reproduces it;
-see :mod:`benchmarks.report`) between the README's ``<!-- bench:start -->`` and
-``<!-- bench:end -->`` markers, and also to RESULTS.md beside the JSON. Nothing in the README's
+see :mod:`benchmarks.report`) between the page's ``<!-- bench:start -->`` and
+``<!-- bench:end -->`` markers, and also to RESULTS.md beside the JSON. Nothing in that page's
 performance section is typed by hand.
 """
 from __future__ import annotations

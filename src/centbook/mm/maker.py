@@ -12,7 +12,7 @@ Requoting (``requote`` in the configuration): ``cancel_create`` cancels the rest
 creates the new one (two round trips, cancel 2 + create 10 tokens); ``amend`` moves it in place
 (``POST .../orders/{id}/amend``: one round trip, 10 tokens; an amend can cross, so a target that
 would cross the book is placed by cancel + create, where post-only protects it). ``auto`` follows
-the measured choice: amend (benchmarks/bench_mm.py measures both on pre-signed paths; the README's
+the measured choice: amend (benchmarks/bench_mm.py measures both on pre-signed paths; docs/performance.md's
 market-maker section has the figures).
 
 Parts: :class:`MarketMaker` (wiring, lifecycle, decisions, reporting), which holds an
