@@ -191,7 +191,7 @@ def test_client_side_build_sign_encode(benchmark: Any, sim: SimProcess, presign:
             client.pool.put("POST", path, ts, creds.sign(ts, "POST", path))
 
     def build() -> tuple[bytes, dict[str, str]]:
-        body = client._order_body(
+        body = client.orders.order_body(
             T,
             "bid",
             4200,
@@ -215,7 +215,7 @@ def test_client_side_build_sign_encode(benchmark: Any, sim: SimProcess, presign:
                 "KALSHI-ACCESS-SIGNATURE": sig,
             }
         else:
-            headers = client._auth_headers("POST", path)
+            headers = client.presigner.auth_headers("POST", path)
         return encode_json(body), headers
 
     data, headers = benchmark.pedantic(build, setup=setup, rounds=2000, iterations=1)
@@ -255,8 +255,8 @@ def test_event_loop_lag_while_ordering(benchmark: Any, loop: Any, sim: SimProces
             signatures=client.stats["presign_signatures"],
             inline=client.pool.misses if client.presign else 0,
             used=client.pool.hits,
-            signer_cpu=client._signer.cpu_s if client._signer is not None else 0.0,
-            helper_io=client._signer.loop_s if client._signer is not None else 0.0,
+            signer_cpu=client.presigner.signer.cpu_s if client.presigner.signer is not None else 0.0,
+            helper_io=client.presigner.signer.loop_s if client.presigner.signer is not None else 0.0,
         )
 
     async def run() -> None:

@@ -637,7 +637,7 @@ def test_rest_start_amend_writes_at_once_or_not_at_all(arun: Any) -> None:
                 requests, held = rest.lane.stats["requests"], rest.pool.count("POST", path)
                 # refused without sending: a bad side; a budget that would have to wait
                 assert rest.start_amend(r.order_id, T, "buy", 4100, 300) is None
-                bucket = bucket_for("POST", path, rest._order_shards.get(r.order_id))
+                bucket = bucket_for("POST", path, rest.orders.shards.get(r.order_id))
                 core, clock = rest.budget.core, rest.budget.clock
                 full = core.bucket(bucket, clock()).capacity
                 ticket = core.request(bucket, full, CREATE_PRIORITY, clock())
@@ -670,6 +670,7 @@ def test_rest_start_amend_writes_at_once_or_not_at_all(arun: Any) -> None:
 def test_the_compiled_amend_fires_once_with_the_clients_own_bytes_or_declines(arun1: Any) -> None:
     from centbook.fixed import format_price, format_size
     from centbook.mm.quoter import Quoter
+    from centbook.rest.armed import amend_body
     from centbook.rest.client import RestClient
     from centbook.rest.transport import encode_json
 
@@ -723,8 +724,7 @@ def test_the_compiled_amend_fires_once_with_the_clients_own_bytes_or_declines(ar
                 assert q.fired == 1 and fired == [a]
                 answer = await lane.finish(lane.adopt(conn, "POST"))
                 assert answer.status == 200 and lane.idle == 1
-                body = encode_json(RestClient._amend_body("KX-Q", "bid", format_price(4900), format_size(600),
-                                                           None, None, 0))
+                body = encode_json(amend_body("KX-Q", "bid", format_price(4900), format_size(600), None, None, 0))
                 assert server.requests == [lane.render("POST", target, headers, body)]
                 # a connection closed meanwhile is never written to
                 conn = lane.reserve()

@@ -275,14 +275,15 @@ def test_presigning_helper_process_and_its_loss(arun1: Any) -> None:
     async def body() -> None:
         async with run_sim(seed=29, tier="unlimited") as sim:
             async with _client(sim.rest_url, sim.api_key_id, sim.private_key_pem, presign=True) as me:
-                assert me._signer is not None and me._signer.mode == "process"  # the default
+                signer = me.presigner.signer
+                assert signer is not None and signer.mode == "process"  # the default
                 path = me.path_prefix + "/portfolio/events/orders"
                 while me.pool.needs("POST", path, 0):  # filled in the background
                     await asyncio.sleep(0.01)
                 hits = me.pool.hits
                 first = await me.create_order(T, "bid", 1000, 100)
                 assert me.pool.hits == hits + 1 and me.stats["presign_signatures"] > 0
-                proc = me._signer._proc
+                proc = signer._proc
                 proc.kill()  # the helper this client started
                 proc.wait(10)
                 while me.presign:  # the next refill finds the pipe closed and turns pre-signing off
@@ -291,7 +292,7 @@ def test_presigning_helper_process_and_its_loss(arun1: Any) -> None:
                     await asyncio.sleep(0.01)
                 misses = me.pool.misses
                 last = await me.create_order(T, "bid", 1200, 100)  # signed inline, accepted
-                assert me._signer.failed and me.pool.misses == misses
+                assert signer.failed and me.pool.misses == misses
                 assert sim.exchange.orders[first.order_id].status == "resting"
                 assert sim.exchange.orders[last.order_id].status == "resting"
 

@@ -226,11 +226,14 @@ PUBLIC = {
         "RestClient", "RestSettings", "ServerError", "StartedWrite", "environment_url",
     ],
     "centbook.rest.armed": [
-        "ArmedWrite", "StartedWrite",
+        "ArmedWrite", "Armer", "StartedWrite", "amend_body", "amend_template",
     ],
     "centbook.rest.budget": [
         "AMEND", "API_PREFIX", "BudgetCore", "BudgetTooSmallError", "CANCEL", "CREATE",
         "EndpointCosts", "Limits", "READ", "RateBudget", "Ticket", "TokenBucket", "bucket_for",
+    ],
+    "centbook.rest.cancels": [
+        "Cancels",
     ],
     "centbook.rest.client": [
         "ArmedWrite", "AuthenticationError", "ENVIRONMENTS", "ExchangeError",
@@ -244,8 +247,14 @@ PUBLIC = {
         "LaneError", "LaneLostError", "LaneNotSentError", "LaneResponse", "LaneWrite",
         "OrderLane",
     ],
+    "centbook.rest.orders": [
+        "Orders",
+    ],
     "centbook.rest.outcome": [
         "Resolver", "WriteOutcome", "resolved_cancel", "result_from_order",
+    ],
+    "centbook.rest.presign": [
+        "ORDERS_BATCH_PATH", "ORDERS_PATH", "Presigner",
     ],
     "centbook.rest.reads": [
         "Reads",
@@ -258,6 +267,9 @@ PUBLIC = {
     ],
     "centbook.rest.transport": [
         "Transport", "backoff", "encode_json", "lane_target", "query",
+    ],
+    "centbook.rest.upkeep": [
+        "BudgetUpkeep",
     ],
     "centbook.sim": [
         "Admin", "Credentials", "EngineEvent", "Exchange", "SimHandle", "SimProcess", "TIERS",

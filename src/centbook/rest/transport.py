@@ -16,7 +16,7 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import aiohttp
@@ -32,9 +32,11 @@ from centbook.protocol.errors import (
 )
 from centbook.protocol.models import ProtocolError
 from centbook.rest import budget as _budget
-from centbook.rest.armed import StartedWrite
 from centbook.rest.budget import RateBudget, bucket_for
 from centbook.rest.lane import LaneError, LaneNotSentError, OrderLane
+
+if TYPE_CHECKING:  # centbook.rest.armed builds its writes with this module's helpers
+    from centbook.rest.armed import StartedWrite
 
 __all__ = ["Transport", "backoff", "encode_json", "lane_target", "query"]
 
@@ -183,47 +185,18 @@ class Transport:
                     self._sign(headers, method, full_path)
                 sent_ms = int(time.time() * 1000)
                 self.stats["requests"] += 1
+            first, started = started, None  # a retry is written anew
             try:
-                if started is not None:
-                    assert lane is not None, "a started write is a lane write"
-                    pending, started = started.write, None
-                    answer = await lane.finish(pending)
-                    raw, status = answer.body, answer.status
-                    if status == 401 or self.clock_skew_s is None:
-                        self._note_date(answer.headers)
-                elif lane is not None:
-                    answer = await lane.request(method, lane_target(full_path, q), headers, data)
-                    raw, status = answer.body, answer.status
-                    if status == 401 or self.clock_skew_s is None:
-                        self._note_date(answer.headers)
-                else:
-                    request = self.session.request(method, self.base_url + sub_path, params=q, data=data,
-                                                    headers=headers)
-                    async with request as resp:
-                        raw = await resp.read()
-                        status = resp.status
-                        if status == 401 or self.clock_skew_s is None:
-                            self._note_date(resp.headers)
+                raw, status = await self._send(method, sub_path, full_path, q, headers, data, lane, first)
             except (TimeoutError, aiohttp.ClientError, LaneError) as exc:
-                never_sent = isinstance(exc, (aiohttp.ClientConnectorError, LaneNotSentError))
-                cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                if write and not never_sent:
-                    raise self.unknown(method, sub_path, cause, sent_ms, unknown) from exc
-                if attempt_read < self.read_retries:
-                    attempt_read += 1
-                    self.stats["retried_reads"] += 1
-                    await asyncio.sleep(backoff(attempt_read))
-                    continue
-                if never_sent:
-                    raise KalshiError(f"{method} {sub_path}: cannot connect: {cause}") from exc
-                raise KalshiError(f"{method} {sub_path}: {cause}") from exc
+                error = self._failed(exc, method, sub_path, write, sent_ms, unknown, attempt_read)
+                if error is not None:
+                    raise error from exc
+                attempt_read += 1
+                await self._wait_to_retry_read(attempt_read)
+                continue
             if status < 300:
-                if not raw:
-                    return {}
-                try:
-                    return _decode(raw)
-                except msgspec.DecodeError as exc:
-                    raise ProtocolError(f"{method} {sub_path}: response is not JSON: {raw[:200]!r}") from exc
+                return self._decoded(raw, method, sub_path)
             if status == 429:
                 self.stats["rate_limited"] += 1
                 self.budget.on_rate_limited(bucket)
@@ -240,10 +213,62 @@ class Transport:
                     raise self.unknown(method, sub_path, f"HTTP {status}", sent_ms, unknown)
                 if attempt_read < self.read_retries:
                     attempt_read += 1
-                    self.stats["retried_reads"] += 1
-                    await asyncio.sleep(backoff(attempt_read))
+                    await self._wait_to_retry_read(attempt_read)
                     continue
             raise error_for(status, raw, method, full_path)
+
+    async def _send(self, method: str, sub_path: str, full_path: str, q: dict[str, str],
+                    headers: dict[str, str], data: bytes | None, lane: OrderLane | None,
+                    started: StartedWrite | None) -> tuple[bytes, int]:
+        """One attempt: the answer's body and status, from the lane (a write) or aiohttp."""
+        if started is not None:
+            assert lane is not None, "a started write is a lane write"
+            answer = await lane.finish(started.write)
+        elif lane is not None:
+            answer = await lane.request(method, lane_target(full_path, q), headers, data)
+        else:
+            assert self.session is not None
+            request = self.session.request(method, self.base_url + sub_path, params=q, data=data,
+                                           headers=headers)
+            async with request as resp:
+                raw = await resp.read()
+                if resp.status == 401 or self.clock_skew_s is None:
+                    self._note_date(resp.headers)
+                return raw, resp.status
+        if answer.status == 401 or self.clock_skew_s is None:
+            self._note_date(answer.headers)
+        return answer.body, answer.status
+
+    def _failed(self, exc: BaseException, method: str, sub_path: str, write: bool, sent_ms: int,
+                unknown: dict[str, Any] | None, attempt_read: int) -> KalshiError | None:
+        """What a timeout or lost connection means: the error to raise, or None to retry the read.
+
+        A write that may have been sent has an unknown outcome (never re-sent); one that never
+        left, and a read, are retried ``read_retries`` times.
+        """
+        never_sent = isinstance(exc, (aiohttp.ClientConnectorError, LaneNotSentError))
+        cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        if write and not never_sent:
+            return self.unknown(method, sub_path, cause, sent_ms, unknown)
+        if attempt_read < self.read_retries:
+            return None
+        if never_sent:
+            return KalshiError(f"{method} {sub_path}: cannot connect: {cause}")
+        return KalshiError(f"{method} {sub_path}: {cause}")
+
+    async def _wait_to_retry_read(self, attempt: int) -> None:
+        self.stats["retried_reads"] += 1
+        await asyncio.sleep(backoff(attempt))
+
+    @staticmethod
+    def _decoded(raw: bytes, method: str, sub_path: str) -> Any:
+        """A 2xx answer's JSON body (``{}`` when empty)."""
+        if not raw:
+            return {}
+        try:
+            return _decode(raw)
+        except msgspec.DecodeError as exc:
+            raise ProtocolError(f"{method} {sub_path}: response is not JSON: {raw[:200]!r}") from exc
 
     def unknown(
         self, method: str, sub_path: str, cause: str, sent_ms: int, ctx: dict[str, Any] | None
