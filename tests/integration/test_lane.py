@@ -724,7 +724,8 @@ def test_the_compiled_amend_fires_once_with_the_clients_own_bytes_or_declines(ar
                 assert q.fired == 1 and fired == [a]
                 answer = await lane.finish(lane.adopt(conn, "POST"))
                 assert answer.status == 200 and lane.idle == 1
-                body = encode_json(amend_body("KX-Q", "bid", format_price(4900), format_size(600), None, None, 0))
+                body = encode_json(amend_body("KX-Q", "bid", format_price(4900), format_size(600),
+                                              None, None, 0))
                 assert server.requests == [lane.render("POST", target, headers, body)]
                 # a connection closed meanwhile is never written to
                 conn = lane.reserve()

@@ -17,7 +17,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from centbook.auth import Credentials, signing_message
-from centbook.protocol.errors import SettlementFloorError
 from centbook.rest.armed import Armer, amend_body, amend_template
 from centbook.rest.budget import Limits, RateBudget
 from centbook.rest.cancels import Cancels
@@ -53,8 +52,8 @@ def _verifies(headers: dict[str, str], method: str, path: str) -> bool:
     ts = int(headers["KALSHI-ACCESS-TIMESTAMP"])
     KEY.public_key().verify(base64.b64decode(headers["KALSHI-ACCESS-SIGNATURE"]),
                             signing_message(ts, method, path),
-                            padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH),
-                            hashes.SHA256())
+                            padding.PSS(mgf=padding.MGF1(hashes.SHA256()),
+                                        salt_length=padding.PSS.DIGEST_LENGTH), hashes.SHA256())
     return headers["KALSHI-ACCESS-KEY"] == KEY_ID
 
 
@@ -68,18 +67,20 @@ def test_presigner_signs_inline_then_from_the_pool_it_fills() -> None:
         headers = p.auth_headers("GET", PREFIX + "/portfolio/balance")  # nothing pre-made: inline
         assert list(headers) == ["KALSHI-ACCESS-KEY", "KALSHI-ACCESS-TIMESTAMP", "KALSHI-ACCESS-SIGNATURE"]
         assert _verifies(headers, "GET", PREFIX + "/portfolio/balance")
-        await p.fill()
+        first = p.tasks()[1]  # the miss started a refill of the targets
+        assert first is not None
+        await first
         assert p.pool.count("POST", create) == 3 and p.stats["presign_signatures"] == 5
         hits = p.pool.hits
         made = p.auth_headers("POST", create)
         assert p.pool.hits == hits + 1 and _verifies(made, "POST", create)
-        assert p.pool.count("POST", create) == 2  # above half its depth: no refill yet
-        assert p.tasks() == [None, None]
-        p.take("POST", create)  # down to one of three: a refill starts
-        fill = p.tasks()[1]
-        assert fill is not None
-        await fill
-        assert p.pool.count("POST", create) == 3
+        assert p.pool.count("POST", create) == 2 and p.tasks()[1] is first  # above half: no refill
+        assert p.take("POST", create, refill=False) is not None and p.tasks()[1] is first
+        p.refill_if_low("POST", create)  # one of three left: a refill starts
+        again = p.tasks()[1]
+        assert again is not None and again is not first
+        await again
+        assert p.pool.count("POST", create) == 3 and p.stats["presign_batches"] == 2
 
     asyncio.run(body())
 
@@ -141,8 +142,8 @@ def test_order_body_formats_and_checks_every_field() -> None:
     assert encode_json(body) == (b'{"ticker":"KXDEMO-26DEC31-T50","client_order_id":"c1","side":"bid",'
                                  b'"count":"10.00","price":"0.4200","time_in_force":"good_till_canceled",'
                                  b'"self_trade_prevention_type":"taker_at_cross","exchange_index":0}')
-    full = orders.order_body(T, "ask", 1, 1, "c2", None, "immediate_or_cancel", "maker", 1900000000, True, False,
-                             True, "g1", 3)
+    full = orders.order_body(T, "ask", 1, 1, "c2", None, "immediate_or_cancel", "maker", 1900000000, True,
+                             False, True, "g1", 3)
     assert list(full)[7:] == ["expiration_time", "post_only", "reduce_only", "cancel_order_on_pause",
                               "order_group_id", "subaccount"]
     bad = [(("buy", 4200, 1000) + args, "side"), (("bid", 0, 1000) + args, "price_bp"),
@@ -204,20 +205,18 @@ def test_orders_and_cancels_write_against_the_sim() -> None:
             assert sim.exchange.orders[made.order_id].price_bp == 1100
             decreased = await orders.decrease_order(made.order_id, reduce_to=100, ticker=T_CENTI)
             assert decreased.remaining_count == 100
-            market = reads.markets[T_CENTI]
-            if market.settlement_floor_bp is not None:
-                with pytest.raises(SettlementFloorError):
-                    await orders.create_order(T_CENTI, "bid", market.settlement_floor_bp, 100)
-            batch = await orders.batch_create_orders([{"ticker": T, "side": "bid", "price_bp": 900 + i,
+            batch = await orders.batch_create_orders([{"ticker": T, "side": "bid", "price_bp": 900 + 100 * i,
                                                        "count": 100} for i in range(2)])
-            assert all(item.ok for item in batch) and {orders.shards[b.order_id] for b in batch} == {0}
+            assert all(item.ok for item in batch), batch
+            assert {orders.shards[b.order_id] for b in batch} == {0}
             with pytest.raises(TypeError, match="colour"):
                 await orders.batch_create_orders([{"ticker": T, "side": "bid", "price_bp": 900, "count": 1,
                                                    "colour": "red"}])
             cancelled = await cancels.cancel_order(made.order_id, ticker=T_CENTI)
             assert cancelled.order_id == made.order_id and made.order_id not in orders.shards
             items = await cancels.batch_cancel_orders([b.order_id for b in batch])
-            assert [i.order_id for i in items] == [b.order_id for b in batch] and all(i.ok for i in items)
+            assert [i.order_id for i in items] == [b.order_id for b in batch], items
+            assert all(i.ok for i in items), items
             again = await orders.create_order(T, "ask", 9000, 100)
             assert await cancels.cancel_all_orders() == [again.order_id]
 
