@@ -187,7 +187,15 @@ class Transport:
                 self.stats["requests"] += 1
             first, started = started, None  # a retry is written anew
             try:
-                raw, status = await self._send(method, sub_path, full_path, q, headers, data, lane, first)
+                if lane is None:
+                    assert first is None, "a started write is a lane write"
+                    raw, status = await self._via_aiohttp(method, sub_path, q, headers, data)
+                else:  # the lane's writes are awaited here: no call layer between them and the socket
+                    answer = await (lane.finish(first.write) if first is not None
+                                    else lane.request(method, lane_target(full_path, q), headers, data))
+                    raw, status = answer.body, answer.status
+                    if status == 401 or self.clock_skew_s is None:
+                        self._note_date(answer.headers)
             except (TimeoutError, aiohttp.ClientError, LaneError) as exc:
                 error = self._failed(exc, method, sub_path, write, sent_ms, unknown, attempt_read)
                 if error is not None:
@@ -217,27 +225,17 @@ class Transport:
                     continue
             raise error_for(status, raw, method, full_path)
 
-    async def _send(self, method: str, sub_path: str, full_path: str, q: dict[str, str],
-                    headers: dict[str, str], data: bytes | None, lane: OrderLane | None,
-                    started: StartedWrite | None) -> tuple[bytes, int]:
-        """One attempt: the answer's body and status, from the lane (a write) or aiohttp."""
-        if started is not None:
-            assert lane is not None, "a started write is a lane write"
-            answer = await lane.finish(started.write)
-        elif lane is not None:
-            answer = await lane.request(method, lane_target(full_path, q), headers, data)
-        else:
-            assert self.session is not None
-            request = self.session.request(method, self.base_url + sub_path, params=q, data=data,
-                                           headers=headers)
-            async with request as resp:
-                raw = await resp.read()
-                if resp.status == 401 or self.clock_skew_s is None:
-                    self._note_date(resp.headers)
-                return raw, resp.status
-        if answer.status == 401 or self.clock_skew_s is None:
-            self._note_date(answer.headers)
-        return answer.body, answer.status
+    async def _via_aiohttp(self, method: str, sub_path: str, q: dict[str, str], headers: dict[str, str],
+                           data: bytes | None) -> tuple[bytes, int]:
+        """One attempt on the aiohttp session: the answer's body and status."""
+        assert self.session is not None
+        request = self.session.request(method, self.base_url + sub_path, params=q, data=data, headers=headers)
+        async with request as resp:
+            raw = await resp.read()
+            status = resp.status
+            if status == 401 or self.clock_skew_s is None:
+                self._note_date(resp.headers)
+        return raw, status
 
     def _failed(self, exc: BaseException, method: str, sub_path: str, write: bool, sent_ms: int,
                 unknown: dict[str, Any] | None, attempt_read: int) -> KalshiError | None:
