@@ -30,7 +30,7 @@ import itertools
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -80,6 +80,29 @@ __all__ = ["ENVIRONMENTS", "ArmedWrite", "RestClient", "StartedWrite", "environm
 log = logging.getLogger("centbook.rest")
 
 ENVIRONMENTS = REST_URLS  # the earlier name
+
+_V = TypeVar("_V")
+# the client's counters; presign_batches: helper round trips (refills) made for pre-signing,
+# presign_signatures: the signatures those made
+_STATS = ("requests", "rate_limited", "unknown", "resolved", "retried_reads", "presign_batches",
+          "presign_signatures")
+
+
+class _Forward(Generic[_V]):
+    """An attribute of the facade that is an attribute of one of its parts."""
+
+    def __init__(self, part: str, name: str, doc: str) -> None:
+        self.part, self.name, self.__doc__ = part, name, doc
+
+    @overload
+    def __get__(self, client: None, owner: type) -> _Forward[_V]: ...
+    @overload
+    def __get__(self, client: object, owner: type | None = None) -> _V: ...
+    def __get__(self, client: object, owner: type | None = None) -> Any:
+        return self if client is None else getattr(getattr(client, self.part), self.name)
+
+    def __set__(self, client: object, value: _V) -> None:
+        setattr(getattr(client, self.part), self.name, value)
 
 
 class RestClient:
@@ -143,15 +166,7 @@ class RestClient:
         self._counter = itertools.count(1)
         self._own_session = settings.session is None
         self._markets: dict[str, Market] = {}  # the market metadata cache the parts share
-        self.stats = {
-            "requests": 0,
-            "rate_limited": 0,
-            "unknown": 0,
-            "resolved": 0,
-            "retried_reads": 0,
-            "presign_batches": 0,  # helper round trips (refills) made for pre-signing
-            "presign_signatures": 0,  # signatures those made
-        }
+        self.stats = dict.fromkeys(_STATS, 0)
         #: Signs every request; makes and keeps the signatures made ahead of use.
         self.presigner = Presigner(credentials, self.path_prefix, self.stats, presign=settings.presign,
                                    max_age_s=settings.presign_max_age_s, depth=settings.presign_depth,
@@ -239,15 +254,16 @@ class RestClient:
 
     async def open(self) -> None:
         """Open the session; read limits and costs; start the refresh and pre-signing tasks."""
-        if self._session is None:
+        transport = self.transport
+        if transport.session is None:
             connector = aiohttp.TCPConnector(limit=64, keepalive_timeout=60, enable_cleanup_closed=True)
-            self._session = aiohttp.ClientSession(connector=connector, timeout=self.timeout)
+            transport.session = aiohttp.ClientSession(connector=connector, timeout=self.timeout)
         # aiohttp silently re-sends an "idempotent" request (GET, PUT, DELETE) once when a reused
         # keep-alive connection drops. For Kalshi a DELETE (cancel) or PUT (order-group trigger)
         # is a write whose outcome is then unknown: it must not be re-sent blindly. There is no
         # public switch in aiohttp 3.14; the attribute is checked by the fault tests.
-        if hasattr(self._session, "_retry_connection"):
-            self._session._retry_connection = False
+        if hasattr(transport.session, "_retry_connection"):
+            transport.session._retry_connection = False
         else:  # pragma: no cover - a future aiohttp; fail loudly rather than resend writes
             raise RuntimeError("cannot disable aiohttp's automatic retry of idempotent requests")
         await self.upkeep.start()
@@ -270,118 +286,41 @@ class RestClient:
         self.budget.close()
         if self.lane is not None:
             await self.lane.close()
-        if self._session is not None and self._own_session:
-            await self._session.close()
-        self._session = None
+        if self.transport.session is not None and self._own_session:
+            await self.transport.session.close()
+        self.transport.session = None
         if self.presigner.signer is not None:
             self.presigner.signer.close()
 
     def __repr__(self) -> str:
         return f"RestClient({self.base_url!r}, {self.credentials!r})"
 
-    # -- options and state held by the parts --------------------------------------------------------
-    @property
-    def _session(self) -> aiohttp.ClientSession | None:
-        return self.transport.session
-
-    @_session.setter
-    def _session(self, session: aiohttp.ClientSession | None) -> None:
-        self.transport.session = session
-
-    @property
-    def presign(self) -> bool:
-        """Pre-made signatures are used (off for good once the signing helper is lost)."""
-        return self.presigner.presign
-
-    @presign.setter
-    def presign(self, on: bool) -> None:
-        self.presigner.presign = on
-
-    @property
-    def presign_orders(self) -> int:
-        """How many recent orders get their paths signed ahead."""
-        return self.presigner.orders
-
-    @presign_orders.setter
-    def presign_orders(self, orders: int) -> None:
-        self.presigner.orders = orders
-
-    @property
-    def presign_order_paths(self) -> tuple[str, ...]:
-        """Which paths of such an order are signed ahead (``"cancel"``, ``"amend"``, ...)."""
-        return self.presigner.order_paths
-
-    @presign_order_paths.setter
-    def presign_order_paths(self, paths: tuple[str, ...]) -> None:
-        self.presigner.order_paths = paths
-
-    @property
-    def auto_limits(self) -> bool:
-        """Read the account's limits and the endpoint costs (on open, then periodically)."""
-        return self.upkeep.auto_limits
-
-    @auto_limits.setter
-    def auto_limits(self, on: bool) -> None:
-        self.upkeep.auto_limits = on
-
-    @property
-    def refresh_limits_s(self) -> float:
-        """Period of the limits' re-reads."""
-        return self.upkeep.refresh_limits_s
-
-    @refresh_limits_s.setter
-    def refresh_limits_s(self, period_s: float) -> None:
-        self.upkeep.refresh_limits_s = period_s
-
-    @property
-    def clock_skew_s(self) -> float | None:
-        """Server clock minus ours (seconds), from a response's ``Date``; None before one."""
-        return self.transport.clock_skew_s
-
-    @clock_skew_s.setter
-    def clock_skew_s(self, skew_s: float | None) -> None:
-        self.transport.clock_skew_s = skew_s
+    # -- options and state held by the parts (read and written there) --------------------------------
+    presign: _Forward[bool] = _Forward(
+        "presigner", "presign", "Pre-made signatures are used (off for good once its helper is gone).")
+    presign_orders: _Forward[int] = _Forward(
+        "presigner", "orders", "How many recent orders get their paths signed ahead.")
+    presign_order_paths: _Forward[tuple[str, ...]] = _Forward(
+        "presigner", "order_paths", 'Which paths of such an order are signed ahead ("cancel", "amend", ...).')
+    auto_limits: _Forward[bool] = _Forward(
+        "upkeep", "auto_limits", "Read the account's limits and the endpoint costs (on open, then again).")
+    refresh_limits_s: _Forward[float] = _Forward(
+        "upkeep", "refresh_limits_s", "Period of the limits' re-reads.")
+    clock_skew_s: _Forward[float | None] = _Forward(
+        "transport", "clock_skew_s", "Server clock minus ours (s), from a response's Date; None before one.")
+    resolve_margin_s: _Forward[float] = _Forward(
+        "resolver", "resolve_margin_s",
+        "How far past the send time REST data must be before a missing order is not placed.")
+    resolve_timeout_s: _Forward[float] = _Forward(
+        "resolver", "resolve_timeout_s", "Longest time spent resolving one unknown outcome.")
+    read_retries: _Forward[int] = _Forward(
+        "transport", "read_retries", "Retries of a read after a timeout, lost connection, 408 or 5xx.")
+    rate_limit_retries: _Forward[int] = _Forward("transport", "rate_limit_retries", "Retries after a 429.")
 
     @property
     def unresolved(self) -> dict[str, OutcomeUnknownError]:
         """``client_order_id -> OutcomeUnknownError`` of creates whose outcome is still unknown."""
         return self.transport.unresolved
-
-    @property
-    def resolve_margin_s(self) -> float:
-        """How far past the send time REST data must be before a missing order is not placed."""
-        return self.resolver.resolve_margin_s
-
-    @resolve_margin_s.setter
-    def resolve_margin_s(self, margin_s: float) -> None:
-        self.resolver.resolve_margin_s = margin_s
-
-    @property
-    def resolve_timeout_s(self) -> float:
-        """Longest time spent resolving one unknown outcome."""
-        return self.resolver.resolve_timeout_s
-
-    @resolve_timeout_s.setter
-    def resolve_timeout_s(self, timeout_s: float) -> None:
-        self.resolver.resolve_timeout_s = timeout_s
-
-    @property
-    def read_retries(self) -> int:
-        """Retries of a read after a timeout, lost connection, 408 or 5xx."""
-        return self.transport.read_retries
-
-    @read_retries.setter
-    def read_retries(self, retries: int) -> None:
-        self.transport.read_retries = retries
-
-    @property
-    def rate_limit_retries(self) -> int:
-        """Retries after a 429."""
-        return self.transport.rate_limit_retries
-
-    @rate_limit_retries.setter
-    def rate_limit_retries(self, retries: int) -> None:
-        self.transport.rate_limit_retries = retries
 
     @property
     def signer_pid(self) -> int | None:

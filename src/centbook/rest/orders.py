@@ -12,7 +12,7 @@ import asyncio
 import collections
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from centbook.book import OrderSide
 from centbook.fixed import format_price, format_size
@@ -41,6 +41,7 @@ __all__ = ["Orders"]
 
 log = logging.getLogger("centbook.rest")
 
+_R = TypeVar("_R", AmendResult, DecreaseResult)
 _TIME_IN_FORCE = ("good_till_canceled", "immediate_or_cancel", "fill_or_kill")
 _STP = ("taker_at_cross", "maker")
 _TRACKED_ORDERS = 10_000  # per-order memory (shard, counts) kept for at most this many orders
@@ -472,7 +473,8 @@ cancel_order_on_pause, order_group_id, subaccount
                 detail=f"the order rests at {order.yes_price_bp} bp with "
                 f"{order.remaining_count} hundredths remaining",
             ) from exc
-        return self._resolved_amend(order_id, order)
+        return self._resolved(AmendResult, order_id, order, fill_count=None, average_fill_price_micro=None,
+                              average_fee_paid_micro=None)
 
     async def _amend_probe(self, order_id: str, price_bp: int, count: int,
                            updated_client_order_id: str | None) -> tuple[bool | None, Order | None]:
@@ -488,26 +490,16 @@ cancel_order_on_pause, order_group_id, subaccount
             return False, order
         return None, order  # renamed but reshaped since (or the id did not change): look again
 
-    def _resolved_amend(self, order_id: str, order: Order | None) -> AmendResult:
+    def _resolved(self, result: type[_R], order_id: str, order: Order | None, **none: None) -> _R:
+        """An amend's or a decrease's result from the order read back after an unknown outcome
+        (``none``: the result's fields a read-back cannot tell)."""
         if order is None:
-            return AmendResult(
-                order_id=order_id, client_order_id="", remaining_count=0, fill_count=None,
-                average_fill_price_micro=None, average_fee_paid_micro=None, ts_ms=None,
-                resolved=True, outcome="not_found",
-            )
+            return result(order_id=order_id, client_order_id="", remaining_count=0, ts_ms=None, resolved=True,
+                          outcome="not_found", **none)
         self.note_counts(order_id, order.fill_count, order.remaining_count)
-        return AmendResult(
-            order_id=order.order_id,
-            client_order_id=order.client_order_id,
-            remaining_count=order.remaining_count,
-            fill_count=None,
-            average_fill_price_micro=None,
-            average_fee_paid_micro=None,
-            ts_ms=None,
-            resolved=True,
-            outcome="applied" if order.status == "resting" else order.status,
-            order=order,
-        )
+        return result(order_id=order.order_id, client_order_id=order.client_order_id,
+                      remaining_count=order.remaining_count, ts_ms=None, resolved=True,
+                      outcome="applied" if order.status == "resting" else order.status, order=order, **none)
 
     async def decrease_order(
         self,
@@ -589,21 +581,7 @@ cancel_order_on_pause, order_group_id, subaccount
                 exc.method, exc.path, exc.cause, order_id=order_id, state=order,
                 detail=f"{order.remaining_count} hundredths still rest",
             ) from exc
-        if order is None:
-            return DecreaseResult(
-                order_id=order_id, client_order_id="", remaining_count=0, ts_ms=None,
-                resolved=True, outcome="not_found",
-            )
-        self.note_counts(order_id, order.fill_count, order.remaining_count)
-        return DecreaseResult(
-            order_id=order.order_id,
-            client_order_id=order.client_order_id,
-            remaining_count=order.remaining_count,
-            ts_ms=None,
-            resolved=True,
-            outcome="applied" if order.status == "resting" else order.status,
-            order=order,
-        )
+        return self._resolved(DecreaseResult, order_id, order)
 
     async def _decrease_probe(
         self,
