@@ -2,6 +2,12 @@
 
 Parts: :class:`Subscription` (one sid) and :class:`Connection` (one socket, written by a task
 that frames queued messages itself and writes them in batches).
+
+Every message queued on a connection counts against its ``send_queue`` bound, whatever the
+client sends: a subscription's message that does not fit ends the subscription (error 25); a
+reply to a command or to a frame that is not one (binary, not JSON) that does not fit ends the
+connection (the socket is aborted: a client that sends without reading would never see a close
+frame queued behind its backlog).
 """
 
 from __future__ import annotations
@@ -76,6 +82,8 @@ class Connection:
         self.queue: deque[tuple[bytes, float, int, int]] = deque()
         self.wake = asyncio.Event()
         self.closed = False
+        #: set when a reply did not fit the send queue; the connection is then aborted
+        self.overflowed = False
         self.sent_seq: dict[int, int] = {}
         self.sent_messages = 0
         self.transport: asyncio.BaseTransport | None = None
@@ -97,6 +105,9 @@ class Connection:
             return
         seq = 0
         sid = 0
+        if sub is None and not force and len(self.queue) >= self.hub.settings["send_queue"]:
+            self.overflow()
+            return
         if sub is not None:
             seq = self.take_seq(sub, "seq" in obj, force)
             if seq < 0:
@@ -140,6 +151,19 @@ class Connection:
             self.queue.append((payload, now, sid, seq))
             self.hub.log("ws_seq_repeated", conn=self.conn_id, sid=sid, seq=seq)
         self.wake.set()
+
+    def overflow(self) -> None:
+        """End a connection whose client sends commands or frames without reading the replies."""
+        self.hub.log("ws_buffer_overflow", conn=self.conn_id, sid=None, queued=len(self.queue))
+        self.overflowed = True
+        self.closed = True
+        self.queue.clear()
+        self.wake.set()
+
+    def binary_frame(self) -> None:
+        """Answer a binary frame (commands are text): error 1, or 27 over the command rate."""
+        code = 1 if self.rate_ok() else 27
+        self.enqueue({"id": 0, "type": "error", "msg": {"code": code, "msg": ERRORS[code]}})
 
     def enqueue_raw(self, payload: bytes) -> None:
         """Queue a frame's text as given (malformed or unknown messages of the faults)."""
