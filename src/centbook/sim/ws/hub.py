@@ -143,7 +143,7 @@ class StreamHub:
                     conn.binary_frame()
                 if conn.closed:
                     break
-            if conn.overflowed and transport is not None:
+            if conn.aborted and transport is not None:
                 transport.abort()  # it does not read: a close frame would wait behind the backlog
         finally:
             conn.closed = True
