@@ -393,7 +393,7 @@ class _LiveSim:
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
-        self.examples = {"http": 0, "ws": 0}
+        self.examples = {"http": 0, "admin": 0, "ws": 0}
         self._thread = threading.Thread(
             target=self.loop.run_until_complete, args=(self._serve(),), daemon=True
         )
@@ -402,7 +402,7 @@ class _LiveSim:
 
     async def _serve(self) -> None:
         self._stop = asyncio.Event()
-        async with run_sim(seed=1, tier="unlimited") as sim, aiohttp.ClientSession() as session:
+        async with run_sim(seed=1, tier="unlimited", admin=True) as sim, aiohttp.ClientSession() as session:
             self.sim, self.session, self.client = sim, session, _client(session, sim)
             self.client.validate = False  # random bodies: the shape of an error is checked here
             self.ready.set()
@@ -421,7 +421,16 @@ class _LiveSim:
 def live_sim() -> Any:
     live = _LiveSim()
     yield live
-    print(f"\nfuzzed the sim: {live.examples['http']} HTTP bodies, {live.examples['ws']} WebSocket frames")
+    print(f"\nfuzzed the sim: {live.examples['http']} REST bodies, {live.examples['ws']} WebSocket frames")
+    live.close()
+
+
+@pytest.fixture(scope="module")
+def admin_sim() -> Any:
+    """A sim of its own for the admin fuzz (its bodies change the clock, limits and faults)."""
+    live = _LiveSim()
+    yield live
+    print(f"\nfuzzed the sim's admin API: {live.examples['admin']} bodies")
     live.close()
 
 
@@ -436,6 +445,48 @@ def test_fuzz_http_bodies_never_500(live_sim: Any, body: bytes, route: tuple[str
 
     live_sim.run(send())
     live_sim.examples["http"] += 1
+
+
+_ADMIN = (
+    "/admin/users",
+    "/admin/tier",
+    "/admin/faults",
+    "/admin/exchange",
+    "/admin/clock",
+    f"/admin/markets/{TICKER}/halt",
+    f"/admin/markets/{TICKER}/settlement_floor",
+    "/admin/streams/faults",
+    "/admin/streams/limits",
+    "/admin/flow",
+)
+
+
+_ADMIN_FIELDS = (
+    "name", "funding", "user", "tier", "method", "path", "action", "status", "delay_s", "times",
+    "exchange_index", "trading_active", "exchange_active", "seconds", "floor", "result",
+    "settlement_value", "fault", "conn", "sid", "ms", "code", "rate", "entry", "max_markets",
+)  # fmt: skip
+_admin_bodies = st.one_of(
+    _bodies,
+    st.dictionaries(st.sampled_from(_ADMIN_FIELDS), _json_values, max_size=5).map(
+        lambda d: json.dumps(d).encode()
+    ),
+)
+
+
+@given(body=_admin_bodies, path=st.sampled_from(_ADMIN))
+def test_fuzz_admin_bodies_never_500(admin_sim: Any, body: bytes, path: str) -> None:
+    async def send() -> None:
+        sim = admin_sim.sim
+        async with admin_sim.session.post(sim.base_url + path, data=body, headers=sim.admin_headers) as r:
+            assert r.content_type == "application/json", (r.status, await r.text())
+            answer = await r.json()
+            assert r.status < 500, (r.status, answer)
+            if r.status >= 400:
+                assert "error" in answer, answer
+
+    admin_sim.run(send())
+    admin_sim.examples["admin"] += 1
 
 
 @given(frame=st.one_of(st.binary(max_size=300), st.text(alphabet=_JSON_SOUP, max_size=300), _json_values))

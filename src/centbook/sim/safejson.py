@@ -27,7 +27,8 @@ MAX_DEPTH = 32
 MAX_INT_DIGITS = 24
 
 # string literals, whose brackets do not nest; an unterminated one is left for json to reject
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+# (unrolled: a run of plain bytes, then escape + run pairs; linear, with no per-byte alternation)
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 # every byte but the four brackets, deleted by bytes.translate
 _NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
 # +1 for an opening bracket, -1 for a closing one
@@ -43,8 +44,8 @@ class JsonRejected(ValueError):
 def nesting_depth(raw: bytes) -> int:
     """Return the deepest nesting of arrays and objects in a JSON text, without recursing.
 
-    Brackets inside string literals do not count. The scan is vectorised: a few milliseconds
-    for a 4 MB body of brackets.
+    Brackets inside string literals do not count. The scan runs at C speed: tens of milliseconds
+    for a 4 MB body.
     """
     openers = raw.count(b"[") + raw.count(b"{")
     if openers == 0:
@@ -87,9 +88,10 @@ def parse(raw: bytes | str) -> Any:
         :data:`MAX_INT_DIGITS` digits, or ``NaN`` / ``Infinity``; the message names which.
     """
     data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
-    depth = nesting_depth(data)
-    if depth > MAX_DEPTH:
-        raise JsonRejected(f"JSON nested {depth} levels deep; at most {MAX_DEPTH} are accepted")
+    if data.count(b"[") + data.count(b"{") > MAX_DEPTH:  # else it cannot nest deeper
+        depth = nesting_depth(data)
+        if depth > MAX_DEPTH:
+            raise JsonRejected(f"JSON nested {depth} levels deep; at most {MAX_DEPTH} are accepted")
     try:
         return json.loads(data, parse_int=_bounded_int, parse_constant=_no_constant)
     except JsonRejected:

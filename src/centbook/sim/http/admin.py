@@ -140,7 +140,7 @@ class AdminRoutes(RouteFamily):
                 delay_s=float(body.get("delay_s", 30.0)),
                 times=body.get("times", 1),
             )
-        except (ValueError, re.error) as exc:
+        except (TypeError, ValueError, re.error) as exc:
             raise bad_request(str(exc)) from None
         return web.json_response({"fault_id": fid}, status=201)
 
