@@ -18,6 +18,7 @@ import os
 import socket
 import struct
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
@@ -49,90 +50,90 @@ def _assert_body_error(status: int, body: Any, needle: str) -> None:
     assert needle in body["error"]["details"], body
 
 
-# -- REST bodies -----------------------------------------------------------------------------------
-def test_deeply_nested_body_is_400(arun: Any) -> None:
+def _with_client(run: Any, check: Any) -> None:
+    """Run ``check(client)`` against a fresh sim (unlimited tier) under ``run``."""
+
     async def body() -> None:
         async with run_sim(seed=1, tier="unlimited") as sim, aiohttp.ClientSession() as s:
-            c = _client(s, sim)
-            deep = b"[" * 100_000 + b"]" * 100_000
-            st, err = await c.request("POST", ORDERS, data=deep)
-            _assert_body_error(st, err, "nested 100000 levels deep")
-            objects = b'{"a":' * 100_000 + b"1" + b"}" * 100_000
-            st, err = await c.request("POST", ORDERS, data=objects)
-            _assert_body_error(st, err, f"at most {MAX_DEPTH}")
-            # brackets inside strings do not nest; at the limit the body is parsed (and refused
-            # for what it lacks, not for its shape)
-            quoted = json.dumps({"ticker": "[" * 10_000}).encode()
-            st, err = await c.request("POST", ORDERS, data=quoted)
-            assert st == 400 and "nested" not in json.dumps(err), err
-            at_limit = b'{"x":' + b"[" * (MAX_DEPTH - 1) + b"]" * (MAX_DEPTH - 1) + b"}"
-            st, err = await c.request("POST", ORDERS, data=at_limit)
-            assert st == 400 and err["error"]["code"] == "missing_parameters", err
-            assert (await c.get("/exchange/status", auth=False))["exchange_active"] is True
+            await check(_client(s, sim))
 
-    arun(body())
+    run(body())
+
+
+# -- REST bodies -----------------------------------------------------------------------------------
+def test_deeply_nested_body_is_400(arun: Any) -> None:
+    async def check(c: KalshiTestClient) -> None:
+        deep = b"[" * 100_000 + b"]" * 100_000
+        st, err = await c.request("POST", ORDERS, data=deep)
+        _assert_body_error(st, err, "nested 100000 levels deep")
+        objects = b'{"a":' * 100_000 + b"1" + b"}" * 100_000
+        st, err = await c.request("POST", ORDERS, data=objects)
+        _assert_body_error(st, err, f"at most {MAX_DEPTH}")
+        # brackets inside strings do not nest; at the limit the body is parsed (and refused
+        # for what it lacks, not for its shape)
+        quoted = json.dumps({"ticker": "[" * 10_000}).encode()
+        st, err = await c.request("POST", ORDERS, data=quoted)
+        assert st == 400 and "nested" not in json.dumps(err), err
+        at_limit = b'{"x":' + b"[" * (MAX_DEPTH - 1) + b"]" * (MAX_DEPTH - 1) + b"}"
+        st, err = await c.request("POST", ORDERS, data=at_limit)
+        assert st == 400 and err["error"]["code"] == "missing_parameters", err
+        assert (await c.get("/exchange/status", auth=False))["exchange_active"] is True
+
+    _with_client(arun, check)
 
 
 def test_absurd_integers_are_refused(arun1: Any) -> None:
-    async def body() -> None:
-        async with run_sim(seed=1, tier="unlimited") as sim, aiohttp.ClientSession() as s:
-            c = _client(s, sim)
-            huge = "9" * 4_400
-            order = {"ticker": TICKER, "side": "bid", "count": "1.00", "price": "0.4000"}
-            raw = json.dumps(order)[:-1] + f', "expiration_time": {huge}}}'
-            st, err = await c.request("POST", ORDERS, data=raw.encode())
-            _assert_body_error(st, err, f"an integer has 4400 digits; at most {MAX_INT_DIGITS}")
-            # below Python's 4,300-digit limit, still refused before any arithmetic
-            raw = json.dumps(order)[:-1] + f', "expiration_time": {huge[:4000]}}}'
-            st, err = await c.request("POST", ORDERS, data=raw.encode())
-            _assert_body_error(st, err, "4000 digits")
-            st, err = await c.request("POST", ORDERS, data=b'{"ticker": NaN}')
-            _assert_body_error(st, err, "NaN is not JSON")
-            # the signature's timestamp header
-            for stamp in (huge, "1" * 20, "\u00b2"):
-                st, err = await c.request(
-                    "GET", "/portfolio/balance", headers={"KALSHI-ACCESS-TIMESTAMP": stamp}
-                )
-                assert st == 401 and err["error"]["code"] == "authentication_error", err
-                assert "at most 19 digits" in err["error"]["details"], err
-            # integer query fields
-            for path in ("/portfolio/fills", "/portfolio/orders", "/markets/trades"):
-                st, err = await c.request("GET", f"{path}?min_ts={huge}")
-                assert st == 400 and "min_ts" in err["error"]["details"], (path, err)
-            st, err = await c.request("GET", f"/markets?cursor={huge}", auth=False)
-            assert st == 400 and "cursor" in err["error"]["details"], err
+    async def check(c: KalshiTestClient) -> None:
+        huge = "9" * 4_400
+        order = {"ticker": TICKER, "side": "bid", "count": "1.00", "price": "0.4000"}
+        raw = json.dumps(order)[:-1] + f', "expiration_time": {huge}}}'
+        st, err = await c.request("POST", ORDERS, data=raw.encode())
+        _assert_body_error(st, err, f"an integer has 4400 digits; at most {MAX_INT_DIGITS}")
+        # below Python's 4,300-digit limit, still refused before any arithmetic
+        raw = json.dumps(order)[:-1] + f', "expiration_time": {huge[:4000]}}}'
+        st, err = await c.request("POST", ORDERS, data=raw.encode())
+        _assert_body_error(st, err, "4000 digits")
+        st, err = await c.request("POST", ORDERS, data=b'{"ticker": NaN}')
+        _assert_body_error(st, err, "NaN is not JSON")
+        # the signature's timestamp header
+        for stamp in (huge, "1" * 20, "\u00b2"):
+            st, err = await c.request("GET", "/portfolio/balance", headers={"KALSHI-ACCESS-TIMESTAMP": stamp})
+            assert st == 401 and err["error"]["code"] == "authentication_error", err
+            assert "at most 19 digits" in err["error"]["details"], err
+        # integer query fields
+        for path in ("/portfolio/fills", "/portfolio/orders", "/markets/trades"):
+            st, err = await c.request("GET", f"{path}?min_ts={huge}")
+            assert st == 400 and "min_ts" in err["error"]["details"], (path, err)
+        st, err = await c.request("GET", f"/markets?cursor={huge}", auth=False)
+        assert st == 400 and "cursor" in err["error"]["details"], err
 
-    arun1(body())
+    _with_client(arun1, check)
 
 
 def test_body_over_4mb_is_json_413(arun1: Any) -> None:
-    async def body() -> None:
-        async with run_sim(seed=1, tier="unlimited") as sim, aiohttp.ClientSession() as s:
-            c = _client(s, sim)
-            big = b'{"ticker": "' + b"x" * (4 * 1024 * 1024) + b'"}'
-            st, err = await c.request("POST", ORDERS, data=big)
-            assert st == 413, err
-            assert err["error"]["code"] == "request_entity_too_large", err
-            assert "4194304" in err["error"]["details"], err
-            assert (await c.get("/exchange/status", auth=False))["exchange_active"] is True
+    async def check(c: KalshiTestClient) -> None:
+        big = b'{"ticker": "' + b"x" * (4 * 1024 * 1024) + b'"}'
+        st, err = await c.request("POST", ORDERS, data=big)
+        assert st == 413, err
+        assert err["error"]["code"] == "request_entity_too_large", err
+        assert "4194304" in err["error"]["details"], err
+        assert (await c.get("/exchange/status", auth=False))["exchange_active"] is True
 
-    arun1(body())
+    _with_client(arun1, check)
 
 
 def test_malformed_json_gets_the_error_wrapper(arun1: Any) -> None:
-    async def body() -> None:
-        async with run_sim(seed=1, tier="unlimited") as sim, aiohttp.ClientSession() as s:
-            c = _client(s, sim)
-            for data, needle in (
-                (b"{not json", "not valid JSON"),
-                (b"\xff\xfe\x00garbage", "not valid JSON"),
-                (b"", "empty"),
-                (b"[1, 2]", "JSON object"),
-            ):
-                st, err = await c.request("POST", ORDERS, data=data)
-                _assert_body_error(st, err, needle)
+    async def check(c: KalshiTestClient) -> None:
+        for data, needle in (
+            (b"{not json", "not valid JSON"),
+            (b"\xff\xfe\x00garbage", "not valid JSON"),
+            (b"", "empty"),
+            (b"[1, 2]", "JSON object"),
+        ):
+            st, err = await c.request("POST", ORDERS, data=data)
+            _assert_body_error(st, err, needle)
 
-    arun1(body())
+    _with_client(arun1, check)
 
 
 # -- half-sent request heads -----------------------------------------------------------------------
@@ -209,6 +210,29 @@ def test_ws_deeply_nested_command_keeps_the_connection(arun: Any) -> None:
             await ws.close()
 
     arun(body())
+
+
+def test_ws_command_that_fails_inside_is_answered(arun1: Any) -> None:
+    async def body() -> None:
+        async with run_sim(seed=1) as sim, aiohttp.ClientSession() as s:
+
+            def broken(*args: Any) -> None:
+                raise KeyError("a bug")
+
+            sim.server.streams._list = broken  # a handler with a bug in it
+            ws = await _ws(s, sim)
+            await ws.send_str('{"id": 5, "cmd": "list_subscriptions"}')
+            err = await _reply(ws)
+            assert err == {
+                "id": 5,
+                "type": "error",
+                "msg": {"code": 1, "msg": "Unable to process message: internal error"},
+            }
+            await ws.send_str('{"id": 6, "cmd": "subscribe", "params": {"channels": ["ticker"]}}')
+            assert (await _reply(ws))["type"] == "subscribed"
+            await ws.close()
+
+    arun1(body())
 
 
 def test_ws_binary_frames_count_against_the_command_rate(arun1: Any) -> None:
@@ -393,7 +417,7 @@ class _LiveSim:
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
-        self.examples = {"http": 0, "admin": 0, "ws": 0}
+        self.examples = {"REST bodies": 0, "admin bodies": 0, "WebSocket frames": 0}
         self._thread = threading.Thread(
             target=self.loop.run_until_complete, args=(self._serve(),), daemon=True
         )
@@ -417,21 +441,23 @@ class _LiveSim:
         self.loop.close()
 
 
-@pytest.fixture(scope="module")
-def live_sim() -> Any:
+def _fuzzing_sim(what: str) -> Iterator[_LiveSim]:
     live = _LiveSim()
     yield live
-    print(f"\nfuzzed the sim: {live.examples['http']} REST bodies, {live.examples['ws']} WebSocket frames")
+    counts = ", ".join(f"{n} {kind}" for kind, n in live.examples.items() if n)
+    print(f"\nfuzzed {what}: {counts}")
     live.close()
 
 
 @pytest.fixture(scope="module")
-def admin_sim() -> Any:
+def live_sim() -> Iterator[_LiveSim]:
+    yield from _fuzzing_sim("the sim")
+
+
+@pytest.fixture(scope="module")
+def admin_sim() -> Iterator[_LiveSim]:
     """A sim of its own for the admin fuzz (its bodies change the clock, limits and faults)."""
-    live = _LiveSim()
-    yield live
-    print(f"\nfuzzed the sim's admin API: {live.examples['admin']} bodies")
-    live.close()
+    yield from _fuzzing_sim("the sim's admin API")
 
 
 @given(body=_bodies, route=st.sampled_from(_WRITES))
@@ -444,7 +470,7 @@ def test_fuzz_http_bodies_never_500(live_sim: Any, body: bytes, route: tuple[str
             assert "error" in answer, answer
 
     live_sim.run(send())
-    live_sim.examples["http"] += 1
+    live_sim.examples["REST bodies"] += 1
 
 
 _ADMIN = (
@@ -486,7 +512,7 @@ def test_fuzz_admin_bodies_never_500(admin_sim: Any, body: bytes, path: str) -> 
                 assert "error" in answer, answer
 
     admin_sim.run(send())
-    admin_sim.examples["admin"] += 1
+    admin_sim.examples["admin bodies"] += 1
 
 
 @given(frame=st.one_of(st.binary(max_size=300), st.text(alphabet=_JSON_SOUP, max_size=300), _json_values))
@@ -507,4 +533,4 @@ def test_fuzz_ws_frames_answered_and_connection_kept(live_sim: Any, frame: Any) 
             await ws.close()
 
     live_sim.run(send())
-    live_sim.examples["ws"] += 1
+    live_sim.examples["WebSocket frames"] += 1

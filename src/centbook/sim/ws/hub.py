@@ -237,6 +237,10 @@ class StreamHub:
             if sid is not None:
                 reply["sid"] = sid
             conn.enqueue(reply)
+        except Exception:  # a bug answers this command; it must not end the connection
+            log.exception("command failed on connection %d: %.200s", conn.conn_id, text)
+            failed = {"code": 1, "msg": f"{ERRORS[1]}: internal error"}
+            conn.enqueue({"id": cmd_id, "type": "error", "msg": failed})
 
     def _tickers(self, params: dict[str, Any], *, ids_ok: bool) -> list[str] | None:
         out: list[str] = []
