@@ -382,10 +382,14 @@ async def _expect_status(url: str, status: int) -> None:
 # A sim in a thread of its own serves every example of a module: hypothesis drives examples from
 # the test's thread and each one runs as a coroutine on the sim's loop.
 _JSON_SOUP = '[]{}":,0123456789-+eE.tfnaluNI \\\u00e9\u2028'
+
+
+def _containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+
+
 _json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=20,
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12), _containers, max_leaves=20
 )
 _bodies = st.one_of(
     st.binary(max_size=300),
@@ -429,8 +433,11 @@ class _LiveSim:
         async with run_sim(seed=1, tier="unlimited", admin=True) as sim, aiohttp.ClientSession() as session:
             self.sim, self.session, self.client = sim, session, _client(session, sim)
             self.client.validate = False  # random bodies: the shape of an error is checked here
+            # one connection takes every frame: a frame that ended it would fail every later one
+            self.ws = await _ws(session, sim)
             self.ready.set()
             await self._stop.wait()
+            await self.ws.close()
 
     def run(self, coro: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)
@@ -517,20 +524,19 @@ def test_fuzz_admin_bodies_never_500(admin_sim: Any, body: bytes, path: str) -> 
 
 @given(frame=st.one_of(st.binary(max_size=300), st.text(alphabet=_JSON_SOUP, max_size=300), _json_values))
 def test_fuzz_ws_frames_answered_and_connection_kept(live_sim: Any, frame: Any) -> None:
+    sentinel = 1_000_000 + live_sim.examples["WebSocket frames"]
+
     async def send() -> None:
-        ws = await _ws(live_sim.session, live_sim.sim)
-        try:
-            if isinstance(frame, bytes):
-                await ws.send_bytes(frame)
-            else:
-                await ws.send_str(frame if isinstance(frame, str) else json.dumps(frame))
-            await ws.send_str('{"id": 424242, "cmd": "list_subscriptions"}')
-            while True:  # every frame is answered in JSON, then the sentinel; never a close
-                reply = await _reply(ws)
-                if reply.get("id") == 424242 and reply["type"] == "ok":
-                    break
-        finally:
-            await ws.close()
+        ws = live_sim.ws
+        if isinstance(frame, bytes):
+            await ws.send_bytes(frame)
+        else:
+            await ws.send_str(frame if isinstance(frame, str) else json.dumps(frame))
+        await ws.send_str(json.dumps({"id": sentinel, "cmd": "list_subscriptions"}))
+        while True:  # every frame is answered in JSON, then the sentinel; never a close
+            reply = await _reply(ws)
+            if reply.get("id") == sentinel and reply["type"] == "ok":
+                break
 
     live_sim.run(send())
     live_sim.examples["WebSocket frames"] += 1
