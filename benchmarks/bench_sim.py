@@ -130,14 +130,20 @@ def _cpu_s(pid: int | None) -> float:
 
 
 async def measure(
-    base_url: str, ws_url: str, rate: float, window_s: float = WINDOW_S, sim_pid: int | None = None
+    base_url: str,
+    ws_url: str,
+    rate: float,
+    window_s: float = WINDOW_S,
+    sim_pid: int | None = None,
+    admin_headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Subscribe every market, run the flow at ``rate``, count delivered deltas; check the books.
 
     With ``sim_pid``, also report the sim's CPU seconds over the window (``sim_cpu_s``): on a
     shared machine, updates per sim CPU-second is the figure other processes move least.
+    ``admin_headers`` authorise the ``/admin/flow`` calls.
     """
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=admin_headers) as http:
         async with http.get(base_url + "/trade-api/v2/markets", params={"limit": 1000}) as resp:
             tickers = [m["ticker"] for m in (await resp.json())["markets"] if m["status"] == "active"]
         transport, sub = await picows.ws_connect(_Subscriber, ws_url)
@@ -192,7 +198,7 @@ def _pin(pid: int, cpu: int) -> None:
 
 @pytest.fixture(scope="module")
 def sim():
-    with SimProcess(seed=7, args=["--ws-anonymous", "--flow-rate", "1"]) as proc:
+    with SimProcess(seed=7, args=["--ws-anonymous", "--flow-rate", "1"], admin=True) as proc:
         assert proc.proc is not None
         _pin(proc.proc.pid, 0)
         _pin(0, 1)
@@ -206,7 +212,11 @@ def test_sim_delivered_updates(benchmark, sim, rate):
 
     def run() -> None:
         assert sim.proc is not None
-        out.update(asyncio.run(measure(sim.base_url, sim.ws_url, rate, sim_pid=sim.proc.pid)))
+        out.update(
+            asyncio.run(
+                measure(sim.base_url, sim.ws_url, rate, sim_pid=sim.proc.pid, admin_headers=sim.admin_headers)
+            )
+        )
 
     benchmark.pedantic(run, rounds=1, iterations=1)
     benchmark.extra_info.update({k: out[k] for k in EXTRA})
@@ -223,11 +233,13 @@ def test_sim_delivered_updates(benchmark, sim, rate):
 if __name__ == "__main__":  # python -m benchmarks.bench_sim RATE [SECONDS]
     _rate = float(sys.argv[1]) if len(sys.argv) > 1 else 50_000.0
     _window = float(sys.argv[2]) if len(sys.argv) > 2 else WINDOW_S
-    with SimProcess(seed=7, args=["--ws-anonymous", "--flow-rate", "1"]) as _proc:
+    with SimProcess(seed=7, args=["--ws-anonymous", "--flow-rate", "1"], admin=True) as _proc:
         assert _proc.proc is not None
         _pin(_proc.proc.pid, 0)
         _pin(0, 1)
-        _out = asyncio.run(measure(_proc.base_url, _proc.ws_url, _rate, _window, _proc.proc.pid))
+        _out = asyncio.run(
+            measure(_proc.base_url, _proc.ws_url, _rate, _window, _proc.proc.pid, _proc.admin_headers)
+        )
     print(
         f"requested {_rate:.0f}/s: delivered {_out['updates_per_s']:.0f} book updates/s "
         f"({_out['updates']} in {_out['window_s']:.2f} s, {_out['markets']} markets, "

@@ -76,7 +76,10 @@ def test_floor_configuration_is_checked() -> None:
 
 def test_worked_example_of_the_docs(arun1: Any) -> None:
     async def main() -> None:
-        async with run_sim(config(), seed=5) as sim, aiohttp.ClientSession() as http:
+        async with (
+            run_sim(config(), seed=5, admin=True) as sim,
+            aiohttp.ClientSession(headers=sim.admin_headers) as http,
+        ):
             a, b, c = await clients(sim, http, "A", "B", "C")
             market = (await a.get(f"/markets/{SHUT}"))["market"]
             assert market["settlement_bounds_type"] == "floor"
@@ -114,7 +117,10 @@ def test_worked_example_of_the_docs(arun1: Any) -> None:
 
 def test_orders_above_the_floor_and_raise_cancels(arun1: Any) -> None:
     async def main() -> None:
-        async with run_sim(config(), seed=6) as sim, aiohttp.ClientSession() as http:
+        async with (
+            run_sim(config(), seed=6, admin=True) as sim,
+            aiohttp.ClientSession(headers=sim.admin_headers) as http,
+        ):
             (a,) = await clients(sim, http, "A")
             sub = await Subscriber(http, sim.ws_url, a.key_id, a.pem).connect()
             await sub.reply(await sub.subscribe(["orderbook_delta"], [SHUT]), "subscribed")
@@ -169,7 +175,10 @@ def test_orders_above_the_floor_and_raise_cancels(arun1: Any) -> None:
 def test_lowering_takes_back_and_cancels_what_cannot_be_paid(arun1: Any) -> None:
     async def main() -> None:
         slack = Decimal("0.0002")  # what an order reserves beyond its cost (the sim's fee bound)
-        async with run_sim(config(), seed=8) as sim, aiohttp.ClientSession() as http:
+        async with (
+            run_sim(config(), seed=8, admin=True) as sim,
+            aiohttp.ClientSession(headers=sim.admin_headers) as http,
+        ):
             (maker,) = await clients(sim, http, "maker")
             (a,) = await clients(sim, http, "A", funding="40.0002")
             # A spends $40 on 100 YES at $0.40

@@ -424,7 +424,7 @@ def test_rate_limits(arun):
 
 def test_faults_and_admin(arun):
     async def body():
-        async with run_sim(seed=7) as sim, aiohttp.ClientSession() as s:
+        async with run_sim(seed=7, admin=True) as sim, aiohttp.ClientSession(headers=sim.admin_headers) as s:
             c = await _client(s, sim, validate=False)
             t = "KXDEMO-26DEC31-T50"
             sim.admin.add_fault("^/portfolio/balance$", "status", status=503, times=2)

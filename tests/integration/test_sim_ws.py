@@ -37,9 +37,12 @@ def config(**flow: Any) -> dict[str, Any]:
 
 @contextlib.asynccontextmanager
 async def session(
-    cfg: dict[str, Any],
+    cfg: dict[str, Any], admin: bool = False
 ) -> AsyncIterator[tuple[SimHandle, aiohttp.ClientSession, KalshiTestClient]]:
-    async with run_sim(cfg, seed=3) as sim, aiohttp.ClientSession() as http:
+    async with (
+        run_sim(cfg, seed=3, admin=admin) as sim,
+        aiohttp.ClientSession(headers=sim.admin_headers) as http,
+    ):
         yield sim, http, KalshiTestClient(http, sim.rest_url, sim.api_key_id, sim.private_key_pem)
 
 
@@ -429,7 +432,7 @@ def test_anonymous_connection_private_channel_needs_auth(arun1: Any) -> None:
 
 def test_admin_http_flow_and_state(arun1: Any) -> None:
     async def main() -> None:
-        async with session(config(rate=200)) as (sim, http, rest):
+        async with session(config(rate=200), admin=True) as (sim, http, rest):
             sub = await subscriber(sim, http)
             await sub.reply(await sub.subscribe(["orderbook_delta"], [T60]), "subscribed")
             await sub.wait(lambda: len(sub.of("orderbook_delta")) > 10)

@@ -279,7 +279,7 @@ PUBLIC = {
         "KeyRing", "generate_key_pair", "sign", "write_credentials",
     ],
     "centbook.sim.config": [
-        "PRICE_STRUCTURES", "TIERS", "default_config",
+        "ADMIN_TOKEN_ENV", "PRICE_STRUCTURES", "SERVER_DEFAULTS", "TIERS", "default_config",
     ],
     "centbook.sim.engine": [
         "Account", "Clock", "EVENT_KINDS", "EngineEvent", "EngineFill", "Event", "Exchange",
@@ -309,7 +309,7 @@ PUBLIC = {
         "AccountRoutes",
     ],
     "centbook.sim.http.admin": [
-        "AdminRoutes",
+        "AdminGate", "AdminRoutes",
     ],
     "centbook.sim.http.app": [
         "API", "BodyError", "Fault", "ROUTE_FAMILIES", "SimServer", "WS_PATH",
@@ -330,14 +330,17 @@ PUBLIC = {
         "OrderRoutes",
     ],
     "centbook.sim.http.params": [
-        "MAX_COUNT", "bool_field", "enum_field", "expiration_field", "int_field", "paginate",
-        "parse_count", "parse_price", "query_int", "required_field", "str_field",
+        "MAX_COUNT", "MAX_QUERY_DIGITS", "bool_field", "enum_field", "expiration_field", "int_field",
+        "paginate", "parse_count", "parse_price", "query_int", "required_field", "str_field",
     ],
     "centbook.sim.http.portfolio": [
         "PortfolioRoutes",
     ],
     "centbook.sim.ratelimit": [
         "Arrival", "Bucket", "DEFAULT_COST", "ENDPOINT_COSTS", "RateLimiter", "cost_of",
+    ],
+    "centbook.sim.safejson": [
+        "JsonRejected", "MAX_DEPTH", "MAX_INT_DIGITS", "nesting_depth", "parse",
     ],
     "centbook.sim.server": [
         "API", "BodyError", "Fault", "MAX_COUNT", "SimServer", "WS_PATH",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 from typing import Any
@@ -13,7 +14,7 @@ from aiohttp import web
 
 from centbook.sim import build, default_config
 from centbook.sim.auth import write_credentials
-from centbook.sim.config import TIERS
+from centbook.sim.config import ADMIN_TOKEN_ENV, TIERS
 
 __all__ = ["add_parser", "run"]
 
@@ -48,6 +49,12 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="accept unsigned WebSocket connections (public channels and books; to watch with any client)",
     )
+    p.add_argument(
+        "--admin",
+        action="store_true",
+        help=f"turn on the /admin HTTP API (faults, clock, settlement); calls send Authorization: "
+        f"Bearer TOKEN, TOKEN from ${ADMIN_TOKEN_ENV} or printed at start",
+    )
     p.set_defaults(func=run)
 
 
@@ -67,6 +74,9 @@ def run(args: argparse.Namespace) -> int:
             flow["rate"] = args.flow_rate
     if args.ws_anonymous:
         config.setdefault("streams", {})["allow_anonymous"] = True
+    if args.admin:
+        token = os.environ.get(ADMIN_TOKEN_ENV) or None
+        config["server"] = {**config.get("server", {}), "admin": True, "admin_token": token}
     keys: dict[str, str] = {}
     for spec in args.api_key:
         key_id, sep, path = spec.partition("=")
@@ -97,7 +107,7 @@ async def _serve(args: argparse.Namespace, config: dict[str, Any]) -> None:
     except (KeyError, ValueError) as exc:
         print(f"centbook sim: bad configuration: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    runner = web.AppRunner(server.app, access_log=None, handle_signals=False)
+    runner = server.runner()
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", args.port)
     await site.start()
@@ -112,6 +122,9 @@ async def _serve(args: argparse.Namespace, config: dict[str, Any]) -> None:
         print(f"credentials for user {written[0]!r} written to {written[1]}", flush=True)
     unsigned = " (unsigned connections accepted)" if args.ws_anonymous else ""
     print(f"websocket ws://127.0.0.1:{port}/trade-api/ws/v2{unsigned}", flush=True)
+    gate = server.admin_gate
+    if gate.enabled and not os.environ.get(ADMIN_TOKEN_ENV):
+        print(f"admin API on http://127.0.0.1:{port}/admin (Authorization: Bearer {gate.token})", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -97,18 +97,18 @@ def summary_text(st: dict[str, Any], leftover: int) -> str:
     return "\n".join(lines)
 
 
-def _inject_drop(base_url: str) -> str:
+def _inject_drop(base_url: str, admin_headers: dict[str, str]) -> str:
     req = urllib.request.Request(base_url + "/admin/streams/faults",
                                  data=json.dumps({"fault": "drop"}).encode(),
-                                 headers={"Content-Type": "application/json"}, method="POST")
+                                 headers={"Content-Type": "application/json", **admin_headers}, method="POST")
     with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310 - 127.0.0.1 only
         return resp.read().decode()
 
 
 async def run_session(cfg: MMConfig, rest_url: str, ws_url: str, credentials: Credentials,
                       base_url: str | None, duration: float, inject_at: float | None, quiet: bool,
-                      feed_config: FeedConfig | None = None, out: Any = sys.stdout
-                      ) -> tuple[dict[str, Any], int]:
+                      feed_config: FeedConfig | None = None, out: Any = sys.stdout,
+                      admin_headers: dict[str, str] | None = None) -> tuple[dict[str, Any], int]:
     """Run one market-making session; return (final status, orders left resting)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -134,7 +134,7 @@ async def run_session(cfg: MMConfig, rest_url: str, ws_url: str, credentials: Cr
                 shown += 1
             if base_url and inject_at is not None and not injected and st["elapsed_s"] >= inject_at:
                 injected = True
-                hit = await asyncio.to_thread(_inject_drop, base_url)
+                hit = await asyncio.to_thread(_inject_drop, base_url, admin_headers or {})
                 mm.log(f"injected a disconnect via the sim's admin API: {hit}")
         await runner
     finally:
@@ -170,7 +170,7 @@ def run_mm(args: argparse.Namespace) -> int:
     if cfg.env == "sim":
         cfg.markets = cfg.markets or list(SIM_MARKETS)
         sim_args = ["--flow", "--flow-rate", str(cfg.sim_flow_rate), "--tier", "premier"]
-        sim = SimProcess(seed=1, args=sim_args).start()
+        sim = SimProcess(seed=1, args=sim_args, admin=not args.no_inject).start()
         rest_url, ws_url, base = sim.rest_url, sim.ws_url, sim.base_url
         credentials = Credentials(sim.api_key_id, sim.private_key_pem)
         print(f"embedded exchange (separate process) at {base}; quoting {', '.join(cfg.markets)}", flush=True)
@@ -191,7 +191,8 @@ def run_mm(args: argparse.Namespace) -> int:
         # on uvloop, as the feed is built to run (picows' reads and the order lane's writes)
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             st, leftover = runner.run(run_session(cfg, rest_url, ws_url, credentials, base, cfg.duration_s,
-                                                  inject, args.quiet, feed_config))
+                                                  inject, args.quiet, feed_config,
+                                                  admin_headers=sim.admin_headers if sim else None))
     finally:
         if sim is not None:
             sim.stop()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -28,7 +29,7 @@ from aiohttp import web
 
 from centbook.fixed import parse_money, parse_price_bp
 from centbook.sim.auth import KeyRing
-from centbook.sim.config import TIERS, default_config
+from centbook.sim.config import ADMIN_TOKEN_ENV, TIERS, default_config
 from centbook.sim.engine import EngineEvent, Exchange
 from centbook.sim.http import SimServer
 from centbook.sim.ratelimit import RateLimiter
@@ -189,6 +190,8 @@ class SimHandle:
         Fault injection, tiers, pauses, clock, settlement.
     exchange : Exchange
         The engine itself (read it in tests; subscribe to its events).
+    admin_headers : dict
+        The ``Authorization`` header calls to the ``/admin`` HTTP API need (empty when it is off).
     """
 
     base_url: str
@@ -199,6 +202,7 @@ class SimHandle:
     admin: Admin
     exchange: Exchange
     server: SimServer
+    admin_headers: dict[str, str]
 
 
 def build(
@@ -206,12 +210,16 @@ def build(
     seed: int = 0,
     max_skew_ms: int | None = None,
     tier: str | None = None,
+    admin: bool = False,
 ) -> tuple[SimServer, dict[str, Credentials]]:
     """Build the server of a sim without starting it; return it and each configured user's key.
 
-    Users of the configuration get a generated key pair each (public key registered).
+    Users of the configuration get a generated key pair each (public key registered). ``admin``
+    turns the ``/admin`` HTTP API on (``config["server"]["admin"]`` does too).
     """
     config = config if config is not None else default_config()
+    if admin:
+        config = {**config, "server": {**config.get("server", {}), "admin": True}}
     exchange = Exchange(config, seed=seed)
     skew = max_skew_ms if max_skew_ms is not None else int(config.get("auth", {}).get("max_skew_ms", 30000))
     keys = KeyRing(skew)
@@ -236,6 +244,7 @@ async def run_sim(
     port: int = 0,
     max_skew_ms: int | None = None,
     tier: str | None = None,
+    admin: bool = False,
 ) -> AsyncIterator[SimHandle]:
     """Run a sim on 127.0.0.1 inside the current event loop.
 
@@ -251,13 +260,15 @@ async def run_sim(
         Accepted signature timestamp skew (default from the config, 30 s).
     tier : str, optional
         Rate-limit tier of every configured user (default: each user's own).
+    admin : bool
+        Turn the ``/admin`` HTTP API on; its calls send :attr:`SimHandle.admin_headers`.
 
     Yields
     ------
     SimHandle
     """
-    server, creds = build(config, seed, max_skew_ms, tier)
-    runner = web.AppRunner(server.app, access_log=None, handle_signals=False)
+    server, creds = build(config, seed, max_skew_ms, tier, admin)
+    runner = server.runner()
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
@@ -275,6 +286,7 @@ async def run_sim(
             Admin(server),
             server.exchange,
             server,
+            server.admin_gate.headers,
         )
     finally:
         await runner.cleanup()
@@ -294,12 +306,19 @@ class SimProcess:
         Passed as ``--seed``.
     args : list of str
         Extra command-line arguments for ``centbook sim``.
+    admin : bool
+        Turn the ``/admin`` HTTP API on with a fresh token; its calls send :attr:`admin_headers`.
     """
 
-    def __init__(self, seed: int = 0, args: list[str] | None = None, timeout_s: float = 30.0) -> None:
+    def __init__(
+        self, seed: int = 0, args: list[str] | None = None, timeout_s: float = 30.0, admin: bool = False
+    ) -> None:
         self.seed = seed
         self.args = list(args or [])
         self.timeout_s = timeout_s
+        self.admin_token = secrets.token_urlsafe(24) if admin else None
+        #: the ``Authorization`` header ``/admin`` calls need (empty when the API is off)
+        self.admin_headers = {"Authorization": f"Bearer {self.admin_token}"} if admin else {}
         self.proc: subprocess.Popen[str] | None = None
         self.base_url = self.rest_url = self.ws_url = ""
         self.api_key_id = self.private_key_pem = ""
@@ -322,7 +341,11 @@ class SimProcess:
             self._tmp,
             *self.args,
         ]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        env = None
+        if self.admin_token is not None:
+            cmd.append("--admin")
+            env = {**os.environ, ADMIN_TOKEN_ENV: self.admin_token}
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().strip()
         if not line.startswith("http://127.0.0.1:"):

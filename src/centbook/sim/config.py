@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-__all__ = ["PRICE_STRUCTURES", "TIERS", "default_config"]
+__all__ = ["ADMIN_TOKEN_ENV", "PRICE_STRUCTURES", "SERVER_DEFAULTS", "TIERS", "default_config"]
 
 # price_level_structure -> price_ranges, as Kalshi publishes them (PROTOCOL.md 3.2).
 PRICE_STRUCTURES: dict[str, list[dict[str, str]]] = {
@@ -45,6 +45,23 @@ TIERS: dict[str, tuple[int, int, int, int]] = {
     "fast": (200, 200, 100, 100),
     "unlimited": (10**9, 10**9, 10**9, 10**9),
 }
+
+# How the sim serves hostile or broken clients (``config["server"]``, each key optional).
+# header_timeout_s: a connection that has not sent a whole request head within this many seconds
+#   (idle, or headers half-sent) is closed; longer than client pools keep idle connections (15 s
+#   in aiohttp) so a client's reused connection is never closed under it.
+# body_timeout_s: a request body not received whole within this many seconds gets 408.
+# admin: the /admin API, off unless enabled; when on, every call needs
+#   ``Authorization: Bearer <token>`` (a random token when none is configured).
+SERVER_DEFAULTS: dict[str, Any] = {
+    "header_timeout_s": 60.0,
+    "body_timeout_s": 60.0,
+    "admin": False,
+    "admin_token": None,
+}
+
+#: environment variable ``centbook sim --admin`` takes its admin token from (else a random one)
+ADMIN_TOKEN_ENV = "CENTBOOK_SIM_ADMIN_TOKEN"
 
 _DEFAULT: dict[str, Any] = {
     "series": [
@@ -137,7 +154,8 @@ def default_config() -> dict[str, Any]:
     Returns
     -------
     dict
-        Keys ``series``, ``events``, ``markets``, ``users``, ``market_defaults``, ``auth``.
+        Keys ``series``, ``events``, ``markets``, ``users``, ``market_defaults``, ``auth``;
+        an optional ``server`` dict overrides :data:`SERVER_DEFAULTS`.
         Markets may set ``price_ranges`` directly or name a ``price_level_structure`` from
         :data:`PRICE_STRUCTURES`; ``open_offset_s``/``close_offset_s`` (seconds from start) or
         absolute ``open_ts``/``close_ts`` (Unix seconds) schedule them.

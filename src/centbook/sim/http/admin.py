@@ -1,12 +1,17 @@
 """The sim's ``/admin`` routes for tests and demos: users, tiers, REST faults, shard status, the
 clock, market close, settle, floor and halt, and request arrivals.
 
-Parts: :class:`AdminRoutes`.
+The API is off unless the configuration turns it on (``config["server"]["admin"]``, ``centbook sim
+--admin``); when on, every call needs ``Authorization: Bearer <token>``.
+
+Parts: :class:`AdminGate` (whether a request may reach ``/admin``) and :class:`AdminRoutes`.
 """
 
 from __future__ import annotations
 
+import hmac
 import re
+import secrets
 from typing import Any
 
 from aiohttp import web
@@ -17,7 +22,43 @@ from centbook.sim.http.core import HttpCore, RouteFamily
 from centbook.sim.http.faults import FaultInjector
 from centbook.sim.http.params import int_field, parse_price, str_field
 
-__all__ = ["AdminRoutes"]
+__all__ = ["AdminGate", "AdminRoutes"]
+
+
+class AdminGate:
+    """Whether the ``/admin`` API is on, and the token each call must bear.
+
+    Parameters
+    ----------
+    enabled : bool
+        False answers every ``/admin`` path 404 as if it did not exist.
+    token : str or None
+        The bearer token; None draws a random one (read it from :attr:`token`).
+    """
+
+    def __init__(self, enabled: bool, token: str | None = None) -> None:
+        self.enabled = bool(enabled)
+        self.token = (token or secrets.token_urlsafe(24)) if self.enabled else None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The header an admin call sends (empty when the API is off)."""
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def check(self, request: web.Request) -> None:
+        """Let an ``/admin`` request through, or raise 404 (API off) or 401 (no or wrong token)."""
+        if not self.enabled or self.token is None:
+            raise SimError(
+                404, "not_found", "not found", "the admin API is off; start the sim with --admin to use it"
+            )
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.token.encode()):
+            raise SimError(
+                401,
+                "authentication_error",
+                "authentication error",
+                "the admin API needs the header Authorization: Bearer <token>",
+            )
 
 
 class AdminRoutes(RouteFamily):
@@ -99,7 +140,7 @@ class AdminRoutes(RouteFamily):
                 delay_s=float(body.get("delay_s", 30.0)),
                 times=body.get("times", 1),
             )
-        except (ValueError, re.error) as exc:
+        except (TypeError, ValueError, re.error) as exc:
             raise bad_request(str(exc)) from None
         return web.json_response({"fault_id": fid}, status=201)
 

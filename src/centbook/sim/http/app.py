@@ -1,5 +1,12 @@
 """The embedded exchange's HTTP face: Kalshi's REST v2 under ``/trade-api/v2``, a WebSocket route,
-and ``/admin`` for tests and demos (faults, tiers, pauses, clock, settlement).
+and ``/admin`` for tests and demos (faults, tiers, pauses, clock, settlement; off unless the
+configuration turns it on, and then only with its bearer token).
+
+Facing hostile clients (``docs/hostile-input.md``): every failure is answered in JSON (the error
+envelope; Kalshi's top-level shape and the envelope together for an unparseable body, a 413 for
+one over 4 MB); bodies are decoded within :mod:`centbook.sim.safejson`'s bounds; a request head
+not received whole within ``header_timeout_s`` closes the connection, a body not received whole
+within ``body_timeout_s`` gets 408.
 
 Choices where Kalshi's documents are silent (also listed in ``centbook.sim`` docs):
 
@@ -49,11 +56,12 @@ from typing import Any
 from aiohttp import web
 
 from centbook.sim.auth import KeyRing
+from centbook.sim.config import SERVER_DEFAULTS
 from centbook.sim.engine import Exchange
 from centbook.sim.errors import SimError
 from centbook.sim.flow import Flow
 from centbook.sim.http.account import AccountRoutes
-from centbook.sim.http.admin import AdminRoutes
+from centbook.sim.http.admin import AdminGate, AdminRoutes
 from centbook.sim.http.core import BodyError, HttpCore, TooManyRequests
 from centbook.sim.http.faults import Fault, FaultInjector
 from centbook.sim.http.groups import GroupRoutes
@@ -106,6 +114,10 @@ class SimServer:
         self.orders = OrderRoutes(self.core)
         self.groups = GroupRoutes(self.core)
         self.admin = AdminRoutes(self.core, self.injector)
+        #: ``config["server"]`` over :data:`~centbook.sim.config.SERVER_DEFAULTS`
+        self.settings: dict[str, Any] = {**SERVER_DEFAULTS, **exchange.config.get("server", {})}
+        #: whether ``/admin`` answers, and its token
+        self.admin_gate = AdminGate(self.settings["admin"], self.settings["admin_token"])
         self.ws_connections: set[web.WebSocketResponse] = set()
         self.app = web.Application(middlewares=[self._middleware], client_max_size=4 * 1024 * 1024)
         self.app.on_response_prepare.append(self._date_header)
@@ -120,6 +132,18 @@ class SimServer:
         self._ticker: asyncio.Task[None] | None = None
         self.app.on_startup.append(self._start_ticker)
         self.app.on_shutdown.append(self._stop)
+
+    def runner(self) -> web.AppRunner:
+        """Return an :class:`aiohttp.web.AppRunner` of the app that times out idle or half-sent
+        request heads after ``header_timeout_s``."""
+        # aiohttp's keep-alive timer runs from the connection's start (and from each response)
+        # until a whole request head has arrived, whatever bytes trickle in meanwhile
+        return web.AppRunner(
+            self.app,
+            access_log=None,
+            handle_signals=False,
+            keepalive_timeout=float(self.settings["header_timeout_s"]),
+        )
 
     # -- lifecycle ----------------------------------------------------------------------------------
     async def _start_flow(self, app: web.Application) -> None:
@@ -192,75 +216,52 @@ class SimServer:
                     f"injected_{fault.action}", method=request.method, path=path, fault_id=fault.fault_id
                 )
                 if fault.action == "status":
-                    return web.json_response(
-                        {
-                            "error": {
-                                "code": "internal_server_error"
-                                if fault.status == 500
-                                else "service_unavailable",
-                                "message": "injected fault",
-                                "details": "",
-                            }
-                        },
-                        status=fault.status,
+                    return _error(
+                        fault.status,
+                        "internal_server_error" if fault.status == 500 else "service_unavailable",
+                        "injected fault",
                     )
                 if fault.action == "timeout":
                     await asyncio.sleep(fault.delay_s)
                     self._abort(request)
                     return web.Response(status=504)
         try:
+            if path == "/admin" or path.startswith("/admin/"):
+                self.admin_gate.check(request)
             response = await handler(request)
-        except BodyError as exc:
-            response = web.json_response(
-                {"code": "bad_request", "message": "bad request", "details": str(exc)}, status=400
-            )
-        except TooManyRequests:
-            response = web.json_response({"error": "too many requests"}, status=429)
-        except SimError as exc:
-            response = web.json_response({"error": exc.body()}, status=exc.status)
-        except web.HTTPException as exc:
-            if exc.status == 404:
-                response = web.json_response(
-                    {
-                        "error": {
-                            "code": "not_found",
-                            "message": "not found",
-                            "details": f"no route {request.method} {path}",
-                        }
-                    },
-                    status=404,
-                )
-            elif exc.status == 405:
-                response = web.json_response(
-                    {
-                        "error": {
-                            "code": "method_not_allowed",
-                            "message": "method not allowed",
-                            "details": f"{request.method} {path}",
-                        }
-                    },
-                    status=405,
-                )
-            else:
-                raise
-        except Exception:
-            log.exception("unexpected error on %s %s", request.method, path)
-            response = web.json_response(
-                {
-                    "error": {
-                        "code": "internal_server_error",
-                        "message": "internal server error",
-                        "details": "",
-                    }
-                },
-                status=500,
-            )
+        except Exception as exc:  # every failure is answered in Kalshi's shapes, never as text
+            response = self._error_response(request, exc)
         if fault is not None and fault.action == "drop":
             self._abort(request)
             return response
         if fault is not None and fault.action == "delay":
             await asyncio.sleep(fault.delay_s)
         return response
+
+    @staticmethod
+    def _error_response(request: web.Request, exc: Exception) -> web.Response:
+        """Answer a handler's exception: Kalshi's error envelope, or its shapes for 400 and 429."""
+        if isinstance(exc, BodyError):
+            # Kalshi answers an unparseable body with a top-level error (PROTOCOL.md 4.9); the same
+            # triple is repeated in the ``error`` envelope every other rejection uses, so a client
+            # reading either shape finds the code
+            inner = {"code": "bad_request", "message": "bad request", "details": str(exc)}
+            return web.json_response({**inner, "error": inner}, status=400)
+        if isinstance(exc, TooManyRequests):
+            return web.json_response({"error": "too many requests"}, status=429)
+        if isinstance(exc, SimError):
+            return web.json_response({"error": exc.body()}, status=exc.status)
+        if isinstance(exc, web.HTTPException):
+            if exc.status == 404:
+                return _error(404, "not_found", "not found", f"no route {request.method} {request.path}")
+            if exc.status == 405:
+                return _error(
+                    405, "method_not_allowed", "method not allowed", f"{request.method} {request.path}"
+                )
+            code = (exc.reason or "error").lower().replace(" ", "_")
+            return _error(exc.status, code, (exc.reason or "error").lower(), exc.text or "")
+        log.exception("unexpected error on %s %s", request.method, request.path, exc_info=exc)
+        return _error(500, "internal_server_error", "internal server error")
 
     @staticmethod
     def _abort(request: web.Request) -> None:
@@ -345,3 +346,8 @@ class SimServer:
     # -- websocket: Kalshi's channels live in centbook.sim.stream --------------------------------------
     async def websocket(self, request: web.Request) -> web.StreamResponse:
         return await self.streams.handle(request)
+
+
+def _error(status: int, code: str, message: str, details: str = "") -> web.Response:
+    """Return Kalshi's error envelope ``{"error": {code, message, details}}`` with ``status``."""
+    return web.json_response({"error": {"code": code, "message": message, "details": details}}, status=status)

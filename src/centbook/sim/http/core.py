@@ -9,12 +9,14 @@ holds). The middleware of
 
 from __future__ import annotations
 
-import json
+import asyncio
 from typing import Any
 
 from aiohttp import web
 
+from centbook.sim import safejson
 from centbook.sim.auth import KeyRing
+from centbook.sim.config import SERVER_DEFAULTS
 from centbook.sim.engine import Exchange
 from centbook.sim.errors import SimError, bad_request
 from centbook.sim.http.params import query_int
@@ -50,6 +52,8 @@ class HttpCore:
     ----------
     user_data_lag_s : float
         Seconds ``/exchange/user_data_timestamp`` reports user data as lagging behind the clock.
+    body_timeout_s : float
+        Seconds a request body may take to arrive whole (``config["server"]["body_timeout_s"]``).
     """
 
     def __init__(self, exchange: Exchange, keys: KeyRing, limiter: RateLimiter) -> None:
@@ -57,6 +61,8 @@ class HttpCore:
         self.keys = keys
         self.limiter = limiter
         self.user_data_lag_s = 0.0
+        server = {**SERVER_DEFAULTS, **exchange.config.get("server", {})}
+        self.body_timeout_s = float(server["body_timeout_s"])
 
     def user(
         self,
@@ -120,16 +126,32 @@ class HttpCore:
             return None
         return self.user(request)
 
-    @staticmethod
-    async def body(request: web.Request) -> dict[str, Any]:
-        """Return the request's JSON object body; raise :class:`BodyError` if there is none."""
-        raw = await request.read()
+    async def body(self, request: web.Request) -> dict[str, Any]:
+        """Return the request's JSON object body.
+
+        Raises
+        ------
+        BodyError
+            No body, not JSON, or JSON beyond :mod:`centbook.sim.safejson`'s bounds.
+        SimError
+            408 when the body does not arrive whole within ``body_timeout_s``.
+        """
+        try:
+            async with asyncio.timeout(self.body_timeout_s):
+                raw = await request.read()
+        except TimeoutError:
+            raise SimError(
+                408,
+                "request_timeout",
+                "request timeout",
+                f"the request body did not arrive whole within {self.body_timeout_s:g} s",
+            ) from None
         if not raw:
             raise BodyError("request body is empty; a JSON object is required")
         try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise BodyError(f"request body is not valid JSON: {exc}") from None
+            body = safejson.parse(raw)
+        except safejson.JsonRejected as exc:
+            raise BodyError(f"request body: {exc}") from None
         if not isinstance(body, dict):
             raise BodyError("request body must be a JSON object")
         return body

@@ -1,6 +1,6 @@
 """Parsing of the sim's REST query strings and JSON bodies; every failure names its field.
 
-Parts: :data:`MAX_COUNT`, body fields (:func:`required_field`, :func:`str_field`,
+Parts: :data:`MAX_COUNT`, :data:`MAX_QUERY_DIGITS`, body fields (:func:`required_field`, :func:`str_field`,
 :func:`bool_field`, :func:`int_field`, :func:`expiration_field`, :func:`enum_field`), values
 (:func:`parse_count`, :func:`parse_price`), query fields (:func:`query_int`) and cursor paging
 (:func:`paginate`).
@@ -17,6 +17,8 @@ from centbook.fixed import parse_price_bp, parse_size
 from centbook.sim.errors import SimError, bad_request
 
 MAX_COUNT = 100_000_000 * 100  # hundredths of a contract
+# longest integer query field: a sign and 19 digits (Unix nanoseconds)
+MAX_QUERY_DIGITS = 20
 
 
 def required_field(body: dict[str, Any], name: str) -> Any:
@@ -115,6 +117,8 @@ def query_int(
     raw = request.query.get(name)
     if raw is None or raw == "":
         return default
+    if len(raw) > MAX_QUERY_DIGITS:
+        raise bad_request(f"query parameter {name} has {len(raw)} characters; an integer has at most 20")
     try:
         value = int(raw)
     except ValueError:
@@ -135,8 +139,8 @@ def paginate(
     cursor = request.query.get("cursor") or ""
     start = 0
     if cursor:
-        if not cursor.isdigit():
-            raise bad_request(f"invalid cursor {cursor!r}")
+        if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > MAX_QUERY_DIGITS:
+            raise bad_request(f"invalid cursor {cursor[:40]!r}")
         start = int(cursor)
     page = items[start : start + limit]
     nxt = start + limit

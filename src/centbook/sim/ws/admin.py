@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from centbook.sim import safejson
 from centbook.sim.errors import SimError
 from centbook.sim.ws.channels import (
     DEFAULTS,
@@ -50,9 +51,9 @@ class StreamAdmin:
         if not request.can_read_body:
             return {}
         try:
-            body = await request.json()
-        except ValueError:
-            raise SimError(400, "bad_request", "bad request", "body is not JSON") from None
+            body = safejson.parse(await request.read())
+        except safejson.JsonRejected as exc:
+            raise SimError(400, "bad_request", "bad request", f"body: {exc}") from None
         if not isinstance(body, dict):
             raise SimError(400, "bad_request", "bad request", "body must be an object")
         return body

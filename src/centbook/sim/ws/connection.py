@@ -2,6 +2,14 @@
 
 Parts: :class:`Subscription` (one sid) and :class:`Connection` (one socket, written by a task
 that frames queued messages itself and writes them in batches).
+
+Every message queued on a connection counts against its ``send_queue`` bound, whatever the
+client sends: a subscription's message that does not fit ends the subscription (error 25); a
+reply to a command or to a frame that is not one (binary, not JSON) that does not fit ends the
+connection (the socket is aborted: a client that sends without reading would never see a close
+frame queued behind its backlog). Every frame, text or binary, takes a token of the command rate;
+a client refused more than ``command_rate`` frames within a second sends at over twice the rate
+and is aborted too, so a flood costs the sim a bounded amount of work as well as of memory.
 """
 
 from __future__ import annotations
@@ -76,6 +84,8 @@ class Connection:
         self.queue: deque[tuple[bytes, float, int, int]] = deque()
         self.wake = asyncio.Event()
         self.closed = False
+        #: set when a reply did not fit the send queue or the client floods; the socket is aborted
+        self.aborted = False
         self.sent_seq: dict[int, int] = {}
         self.sent_messages = 0
         self.transport: asyncio.BaseTransport | None = None
@@ -89,6 +99,9 @@ class Connection:
         # command rate limit: a token bucket of command_rate tokens, refilled per second
         self.tokens = float(hub.settings["command_rate"])
         self.tokens_at = time.monotonic()
+        # frames refused for want of a token in the second from refused_since
+        self.refused = 0
+        self.refused_since = self.tokens_at
 
     # -- sending -----------------------------------------------------------------------------------
     def enqueue(self, obj: dict[str, Any], sub: Subscription | None = None, force: bool = False) -> None:
@@ -97,6 +110,9 @@ class Connection:
             return
         seq = 0
         sid = 0
+        if sub is None and not force and len(self.queue) >= self.hub.settings["send_queue"]:
+            self.overflow()
+            return
         if sub is not None:
             seq = self.take_seq(sub, "seq" in obj, force)
             if seq < 0:
@@ -140,6 +156,23 @@ class Connection:
             self.queue.append((payload, now, sid, seq))
             self.hub.log("ws_seq_repeated", conn=self.conn_id, sid=sid, seq=seq)
         self.wake.set()
+
+    def overflow(self) -> None:
+        """End a connection whose client sends commands or frames without reading the replies."""
+        self.abort("ws_buffer_overflow", sid=None, queued=len(self.queue))
+
+    def abort(self, kind: str, **data: Any) -> None:
+        """End the connection at once (logged as ``kind``); the hub aborts its socket."""
+        self.hub.log(kind, conn=self.conn_id, **data)
+        self.aborted = True
+        self.closed = True
+        self.queue.clear()
+        self.wake.set()
+
+    def binary_frame(self) -> None:
+        """Answer a binary frame (commands are text): error 1, or 27 over the command rate."""
+        code = 1 if self.rate_ok() else 27
+        self.enqueue({"id": 0, "type": "error", "msg": {"code": code, "msg": ERRORS[code]}})
 
     def enqueue_raw(self, payload: bytes) -> None:
         """Queue a frame's text as given (malformed or unknown messages of the faults)."""
@@ -240,11 +273,18 @@ class Connection:
             pass
 
     def rate_ok(self) -> bool:
+        """Take a token of the command rate; False (error 27) if there is none."""
         rate = self.hub.settings["command_rate"]
         now = time.monotonic()
         self.tokens = min(float(rate), self.tokens + (now - self.tokens_at) * rate)
         self.tokens_at = now
         if self.tokens < 1:
+            if now - self.refused_since > 1.0:
+                self.refused_since = now
+                self.refused = 0
+            self.refused += 1
+            if self.refused > rate:
+                self.abort("ws_command_flood", refused=self.refused, command_rate=rate)
             return False
         self.tokens -= 1
         return True

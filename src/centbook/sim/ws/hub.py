@@ -8,7 +8,6 @@ message bodies, and the engine event handlers). What it sends and why is explain
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import socket
 import time
@@ -18,6 +17,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from centbook.fixed import format_money, format_price, format_size
+from centbook.sim import safejson
 from centbook.sim.auth import KeyRing
 from centbook.sim.engine import MAX_BP, EngineEvent, Exchange, Market, Order
 from centbook.sim.flow import Flow
@@ -140,9 +140,11 @@ class StreamHub:
                 if msg.type == WSMsgType.TEXT:
                     self.command(conn, msg.data)
                 elif msg.type == WSMsgType.BINARY:
-                    conn.enqueue({"id": 0, "type": "error", "msg": {"code": 1, "msg": ERRORS[1]}})
+                    conn.binary_frame()
                 if conn.closed:
                     break
+            if conn.aborted and transport is not None:
+                transport.abort()  # it does not read: a close frame would wait behind the backlog
         finally:
             conn.closed = True
             conn.wake.set()
@@ -194,17 +196,20 @@ class StreamHub:
         """Execute one command frame; replies are queued on the connection."""
         cmd_id: Any = 0
         try:
+            # every frame takes a token, even one that is no command; the error names the id if any
+            allowed = conn.rate_ok()
             try:
-                cmd = json.loads(text)
-            except ValueError:
-                raise CommandError(1, "invalid JSON") from None
+                cmd = safejson.parse(text)
+            except safejson.JsonRejected as exc:
+                error = CommandError(1, str(exc)) if allowed else CommandError(27)
+                raise error from None
             if not isinstance(cmd, dict):
                 raise CommandError(1, "a command is a JSON object")
             cmd_id = cmd.get("id", 0)
             if isinstance(cmd_id, bool) or not isinstance(cmd_id, int) or cmd_id < 0:
                 cmd_id = 0
                 raise CommandError(1, "id must be a non-negative integer")
-            if not conn.rate_ok():
+            if not allowed:
                 raise CommandError(27)
             name = cmd.get("cmd")
             handler = {
@@ -232,6 +237,10 @@ class StreamHub:
             if sid is not None:
                 reply["sid"] = sid
             conn.enqueue(reply)
+        except Exception:  # a bug answers this command; it must not end the connection
+            log.exception("command failed on connection %d: %.200s", conn.conn_id, text)
+            failed = {"code": 1, "msg": f"{ERRORS[1]}: internal error"}
+            conn.enqueue({"id": cmd_id, "type": "error", "msg": failed})
 
     def _tickers(self, params: dict[str, Any], *, ids_ok: bool) -> list[str] | None:
         out: list[str] = []
