@@ -378,6 +378,9 @@ PUBLIC = {
     "centbook.sim.ws.hub": [
         "StreamHub",
     ],
+    "centbook.sim.ws.publisher": [
+        "Publisher",
+    ],
     "centbook.watch": [
         "DEPTH", "REST_URLS", "STATE_STYLE", "TRADES", "WS_URLS", "Watcher", "add_parser",
         "contracts", "dollars", "fetch_grids", "main", "render_market", "watch",
