@@ -21,7 +21,7 @@ _UUID_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
 _UUID_V4 = (0x8000 << 48) | (4 << 76)
 
 DeltaHook = Callable[[Market, Order, int, Order, int], None]
-"""``hook(market, order, delta, cause, ts_ns)``: see :meth:`EventBus.on_book_delta`."""
+"""``hook(market, order, delta, cause, ts_ns)``: see :meth:`Exchange.on_book_delta`."""
 
 
 class IdSource:
@@ -63,19 +63,7 @@ class EventBus:
     def subscribe(
         self, callback: Callable[[EngineEvent], None], kinds: Iterable[str] | None = None
     ) -> Callable[[], None]:
-        """Register ``callback(event)`` for every :class:`EngineEvent`; return an unsubscribe function.
-
-        Callbacks run synchronously inside the engine call that caused the change; they must not
-        call back into the engine.
-
-        Parameters
-        ----------
-        callback : callable
-            Called with each event.
-        kinds : iterable of str, optional
-            Only these :data:`EVENT_KINDS` (default: all). The engine builds no event of a kind
-            nobody listens to, so a narrow subscription makes every order cheaper.
-        """
+        """Register ``callback(event)`` for events of ``kinds``; see :meth:`Exchange.subscribe`."""
         wanted = EVENT_KINDS if kinds is None else tuple(kinds)
         unknown = [k for k in wanted if k not in self.listeners]
         if unknown:
@@ -91,14 +79,7 @@ class EventBus:
         return unsubscribe
 
     def on_book_delta(self, hook: DeltaHook) -> Callable[[], None]:
-        """Register ``hook(market, order, delta, cause, ts_ns)`` for every change of a book level.
-
-        The fast form of a ``book_delta`` subscription (no event object, no dict): ``order`` is
-        the resting order whose level changed by ``delta`` (signed hundredths, at
-        ``order.price_bp`` on ``order.side``), ``cause`` the order whose request caused it (the
-        taker for a trade). Objects are live: read them inside the hook. Returns a function that
-        removes the hook.
-        """
+        """Register a book-delta hook; see :meth:`Exchange.on_book_delta`."""
         self.delta_hooks.append(hook)
         return lambda: self.delta_hooks.remove(hook) if hook in self.delta_hooks else None
 

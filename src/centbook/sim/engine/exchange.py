@@ -206,7 +206,11 @@ class Exchange:
     def on_book_delta(self, hook: DeltaHook) -> Callable[[], None]:
         """Register ``hook(market, order, delta, cause, ts_ns)`` for every change of a book level.
 
-        See :meth:`EventBus.on_book_delta <centbook.sim.engine.bus.EventBus.on_book_delta>`.
+        The fast form of a ``book_delta`` subscription (no event object, no dict): ``order`` is
+        the resting order whose level changed by ``delta`` (signed hundredths, at
+        ``order.price_bp`` on ``order.side``), ``cause`` the order whose request caused it (the
+        taker for a trade). Objects are live: read them inside the hook. Returns a function that
+        removes the hook.
         """
         return self._bus.on_book_delta(hook)
 
@@ -376,11 +380,38 @@ class Exchange:
         return self._lifecycle.route(exchange_index, ticker)
 
     # -- orders -------------------------------------------------------------------------------------
-    def create_order(self, user_id: str, **fields: Any) -> tuple[Order, list[EngineFill]]:
-        """Place an order and match it; keywords and result as
+    def create_order(
+        self,
+        user_id: str,
+        *,
+        ticker: str,
+        side: OrderSide | str,
+        count: int,
+        price_bp: int,
+        time_in_force: str,
+        stp: str,
+        exchange_index: int,
+        subaccount: int = 0,
+        client_order_id: str = "",
+        expiration_s: int | None = None,
+        post_only: bool = False,
+        reduce_only: bool = False,
+        cancel_on_pause: bool = False,
+        order_group_id: str | None = None,
+    ) -> tuple[Order, list[EngineFill]]:
+        """Place an order (validated fields) and match it; return it and its fills as taker.
+
+        The parameters and the rejections are described at
         :meth:`OrderDesk.create_order <centbook.sim.engine.orders.OrderDesk.create_order>`.
         """
-        return self._desk.create_order(user_id, **fields)
+        # keywords spelled out: forwarding **kwargs costs a microsecond on every order
+        return self._desk.create_order(
+            user_id, ticker=ticker, side=side, count=count, price_bp=price_bp,
+            time_in_force=time_in_force, stp=stp, exchange_index=exchange_index,
+            subaccount=subaccount, client_order_id=client_order_id, expiration_s=expiration_s,
+            post_only=post_only, reduce_only=reduce_only, cancel_on_pause=cancel_on_pause,
+            order_group_id=order_group_id,
+        )  # fmt: skip
 
     def get_order(self, user_id: str, order_id: str, subaccount: int | None = None) -> Order:
         """Return a user's order (of ``subaccount`` if given); ``order_not_found`` otherwise."""
@@ -405,12 +436,28 @@ class Exchange:
         return self._desk.decrease_order(user_id, order_id, subaccount, exchange_index, reduce_by, reduce_to)
 
     def amend_order(
-        self, user_id: str, order_id: str, subaccount: int, exchange_index: int, **fields: Any
+        self,
+        user_id: str,
+        order_id: str,
+        subaccount: int,
+        exchange_index: int,
+        *,
+        ticker: str,
+        side: OrderSide | str,
+        price_bp: int,
+        count: int,
+        client_order_id: str | None = None,
+        updated_client_order_id: str | None = None,
     ) -> tuple[Order, list[EngineFill]]:
-        """Change price and/or total size; keywords and result as
+        """Change price and/or total size; return the order and its fills as taker.
+
+        The rules are described at
         :meth:`OrderDesk.amend_order <centbook.sim.engine.orders.OrderDesk.amend_order>`.
         """
-        return self._desk.amend_order(user_id, order_id, subaccount, exchange_index, **fields)
+        return self._desk.amend_order(
+            user_id, order_id, subaccount, exchange_index, ticker=ticker, side=side, price_bp=price_bp,
+            count=count, client_order_id=client_order_id, updated_client_order_id=updated_client_order_id,
+        )  # fmt: skip
 
     def cancel_all(
         self, user_id: str, subaccount: int | None, exchange_index: int | None = None

@@ -72,7 +72,8 @@ class Matcher:
         """Return the size resting ahead of ``order`` at its price (0 if it is not resting)."""
         if order.status != "resting":
             return 0
-        book = self.markets[order.ticker].levels(order.side)
+        market = self.markets[order.ticker]
+        book = market.bids if order.side == _BID else market.asks
         ahead = 0
         for o in book.get(order.price_bp, []):
             if o is order:
@@ -113,13 +114,14 @@ class Matcher:
     # -- the book -----------------------------------------------------------------------------------
     def rest(self, market: Market, order: Order) -> None:
         """Put ``order`` at the back of its level."""
-        market.levels(order.side).setdefault(order.price_bp, []).append(order)
+        book = market.bids if order.side == _BID else market.asks
+        book.setdefault(order.price_bp, []).append(order)
         self.ledger.set_reserve(order, market)
         self.bus.emit_delta(market, order, order.remaining, order)
 
     def unrest(self, market: Market, order: Order, size: int) -> None:
         """Remove ``size`` of a resting order from its level (the whole order if it empties)."""
-        book = market.levels(order.side)
+        book = market.bids if order.side == _BID else market.asks
         order.remaining -= size
         if order.remaining == 0:
             queue = book.get(order.price_bp, [])

@@ -22,6 +22,8 @@ from centbook.sim.errors import SimError, invalid_order, not_found
 __all__ = ["OrderDesk"]
 
 _BID = OrderSide.BID  # a module constant: read on every order, cheaper than the class attribute
+# an order's side from its wire string or itself (they hash alike): a tenth of OrderSide(side)
+_SIDES = {side.value: side for side in OrderSide}
 
 
 def _not_resting(order: Order) -> SimError:
@@ -144,7 +146,10 @@ class OrderDesk:
         SimError
             For every rejection (market closed, off-grid price, insufficient balance, ...).
         """
-        side = OrderSide(side)
+        order_side = _SIDES.get(side)
+        if order_side is None:
+            raise ValueError(f"side must be 'bid' or 'ask', got {side!r}")
+        side = order_side
         user = self.ledger.users[user_id]
         market = self.lifecycle.market(ticker)
         self._check_placement(user_id, market, exchange_index, subaccount)
