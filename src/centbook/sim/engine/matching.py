@@ -90,7 +90,7 @@ class Matcher:
         return best is not None and best >= price_bp
 
     def fillable(self, market: Market, order: Order) -> int:
-        """Return how much of ``order`` could fill now (at most its remaining size)."""
+        """Return how much of ``order`` could fill now, counting whole resting orders up to its size."""
         total = 0
         for _price, queue in self._crossing_levels(market, order):
             for resting in queue:
