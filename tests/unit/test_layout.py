@@ -287,8 +287,26 @@ PUBLIC = {
         "Market", "ONE_DOLLAR_PER_C100", "Order", "OrderGroup", "Position", "STATUS_FILTERS",
         "Series", "Settlement", "Trade", "User",
     ],
+    "centbook.sim.engine.accounts": [
+        "Ledger", "micro_from_dollars",
+    ],
+    "centbook.sim.engine.bus": [
+        "DeltaHook", "EventBus", "IdSource",
+    ],
     "centbook.sim.engine.exchange": [
         "Exchange",
+    ],
+    "centbook.sim.engine.groups": [
+        "OrderGroups",
+    ],
+    "centbook.sim.engine.lifecycle": [
+        "Lifecycle",
+    ],
+    "centbook.sim.engine.matching": [
+        "Matcher",
+    ],
+    "centbook.sim.engine.orders": [
+        "OrderDesk",
     ],
     "centbook.sim.engine.records": [
         "Account", "Clock", "EVENT_KINDS", "EngineEvent", "EngineFill", "Event", "Fill",
@@ -374,6 +392,9 @@ PUBLIC = {
     ],
     "centbook.sim.ws.hub": [
         "StreamHub",
+    ],
+    "centbook.sim.ws.publisher": [
+        "Publisher",
     ],
     "centbook.watch": [
         "DEPTH", "REST_URLS", "STATE_STYLE", "TRADES", "WS_URLS", "Watcher", "add_parser",

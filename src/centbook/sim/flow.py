@@ -40,12 +40,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from centbook.book import OrderSide
 from centbook.fixed import parse_price_bp
 from centbook.sim.config import PRICE_STRUCTURES, default_config
 from centbook.sim.engine import MAX_BP, Exchange, Market, Order
 from centbook.sim.errors import SimError
 
 __all__ = ["Flow", "FLOW_DEFAULTS"]
+
+_BID, _ASK = OrderSide.BID, OrderSide.ASK
 
 FLOW_DEFAULTS: dict[str, Any] = {
     "enabled": False,
@@ -290,9 +293,9 @@ class Flow:
             size += rng.randint(1, 99)  # fractional contracts are real
         return size
 
-    def _price(self, market: Any, side: str, fair: float, offset: float) -> int | None:
+    def _price(self, market: Any, side: OrderSide, fair: float, offset: float) -> int | None:
         grid = market.grid
-        if side == "bid":
+        if side is _BID:
             p = grid.round_down(max(1, int(fair - offset)))
         else:
             p = grid.round_up(min(MAX_BP - 1, int(fair + offset) + 1))
@@ -303,20 +306,20 @@ class Flow:
     def _quote(self, book: _Book, fine_only: bool = False) -> None:
         market = book.market
         rng = self.rng
-        side = "bid" if rng.random() < 0.5 else "ask"
+        side = _BID if rng.random() < 0.5 else _ASK
         offset = rng.expovariate(1.0 / float(self.config["spread_bp"]))
         price = self._price(market, side, book.fair, offset)
         if price is None:
             return
         if fine_only and price % 100 == 0:
             step = market.grid.step_at(price)
-            price = price - step if side == "bid" else price + step
+            price = price - step if side is _BID else price + step
             if not 0 < price < MAX_BP or not market.grid.is_valid(price, 0):
                 return
         # never cross: a quote that would trade goes one step behind the far side
-        if side == "bid" and market.asks and price >= min(market.asks):
+        if side is _BID and market.asks and price >= min(market.asks):
             return
-        if side == "ask" and market.bids and price <= max(market.bids):
+        if side is _ASK and market.bids and price <= max(market.bids):
             return
         lp, _ = self._user(book.shard)
         order, _ = self.exchange.create_order(
@@ -334,10 +337,10 @@ class Flow:
 
     def _take(self, book: _Book) -> None:
         market = book.market
-        side = "bid" if self.rng.random() < 0.5 else "ask"
+        side = _BID if self.rng.random() < 0.5 else _ASK
         far = (
             (min(market.asks) if market.asks else None)
-            if side == "bid"
+            if side is _BID
             else (max(market.bids) if market.bids else None)
         )
         if far is None:
@@ -354,7 +357,7 @@ class Flow:
             exchange_index=book.shard,
         )
         # the fair value leans toward where the trades go
-        book.fair += (1 if side == "bid" else -1) * float(self.config["volatility_bp"])
+        book.fair += (1 if side is _BID else -1) * float(self.config["volatility_bp"])
 
     def _pick(self, book: _Book) -> Order | None:
         for _ in range(4):
@@ -402,9 +405,9 @@ class Flow:
             if picked is None:
                 return
             price = picked
-            if order.side == "bid" and market.asks and price >= min(market.asks):
+            if order.side is _BID and market.asks and price >= min(market.asks):
                 return
-            if order.side == "ask" and market.bids and price <= max(market.bids):
+            if order.side is _ASK and market.bids and price <= max(market.bids):
                 return
         if count <= order.filled:
             return

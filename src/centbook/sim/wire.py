@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
+from centbook.book import OrderSide
 from centbook.fixed import format_money, format_price, format_size
 from centbook.sim.engine import MAX_BP, EngineFill, Exchange, Market, Order, Position, Settlement, Trade
 
@@ -68,8 +69,8 @@ def market_json(m: Market) -> dict[str, Any]:
         "yes_ask_dollars": format_price(yes_ask),
         "no_bid_dollars": format_price(MAX_BP - yes_ask),
         "no_ask_dollars": format_price(MAX_BP - yes_bid),
-        "yes_bid_size_fp": format_size(m.level_size("bid", bid) if bid is not None else 0),
-        "yes_ask_size_fp": format_size(m.level_size("ask", ask) if ask is not None else 0),
+        "yes_bid_size_fp": format_size(m.level_size(OrderSide.BID, bid) if bid is not None else 0),
+        "yes_ask_size_fp": format_size(m.level_size(OrderSide.ASK, ask) if ask is not None else 0),
         "last_price_dollars": format_price(last),
         "previous_yes_bid_dollars": "0.0000",
         "previous_yes_ask_dollars": "1.0000",
@@ -102,8 +103,8 @@ def market_json(m: Market) -> dict[str, Any]:
 
 def orderbook_json(m: Market, depth: int = 0) -> dict[str, Any]:
     """Return ``orderbook_fp``: YES bids and NO bids, each in its own leg's prices, best last."""
-    bids = m.depth("bid")
-    asks = m.depth("ask")
+    bids = m.depth(OrderSide.BID)
+    asks = m.depth(OrderSide.ASK)
     if depth > 0:
         bids, asks = bids[:depth], asks[:depth]
     yes = [[format_price(p), format_size(s)] for p, s in reversed(bids)]
@@ -113,7 +114,7 @@ def orderbook_json(m: Market, depth: int = 0) -> dict[str, Any]:
 
 
 def order_json(o: Order) -> dict[str, Any]:
-    outcome = "yes" if o.side == "bid" else "no"
+    outcome = "yes" if o.side == OrderSide.BID else "no"
     return {
         "order_id": o.order_id,
         "user_id": o.user_id,
@@ -147,7 +148,7 @@ def order_json(o: Order) -> dict[str, Any]:
 
 def fill_json(f: EngineFill) -> dict[str, Any]:
     """REST fill (no ``client_order_id``: Kalshi removed it from REST fills on 2026-03-30)."""
-    outcome = "yes" if f.side == "bid" else "no"
+    outcome = "yes" if f.side == OrderSide.BID else "no"
     return {
         "fill_id": f.fill_id,
         "trade_id": f.fill_id,
@@ -171,7 +172,7 @@ def fill_json(f: EngineFill) -> dict[str, Any]:
 
 
 def trade_json(t: Trade) -> dict[str, Any]:
-    taker_outcome = "yes" if t.taker_side == "bid" else "no"
+    taker_outcome = "yes" if t.taker_side == OrderSide.BID else "no"
     return {
         "trade_id": t.trade_id,
         "ticker": t.ticker,

@@ -2,9 +2,14 @@
 
 Parts: :mod:`~centbook.sim.engine.records` (the constants and the records the engine keeps:
 orders, the engine's fill record :class:`EngineFill`, trades, positions, accounts, settlements,
-order groups, users, markets, series, events, the clock and :class:`EngineEvent`) and
-:mod:`~centbook.sim.engine.exchange` (:class:`Exchange`, the engine itself, with the money model
-the sim documents where Kalshi is silent).
+order groups, users, markets, series, events, the clock and :class:`EngineEvent`),
+:mod:`~centbook.sim.engine.exchange` (:class:`Exchange`, the facade every caller uses) and the
+parts behind it: :mod:`~centbook.sim.engine.bus` (events and ids),
+:mod:`~centbook.sim.engine.accounts` (balances, positions, fees, with the money model the sim
+documents where Kalshi is silent), :mod:`~centbook.sim.engine.matching` (the books and their
+trades), :mod:`~centbook.sim.engine.lifecycle` (market status, settlement, shards, routing),
+:mod:`~centbook.sim.engine.groups` (order groups) and :mod:`~centbook.sim.engine.orders` (order
+requests).
 """
 
 from centbook.sim.engine.exchange import Exchange

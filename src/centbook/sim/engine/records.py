@@ -1,6 +1,6 @@
 """The embedded exchange's records: the plain objects the engine keeps and its subscribers read.
 
-Units are the engine's (see :mod:`centbook.sim.engine.exchange` for the money model): prices in
+Units are the engine's (see :mod:`centbook.sim.engine.accounts` for the money model): prices in
 basis points of $1, sizes in hundredths of a contract, money in micro-dollars, times in Unix ns.
 
 Parts: the constants shared by the engine's parts (``MAX_BP``, ``GROUP_WINDOW_NS``, the event
@@ -18,6 +18,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from centbook.book import OrderSide
 from centbook.grid import PriceGrid
 from centbook.sim.config import PRICE_STRUCTURES
 
@@ -110,7 +111,8 @@ class EngineEvent:
     data : dict
         Kind-specific fields, integers in the engine's units:
 
-        * ``book_delta``: ``ticker``, ``side`` (YES book: ``bid`` or ``ask``), ``price_bp`` (YES
+        * ``book_delta``: ``ticker``, ``side`` (the resting order's :class:`OrderSide`: ``BID``
+          on the YES bids, ``ASK`` on the YES asks), ``price_bp`` (YES
           price), ``delta`` (signed hundredths), the resting order's ``order_id``, ``user_id``,
           ``client_order_id``, ``subaccount``, and ``cause_order_id``, ``cause_user_id``,
           ``cause_client_order_id`` of the request that caused it (the taker for a trade).
@@ -165,7 +167,7 @@ class Order:
     subaccount: int
     ticker: str
     exchange_index: int
-    side: str  # "bid" (buy YES) or "ask" (sell YES)
+    side: OrderSide  # BID buys YES, ASK sells YES
     price_bp: int
     initial: int
     filled: int = 0
@@ -204,7 +206,7 @@ class EngineFill:
     subaccount: int
     ticker: str
     exchange_index: int
-    side: str  # book side of the order that filled
+    side: OrderSide  # the side of the order that filled
     price_bp: int
     size: int
     is_taker: bool
@@ -220,7 +222,7 @@ class Trade:
     ticker: str
     price_bp: int
     size: int
-    taker_side: str  # book side of the taker
+    taker_side: OrderSide  # the side of the taker's order
     ts_ns: int
 
 
@@ -368,14 +370,17 @@ class Market:
     def best_ask(self) -> int | None:
         return min(self.asks) if self.asks else None
 
-    def level_size(self, side: str, price_bp: int) -> int:
-        levels = self.bids if side == "bid" else self.asks
-        return sum(o.remaining for o in levels.get(price_bp, ()))
+    def levels(self, side: OrderSide) -> dict[int, list[Order]]:
+        """Return the queues of one YES side by price: the bids for ``BID``, the asks for ``ASK``."""
+        return self.bids if side == OrderSide.BID else self.asks
 
-    def depth(self, side: str) -> list[tuple[int, int]]:
+    def level_size(self, side: OrderSide, price_bp: int) -> int:
+        return sum(o.remaining for o in self.levels(side).get(price_bp, ()))
+
+    def depth(self, side: OrderSide) -> list[tuple[int, int]]:
         """Return ``[(price_bp, size)]`` of one YES side, best first."""
-        levels = self.bids if side == "bid" else self.asks
-        prices = sorted(levels, reverse=(side == "bid"))
+        levels = self.levels(side)
+        prices = sorted(levels, reverse=(side == OrderSide.BID))
         return [(p, sum(o.remaining for o in levels[p])) for p in prices]
 
     @property

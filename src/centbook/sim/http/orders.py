@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from centbook.book import OrderSide
 from centbook.fixed import format_size
 from centbook.sim import wire
 from centbook.sim.engine import Order
@@ -111,7 +112,7 @@ class OrderRoutes(RouteFamily):
         if not isinstance(body, dict):
             raise bad_request("each order must be a JSON object")
         ticker = str_field(body, "ticker", required=True)
-        side = enum_field(body, "side", ("bid", "ask"))
+        side = OrderSide(enum_field(body, "side", ("bid", "ask")))
         count = parse_count(required_field(body, "count"), "count")
         price_bp = parse_price(required_field(body, "price"), "price")
         tif = enum_field(body, "time_in_force", ("fill_or_kill", "good_till_canceled", "immediate_or_cancel"))
@@ -281,7 +282,7 @@ class OrderRoutes(RouteFamily):
         self.core.charge(request, user_id, 1, raw_index if isinstance(raw_index, int) else None)
         sub = self.core.subaccount_q(request, user_id)
         ticker = str_field(body, "ticker", required=True)
-        side = enum_field(body, "side", ("bid", "ask"))
+        side = OrderSide(enum_field(body, "side", ("bid", "ask")))
         price_bp = parse_price(required_field(body, "price"), "price")
         count = parse_count(required_field(body, "count"), "count")
         if raw_index is not None:

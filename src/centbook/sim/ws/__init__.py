@@ -1,10 +1,12 @@
 """The embedded exchange's WebSocket face: Kalshi's ``/trade-api/ws/v2`` commands and channels.
 
-One :class:`StreamHub` per sim listens to the engine's :class:`~centbook.sim.engine.EngineEvent`
-stream and turns each change into the messages Kalshi sends, for every subscription that wants
-it, at the moment the engine makes the change. A client that applies the snapshot and every delta
-of an ``orderbook_delta`` subscription therefore holds exactly the book ``GET
-/markets/{ticker}/orderbook?depth=0`` returns at the same point.
+One :class:`StreamHub` per sim keeps the connections and their subscriptions; its
+:class:`~centbook.sim.ws.publisher.Publisher` listens to the engine's
+:class:`~centbook.sim.engine.EngineEvent` stream and turns each change into the messages Kalshi
+sends, for every subscription that wants it, at the moment the engine makes the change. A
+client that applies the snapshot and every delta of an ``orderbook_delta`` subscription
+therefore holds exactly the book ``GET /markets/{ticker}/orderbook?depth=0`` returns at the same
+point.
 
 Choices where Kalshi's documents are silent (PROTOCOL.md 1.3-1.6 and 2):
 
