@@ -97,7 +97,7 @@ bench: build sdk-venv
 		print(write_report(Path('build/bench/results.json'), Path('build/bench/report'), 'make bench'))"
 
 lint: build
-	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff check src tests benchmarks scripts docs
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/cython-lint src/centbook
 	$(BIN)/mypy
 
