@@ -1,5 +1,6 @@
 """The configuration reference of docs/market-maker.md: every field of centbook.mm.config, with a meaning."""
 import dataclasses
+import re
 import sys
 from pathlib import Path
 
@@ -26,3 +27,12 @@ def test_a_class_body_comment_wins_over_the_docstring_example():
     comments = mmconfig.field_comments(config)
     # RiskConfig.position_check_s has a comment in both places; the class body's is used
     assert comments[("risk", "position_check_s")].startswith("a market_positions value may disagree")
+
+
+def test_the_pages_example_file_loads(tmp_path):
+    page = (Path(__file__).resolve().parents[2] / "docs" / "market-maker.md").read_text()
+    (example,) = re.findall(r"^```toml\n(.*?)^```", page, re.M | re.S)
+    path = tmp_path / "mm.toml"
+    path.write_text(example)
+    cfg = config.load_config(str(path))
+    assert (cfg.env, cfg.strategy.half_spread_bp, cfg.risk.max_loss_micro) == ("demo", 200, 50_000_000)
