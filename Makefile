@@ -13,7 +13,7 @@ FUZZ_BIN := build/fuzz/fuzz_frame
 FUZZ_CFLAGS := -std=c99 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -Wall -Wextra -Icsrc
 FUZZ_SEED ?= 1
 
-.PHONY: all setup build debug-build test test-debug bench sdk-venv lint demo fuzz fuzz-smoke clean
+.PHONY: all setup build debug-build test test-debug docs bench sdk-venv lint demo fuzz fuzz-smoke clean
 
 all: build
 
@@ -23,7 +23,7 @@ $(BIN)/python:
 # Dependencies (pinned by constraints.txt) and the editable install; redone when they change.
 $(DEPS): constraints.txt pyproject.toml | $(BIN)/python
 	$(PIP) setuptools wheel cython picows  # picows.pxd is cimported at build time
-	$(PIP) --no-build-isolation -e '.[test,lint]'
+	$(PIP) --no-build-isolation -e '.[test,lint,docs]'
 	touch $@
 
 setup: $(DEPS)
@@ -41,13 +41,19 @@ debug-build: $(DEPS)
 		--target $(DEBUG_SITE) . > build/debug/build.log 2>&1 \
 		|| (tail -40 build/debug/build.log; echo "debug build failed: build/debug/build.log"; exit 1)
 
-test: build debug-build fuzz-smoke sdk-venv
+test: build debug-build fuzz-smoke sdk-venv docs
 	$(BIN)/python -m pytest $(PYTEST_FLAGS)
 	$(MAKE) --no-print-directory test-debug
 
 test-debug:
 	CENTBOOK_EXPECT_DEBUG=1 PYTHONPATH=$(DEBUG_SITE) $(BIN)/python -m pytest -p no:cacheprovider \
 		$(BOOK_TESTS) -q --durations=5
+
+# The documentation (docs/: Sphinx, MyST pages, API reference from the docstrings) into
+# build/docs/html, warnings as errors. Offline: nothing is fetched. autodoc imports the compiled
+# modules, hence build. Part of `make test`.
+docs: build
+	$(BIN)/python -m sphinx -b html -W --keep-going -q docs build/docs/html
 
 # The frame parser alone, under AddressSanitizer + UBSan, fed mutations of real frames.
 $(FUZZ_BIN): fuzz/fuzz_frame.c csrc/cb_frame.c csrc/cb_frame.h csrc/cb_fixed.h
@@ -80,7 +86,7 @@ sdk-venv: build
 # `make bench SDK_DELTAS=1000000` replays the whole stream (about 25 minutes more).
 SDK_DELTAS ?= 200000
 bench: build sdk-venv
-	$(PIP) --no-build-isolation -e '.[test,lint,bench]'
+	$(PIP) --no-build-isolation -e '.[test,lint,docs,bench]'
 	@mkdir -p build/bench/report
 	$(BIN)/python -c "from benchmarks.runner import build_floor; build_floor()"
 	CENTBOOK_SDK_STATUS=$(SDK_STATUS) CENTBOOK_BENCH_SDK_DELTAS=$(SDK_DELTAS) $(BIN)/python -m pytest benchmarks --timeout=3600 --benchmark-only \
@@ -91,7 +97,7 @@ bench: build sdk-venv
 		print(write_report(Path('build/bench/results.json'), Path('build/bench/report'), 'make bench'))"
 
 lint: build
-	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff check src tests benchmarks scripts docs
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/cython-lint src/centbook
 	$(BIN)/mypy
 
@@ -101,4 +107,4 @@ demo: build
 	$(BIN)/python -m centbook.cli.demo --duration $(DEMO_DURATION) --json build/demo-summary.json
 
 clean:
-	rm -rf build src/centbook/*.so src/centbook/*/*.so src/centbook/*.c benchmarks/*.so .pytest_cache
+	rm -rf build docs/generated src/centbook/*.so src/centbook/*/*.so src/centbook/*.c benchmarks/*.so .pytest_cache
