@@ -45,10 +45,11 @@ PUBLIC = {
         "main",
     ],
     "centbook.cli.errors": [
-        "CommandError", "RUNTIME", "USAGE", "explain",
+        "CommandError", "RUNTIME", "USAGE", "explain", "refused_key",
     ],
     "centbook.cli.exchange": [
         "ENV_VARS", "Exchange", "ExchangeSettings", "add_exchange_options", "choose", "open_exchange",
+        "require_exchange",
     ],
     "centbook.cli.mm": [
         "add_parser",
@@ -58,7 +59,8 @@ PUBLIC = {
     ],
     "centbook.cli.watch": [
         "DEPTH", "MARKET_HEIGHT", "MARKET_WIDTH", "STATE_STYLE", "TRADES", "WatchConfig", "Watcher",
-        "add_parser", "contracts", "dollars", "fetch_grids", "layout", "main", "render_market", "watch",
+        "add_parser", "check_key", "contracts", "dollars", "fetch_grids", "layout", "main", "render_market",
+        "watch",
     ],
     "centbook.commands": [
         "CHANNELS", "CommandIds", "UPDATE_ACTIONS", "add_markets", "delete_markets",

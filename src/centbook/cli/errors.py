@@ -18,7 +18,7 @@ from centbook.auth import CredentialsError
 from centbook.mm.config import ConfigError
 from centbook.protocol.errors import AuthenticationError
 
-__all__ = ["RUNTIME", "USAGE", "CommandError", "explain"]
+__all__ = ["RUNTIME", "USAGE", "CommandError", "explain", "refused_key"]
 
 USAGE = 2
 RUNTIME = 1
@@ -40,6 +40,12 @@ class CommandError(Exception):
         self.status = status
 
 
+def refused_key(key_id: str) -> str:
+    """The line for an exchange that answers HTTP 401 to a signed request."""
+    return (f"the exchange refused API key {key_id!r} (HTTP 401): check that the key id and the key "
+            "file belong to this exchange (demo keys do not work on prod)")
+
+
 def _chain(exc: BaseException) -> list[BaseException]:
     seen: list[BaseException] = []
     current: BaseException | None = exc
@@ -59,8 +65,7 @@ def _explain_one(exc: BaseException) -> tuple[str, int] | None:
     if isinstance(exc, (CredentialsError, ConfigError)):
         return str(exc), USAGE
     if isinstance(exc, AuthenticationError):
-        return (f"the exchange refused API key {exc.key_id!r} (HTTP 401): check that the key id and "
-                "the key file belong to this exchange (demo keys do not work on prod)"), RUNTIME
+        return refused_key(exc.key_id), RUNTIME
     if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError | ssl.SSLError):
         where = _where(exc) if isinstance(exc, aiohttp.ClientConnectorError) else "the exchange"
         return (f"TLS with {where} failed ({exc}): check the URL's host and scheme "
@@ -69,7 +74,9 @@ def _explain_one(exc: BaseException) -> tuple[str, int] | None:
         where = exc.host if isinstance(exc, aiohttp.ClientConnectorError) else "the exchange's host"
         return f"cannot resolve {where}: check the host name in --url", RUNTIME
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return (f"cannot connect to {_where(exc)} ({exc.os_error.strerror or exc.os_error}): "
+        why = "connection refused" if isinstance(exc.os_error, ConnectionRefusedError) else (
+            exc.os_error.strerror or str(exc.os_error))
+        return (f"cannot connect to {_where(exc)} ({why}): "
                 "is the exchange running, and is --url right?"), RUNTIME
     if isinstance(exc, ConnectionRefusedError):
         return "the exchange refused the connection: is it running, and is --url right?", RUNTIME

@@ -47,7 +47,8 @@ from centbook.protocol.environments import (
 )
 from centbook.sim import SimProcess
 
-__all__ = ["ENV_VARS", "Exchange", "ExchangeSettings", "add_exchange_options", "choose", "open_exchange"]
+__all__ = ["ENV_VARS", "Exchange", "ExchangeSettings", "add_exchange_options", "choose", "open_exchange",
+           "require_exchange"]
 
 #: setting -> environment variable (see the table above)
 ENV_VARS = {"env": "CENTBOOK_ENV", "url": "CENTBOOK_URL", "ws_url": "CENTBOOK_WS_URL",
@@ -145,10 +146,12 @@ class Exchange:
             self.sim = None
 
 
-def _no_exchange(prog: str) -> CommandError:
-    return CommandError(f"no exchange chosen: pass --url URL (e.g. what 'centbook sim' prints), --env sim "
-                        f"for a private embedded exchange, or --env demo|prod for Kalshi "
-                        f"(or set CENTBOOK_URL / CENTBOOK_ENV; see {prog} --help)")
+def require_exchange(settings: ExchangeSettings, prog: str) -> None:
+    """Raise :class:`CommandError` saying how to choose an exchange when ``settings`` name none."""
+    if settings.env is None and settings.url is None:
+        raise CommandError("no exchange chosen: pass --url URL (e.g. what 'centbook sim' prints), --env sim "
+                           "for a private embedded exchange, or --env demo|prod for Kalshi (or set "
+                           f"CENTBOOK_URL / CENTBOOK_ENV; see {prog} --help)")
 
 
 def _credentials(settings: ExchangeSettings, where: str) -> Credentials:
@@ -180,6 +183,7 @@ def open_exchange(settings: ExchangeSettings, prog: str, sim_args: Sequence[str]
     CredentialsError
         A key file that is missing, unreadable or corrupt.
     """
+    require_exchange(settings, prog)
     if settings.url:
         try:
             rest, ws = exchange_urls(settings.url, settings.ws_url)
@@ -191,8 +195,6 @@ def open_exchange(settings: ExchangeSettings, prog: str, sim_args: Sequence[str]
         ws = settings.ws_url or WS_URLS[settings.env]
         return Exchange(REST_URLS[settings.env], ws, _credentials(settings, f"Kalshi {settings.env}"),
                         settings.env)
-    if settings.env == "sim":
-        sim = SimProcess(seed=1, args=list(sim_args)).start()
-        creds = Credentials(sim.api_key_id, sim.private_key_pem)
-        return Exchange(sim.rest_url, sim.ws_url, creds, "sim", sim)
-    raise _no_exchange(prog)
+    sim = SimProcess(seed=1, args=list(sim_args)).start()
+    creds = Credentials(sim.api_key_id, sim.private_key_pem)
+    return Exchange(sim.rest_url, sim.ws_url, creds, "sim", sim)

@@ -21,6 +21,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from rich.console import Console, Group
@@ -28,16 +29,17 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from centbook.auth import Credentials
 from centbook.book import BookState, OrderBook, Side
-from centbook.cli.errors import CommandError
+from centbook.cli.errors import RUNTIME, CommandError, refused_key
 from centbook.cli.exchange import ExchangeSettings, add_exchange_options, choose, open_exchange
 from centbook.feed.connection import Feed
 from centbook.grid import PriceGrid
 from centbook.mm.config import fill, read_toml
 from centbook.protocol.messages import Trade
 
-__all__ = ["MARKET_HEIGHT", "MARKET_WIDTH", "WatchConfig", "Watcher", "fetch_grids", "layout", "main",
-           "render_market"]
+__all__ = ["MARKET_HEIGHT", "MARKET_WIDTH", "WatchConfig", "Watcher", "check_key", "fetch_grids", "layout",
+           "main", "render_market"]
 
 DEPTH = 5
 TRADES = 5
@@ -92,6 +94,24 @@ async def fetch_grids(rest_url: str, tickers: Sequence[str] = (), limit: int = 8
         raise CommandError(f"unknown market(s) on this exchange: {', '.join(missing)}; run without "
                            "tickers to watch the open ones")
     return grids
+
+
+async def check_key(rest_url: str, credentials: Credentials) -> None:
+    """Make one signed read (``GET /portfolio/balance``) so that a refused key fails at once.
+
+    A WebSocket handshake refused with 401 is retried by the feed like any failed connection; a
+    person who typed the wrong key wants to hear it instead.
+
+    Raises
+    ------
+    CommandError
+        The exchange answered 401.
+    """
+    path = urlsplit(rest_url).path + "/portfolio/balance"
+    async with aiohttp.ClientSession() as http, \
+            http.get(rest_url + "/portfolio/balance", headers=credentials.headers("GET", path)) as resp:
+        if resp.status == 401:
+            raise CommandError(refused_key(credentials.key_id), RUNTIME)
 
 
 def render_market(book: OrderBook, trades: Sequence[Trade], depth: int = DEPTH) -> Table:
@@ -294,7 +314,7 @@ def main(args: argparse.Namespace) -> int:
         fill(config, read_toml(args.config), args.config)
     if args.sim:
         if args.env not in (None, "sim") or args.url:
-            raise CommandError("--sim is --env sim: give one exchange")
+            raise CommandError("--sim and --env/--url name two exchanges: give one")
         args.env = "sim"
     settings = choose(args, vars(config))
     tickers = args.tickers or config.markets
@@ -309,6 +329,7 @@ def main(args: argparse.Namespace) -> int:
 
 async def _watch(rest_url: str, ws_url: str, creds: Any, tickers: Sequence[str],
                  args: argparse.Namespace) -> int:
+    await check_key(rest_url, creds)
     grids = await fetch_grids(rest_url, tickers, args.markets)
     if not grids:
         raise CommandError("the exchange lists no open market to watch: name one (centbook watch TICKER)",

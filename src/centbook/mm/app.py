@@ -29,7 +29,14 @@ from typing import Any
 import uvloop
 
 from centbook.cli.errors import CommandError
-from centbook.cli.exchange import ENV_VARS, Exchange, add_exchange_options, choose, open_exchange
+from centbook.cli.exchange import (
+    ENV_VARS,
+    Exchange,
+    add_exchange_options,
+    choose,
+    open_exchange,
+    require_exchange,
+)
 from centbook.feed.connection import FeedConfig
 from centbook.mm.config import MMConfig, load_config
 from centbook.mm.maker import MarketMaker
@@ -215,9 +222,7 @@ def _settings(args: argparse.Namespace) -> tuple[MMConfig, Any]:
                                     "inject_disconnect_at_s": args.inject_disconnect_at,
                                     "requote": args.requote})
     settings = choose(args, {name: getattr(cfg, name) for name in ENV_VARS})
-    if settings.env is None and settings.url is None:
-        raise CommandError("no exchange chosen: pass --env sim for a private embedded exchange, --url URL "
-                           "for a running one (what 'centbook sim' prints) or --env demo|prod for Kalshi")
+    require_exchange(settings, "centbook mm")
     prod = settings.env == "prod" or (settings.url is not None and _is_prod_url(settings.url))
     if prod and not args.confirm_prod:
         raise CommandError("Kalshi prod trades real money; add --i-understand-this-trades-real-money")
