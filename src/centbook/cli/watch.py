@@ -150,7 +150,7 @@ def render_market(book: OrderBook, trades: Sequence[Trade], depth: int = DEPTH) 
         caption.append("last trades: " + "  ".join(
             f"{contracts(t.msg.count_c100)}@{dollars(t.msg.yes_price_bp)}"
             f"{'' if t.msg.taker_side is None else ' ' + t.msg.taker_side}" for t in trades))
-    table.caption = "\n".join(caption)
+    table.caption = Text("\n".join(caption), no_wrap=True, overflow="ellipsis")  # one line each: see layout
     table.caption_justify = "left"
     return table
 
@@ -237,8 +237,7 @@ def layout(markets: int, width: int, height: int, page: int = 1) -> tuple[slice,
         return shown, columns, ""
     hidden = markets - (shown.stop - shown.start)
     return shown, columns, (f"markets {shown.start + 1}-{shown.stop} of {markets} (page {page}/{pages}); "
-                            f"{hidden} hidden: --page N shows another page, naming markets "
-                            "(centbook watch TICKER ...) filters, a larger window shows more")
+                            f"{hidden} hidden: --page N, name markets (watch TICKER ...) or enlarge")
 
 
 async def watch(ws_url: str, credentials: Any, grids: Mapping[str, PriceGrid], *,

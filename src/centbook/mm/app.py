@@ -253,6 +253,7 @@ def run_mm(args: argparse.Namespace) -> int:
         inject = cfg.duration_s / 2
     sim_args = ["--flow", "--flow-rate", str(cfg.sim_flow_rate), "--tier", "premier"]
     exchange = open_exchange(settings, "centbook mm", sim_args)
+    cfg.env = exchange.env  # the maker's defaults follow it (pre-signing on for the embedded exchange)
     started = time.monotonic()
     try:
         if exchange.sim is not None:
