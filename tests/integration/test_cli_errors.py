@@ -112,26 +112,18 @@ def test_missing_config_file(tmp_path):
     check(tmp_path, "mm", 2, "--config", str(tmp_path / "mm.toml"), words=("mm.toml", "does not exist"))
 
 
-def test_toml_syntax_error(tmp_path):
-    path = tmp_path / "mm.toml"
-    path.write_text('env = "sim"\nduration_s 10\n')
-    check(tmp_path, "mm", 2, "--config", str(path), words=("not valid TOML", "line 2"))
-
-
-def test_unknown_toml_key(tmp_path):
-    path = tmp_path / "mm.toml"
-    path.write_text('env = "sim"\n[risk]\nmax_postion = 5\n')
-    check(tmp_path, "mm", 2, "--config", str(path), words=("'max_postion'", "[risk]", "max_position"))
-    path.write_text('urll = "http://127.0.0.1:1"\n')
-    check(tmp_path, "watch", 2, "--config", str(path), words=("'urll'", "url"))
-
-
-def test_toml_value_of_the_wrong_type_starts_no_sim(tmp_path):
-    path = tmp_path / "mm.toml"
-    path.write_text('env = "sim"\nduration_s = "ten"\n')
-    check(tmp_path, "mm", 2, "--config", str(path), words=("duration_s", "a number", "'ten'"))
-    path.write_text('env = "sim"\n[strategy]\nsize = 1.5\n')
-    check(tmp_path, "mm", 2, "--config", str(path), words=("size", "an integer"))
+@pytest.mark.parametrize(("command", "toml", "words"), [
+    ("mm", 'env = "sim"\nduration_s 10\n', ("not valid TOML", "line 2")),  # syntax
+    ("mm", 'env = "sim"\n[risk]\nmax_postion = 5\n', ("'max_postion'", "[risk]", "max_position")),
+    ("watch", 'urll = "http://127.0.0.1:1"\n', ("'urll'", "url")),
+    # a wrong type is found before the embedded exchange starts (check() sees no process left)
+    ("mm", 'env = "sim"\nduration_s = "ten"\n', ("duration_s", "a number", "'ten'")),
+    ("mm", 'env = "sim"\n[strategy]\nsize = 1.5\n', ("size", "an integer")),
+], ids=["syntax", "unknown-key", "unknown-key-watch", "wrong-type", "wrong-type-table"])
+def test_toml_mistakes(tmp_path, command, toml, words):
+    path = tmp_path / "config.toml"
+    path.write_text(toml)
+    check(tmp_path, command, 2, "--config", str(path), words=words)
 
 
 def test_no_exchange_chosen(tmp_path):

@@ -8,11 +8,14 @@ children with it.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import subprocess
 import sys
 import urllib.request
+from collections.abc import Iterator
 
 import pytest
 
@@ -28,18 +31,27 @@ def _children(run: Run, pid: int) -> list[int]:
     return [p for p in run.processes() if p != pid]
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_first_signal_to_the_group_pulls_quotes_and_exits_0(tmp_path, sig):
-    run = Run(tmp_path)
+@contextlib.contextmanager
+def quoting_maker(run: Run) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``centbook mm --env sim`` in a process group of its own, once it quotes; yield it and the
+    embedded exchange's host root. Whatever of the run is left is killed afterwards."""
     proc = run.start("mm", "--env", "sim", "--duration", "0")
     try:
         assert proc.stdout is not None
-        read_until(proc.stdout, _quoting)
+        lines = read_until(proc.stdout, _quoting)
+        first = next(line for line in lines if line.startswith("embedded exchange"))
+        yield proc, first.split(" at ", 1)[1].split(";", 1)[0]
+    finally:
+        run.kill_all()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_first_signal_to_the_group_pulls_quotes_and_exits_0(tmp_path, sig):
+    run = Run(tmp_path)
+    with quoting_maker(run) as (proc, _):
         assert len(_children(run, proc.pid)) >= 2  # the exchange and the signing helper
         os.killpg(proc.pid, sig)  # the whole group, as a terminal's Ctrl-C
         out, err = proc.communicate(timeout=40)
-    finally:
-        run.kill_all()
     assert proc.returncode == 0, err
     assert f"{sig.name}: pulling quotes" in out
     assert "verified: nothing of this session rests" in out and "resting orders left: 0" in out
@@ -49,12 +61,7 @@ def test_first_signal_to_the_group_pulls_quotes_and_exits_0(tmp_path, sig):
 
 def test_second_signal_exits_at_once_saying_what_may_rest(tmp_path):
     run = Run(tmp_path)
-    proc = run.start("mm", "--env", "sim", "--duration", "0")
-    try:
-        assert proc.stdout is not None
-        first = read_until(proc.stdout, lambda line: line.startswith("embedded exchange"))[-1]
-        root = first.split(" at ", 1)[1].split(";", 1)[0]
-        read_until(proc.stdout, _quoting)
+    with quoting_maker(run) as (proc, root):
         # the shutdown's order-group trigger hangs: the maker is mid-shutdown at the second signal
         fault = {"path": "/portfolio/order_groups/.*/trigger", "action": "delay", "delay_s": 30,
                  "times": None}
@@ -66,8 +73,6 @@ def test_second_signal_exits_at_once_saying_what_may_rest(tmp_path):
         read_until(proc.stdout, lambda line: "pulling quotes" in line)
         os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=20)
-    finally:
-        run.kill_all()
     assert proc.returncode == 1, err
     assert "centbook mm: interrupted twice" in err and "may rest" in err, err
     assert "Traceback" not in err
@@ -76,16 +81,10 @@ def test_second_signal_exits_at_once_saying_what_may_rest(tmp_path):
 
 def test_killed_maker_takes_its_children_with_it(tmp_path):
     run = Run(tmp_path)
-    proc = run.start("mm", "--env", "sim", "--duration", "0")
-    try:
-        assert proc.stdout is not None
-        read_until(proc.stdout, _quoting)
-        children = _children(run, proc.pid)
-        assert len(children) >= 2
+    with quoting_maker(run) as (proc, _):
+        assert len(_children(run, proc.pid)) >= 2
         proc.kill()
         proc.wait(5)
         gone_s = run.wait_gone(timeout=3.0)
-    finally:
-        run.kill_all()
     print(f"children gone {gone_s * 1000:.0f} ms after SIGKILL of the maker")
     assert not run.leftovers(), run.leftovers()  # the exchange removed its key file on SIGTERM

@@ -141,7 +141,7 @@ PUBLIC = {
     ],
     "centbook.mm.config": [
         "ConfigError", "GROUP_POLICIES", "MMConfig", "REQUOTE_MODES", "RiskConfig", "StrategyConfig",
-        "fill", "load_config", "read_toml",
+        "fill", "load_config", "read_config_file", "read_toml",
     ],
     "centbook.mm.events": [
         "EventHandler",

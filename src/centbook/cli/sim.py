@@ -20,6 +20,7 @@ from aiohttp import web
 
 from centbook.children import die_with_parent
 from centbook.cli.errors import RUNTIME, CommandError
+from centbook.mm.config import read_config_file
 from centbook.protocol.environments import REST_PATH, WS_PATH
 from centbook.sim import Credentials, build, default_config
 from centbook.sim.auth import write_credentials
@@ -80,12 +81,7 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
     if not args.config:
         return default_config()
     try:
-        with open(args.config) as fh:
-            config = json.load(fh)
-    except FileNotFoundError:
-        raise CommandError(f"the configuration file {args.config!r} does not exist") from None
-    except OSError as exc:
-        raise CommandError(f"cannot read the configuration file {args.config!r}: {exc.strerror}") from None
+        config = json.loads(read_config_file(args.config))
     except json.JSONDecodeError as exc:
         raise CommandError(f"{args.config} is not valid JSON: {exc}") from None
     if not isinstance(config, dict):

@@ -111,10 +111,10 @@ def summary_text(st: dict[str, Any], leftover: int) -> str:
     lines.append(f"  amends {c['amends']}; write tokens spent: create {tokens.get('create', 0)}, "
                  f"cancel {tokens.get('cancel', 0)}, amend {tokens.get('amend', 0)}; "
                  f"group triggers {c['group_triggers']}; unknown outcomes resolved over REST {c['resolved']}")
-    for name, h in st["latency_ns"].items():
-        if not h["count"]:
-            continue  # a path this run never took
-        lines.append(f"  {name:20s} n={h['count']:6d} p50={_us(h['p50'])} p99={_us(h['p99'])} "
+    taken = {name: h for name, h in st["latency_ns"].items() if h["count"]}  # paths this run took
+    width = max(map(len, taken), default=0)
+    for name, h in taken.items():
+        lines.append(f"  {name:{width}s} n={h['count']:6d} p50={_us(h['p50'])} p99={_us(h['p99'])} "
                      f"p99.9={_us(h['p99.9'])}")
     return "\n".join(lines)
 
@@ -192,7 +192,8 @@ async def run_session(cfg: MMConfig, rest_url: str, ws_url: str, credentials: An
     for key in ("counts", "tokens", "halted", "totals", "latency_ns", "elapsed_s", "reconnects"):
         final[key] = after[key]
     for ticker, m in final["markets"].items():  # what rests now, as the text says
-        m["quotes_at_stop"] = m["quotes"]
+        # the last quotes' price and size, without a state that would no longer be true
+        m["last_quotes"] = {side: None if q is None else q[:2] for side, q in m["quotes"].items()}
         m["quotes"] = after["markets"][ticker]["quotes"] if mm.left_resting else dict.fromkeys(m["quotes"])
     final["left_resting"] = max(mm.left_resting, 0)
     return final, mm.left_resting

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, get_args, get_origin, get_type_hints
 
 __all__ = ["ConfigError", "GROUP_POLICIES", "MMConfig", "REQUOTE_MODES", "RiskConfig", "StrategyConfig",
-           "fill", "load_config", "read_toml"]
+           "fill", "load_config", "read_config_file", "read_toml"]
 
 REQUOTE_MODES = ("auto", "amend", "cancel_create")
 GROUP_POLICIES = ("halt", "reset")
@@ -119,6 +119,23 @@ class MMConfig:
         return self.requote in ("auto", "amend")
 
 
+def read_config_file(path: str) -> bytes:
+    """Return the bytes of a configuration file (TOML here, JSON for ``centbook sim``).
+
+    Raises
+    ------
+    ConfigError
+        The file is missing or unreadable (the message names it).
+    """
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        raise ConfigError(f"the configuration file {path!r} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the configuration file {path!r}: {exc.strerror}") from None
+
+
 def read_toml(path: str) -> dict[str, Any]:
     """Return the table of a TOML file.
 
@@ -128,13 +145,8 @@ def read_toml(path: str) -> dict[str, Any]:
         The file is missing or unreadable, or is not valid TOML (with line and column).
     """
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"the configuration file {path!r} does not exist") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read the configuration file {path!r}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
+        return tomllib.loads(read_config_file(path).decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
 
 
