@@ -257,7 +257,7 @@ def test_toml_config_flags_and_prod_confirmation(tmp_path):
                     '[risk]\nmax_position = 700\n')
     cfg = load_config(str(path), {"subaccount": 3, "duration_s": None})
     assert cfg.markets == ["A", "B"] and cfg.subaccount == 3 and cfg.strategy.half_spread_bp == 300
-    assert cfg.risk.max_position == 700 and cfg.env is None
+    assert cfg.risk.max_position == 700 and cfg.env == "sim"
     path.write_text("nonsense = 1\n")
     try:
         load_config(str(path))

@@ -38,7 +38,7 @@ from centbook.cli.exchange import (
     require_exchange,
 )
 from centbook.feed.connection import FeedConfig
-from centbook.mm.config import MMConfig, load_config
+from centbook.mm.config import MMConfig, load_config, read_toml
 from centbook.mm.maker import MarketMaker
 from centbook.protocol.environments import environment_of, exchange_urls
 from centbook.protocol.errors import RejectedError
@@ -222,7 +222,8 @@ def _settings(args: argparse.Namespace) -> tuple[MMConfig, Any]:
                                     "subaccount": args.subaccount, "sim_flow_rate": args.flow_rate,
                                     "inject_disconnect_at_s": args.inject_disconnect_at,
                                     "requote": args.requote})
-    settings = choose(args, {name: getattr(cfg, name) for name in ENV_VARS})
+    toml = read_toml(args.config) if args.config else {}  # what the file says, not MMConfig's defaults
+    settings = choose(args, {name: toml.get(name) for name in ENV_VARS})
     require_exchange(settings, "centbook mm")
     prod = settings.env == "prod" or (settings.url is not None and _is_prod_url(settings.url))
     if prod and not args.confirm_prod:

@@ -82,7 +82,9 @@ class RiskConfig:
 class MMConfig:
     """Everything ``centbook mm`` needs besides credentials."""
 
-    env: str | None = None
+    # The command sets env from the exchange it chose (centbook.cli.exchange); a maker made in
+    # code keeps "sim" unless told otherwise (pre-signing defaults on for the embedded exchange).
+    env: str | None = "sim"
     url: str | None = None
     ws_url: str | None = None
     credentials: str | None = None
