@@ -19,7 +19,7 @@ import os
 import re
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -40,6 +40,13 @@ log = logging.getLogger("centbook.auth")
 
 SALT_LENGTH = 32  # bytes; = the SHA-256 digest length, what Kalshi's sample code uses
 _KEY_ID_FORM = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+class _SavedKey(msgspec.Struct):
+    """The JSON key file of ``centbook sim --credentials-out``."""
+
+    api_key_id: str
+    private_key_pem: str
 
 
 class CredentialsError(ValueError):
@@ -150,8 +157,11 @@ class Credentials:
         )
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Credentials:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
         """Load credentials from ``KALSHI_API_KEY_ID`` and ``KALSHI_PRIVATE_KEY_PATH``.
+
+        ``KALSHI_PRIVATE_KEY_PATH`` may also name the JSON file ``centbook sim --credentials-out``
+        writes, which carries its key id (``KALSHI_API_KEY_ID`` is then optional).
 
         Raises
         ------
@@ -159,22 +169,53 @@ class Credentials:
             A variable is missing, or the key file cannot be read or parsed.
         """
         env = os.environ if environ is None else environ
-        key_id = env.get("KALSHI_API_KEY_ID", "")
+        key_id = env.get("KALSHI_API_KEY_ID", "") or None
         path = env.get("KALSHI_PRIVATE_KEY_PATH", "")
-        missing = [n for n, v in (("KALSHI_API_KEY_ID", key_id), ("KALSHI_PRIVATE_KEY_PATH", path)) if not v]
-        if missing:
-            raise CredentialsError(f"environment variable(s) not set: {', '.join(missing)}")
-        return cls.from_file(key_id, path)
+        if not path:
+            missing = "KALSHI_PRIVATE_KEY_PATH" if key_id else "KALSHI_API_KEY_ID, KALSHI_PRIVATE_KEY_PATH"
+            raise CredentialsError(f"environment variable(s) not set: {missing}")
+        return cls.from_file(path, key_id)
 
     @classmethod
-    def from_file(cls, key_id: str, path: str) -> Credentials:
-        """Load credentials from a key id and the path of a PEM private key file."""
+    def from_file(cls, path: str | os.PathLike[str], key_id: str | None = None) -> Credentials:
+        """Load credentials from a file: a PEM private key (with ``key_id``) or a sim's JSON.
+
+        Parameters
+        ----------
+        path : str or path-like
+            A PEM private key as Kalshi hands it out, or the JSON file
+            ``{"api_key_id": ..., "private_key_pem": ...}`` that ``centbook sim
+            --credentials-out`` writes.
+        key_id : str, optional
+            The API key id; required with a PEM file; with the JSON file it replaces the file's.
+
+        Raises
+        ------
+        CredentialsError
+            The file is missing or unreadable, is neither form, or a PEM file comes without a
+            key id (the message names the file, never the key).
+        """
+        name = os.fspath(path)
         try:
-            with open(path, "rb") as fh:
-                pem = fh.read()
+            with open(name, "rb") as fh:
+                data = fh.read()
+        except FileNotFoundError:
+            raise CredentialsError(f"the key file {name!r} does not exist") from None
         except OSError as exc:
-            raise CredentialsError(f"cannot read the private key file {path!r}: {exc.strerror}") from None
-        return cls(key_id, pem)
+            raise CredentialsError(f"cannot read the key file {name!r}: {exc.strerror}") from None
+        if data.lstrip().startswith(b"{"):
+            try:
+                saved = msgspec.json.decode(data, type=_SavedKey)
+            except msgspec.DecodeError:
+                raise CredentialsError(
+                    f"the key file {name!r} is neither a PEM private key nor the JSON "
+                    "{api_key_id, private_key_pem} that 'centbook sim --credentials-out' writes"
+                ) from None
+            return cls(key_id or saved.api_key_id, saved.private_key_pem)
+        if not key_id:
+            raise CredentialsError(f"the PEM key file {name!r} needs its API key id "
+                                   "(KALSHI_API_KEY_ID, or --key-id on the command line)")
+        return cls(key_id, data)
 
     def __repr__(self) -> str:
         return f"Credentials(key_id={self.key_id!r}, key_bits={self.key_bits})"

@@ -1,10 +1,8 @@
 """The import path ``centbook.watch``: the public names of :mod:`centbook.cli.watch`."""
 from centbook.cli.watch import (
     DEPTH,
-    REST_URLS,
     STATE_STYLE,
     TRADES,
-    WS_URLS,
     Watcher,
     add_parser,
     contracts,
@@ -14,6 +12,7 @@ from centbook.cli.watch import (
     render_market,
     watch,
 )
+from centbook.protocol.environments import REST_URLS, WS_URLS
 
 __all__ = [
     "REST_URLS", "WS_URLS",

@@ -212,8 +212,8 @@ def test_the_command_runs_on_a_separate_sim_and_exits_0(tmp_path):
     import sys
 
     out = tmp_path / "summary.json"
-    proc = subprocess.run([sys.executable, "-m", "centbook.cli", "mm", "--duration", "4", "--quiet",
-                           "--inject-disconnect-at", "2", "--json", str(out)],
+    proc = subprocess.run([sys.executable, "-m", "centbook.cli", "mm", "--env", "sim", "--duration", "4",
+                           "--quiet", "--inject-disconnect-at", "2", "--json", str(out)],
                           capture_output=True, text=True, timeout=55)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "centbook mm summary" in proc.stdout
@@ -228,7 +228,7 @@ def test_sigint_cancels_everything_and_exits_0():
     import sys
     import time
 
-    proc = subprocess.Popen([sys.executable, "-m", "centbook.cli", "mm", "--duration", "0", "--no-inject"],
+    proc = subprocess.Popen([sys.executable, "-m", "centbook.cli", "mm", "--env", "sim", "--duration", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert proc.stdout is not None

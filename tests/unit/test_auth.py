@@ -69,7 +69,7 @@ def test_from_env(tmp_path: pytest.TempPathFactory) -> None:
     assert creds.key_id == KEY_ID and creds.key_id_well_formed
     with pytest.raises(CredentialsError, match="KALSHI_PRIVATE_KEY_PATH"):
         Credentials.from_env({"KALSHI_API_KEY_ID": KEY_ID})
-    with pytest.raises(CredentialsError, match="cannot read"):
+    with pytest.raises(CredentialsError, match="does not exist"):
         Credentials.from_env({"KALSHI_API_KEY_ID": KEY_ID, "KALSHI_PRIVATE_KEY_PATH": str(path) + ".missing"})
     assert not Credentials("not-a-uuid", PEM).key_id_well_formed
 

@@ -35,21 +35,32 @@ PUBLIC = {
     "centbook.cli": [
         "main",
     ],
+    "centbook.children": [
+        "PARENT_PID_VAR", "die_with_parent", "spawn_options",
+    ],
     "centbook.cli.bench": [
         "add_parser", "run",
     ],
     "centbook.cli.demo": [
         "main",
     ],
+    "centbook.cli.errors": [
+        "CommandError", "RUNTIME", "USAGE", "explain", "refused_key",
+    ],
+    "centbook.cli.exchange": [
+        "ENV_VARS", "Exchange", "ExchangeSettings", "add_exchange_options", "choose", "open_exchange",
+        "require_exchange",
+    ],
     "centbook.cli.mm": [
         "add_parser",
     ],
     "centbook.cli.sim": [
-        "add_parser", "run",
+        "SIM_MARKET", "add_parser", "banner", "run",
     ],
     "centbook.cli.watch": [
-        "DEPTH", "STATE_STYLE", "TRADES", "Watcher", "add_parser", "contracts", "dollars",
-        "fetch_grids", "main", "render_market", "watch",
+        "DEPTH", "MARKET_HEIGHT", "MARKET_WIDTH", "STATE_STYLE", "TRADES", "WatchConfig", "Watcher",
+        "add_parser", "check_key", "contracts", "dollars", "fetch_grids", "layout", "main", "render_market",
+        "watch",
     ],
     "centbook.commands": [
         "CHANNELS", "CommandIds", "UPDATE_ACTIONS", "add_markets", "delete_markets",
@@ -129,8 +140,8 @@ PUBLIC = {
         "ArmedSlots",
     ],
     "centbook.mm.config": [
-        "GROUP_POLICIES", "MMConfig", "REQUOTE_MODES", "RiskConfig", "StrategyConfig",
-        "load_config",
+        "ConfigError", "GROUP_POLICIES", "MMConfig", "REQUOTE_MODES", "RiskConfig", "StrategyConfig",
+        "fill", "load_config", "read_config_file", "read_toml",
     ],
     "centbook.mm.events": [
         "EventHandler",
@@ -173,7 +184,8 @@ PUBLIC = {
         "get_snapshot", "list_subscriptions", "subscribe", "unsubscribe", "update_subscription",
     ],
     "centbook.protocol.environments": [
-        "REST_PATH", "REST_URLS", "WS_PATH", "WS_URLS", "rest_url", "ws_url",
+        "ENVIRONMENTS", "REST_PATH", "REST_URLS", "WS_PATH", "WS_URLS", "environment_of",
+        "exchange_urls", "rest_url", "ws_url",
     ],
     "centbook.protocol.errors": [
         "AuthenticationError", "ExchangeError", "KalshiError", "OrderNotPlacedError",
@@ -260,7 +272,7 @@ PUBLIC = {
         "Reads",
     ],
     "centbook.rest.settings": [
-        "RestSettings",
+        "RestSettings", "check_base_url",
     ],
     "centbook.rest.signer": [
         "HELPER_CHUNK", "Signer",

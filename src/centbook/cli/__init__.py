@@ -4,35 +4,65 @@
 - :mod:`~centbook.cli.watch`: ``centbook watch``, a live terminal ladder per market;
 - :mod:`~centbook.cli.mm`: ``centbook mm``, the market maker;
 - :mod:`~centbook.cli.bench`: ``centbook bench``, the benchmark suites and their report;
-- :mod:`~centbook.cli.demo`: what ``make demo`` runs.
+- :mod:`~centbook.cli.demo`: what ``make demo`` runs;
+- :mod:`~centbook.cli.exchange`: the options that choose an exchange, shared by ``watch`` and ``mm``;
+- :mod:`~centbook.cli.errors`: the one-line error of a failed command.
 
 Each subcommand's module has ``add_parser(subparsers)``, which adds its parser and sets ``func``;
-:func:`main` dispatches.
+:func:`main` dispatches. A mistake prints one line, ``centbook <command>: <what was wrong, what to
+do>``, and exits 2 (usage, configuration) or 1 (the run failed); ``--debug`` or
+``CENTBOOK_DEBUG=1`` shows the traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from typing import NoReturn
 
 from centbook.cli import bench, mm, sim, watch
+from centbook.cli.errors import USAGE, explain
 
 __all__ = ["main"]
+
+#: The subcommands, in the order ``centbook --help`` lists them.
+COMMANDS = (sim, bench, watch, mm)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage mistakes are one line and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``centbook`` command line; return the exit status."""
-    parser = argparse.ArgumentParser(
-        prog="centbook", description="centbook: Kalshi market data and execution"
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in (sim, bench, watch, mm):
+    parser = _Parser(prog="centbook", description="centbook: Kalshi market data and execution")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks (also CENTBOOK_DEBUG=1)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for command in COMMANDS:
         command.add_parser(sub)
+    for subparser in sub.choices.values():
+        subparser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                               help="show tracebacks (also CENTBOOK_DEBUG=1)")
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
         parser.print_help()
-        return 2
-    return int(args.func(args) or 0)
+        return USAGE
+    debug = args.debug or os.environ.get("CENTBOOK_DEBUG", "") not in ("", "0")
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print(f"centbook {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if debug:
+            raise
+        line, status = explain(exc)
+        print(f"centbook {args.command}: {line}", file=sys.stderr)
+        return status
 
 
 if __name__ == "__main__":

@@ -2,20 +2,26 @@
 
 Each market shows its best YES bids and YES asks (an ask is $1 minus a NO bid) in dollars with
 their sizes in contracts, the spread, the last public trades (``trade`` channel), the book's state
-and the messages per second of the whole feed. The screen is redrawn in place (``rich.live``).
+and the messages per second of the whole feed. The screen is redrawn in place (``rich.live``);
+the markets are laid out to the terminal's width and height, and a line says how many do not fit
+and how to see them (``--page``, or name the markets).
 
-``--sim`` starts the embedded exchange with synthetic flow (``centbook sim --flow``) in a
-subprocess and watches its markets; ``--env demo|prod`` watches Kalshi with the credentials of
-:meth:`centbook.Credentials.from_env`. ``--duration S`` stops by itself after ``S`` seconds.
+The exchange is chosen as every centbook command chooses one (:mod:`centbook.cli.exchange`):
+``--url`` of a running exchange (what ``centbook sim`` prints), ``--env sim`` (a private embedded
+exchange with synthetic flow, also ``--sim``) or ``--env demo|prod`` with a key.
+``--duration S`` stops by itself after ``S`` seconds.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import collections
+import math
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from rich.console import Console, Group
@@ -25,16 +31,20 @@ from rich.text import Text
 
 from centbook.auth import Credentials
 from centbook.book import BookState, OrderBook, Side
+from centbook.cli.errors import RUNTIME, CommandError, refused_key
+from centbook.cli.exchange import ExchangeSettings, add_exchange_options, choose, open_exchange
 from centbook.feed.connection import Feed
 from centbook.grid import PriceGrid
-from centbook.protocol.environments import REST_URLS, WS_URLS
+from centbook.mm.config import fill, read_toml
 from centbook.protocol.messages import Trade
-from centbook.sim import SimProcess
 
-__all__ = ["Watcher", "fetch_grids", "main", "render_market"]
+__all__ = ["MARKET_HEIGHT", "MARKET_WIDTH", "WatchConfig", "Watcher", "check_key", "fetch_grids", "layout",
+           "main", "render_market"]
 
 DEPTH = 5
 TRADES = 5
+MARKET_WIDTH = 50  # columns of one market's ladder, with a gap
+MARKET_HEIGHT = DEPTH + 7  # lines: title, borders, header, DEPTH rows, caption (spread, trades)
 STATE_STYLE = {BookState.LIVE: "bold green", BookState.SYNCING: "yellow", BookState.STALE: "magenta",
                BookState.FAULTED: "bold red", BookState.EMPTY: "dim"}
 
@@ -81,8 +91,27 @@ async def fetch_grids(rest_url: str, tickers: Sequence[str] = (), limit: int = 8
             break
     missing = [t for t in tickers if t not in grids]
     if missing:
-        raise SystemExit(f"unknown markets: {', '.join(missing)}")
+        raise CommandError(f"unknown market(s) on this exchange: {', '.join(missing)}; run without "
+                           "tickers to watch the open ones")
     return grids
+
+
+async def check_key(rest_url: str, credentials: Credentials) -> None:
+    """Make one signed read (``GET /portfolio/balance``) so that a refused key fails at once.
+
+    A WebSocket handshake refused with 401 is retried by the feed like any failed connection; a
+    person who typed the wrong key wants to hear it instead.
+
+    Raises
+    ------
+    CommandError
+        The exchange answered 401.
+    """
+    path = urlsplit(rest_url).path + "/portfolio/balance"
+    async with aiohttp.ClientSession() as http, \
+            http.get(rest_url + "/portfolio/balance", headers=credentials.headers("GET", path)) as resp:
+        if resp.status == 401:
+            raise CommandError(refused_key(credentials.key_id), RUNTIME)
 
 
 def render_market(book: OrderBook, trades: Sequence[Trade], depth: int = DEPTH) -> Table:
@@ -121,7 +150,7 @@ def render_market(book: OrderBook, trades: Sequence[Trade], depth: int = DEPTH) 
         caption.append("last trades: " + "  ".join(
             f"{contracts(t.msg.count_c100)}@{dollars(t.msg.yes_price_bp)}"
             f"{'' if t.msg.taker_side is None else ' ' + t.msg.taker_side}" for t in trades))
-    table.caption = "\n".join(caption)
+    table.caption = Text("\n".join(caption), no_wrap=True, overflow="ellipsis")  # one line each: see layout
     table.caption_justify = "left"
     return table
 
@@ -157,21 +186,63 @@ class Watcher:
         """Messages received so far (book frames and the others)."""
         return int(self.feed.listener.book_frames) + self.other_messages
 
-    def render(self) -> Group:
-        """Render every market plus a status line; updates the msgs/s figure."""
+    def render(self, width: int = 120, height: int = 40, page: int = 1) -> Group:
+        """Render the markets that fit ``width`` x ``height`` (page ``page``) plus status lines.
+
+        Updates the msgs/s figure.
+        """
         now = time.monotonic()
         count = self.messages
         if now - self._rate_at >= 0.5:
             self.rate = (count - self._rate_count) / (now - self._rate_at)
             self._rate_at, self._rate_count = now, count
-        live = sum(1 for t in self.feed.tickers if self.feed.books[t].is_live)
-        status = Text(f"{len(self.feed.tickers)} markets, {live} LIVE, {count} messages, "
-                      f"{self.rate:,.0f} msgs/s")
-        return Group(status, *(render_market(self.feed.books[t], self.trades[t]) for t in self.feed.tickers))
+        tickers = self.feed.tickers
+        live = sum(1 for t in tickers if self.feed.books[t].is_live)
+        status = Text(f"{len(tickers)} markets, {live} LIVE, {count} messages, {self.rate:,.0f} msgs/s")
+        shown, columns, note = layout(len(tickers), width, height, page)
+        grid = Table.grid(padding=(0, 1))
+        for _ in range(columns):
+            grid.add_column()
+        cells = [render_market(self.feed.books[t], self.trades[t]) for t in tickers[shown]]
+        for i in range(0, len(cells), columns):
+            grid.add_row(*cells[i : i + columns])
+        return Group(status, grid, *([Text(note, style="dim")] if note else []))
+
+
+def layout(markets: int, width: int, height: int, page: int = 1) -> tuple[slice, int, str]:
+    """Lay ``markets`` ladders out on a ``width`` x ``height`` terminal.
+
+    Parameters
+    ----------
+    markets : int
+        How many markets there are.
+    width, height : int
+        The terminal's size in columns and lines.
+    page : int
+        Which screenful to show (1 = the first; a page past the last shows the last).
+
+    Returns
+    -------
+    tuple of (slice, int, str)
+        The markets shown, the ladders per row, and a line saying how many are hidden and how to
+        see them (empty when all fit).
+    """
+    columns = max(1, width // MARKET_WIDTH)
+    rows = max(1, (height - 3) // MARKET_HEIGHT)  # status line, hidden line, a spare
+    per_page = columns * rows
+    pages = max(1, math.ceil(markets / per_page))
+    page = min(max(page, 1), pages)
+    shown = slice((page - 1) * per_page, min(page * per_page, markets))
+    if pages == 1:
+        return shown, columns, ""
+    hidden = markets - (shown.stop - shown.start)
+    return shown, columns, (f"markets {shown.start + 1}-{shown.stop} of {markets} (page {page}/{pages}); "
+                            f"{hidden} hidden: --page N, name markets (watch TICKER ...) or enlarge")
 
 
 async def watch(ws_url: str, credentials: Any, grids: Mapping[str, PriceGrid], *,
-                duration: float | None = None, console: Console | None = None, fps: float = 4.0) -> int:
+                duration: float | None = None, console: Console | None = None, fps: float = 4.0,
+                page: int = 1) -> int:
     """Watch ``grids``' markets until ``duration`` seconds pass (or forever / Ctrl-C).
 
     Parameters
@@ -187,6 +258,8 @@ async def watch(ws_url: str, credentials: Any, grids: Mapping[str, PriceGrid], *
     console : rich.console.Console, optional
     fps : float
         Redraws per second.
+    page : int
+        Which screenful of markets to show when they do not all fit (see :func:`layout`).
 
     Returns
     -------
@@ -196,46 +269,68 @@ async def watch(ws_url: str, credentials: Any, grids: Mapping[str, PriceGrid], *
     feed = Feed(ws_url, credentials, dict(grids), channels=["trade"])
     watcher = Watcher(feed)
     deadline = None if duration is None else time.monotonic() + duration
+    console = console or Console()
+
+    def frame() -> Group:
+        return watcher.render(console.size.width, console.size.height, page)  # read each time: resizes
+
     async with feed:
-        with Live(watcher.render(), console=console, refresh_per_second=fps, auto_refresh=False) as live:
+        with Live(frame(), console=console, refresh_per_second=fps, auto_refresh=False) as live:
             while deadline is None or time.monotonic() < deadline:
                 await asyncio.sleep(1.0 / fps)
-                live.update(watcher.render(), refresh=True)
+                live.update(frame(), refresh=True)
     return 0
+
+
+@dataclass
+class WatchConfig(ExchangeSettings):
+    """The TOML configuration of ``centbook watch``: the exchange settings and the markets."""
+
+    markets: list[str] = field(default_factory=list)
 
 
 def add_parser(sub: Any) -> None:
     """Add the ``watch`` subcommand to an argparse subparsers object."""
-    p = sub.add_parser("watch", help="live terminal ladder of markets",
-                       description="A live terminal ladder per market: best levels, spread, trades, "
-                                   "book state and msgs/s.")
+    p = sub.add_parser("watch", help="live terminal ladder of markets", description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("tickers", nargs="*", metavar="TICKER", help="markets (default: the open ones)")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--sim", action="store_true", help="start the embedded exchange with flow")
-    where.add_argument("--env", choices=["demo", "prod"], default="demo",
-                       help="Kalshi environment (credentials from KALSHI_API_KEY_ID / "
-                            "KALSHI_PRIVATE_KEY_PATH)")
+    p.add_argument("--config", metavar="FILE",
+                   help="TOML file with env, url, ws_url, credentials, key_id and markets")
+    add_exchange_options(p)
+    p.add_argument("--sim", action="store_true", help="the same as --env sim")
     p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
     p.add_argument("--markets", type=int, default=8, metavar="N",
                    help="how many markets when none are named (default 8)")
+    p.add_argument("--page", type=int, default=1, metavar="N",
+                   help="which screenful of markets to show when they do not all fit (default 1)")
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
     """Run ``centbook watch``; return the exit status."""
+    config = WatchConfig()
+    if args.config:
+        fill(config, read_toml(args.config), args.config)
+    if args.sim:
+        if args.env not in (None, "sim") or args.url:
+            raise CommandError("--sim and --env/--url name two exchanges: give one")
+        args.env = "sim"
+    settings = choose(args, vars(config))
+    tickers = args.tickers or config.markets
+    exchange = open_exchange(settings, "centbook watch", ["--flow"])
     try:
-        if args.sim:
-            with SimProcess(seed=1, args=["--flow"]) as sim:
-                creds = Credentials(sim.api_key_id, sim.private_key_pem)
-                return asyncio.run(_watch(sim.rest_url, sim.ws_url, creds, args))
-        creds = Credentials.from_env()
-        return asyncio.run(_watch(REST_URLS[args.env], WS_URLS[args.env], creds, args))
-    except KeyboardInterrupt:
+        return asyncio.run(_watch(exchange.rest_url, exchange.ws_url, exchange.credentials, tickers, args))
+    except KeyboardInterrupt:  # how a person stops watching
         return 0
+    finally:
+        exchange.close()
 
 
-async def _watch(rest_url: str, ws_url: str, creds: Any, args: argparse.Namespace) -> int:
-    grids = await fetch_grids(rest_url, args.tickers, args.markets)
+async def _watch(rest_url: str, ws_url: str, creds: Any, tickers: Sequence[str],
+                 args: argparse.Namespace) -> int:
+    await check_key(rest_url, creds)
+    grids = await fetch_grids(rest_url, tickers, args.markets)
     if not grids:
-        raise SystemExit("no markets to watch")
-    return await watch(ws_url, creds, grids, duration=args.duration)
+        raise CommandError("the exchange lists no open market to watch: name one (centbook watch TICKER)",
+                           status=1)
+    return await watch(ws_url, creds, grids, duration=args.duration, page=args.page)

@@ -2,7 +2,10 @@
 
 Example ``mm.toml``::
 
-    env = "sim"                # sim (embedded exchange, default), demo, prod
+    env = "sim"                # sim (a private embedded exchange), demo, prod; or url = ...
+    # url = "http://127.0.0.1:8000"   # any exchange: a host root or a .../trade-api/v2 base URL
+    # ws_url = "ws://..."             # derived from url when absent
+    # credentials = "key.pem"         # a PEM (with key_id = "...") or the sim's JSON key file
     markets = ["KXDEMO-26DEC31-T50", "KXDEMO-26DEC31-T60", "KXBTCD-26DEC3117-T100000"]
     subaccount = 0             # passed on every call (omit for the primary account)
     duration_s = 60
@@ -28,18 +31,24 @@ Example ``mm.toml``::
     group_contracts_limit = 1000000  # order-group fill limit (hundredths): the exchange triggers it
     position_check_s = 3.0     # market_positions may disagree with the ledger this long, then halt
 
-Credentials for ``demo``/``prod`` come from ``KALSHI_API_KEY_ID`` and ``KALSHI_PRIVATE_KEY_PATH``.
+Command-line flags win over environment variables, which win over this file, which wins over the
+defaults: :mod:`centbook.cli.exchange` lists the exchange settings and their variables.
 """
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any, get_args, get_origin, get_type_hints
 
-__all__ = ["StrategyConfig", "RiskConfig", "MMConfig", "load_config", "REQUOTE_MODES", "GROUP_POLICIES"]
+__all__ = ["ConfigError", "GROUP_POLICIES", "MMConfig", "REQUOTE_MODES", "RiskConfig", "StrategyConfig",
+           "fill", "load_config", "read_config_file", "read_toml"]
 
 REQUOTE_MODES = ("auto", "amend", "cancel_create")
 GROUP_POLICIES = ("halt", "reset")
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used: the message names the file, the key and the fix."""
 
 
 @dataclass
@@ -73,7 +82,13 @@ class RiskConfig:
 class MMConfig:
     """Everything ``centbook mm`` needs besides credentials."""
 
-    env: str = "sim"
+    # The command sets env from the exchange it chose (centbook.cli.exchange); a maker made in
+    # code keeps "sim" unless told otherwise (pre-signing defaults on for the embedded exchange).
+    env: str | None = "sim"
+    url: str | None = None
+    ws_url: str | None = None
+    credentials: str | None = None
+    key_id: str | None = None
     markets: list[str] = field(default_factory=list)
     subaccount: int | None = None
     duration_s: float = 0.0
@@ -92,11 +107,13 @@ class MMConfig:
     risk: RiskConfig = field(default_factory=RiskConfig)
 
     def validate(self) -> None:
-        """Raise ValueError naming the first setting whose value is not one of its choices."""
+        """Raise ConfigError naming the first setting whose value is not one of its choices."""
+        if self.env is not None and self.env not in ("sim", "demo", "prod"):
+            raise ConfigError(f"env must be one of sim, demo, prod, got {self.env!r}")
         if self.requote not in REQUOTE_MODES:
-            raise ValueError(f"requote must be one of {', '.join(REQUOTE_MODES)}, got {self.requote!r}")
+            raise ConfigError(f"requote must be one of {', '.join(REQUOTE_MODES)}, got {self.requote!r}")
         if self.on_group_trigger not in GROUP_POLICIES:
-            raise ValueError(f"on_group_trigger must be one of {', '.join(GROUP_POLICIES)}, "
+            raise ConfigError(f"on_group_trigger must be one of {', '.join(GROUP_POLICIES)}, "
                              f"got {self.on_group_trigger!r}")
 
     def uses_amend(self) -> bool:
@@ -104,15 +121,86 @@ class MMConfig:
         return self.requote in ("auto", "amend")
 
 
-def _fill(obj: Any, data: dict[str, Any]) -> None:
-    names = {f.name for f in fields(obj)}
+def read_config_file(path: str) -> bytes:
+    """Return the bytes of a configuration file (TOML here, JSON for ``centbook sim``).
+
+    Raises
+    ------
+    ConfigError
+        The file is missing or unreadable (the message names it).
+    """
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        raise ConfigError(f"the configuration file {path!r} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the configuration file {path!r}: {exc.strerror}") from None
+
+
+def read_toml(path: str) -> dict[str, Any]:
+    """Return the table of a TOML file.
+
+    Raises
+    ------
+    ConfigError
+        The file is missing or unreadable, or is not valid TOML (with line and column).
+    """
+    try:
+        return tomllib.loads(read_config_file(path).decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+
+
+def _type_name(hint: Any) -> str:
+    args = [a for a in get_args(hint) if a is not type(None)]
+    if get_origin(hint) is list:
+        return "a list of strings"
+    if len(args) == 1:
+        return _type_name(args[0])
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(hint, str(hint))
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    origin = get_origin(hint)
+    if origin is list:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if origin is not None:  # X | None
+        return any(_fits(value, a) for a in get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def fill(obj: Any, data: dict[str, Any], source: str = "the configuration") -> None:
+    """Set ``obj``'s dataclass fields from ``data``, checking every key and value type.
+
+    Nested dataclass fields take a table. ``source`` names where ``data`` came from in messages.
+
+    Raises
+    ------
+    ConfigError
+        An unknown key (the known ones are listed) or a value of the wrong type.
+    """
+    hints = get_type_hints(type(obj))
+    names = [f.name for f in fields(obj)]
     for key, value in data.items():
-        if key not in names:
-            raise ValueError(f"unknown configuration key {key!r} in {type(obj).__name__}")
-        if key in ("strategy", "risk"):
-            _fill(getattr(obj, key), value)
+        if key not in hints or key not in names:
+            where = f" [{_TABLES[type(obj)]}]" if type(obj) in _TABLES else ""
+            raise ConfigError(f"unknown key {key!r}{where} in {source}; known: {', '.join(names)}")
+        current = getattr(obj, key)
+        if is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{key} in {source} must be a table ([{key}]), got {value!r}")
+            fill(current, value, source)
+        elif not _fits(value, hints[key]):
+            raise ConfigError(f"{key} in {source} must be {_type_name(hints[key])}, got {value!r}")
         else:
-            setattr(obj, key, value)
+            setattr(obj, key, float(value) if hints[key] is float else value)
 
 
 def load_config(path: str | None = None, overrides: dict[str, Any] | None = None) -> MMConfig:
@@ -128,12 +216,20 @@ def load_config(path: str | None = None, overrides: dict[str, Any] | None = None
     Returns
     -------
     MMConfig
+
+    Raises
+    ------
+    ConfigError
+        A missing or unreadable file, a TOML syntax error, an unknown key, a value of the wrong
+        type or not among its choices.
     """
     cfg = MMConfig()
     if path:
-        with open(path, "rb") as fh:
-            _fill(cfg, tomllib.load(fh))
+        fill(cfg, read_toml(path), path)
     if overrides:
-        _fill(cfg, {k: v for k, v in overrides.items() if v is not None})
+        fill(cfg, {k: v for k, v in overrides.items() if v is not None}, "the command line")
     cfg.validate()
     return cfg
+
+
+_TABLES = {StrategyConfig: "strategy", RiskConfig: "risk"}

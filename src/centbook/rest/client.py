@@ -71,7 +71,7 @@ from centbook.rest.orders import Orders
 from centbook.rest.outcome import Resolver
 from centbook.rest.presign import Presigner
 from centbook.rest.reads import Reads
-from centbook.rest.settings import RestSettings
+from centbook.rest.settings import RestSettings, check_base_url
 from centbook.rest.transport import Transport
 from centbook.rest.upkeep import BudgetUpkeep
 
@@ -126,7 +126,8 @@ class RestClient:
     Parameters
     ----------
     base_url : str
-        ``.../trade-api/v2`` of the sim, demo or prod (:func:`environment_url`).
+        ``.../trade-api/v2`` of the sim, demo or prod (:func:`environment_url`), or the host root
+        (``http://127.0.0.1:PORT``): see :func:`~centbook.rest.settings.check_base_url`.
     credentials : Credentials, optional
         Needed for everything but public market data.
     settings : RestSettings, optional
@@ -148,11 +149,8 @@ class RestClient:
         **options: Any,
     ) -> None:
         self.settings = settings = RestSettings.of(settings, options)
-        parts = urlsplit(base_url.rstrip("/"))
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
-        self.base_url = base_url.rstrip("/")
-        self.path_prefix = parts.path  # "/trade-api/v2": part of the signed path
+        self.base_url = check_base_url(base_url)
+        self.path_prefix = urlsplit(self.base_url).path  # "/trade-api/v2": part of the signed path
         self.credentials = credentials
         self.budget = RateBudget(settings.limits, budget_share=settings.budget_share,
                                  margin=settings.margin, clock=settings.clock)

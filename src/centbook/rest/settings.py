@@ -1,7 +1,8 @@
 """The REST client's options in one object.
 
 - :class:`RestSettings`: every option :class:`~centbook.rest.client.RestClient` takes, with its
-  default; the client's keyword arguments fill one in.
+  default; the client's keyword arguments fill one in;
+- :func:`check_base_url`: the client's one required input, checked (a host root is accepted).
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from typing import Any
 
 import aiohttp
 
+from centbook.protocol.environments import exchange_urls
 from centbook.rest.budget import Limits
 
-__all__ = ["RestSettings"]
+__all__ = ["RestSettings", "check_base_url"]
 
 _ORDER_PATHS = frozenset({"cancel", "amend", "decrease"})
 
@@ -123,3 +125,18 @@ class RestSettings:
         if settings is None:
             return cls(**options)
         return dataclasses.replace(settings, **options) if options else settings
+
+
+def check_base_url(base_url: str) -> str:
+    """Return the REST base URL of an exchange given its base URL or its host root.
+
+    ``https://external-api.kalshi.com/trade-api/v2`` is returned as it is;
+    ``http://127.0.0.1:PORT`` (what ``centbook sim`` prints first) becomes
+    ``http://127.0.0.1:PORT/trade-api/v2``.
+
+    Raises
+    ------
+    ValueError
+        Anything else: the message names the two accepted forms.
+    """
+    return exchange_urls(base_url)[0]

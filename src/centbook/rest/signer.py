@@ -21,6 +21,7 @@ from typing import Any
 import msgspec
 
 from centbook.auth import Credentials
+from centbook.children import spawn_options
 
 __all__ = ["HELPER_CHUNK", "Signer"]
 
@@ -86,12 +87,16 @@ class Signer:
         # A fresh interpreter, not a fork (which would share this process's sockets) and not
         # multiprocessing's "spawn" (which re-imports the caller's __main__: an unguarded
         # trading script would run a second time inside the helper).
+        # Its own session (a terminal's Ctrl-C is for the client, which closes it after its own
+        # shutdown) and it dies with this process (centbook.children says how).
         mine, theirs = socket.socketpair()
-        code = "import sys; from centbook.auth import signing_helper_main as m; m(int(sys.argv[1]))"
+        code = ("import sys; from centbook.children import die_with_parent; die_with_parent(); "
+                "from centbook.auth import signing_helper_main as m; m(int(sys.argv[1]))")
         self._proc = subprocess.Popen(
             [sys.executable, "-c", code, str(theirs.fileno())],
             pass_fds=(theirs.fileno(),),
             stdin=subprocess.DEVNULL,
+            **spawn_options(die_with_parent=True),
         )
         theirs.close()
         self._conn = multiprocessing.connection.Connection(mine.detach())

@@ -20,13 +20,13 @@ import os
 import secrets
 import subprocess
 import sys
-import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
+from centbook.children import spawn_options
 from centbook.fixed import parse_money, parse_price_bp
 from centbook.sim.auth import KeyRing
 from centbook.sim.config import ADMIN_TOKEN_ENV, TIERS, default_config
@@ -322,47 +322,46 @@ class SimProcess:
         self.proc: subprocess.Popen[str] | None = None
         self.base_url = self.rest_url = self.ws_url = ""
         self.api_key_id = self.private_key_pem = ""
-        self._tmp: str | None = None
+        self.credentials_file: str | None = None
+        #: the lines the sim printed on start
+        self.banner: list[str] = []
 
     def start(self) -> SimProcess:
-        """Start the process and wait until it prints its URL."""
-        fd, self._tmp = tempfile.mkstemp(prefix="centbook-sim-", suffix=".json")
-        os.close(fd)
-        cmd = [
-            sys.executable,
-            "-m",
-            "centbook.cli",
-            "sim",
-            "--port",
-            "0",
-            "--seed",
-            str(self.seed),
-            "--credentials-out",
-            self._tmp,
-            *self.args,
-        ]
-        env = None
+        """Start the process and wait until it prints its URLs (see :func:`centbook.cli.sim.banner`).
+
+        The process runs in a session of its own (a terminal's Ctrl-C is for its parent, which
+        stops it) and ends when this process dies (:mod:`centbook.children`).
+        """
+        cmd = [sys.executable, "-m", "centbook.cli", "sim", "--port", "0", "--seed", str(self.seed),
+               *self.args]
+        options = spawn_options(die_with_parent=True)
         if self.admin_token is not None:
             cmd.append("--admin")
-            env = {**os.environ, ADMIN_TOKEN_ENV: self.admin_token}
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+            options["env"][ADMIN_TOKEN_ENV] = self.admin_token
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, **options)
         assert self.proc.stdout is not None
-        line = self.proc.stdout.readline().strip()
-        if not line.startswith("http://127.0.0.1:"):
+        self.banner = [self.proc.stdout.readline().rstrip("\n")]
+        if not self.banner[0].startswith("http://127.0.0.1:"):
             err = self.proc.stderr.read() if self.proc.stderr else ""
             self.stop()
-            raise RuntimeError(f"centbook sim did not start: {line!r} {err}")
-        self.base_url = line
-        self.rest_url = line + "/trade-api/v2"
-        self.ws_url = line.replace("http://", "ws://") + "/trade-api/ws/v2"
-        if os.path.getsize(self._tmp):  # empty when the caller registered its own --api-key
-            with open(self._tmp) as fh:
+            raise RuntimeError(f"centbook sim did not start: {self.banner[0]!r} {err}")
+        while not self.banner[-1].startswith("  trade on it") and self.proc.poll() is None:
+            self.banner.append(self.proc.stdout.readline().rstrip("\n"))
+        self.base_url = self.banner[0]
+        self.rest_url = self.base_url + "/trade-api/v2"
+        self.ws_url = self.base_url.replace("http://", "ws://") + "/trade-api/ws/v2"
+        label = "  credentials    "
+        where = next((line[len(label):] for line in self.banner if line.startswith(label)), "")
+        if " (user " in where:  # absent when the caller registered its own --api-key
+            self.credentials_file = where.split(" (user ", 1)[0]
+            with open(self.credentials_file) as fh:
                 creds = json.load(fh)
             self.api_key_id, self.private_key_pem = creds["api_key_id"], creds["private_key_pem"]
         return self
 
     def stop(self) -> None:
-        """Stop the process (terminate, then kill) and remove the credentials file."""
+        """Stop the process (terminate, then kill); its temporary key file goes with it."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -374,8 +373,9 @@ class SimProcess:
             for stream in (self.proc.stdout, self.proc.stderr):
                 if stream is not None:
                     stream.close()
-        if self._tmp and os.path.exists(self._tmp):
-            os.unlink(self._tmp)
+        if self.credentials_file and "--credentials-out" not in self.args:
+            with contextlib.suppress(FileNotFoundError):  # the sim removes it unless it was killed
+                os.unlink(self.credentials_file)
 
     def __enter__(self) -> SimProcess:
         return self.start()

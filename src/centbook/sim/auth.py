@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import os
 import tempfile
@@ -48,13 +49,20 @@ def sign(private_pem: str, timestamp_ms: int, method: str, path: str) -> str:
 
 
 def write_credentials(path: str | None, api_key_id: str, private_pem: str) -> str:
-    """Write ``{"api_key_id", "private_key_pem"}`` to ``path`` (a new temp file if None); return it."""
+    """Write ``{"api_key_id", "private_key_pem"}`` to ``path`` (a new temp file if None); return it.
+
+    The file is created readable by its owner only (mode 0600, ``O_CREAT | O_EXCL``: the key is
+    never readable by others, not even for a moment); an existing file at ``path`` is replaced.
+    """
+    body = json.dumps({"api_key_id": api_key_id, "private_key_pem": private_pem}).encode()
     if path is None:
-        fd, path = tempfile.mkstemp(prefix="centbook-sim-credentials-", suffix=".json")
-        os.close(fd)
-    with open(path, "w") as fh:
-        json.dump({"api_key_id": api_key_id, "private_key_pem": private_pem}, fh)
-    os.chmod(path, 0o600)
+        fd, path = tempfile.mkstemp(prefix="centbook-sim-credentials-", suffix=".json")  # 0600, O_EXCL
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(body)
     return path
 
 
