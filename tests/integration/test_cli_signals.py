@@ -60,13 +60,14 @@ def test_first_signal_to_the_group_pulls_quotes_and_exits_0(tmp_path, sig):
 
 
 def test_second_signal_exits_at_once_saying_what_may_rest(tmp_path):
-    run = Run(tmp_path)
+    run = Run(tmp_path, CENTBOOK_SIM_ADMIN_TOKEN="signals-test")  # the private sim's admin API
     with quoting_maker(run) as (proc, root):
         # the shutdown's order-group trigger hangs: the maker is mid-shutdown at the second signal
         fault = {"path": "/portfolio/order_groups/.*/trigger", "action": "delay", "delay_s": 30,
                  "times": None}
         req = urllib.request.Request(root + "/admin/faults", data=json.dumps(fault).encode(),
-                                     headers={"Content-Type": "application/json"}, method="POST")
+                                     headers={"Content-Type": "application/json",
+                                                  "Authorization": "Bearer signals-test"}, method="POST")
         with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310 - the test's own sim
             assert resp.status == 201
         os.killpg(proc.pid, signal.SIGINT)

@@ -46,6 +46,7 @@ from centbook.protocol.environments import (
     exchange_urls,
 )
 from centbook.sim import SimProcess
+from centbook.sim.config import ADMIN_TOKEN_ENV
 
 __all__ = ["ENV_VARS", "Exchange", "ExchangeSettings", "add_exchange_options", "choose", "open_exchange",
            "require_exchange"]
@@ -177,7 +178,8 @@ def open_exchange(settings: ExchangeSettings, prog: str, sim_args: Sequence[str]
     sim_args : sequence of str
         Arguments of ``centbook sim`` when it is started here.
     admin : bool
-        Turn on the admin API of the sim started here (fault injection).
+        Turn on the admin API of the sim started here (fault injection); it is also on when
+        ``CENTBOOK_SIM_ADMIN_TOKEN`` names its token.
 
     Raises
     ------
@@ -198,6 +200,7 @@ def open_exchange(settings: ExchangeSettings, prog: str, sim_args: Sequence[str]
         ws = settings.ws_url or WS_URLS[settings.env]
         return Exchange(REST_URLS[settings.env], ws, _credentials(settings, f"Kalshi {settings.env}"),
                         settings.env)
+    admin = admin or bool(os.environ.get(ADMIN_TOKEN_ENV))
     sim = SimProcess(seed=1, args=list(sim_args), admin=admin).start()
     creds = Credentials(sim.api_key_id, sim.private_key_pem)
     return Exchange(sim.rest_url, sim.ws_url, creds, "sim", sim)

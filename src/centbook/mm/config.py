@@ -84,11 +84,11 @@ class MMConfig:
 
     # The command sets env from the exchange it chose (centbook.cli.exchange); a maker made in
     # code keeps "sim" unless told otherwise (pre-signing defaults on for the embedded exchange).
-    env: str | None = "sim"
-    url: str | None = None
-    ws_url: str | None = None
-    credentials: str | None = None
-    key_id: str | None = None
+    env: str | None = "sim"  # sim (a private embedded exchange), demo or prod
+    url: str | None = None  # any exchange: a host root or its REST base URL (.../trade-api/v2)
+    ws_url: str | None = None  # the WebSocket URL; derived from url when absent
+    credentials: str | None = None  # a PEM private key (with key_id) or the sim's JSON key file
+    key_id: str | None = None  # the API key id of a PEM key
     markets: list[str] = field(default_factory=list)
     subaccount: int | None = None
     duration_s: float = 0.0

@@ -307,7 +307,8 @@ class SimProcess:
     args : list of str
         Extra command-line arguments for ``centbook sim``.
     admin : bool
-        Turn the ``/admin`` HTTP API on with a fresh token; its calls send :attr:`admin_headers`.
+        Turn the ``/admin`` HTTP API on, with the token in ``CENTBOOK_SIM_ADMIN_TOKEN`` or a fresh
+        one; its calls send :attr:`admin_headers`.
     """
 
     def __init__(
@@ -316,7 +317,7 @@ class SimProcess:
         self.seed = seed
         self.args = list(args or [])
         self.timeout_s = timeout_s
-        self.admin_token = secrets.token_urlsafe(24) if admin else None
+        self.admin_token = (os.environ.get(ADMIN_TOKEN_ENV) or secrets.token_urlsafe(24)) if admin else None
         #: the ``Authorization`` header ``/admin`` calls need (empty when the API is off)
         self.admin_headers = {"Authorization": f"Bearer {self.admin_token}"} if admin else {}
         self.proc: subprocess.Popen[str] | None = None
