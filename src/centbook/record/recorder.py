@@ -205,7 +205,7 @@ class Recorder:
     def _fail(self, exc: Exception) -> None:
         if self.failure is None:
             self.failure = exc
-            log.error("%s", exc)
+            log.info("recording stops: %s", exc)   # raised from run(): the caller reports it
         self._stop.set()
         for feed in self.feeds:
             feed.listener.tap = None
