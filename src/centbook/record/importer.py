@@ -115,6 +115,11 @@ def _first_ticker(path: Path) -> str:
     raise CaptureError(f"{path}: no message names a market")
 
 
+def _tagged(path: Path, connection: int) -> Iterator[tuple[int, int, bytes]]:
+    for ms, raw in read_capture(path):
+        yield ms, connection, raw
+
+
 def import_captures(captures: Sequence[str | os.PathLike[str]], metadata: str | os.PathLike[str],
                     writer: SegmentWriter) -> ImportSummary:
     """Import capture files and their metadata into a recording (the writer is closed at the end).
@@ -149,7 +154,7 @@ def import_captures(captures: Sequence[str | os.PathLike[str]], metadata: str | 
         writer.add_json(Kind.ACTION, c, {"action": "import", "source": path.name, "seq": "shared",
                                          "use_yes_price": False, "connection": c}, first, first)
         writer.add_json(Kind.META, c, markets[ticker], first, first)
-    streams = [((ms, c, raw) for ms, raw in read_capture(p)) for c, p in enumerate(paths)]
+    streams = [_tagged(p, c) for c, p in enumerate(paths)]
     frames = 0
     last: dict[int, int] = {}
     gaps: dict[int, list[dict[str, Any]]] = {c: [] for c in range(len(paths))}
