@@ -51,5 +51,6 @@ def run(args: argparse.Namespace) -> int:
             raise
         print(f"centbook import: {exc}", file=sys.stderr)
         return 1
-    print(f"imported {summary.frames} frames of {len(summary.markets)} markets into {args.out}", file=sys.stderr)
+    print(f"imported {summary.frames} frames of {len(summary.markets)} markets into {args.out}",
+          file=sys.stderr)
     return 0
