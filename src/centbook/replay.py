@@ -17,7 +17,7 @@ Two details keep different connections and imported captures apart:
   (``"seq": "shared"`` in its import record) has its seq tracker reset before each frame, so the
   jumps are not gaps; its mid-file snapshots re-base the books as they did live.
 
-Parts: :class:`Event`, :func:`replay`, :func:`books_at`.
+Parts: :class:`Event`, :class:`Replayer`, :func:`replay`, :func:`books_at`.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from centbook.books import Books, FrameKind
 from centbook.grid import PriceGrid
 from centbook.record.segment import Kind, Record, iter_records
 
-__all__ = ["SID_STRIDE", "Event", "books_at", "replay"]
+__all__ = ["SID_STRIDE", "Event", "Replayer", "books_at", "replay"]
 
 SID_STRIDE = 1_000_000
 _SID = re.compile(rb'"sid":(\d+)')
@@ -66,8 +66,21 @@ class Event(NamedTuple):
     ticker: str | None
 
 
-class _Replayer:
-    """The replay's state besides the books: subscriptions per connection and import modes."""
+class Replayer:
+    """Apply records one by one to a :class:`~centbook.books.Books` (what :func:`replay` drives).
+
+    Parameters
+    ----------
+    tickers : iterable of str, optional
+        Only these markets (None: every market, books created as they appear).
+
+    Attributes
+    ----------
+    books : Books
+    mirrored : set of int
+        The subscriptions (as renumbered, see :data:`SID_STRIDE`) registered with
+        ``use_yes_price``: their NO prices are mirrored into NO-leg prices.
+    """
 
     def __init__(self, tickers: Iterable[str] | None) -> None:
         self.wanted = None if tickers is None else set(tickers)
@@ -76,8 +89,10 @@ class _Replayer:
         self.shared_seq: set[int] = set()
         self.sids: dict[int, set[int]] = defaultdict(set)
         self.markets_of: dict[int, set[str]] = defaultdict(set)
+        self.mirrored: set[int] = set()
 
     def frame(self, connection: int, payload: bytes) -> int:
+        """Apply one frame received on ``connection``; return its :class:`FrameKind`."""
         books = self.books
         data = payload
         if connection:
@@ -101,8 +116,11 @@ class _Replayer:
         msg = message.get("msg") or {}
         if kind == FrameKind.SUBSCRIBED:
             if msg.get("channel") == "orderbook_delta" and msg.get("sid") is not None:
-                self.books.register_subscription(int(msg["sid"]), use_yes_price=self.use_yes_price)
-                self.sids[connection].add(int(msg["sid"]))
+                sid = int(msg["sid"])
+                self.books.register_subscription(sid, use_yes_price=self.use_yes_price)
+                self.sids[connection].add(sid)
+                if self.use_yes_price:
+                    self.mirrored.add(sid)
             return
         ranges = msg.get("price_ranges")
         ticker = msg.get("market_ticker")
@@ -114,6 +132,7 @@ class _Replayer:
                 pass   # levels off the new grid: the live feed kept its grid until the snapshot too
 
     def action(self, connection: int, body: dict[str, Any]) -> None:
+        """Follow one recorder action (start, import, connected, disconnected)."""
         what = body.get("action")
         if what == "start":
             self.use_yes_price = bool(body.get("use_yes_price", True))
@@ -124,6 +143,7 @@ class _Replayer:
         elif what in ("connected", "disconnected"):
             for sid in self.sids.pop(connection, ()):
                 self.books.forget_subscription(sid)
+                self.mirrored.discard(sid)
             state = BookState.SYNCING if what == "connected" else BookState.STALE
             for ticker in self.markets_of.get(connection, ()):
                 book = self.books.get(ticker)
@@ -152,6 +172,7 @@ class _Replayer:
         return Event(kind, frame_kind, connection, wall, mono, payload, ticker)
 
     def meta(self, market: dict[str, Any]) -> str | None:
+        """Put a market's book on the grid of its metadata (created if new); return its ticker."""
         ticker = market.get("ticker")
         if not ticker or (self.wanted is not None and ticker not in self.wanted):
             return ticker
@@ -190,7 +211,7 @@ def replay(path: str | os.PathLike[str],
     centbook.record.segment.RecordingError
         When ``path`` is not a recording.
     """
-    state = _Replayer(tickers)
+    state = Replayer(tickers)
     books = state.books
     for record in iter_records(path):
         event = state.apply(record)
@@ -215,7 +236,7 @@ def books_at(path: str | os.PathLike[str], t_ns: int, tickers: Iterable[str] | N
     Books
         A fresh registry (owned by the caller).
     """
-    state = _Replayer(tickers)
+    state = Replayer(tickers)
     for record in iter_records(path):
         if record.wall_ns > t_ns:
             break

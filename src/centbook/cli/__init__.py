@@ -6,6 +6,7 @@
 - :mod:`~centbook.cli.bench`: ``centbook bench``, the benchmark suites and their report;
 - :mod:`~centbook.cli.record`: ``centbook record``, markets' frames into a recording;
 - :mod:`~centbook.cli.importer`: ``centbook import``, captures into a recording;
+- :mod:`~centbook.cli.export`: ``centbook export``, recordings to Parquet;
 - :mod:`~centbook.cli.demo`: what ``make demo`` runs.
 
 Each subcommand's module has ``add_parser(subparsers)``, which adds its parser and sets ``func``;
@@ -17,7 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from centbook.cli import bench, importer, mm, record, sim, watch
+from centbook.cli import bench, export, importer, mm, record, sim, watch
 
 __all__ = ["main"]
 
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="centbook", description="centbook: Kalshi market data and execution"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in (sim, bench, watch, mm, record, importer):
+    for command in (sim, bench, watch, mm, record, importer, export):
         command.add_parser(sub)
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
