@@ -74,7 +74,7 @@ PUBLIC = {
         "MarketDirectory", "MarketSelectionError",
     ],
     "centbook.record.recorder": [
-        "CAUSES", "Coverage", "Recorder",
+        "CAUSES", "Coverage", "FrameTap", "Recorder",
     ],
     "centbook.record.segment": [
         "BLOCK", "RECORD", "Kind", "Record", "RecordingError", "SegmentWriter", "iter_records",

@@ -12,7 +12,8 @@ goes in as a ``META`` record at the start and again whenever a lifecycle event c
 The writer is flushed every ``flush_interval_s``; a write error (disk full, unwritable) stops
 the recording cleanly with what it has and is raised from :meth:`Recorder.run`.
 
-Parts: :class:`Recorder`, :class:`Coverage` (per-market LIVE intervals and gaps).
+Parts: :class:`Recorder`, :class:`FrameTap` (the per-connection tap), :class:`Coverage`
+(per-market LIVE intervals and gaps).
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from centbook.grid import PriceGrid
 from centbook.protocol.messages import MarketLifecycleV2
 from centbook.record.segment import Kind, RecordingError, SegmentWriter
 
-__all__ = ["CAUSES", "Coverage", "Recorder"]
+__all__ = ["CAUSES", "Coverage", "FrameTap", "Recorder"]
 
 log = logging.getLogger("centbook.record")
 
@@ -79,8 +80,21 @@ class Coverage:
                 "gaps": self.gaps.get(ticker, [])}
 
 
-class _Tap:
-    """The per-connection frame tap: one wall-clock read per socket read, then one buffered record."""
+class FrameTap:
+    """A :class:`~centbook.feed.reader.BookListener` ``tap`` that records every frame of one connection.
+
+    Reads the wall clock once per socket read (the listener passes the read's monotonic ns) and
+    buffers one ``FRAME`` record per frame; a write error goes to ``on_error`` (never raised
+    into picows' callback).
+
+    Parameters
+    ----------
+    writer : SegmentWriter
+    connection : int
+        The connection id stamped on the records.
+    on_error : callable
+        ``on_error(exc)`` on a :class:`~centbook.record.segment.RecordingError`.
+    """
 
     __slots__ = ("connection", "last_mono", "on_error", "wall", "writer")
 
@@ -167,7 +181,7 @@ class Recorder:
 
     def _attach(self, feed: Feed, c: int) -> None:
         listener = feed.listener
-        listener.tap = _Tap(self.writer, c, self._fail)
+        listener.tap = FrameTap(self.writer, c, self._fail)
         lost = listener.on_disconnected_cb
 
         def connected(transport: Any) -> None:
