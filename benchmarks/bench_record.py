@@ -32,7 +32,7 @@ from centbook.record.exporter import export
 from centbook.record.importer import import_captures, read_capture
 from centbook.record.recorder import FrameTap
 from centbook.record.segment import SegmentWriter, iter_records
-from centbook.replay import replay
+from centbook.replay import books_at, replay
 
 CAPTURES = Path(__file__).resolve().parents[1] / ".." / "shared" / "kalshi" / "captures"
 FILES = sorted((CAPTURES / "events").glob("*.ndjson.gz")) if CAPTURES.is_dir() else []
@@ -70,10 +70,8 @@ def test_record_loopback(benchmark, pusher, tmp_path):  # noqa: F811 - the fixtu
 
     n = benchmark.pedantic(once, rounds=5, iterations=1)
     assert n == messages + 1
-    books = None
-    for _, books in replay(out):
-        pass
-    assert books is not None and [dict(books[TICKER].levels(0)), dict(books[TICKER].levels(1))] == want
+    books = books_at(out, 1 << 62)
+    assert [dict(books[TICKER].levels(0)), dict(books[TICKER].levels(1))] == want
     rate = n / benchmark.stats.stats.min
     start = time.perf_counter()
     asyncio.run(centbook_feed(url))

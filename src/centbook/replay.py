@@ -14,16 +14,15 @@ Two details keep different connections and imported captures apart:
 - subscription ids are per connection, so frames of connection ``c > 0`` are applied with their
   first ``"sid":N`` renumbered to ``N + c * SID_STRIDE`` (the yielded payload is the original);
 - an imported capture whose seq counts a subscription shared with markets outside the file
-  (``"seq": "shared"`` in its import record) has its seq tracker reset before each frame, so the
+  (``"seq": "shared"`` in its import record) has its seq tracker reset after each frame, so the
   jumps are not gaps; its mid-file snapshots re-base the books as they did live.
 
-Parts: :class:`Event`, :class:`Replayer`, :func:`replay`, :func:`books_at`.
+Parts: :class:`Event`, :class:`Replayer`, :func:`replay`, :func:`books_at`, :func:`renumber_sid`.
 """
 from __future__ import annotations
 
 import json
 import os
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
@@ -33,11 +32,11 @@ from centbook.books import Books, FrameKind
 from centbook.grid import PriceGrid
 from centbook.record.segment import Kind, Record, iter_records
 
-__all__ = ["SID_STRIDE", "Event", "Replayer", "books_at", "replay"]
+__all__ = ["SID_STRIDE", "Event", "Replayer", "books_at", "renumber_sid", "replay"]
 
 SID_STRIDE = 1_000_000
-_SID = re.compile(rb'"sid":(\d+)')
-_BOOK_KINDS = (FrameKind.ORDERBOOK_SNAPSHOT, FrameKind.ORDERBOOK_DELTA)
+_FRAME, _ACTION, _META, _COVERAGE = int(Kind.FRAME), int(Kind.ACTION), int(Kind.META), int(Kind.COVERAGE)
+_NONE = int(FrameKind.NONE)
 
 
 class Event(NamedTuple):
@@ -64,6 +63,20 @@ class Event(NamedTuple):
     mono_ns: int
     payload: bytes
     ticker: str | None
+
+
+def renumber_sid(payload: bytes, offset: int) -> bytes:
+    """Return ``payload`` with its first ``"sid":N`` made ``N + offset`` (unchanged without one)."""
+    i = payload.find(b'"sid":')
+    if i < 0:
+        return payload
+    j = k = i + 6
+    end = len(payload)
+    while k < end and 48 <= payload[k] <= 57:
+        k += 1
+    if k == j:
+        return payload
+    return b"%s%d%s" % (payload[:j], int(payload[j:k]) + offset, payload[k:])
 
 
 class Replayer:
@@ -94,15 +107,14 @@ class Replayer:
     def frame(self, connection: int, payload: bytes) -> int:
         """Apply one frame received on ``connection``; return its :class:`FrameKind`."""
         books = self.books
-        data = payload
-        if connection:
-            data = _SID.sub(lambda m: b'"sid":%d' % (int(m.group(1)) + connection * SID_STRIDE), payload, 1)
-        if connection in self.shared_seq:
-            sid = _SID.search(data)
-            if sid is not None:
-                books.forget_subscription(int(sid.group(1)))
+        shared = connection in self.shared_seq
+        data = renumber_sid(payload, connection * SID_STRIDE) if connection and not shared else payload
         kind = books.apply_frame(data)
-        if kind in _BOOK_KINDS:
+        if shared:
+            sid = books.last_sid
+            if sid is not None:
+                books.forget_subscription(sid)   # the next frame sets a new base: jumps are no gaps
+        if kind == FrameKind.ORDERBOOK_SNAPSHOT:
             ticker = books.last_ticker
             if ticker is not None:
                 self.markets_of[connection].add(ticker)
@@ -153,23 +165,23 @@ class Replayer:
     def apply(self, record: Record) -> Event | None:
         """Apply one record; return its event, or None when it concerns a market not wanted."""
         kind, connection, wall, mono, payload = record
-        books, wanted = self.books, self.wanted
-        ticker = None
-        frame_kind = FrameKind.NONE
-        if kind == Kind.FRAME:
+        wanted = self.wanted
+        if kind == _FRAME:
             frame_kind = self.frame(connection, payload)
-            ticker = books.last_ticker
-            if frame_kind == FrameKind.INVALID and wanted is not None and ticker not in wanted:
+            ticker = self.books.last_ticker
+            if wanted is not None and ticker is not None and ticker not in wanted:
                 return None
-        elif kind == Kind.META:
+            return Event(kind, frame_kind, connection, wall, mono, payload, ticker)
+        ticker = None
+        if kind == _META:
             ticker = self.meta(json.loads(payload))
-        elif kind == Kind.ACTION:
+        elif kind == _ACTION:
             self.action(connection, json.loads(payload))
-        elif kind == Kind.COVERAGE:
+        elif kind == _COVERAGE:
             ticker = json.loads(payload).get("ticker")
         if wanted is not None and ticker is not None and ticker not in wanted:
             return None
-        return Event(kind, frame_kind, connection, wall, mono, payload, ticker)
+        return Event(kind, _NONE, connection, wall, mono, payload, ticker)
 
     def meta(self, market: dict[str, Any]) -> str | None:
         """Put a market's book on the grid of its metadata (created if new); return its ticker."""

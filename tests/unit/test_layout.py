@@ -81,7 +81,7 @@ PUBLIC = {
         "read_records", "scan_blocks", "segment_paths",
     ],
     "centbook.replay": [
-        "SID_STRIDE", "Event", "Replayer", "books_at", "replay",
+        "SID_STRIDE", "Event", "Replayer", "books_at", "renumber_sid", "replay",
     ],
     "centbook.commands": [
         "CHANNELS", "CommandIds", "UPDATE_ACTIONS", "add_markets", "delete_markets",
