@@ -20,6 +20,7 @@ from test_feed import FAST, conn_id, sim_config
 
 from centbook.auth import Credentials
 from centbook.books import FrameKind
+from centbook.grid import PriceGrid
 from centbook.record.markets import MarketDirectory
 from centbook.record.recorder import Recorder
 from centbook.record.segment import Kind, SegmentWriter, iter_records, segment_paths
@@ -45,15 +46,22 @@ async def settle(sim: Any, recorder: Recorder) -> None:
 
 
 async def record_with_flow(out: Path, fault: str | None) -> tuple[dict[str, Any], dict[str, Any], Recorder]:
-    async with run_sim_with_flow() as (sim, rest, markets):
+    async with run_sim_with_flow() as (sim, rest, directory, markets):
         creds = Credentials(sim.api_key_id, sim.private_key_pem)
         writer = SegmentWriter(out, segment_bytes=8 << 10, block_bytes=4 << 10)
         recorder = Recorder(sim.ws_url, creds, markets, writer, connections=2, config=FAST,
-                            flush_interval_s=0.05, seed=3)
+                            flush_interval_s=0.05, seed=3, directory=directory)
         task = asyncio.get_running_loop().create_task(recorder.run())
         feeds = recorder.feeds
         await wait_for(lambda: sum(f.listener.book_frames for f in feeds) > 300, 20)
-        if fault is not None:
+        if fault == "price_structure":
+            ticker = next(iter(recorder.feeds[0].tickers))
+            sim.admin.streams.lifecycle({"ticker": ticker, "action": "price_structure",
+                                         "price_level_structure": "deci_cent"})
+            await wait_for(lambda: recorder.markets[ticker]["price_level_structure"] == "deci_cent", 20)
+            frames = sum(f.listener.book_frames for f in feeds)
+            await wait_for(lambda: sum(f.listener.book_frames for f in feeds) > frames + 100, 20)
+        elif fault is not None:
             feed = feeds[1]
             getattr(sim.admin.streams, fault)(conn=conn_id(sim, feed))
             frames = feed.listener.book_frames
@@ -72,16 +80,17 @@ async def record_with_flow(out: Path, fault: str | None) -> tuple[dict[str, Any]
 
 
 @contextlib.asynccontextmanager
-async def run_sim_with_flow() -> AsyncIterator[tuple[Any, KalshiTestClient, dict[str, Any]]]:
-    """The sim with flow, a test REST client and the open markets' JSON."""
+async def run_sim_with_flow() -> AsyncIterator[tuple[Any, KalshiTestClient, MarketDirectory, dict[str, Any]]]:
+    """The sim with flow, a test REST client, a market directory and the open markets' JSON."""
     async with run_sim(sim_config(), seed=5) as sim, aiohttp.ClientSession() as http:
         rest = KalshiTestClient(http, sim.rest_url, sim.api_key_id, sim.private_key_pem)
-        markets = await MarketDirectory(sim.rest_url, http).select(every_open=True)
+        directory = MarketDirectory(sim.rest_url, http)
+        markets = await directory.select(every_open=True)
         await rest.get(f"/markets/{next(iter(markets))}/orderbook")   # loads the schemas before any feed
-        yield sim, rest, markets
+        yield sim, rest, directory, markets
 
 
-@pytest.mark.parametrize("fault", [None, "drop", "skip_seq"])
+@pytest.mark.parametrize("fault", [None, "drop", "skip_seq", "price_structure"])
 def test_recording_replays_to_the_live_and_exchange_books(arun1, tmp_path, fault):
     live, exchange, recorder = arun1(record_with_flow(tmp_path, fault))
     assert len(segment_paths(tmp_path)) > 1          # rotated by size
@@ -110,8 +119,16 @@ def test_recording_replays_to_the_live_and_exchange_books(arun1, tmp_path, fault
     summaries = [r.json() for r in iter_records(tmp_path)
                  if r.kind == Kind.COVERAGE and r.json().get("summary")]
     assert sorted(s["ticker"] for s in summaries) == tickers
-    if fault is not None:
+    if fault in ("drop", "skip_seq"):
         assert any(g["cause"] in ("disconnect", "seq_gap", "resync") for s in summaries for g in s["gaps"])
+    if fault == "price_structure":      # the new metadata was recorded, and the replay used its grid
+        metas = [r.json() for r in iter_records(tmp_path) if r.kind == Kind.META]
+        assert sorted({m["ticker"] for m in metas}) == tickers
+        ticker = recorder.feeds[0].tickers[0]
+        mine = [m for m in metas if m["ticker"] == ticker]
+        assert len(mine) >= 2 and mine[0]["price_level_structure"] != "deci_cent"
+        assert mine[-1]["price_level_structure"] == "deci_cent"
+        assert books[ticker].grid == PriceGrid.from_ranges(mine[-1]["price_ranges"])
 
 
 def test_replay_filters_markets_and_books_at_stops_at_a_time(arun1, tmp_path):
