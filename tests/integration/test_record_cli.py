@@ -56,13 +56,16 @@ def run_with_sim(arun1: Any, tmp: Path, *extra: str, **options: Any) -> tuple[in
 
 def test_duration_run_stops_by_itself_with_a_complete_recording(arun1, tmp_path):
     code, err = run_with_sim(arun1, tmp_path, "--all", "--connections", "2", "--duration", "1.5",
-                             "--flush-interval", "0.2")
+                             "--flush-interval", "0.2", "--channels", "trade,ticker,market_lifecycle_v2,fill")
     assert code == 0, err
     records = list(iter_records(tmp_path / "rec"))
     actions = [r.json()["action"] for r in records if r.kind == Kind.ACTION]
     assert actions[0] == "start" and actions[-1] == "stop"
     assert {r.connection for r in records if r.kind == Kind.FRAME} == {0, 1}
     assert sum(r.kind == Kind.FRAME for r in records) > 50
+    assert records[0].json()["channels"] == ["trade", "ticker", "market_lifecycle_v2", "fill"]
+    subscribed = {r.payload for r in records if r.kind == Kind.FRAME and b'"subscribed"' in r.payload}
+    assert any(b'"fill"' in p for p in subscribed)
     metas = {r.json()["ticker"] for r in records if r.kind == Kind.META}
     assert metas == set(records[0].json()["markets"])
     for seg in segment_paths(tmp_path / "rec"):
@@ -92,6 +95,7 @@ def test_usage_mistakes_are_one_line_and_exit_2(arun1, tmp_path):
     async def main() -> list[tuple[int, str]]:
         async with run_sim(sim_config(), seed=5) as sim:
             out = [await record(sim, tmp_path, "--markets", "NOPE-1,NOPE-2", "--duration", "1")]
+            out.append(await record(sim, tmp_path, "--all", "--channels", "trade,nope"))
             (tmp_path / "creds.json").write_text("{}")
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "centbook.cli", "record", "--url", "ftp://x", "--credentials",
@@ -100,7 +104,8 @@ def test_usage_mistakes_are_one_line_and_exit_2(arun1, tmp_path):
             _, err = await proc.communicate()
             out.append((proc.returncode or 0, err.decode()))
             return out
-    (code1, err1), (code2, err2) = arun1(main())
+    (code1, err1), (code3, err3), (code2, err2) = arun1(main())
+    assert code3 == 2 and err3.strip().startswith("centbook record: --channels: unknown nope; known: ")
     assert code1 == 2 and err1.strip() == (
         "centbook record: unknown markets: NOPE-1, NOPE-2: check --markets/--series against GET /markets")
     assert code2 == 2 and err2.strip().startswith("centbook record: --url wants http(s)://HOST[:PORT]")

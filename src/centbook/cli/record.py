@@ -18,7 +18,11 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from centbook.auth import Credentials
+from centbook.protocol.commands import CHANNELS
 from centbook.protocol.environments import REST_PATH, REST_URLS, WS_PATH, WS_URLS
+
+DEFAULT_CHANNELS = ("trade", "ticker", "market_lifecycle_v2")
+KNOWN_CHANNELS = CHANNELS - {"orderbook_delta"}
 
 __all__ = ["add_parser", "endpoints", "load_credentials", "run"]
 
@@ -41,6 +45,9 @@ def add_parser(sub: Any) -> None:
     which.add_argument("--series", metavar="S", help="the open markets of a series")
     which.add_argument("--all", action="store_true", help="every open market of the exchange")
     p.add_argument("--out", required=True, metavar="DIR", help="recording directory (created)")
+    p.add_argument("--channels", default=",".join(DEFAULT_CHANNELS), metavar="C1,C2",
+                   help="channels besides orderbook_delta (default %(default)s; private ones such as "
+                        "fill,user_orders,market_positions need credentials allowed to read them)")
     p.add_argument("--connections", type=int, default=1, metavar="N",
                    help="WebSocket connections (default 1)")
     p.add_argument("--duration", type=float, default=None, metavar="SECONDS",
@@ -110,6 +117,10 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--connections must be >= 1, got {args.connections}")
         if args.duration is not None and args.duration <= 0:
             raise UsageError(f"--duration must be > 0, got {args.duration}")
+        unknown = set(args.channels.split(",")) - KNOWN_CHANNELS - {""}
+        if unknown:
+            raise UsageError(f"--channels: unknown {', '.join(sorted(unknown))}; known: "
+                             f"{', '.join(sorted(KNOWN_CHANNELS))}")
         if args.flush_interval <= 0:
             raise UsageError(f"--flush-interval must be > 0, got {args.flush_interval}")
         rest_url, ws_url = endpoints(args.url)
@@ -150,8 +161,9 @@ async def _record(args: argparse.Namespace, rest_url: str, ws_url: str, credenti
             raise UsageError(f"cannot list markets at {rest_url}: {exc}") from None
         writer = SegmentWriter(args.out, segment_bytes=int(args.segment_mb * (1 << 20)),
                                segment_s=args.segment_s)
+        channels = [c for c in args.channels.split(",") if c]
         recorder = Recorder(ws_url, credentials, markets, writer, connections=args.connections,
-                            flush_interval_s=args.flush_interval, directory=directory)
+                            channels=channels, flush_interval_s=args.flush_interval, directory=directory)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, recorder.stop)
