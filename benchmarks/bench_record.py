@@ -13,12 +13,17 @@ Run: ``.venv/bin/python -m pytest benchmarks/bench_record.py --benchmark-only -s
 - ``test_replay_captures``: replayed frames per second into books, and ``x_decoder``, its time
   per frame over the compiled decoder's alone (``Books.apply_frames``) on the same frames;
 - ``test_export_captures``: rows per second into Parquet, and the dataset's bytes per million
-  deltas.
+  deltas;
+- ``test_record_cpu_at_a_steady_rate``: CPU seconds of a ``centbook record`` process (startup
+  included) recording the sim's flow at a steady rate, as a share of one core.
 """
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -153,3 +158,37 @@ def test_export_captures(benchmark, imported, tmp_path):
     benchmark.extra_info.update(rows=total, rows_per_s=round(total / benchmark.stats.stats.min),
                                 bytes_per_million_deltas=round(size / rows["book_deltas"] * 1e6))
     print(f"\nexport: {benchmark.extra_info}")
+
+
+RATE = 1000        # flow actions per second over the sim's markets (Kalshi's busiest days: hundreds/s)
+SECONDS = 10.0
+
+
+def test_record_cpu_at_a_steady_rate(benchmark, tmp_path):
+    """CPU of ``centbook record`` (its own process) recording the sim's flow at RATE for SECONDS."""
+    creds = tmp_path / "creds.json"
+    sim = subprocess.Popen([sys.executable, "-m", "centbook.cli", "sim", "--flow", "--flow-rate",
+                            str(RATE), "--credentials-out", str(creds)], stdout=subprocess.PIPE, text=True)
+    try:
+        url = sim.stdout.readline().strip()
+        sim.stdout.readline()
+
+        def once() -> tuple[float, int]:
+            out = tmp_path / "rec"
+            shutil.rmtree(out, ignore_errors=True)
+            proc = subprocess.Popen([sys.executable, "-m", "centbook.cli", "record", "--url", url,
+                                     "--credentials", str(creds), "--all", "--out", str(out),
+                                     "--duration", str(SECONDS)], stderr=subprocess.DEVNULL)
+            _, status, usage = os.wait4(proc.pid, 0)
+            assert os.waitstatus_to_exitcode(status) == 0
+            frames = sum(r.kind == 0 for r in iter_records(out))
+            return usage.ru_utime + usage.ru_stime, frames
+
+        cpu_s, frames = benchmark.pedantic(once, rounds=1, iterations=1)
+    finally:
+        sim.terminate()
+        sim.wait()
+    assert frames > RATE * SECONDS / 4
+    benchmark.extra_info.update(frames=frames, frames_per_s=round(frames / SECONDS), cpu_s=round(cpu_s, 2),
+                                cpu_percent_of_one_core=round(100 * cpu_s / SECONDS, 1))
+    print(f"\nrecord CPU at a steady rate: {benchmark.extra_info} (startup included)")
