@@ -57,6 +57,9 @@ PUBLIC = {
     "centbook.cli.importer": [
         "add_parser", "run",
     ],
+    "centbook.cli.report": [
+        "debug_wanted", "fail", "missing_extra",
+    ],
     "centbook.cli.record": [
         "add_parser", "endpoints", "load_credentials", "run",
     ],

@@ -7,6 +7,7 @@
 - :mod:`~centbook.cli.record`: ``centbook record``, markets' frames into a recording;
 - :mod:`~centbook.cli.importer`: ``centbook import``, captures into a recording;
 - :mod:`~centbook.cli.export`: ``centbook export``, recordings to Parquet;
+- :mod:`~centbook.cli.report`: the one-line errors of the commands above;
 - :mod:`~centbook.cli.demo`: what ``make demo`` runs.
 
 Each subcommand's module has ``add_parser(subparsers)``, which adds its parser and sets ``func``;

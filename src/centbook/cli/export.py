@@ -6,9 +6,10 @@ queries over them: ``docs/recording.md``.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
+
+from centbook.cli.report import debug_wanted, fail, missing_extra
 
 __all__ = ["add_parser", "run"]
 
@@ -30,21 +31,14 @@ def run(args: argparse.Namespace) -> int:
         # the [record] extra (pyarrow, zstandard) loads only when an export runs
         from centbook.record.exporter import ExportError, export
     except ImportError as exc:
-        print(f"centbook export: {exc}: install the extra: pip install 'centbook[record]'", file=sys.stderr)
-        return 2
-    debug = args.debug or os.environ.get("CENTBOOK_DEBUG") == "1"
+        return missing_extra("export", exc)
+    debug = debug_wanted(args)
     try:
         rows = export(args.source, args.parquet)
     except ExportError as exc:
-        if debug:
-            raise
-        print(f"centbook export: {exc}", file=sys.stderr)
-        return 2
+        return fail("export", exc, 2, debug)
     except OSError as exc:
-        if debug:
-            raise
-        print(f"centbook export: cannot write {args.parquet}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+        return fail("export", f"cannot write {args.parquet}: {exc.strerror or exc}", 1, debug)
     written = ", ".join(f"{table} {n}" for table, n in rows.items() if n) or "nothing new"
     print(f"exported to {args.parquet}: {written}", file=sys.stderr)
     return 0

@@ -9,6 +9,8 @@ import os
 import sys
 from typing import Any
 
+from centbook.cli.report import debug_wanted, fail, missing_extra
+
 __all__ = ["add_parser", "run"]
 
 
@@ -32,25 +34,16 @@ def run(args: argparse.Namespace) -> int:
         from centbook.record.importer import CaptureError, import_captures
         from centbook.record.segment import RecordingError, SegmentWriter, segment_paths
     except ImportError as exc:
-        print(f"centbook import: {exc}: install the extra: pip install 'centbook[record]'", file=sys.stderr)
-        return 2
-    debug = args.debug or os.environ.get("CENTBOOK_DEBUG") == "1"
+        return missing_extra("import", exc)
+    debug = debug_wanted(args)
+    if os.path.isdir(args.out) and segment_paths(args.out):
+        return fail("import", f"{args.out} already holds a recording: give a new --out directory", 2)
     try:
-        if os.path.isdir(args.out) and segment_paths(args.out):
-            print(f"centbook import: {args.out} already holds a recording: give a new --out directory",
-                  file=sys.stderr)
-            return 2
         summary = import_captures(args.captures, args.metadata, SegmentWriter(args.out, sync=False))
     except CaptureError as exc:
-        if debug:
-            raise
-        print(f"centbook import: {exc}", file=sys.stderr)
-        return 2
+        return fail("import", exc, 2, debug)
     except RecordingError as exc:
-        if debug:
-            raise
-        print(f"centbook import: {exc}", file=sys.stderr)
-        return 1
+        return fail("import", exc, 1, debug)
     print(f"imported {summary.frames} frames of {len(summary.markets)} markets into {args.out}",
           file=sys.stderr)
     return 0

@@ -11,13 +11,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import signal
 import sys
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from centbook.auth import Credentials
+from centbook.cli.report import debug_wanted, fail, missing_extra
 from centbook.protocol.commands import CHANNELS
 from centbook.protocol.environments import REST_PATH, REST_URLS, WS_PATH, WS_URLS
 
@@ -105,42 +105,42 @@ def load_credentials(path: str) -> Credentials:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``centbook record``; return the exit status."""
-    debug = args.debug or os.environ.get("CENTBOOK_DEBUG") == "1"
     try:
         # the [record] extra (zstandard) loads only when a recording is made
         from centbook.record.segment import RecordingError
     except ImportError as exc:
-        print(f"centbook record: {exc}: install the extra: pip install 'centbook[record]'", file=sys.stderr)
-        return 2
+        return missing_extra("record", exc)
+    debug = debug_wanted(args)
     try:
-        if args.connections < 1:
-            raise UsageError(f"--connections must be >= 1, got {args.connections}")
-        if args.duration is not None and args.duration <= 0:
-            raise UsageError(f"--duration must be > 0, got {args.duration}")
-        unknown = set(args.channels.split(",")) - KNOWN_CHANNELS - {""}
-        if unknown:
-            raise UsageError(f"--channels: unknown {', '.join(sorted(unknown))}; known: "
-                             f"{', '.join(sorted(KNOWN_CHANNELS))}")
-        if args.flush_interval <= 0:
-            raise UsageError(f"--flush-interval must be > 0, got {args.flush_interval}")
+        _check(args)
         rest_url, ws_url = endpoints(args.url)
         credentials = load_credentials(args.credentials)
         return asyncio.run(_record(args, rest_url, ws_url, credentials))
     except UsageError as exc:
-        print(f"centbook record: {exc}", file=sys.stderr)
-        return 2
+        return fail("record", exc, 2)
     except RecordingError as exc:
         if debug:
             raise
-        print(f"centbook record: {exc}; the recording stopped with what it had flushed", file=sys.stderr)
-        return 1
+        return fail("record", f"{exc}; the recording stopped with what it had flushed", 1)
     except KeyboardInterrupt:
         return 0
     except Exception as exc:
         if debug:
             raise
-        print(f"centbook record: {type(exc).__name__}: {exc} (--debug for a traceback)", file=sys.stderr)
-        return 1
+        return fail("record", f"{type(exc).__name__}: {exc} (--debug for a traceback)", 1)
+
+
+def _check(args: argparse.Namespace) -> None:
+    if args.connections < 1:
+        raise UsageError(f"--connections must be >= 1, got {args.connections}")
+    if args.duration is not None and args.duration <= 0:
+        raise UsageError(f"--duration must be > 0, got {args.duration}")
+    unknown = set(args.channels.split(",")) - KNOWN_CHANNELS - {""}
+    if unknown:
+        raise UsageError(f"--channels: unknown {', '.join(sorted(unknown))}; known: "
+                         f"{', '.join(sorted(KNOWN_CHANNELS))}")
+    if args.flush_interval <= 0:
+        raise UsageError(f"--flush-interval must be > 0, got {args.flush_interval}")
 
 
 async def _record(args: argparse.Namespace, rest_url: str, ws_url: str, credentials: Credentials) -> int:
