@@ -79,6 +79,9 @@ PUBLIC = {
     "centbook.record.recorder": [
         "CAUSES", "Coverage", "FrameTap", "Recorder",
     ],
+    "centbook.record.tap": [
+        "FrameTap",
+    ],
     "centbook.record.segment": [
         "BLOCK", "RECORD", "Kind", "Record", "RecordingError", "SegmentWriter", "iter_records",
         "read_records", "scan_blocks", "segment_paths",

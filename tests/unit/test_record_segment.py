@@ -19,6 +19,7 @@ from centbook.record.segment import (
     scan_blocks,
     segment_paths,
 )
+from centbook.record.tap import FrameTap
 
 
 def frames(n: int) -> list[bytes]:
@@ -125,3 +126,36 @@ def test_bad_paths_and_files_are_named(tmp_path):
         list(iter_records(tmp_path))
     with pytest.raises(ValueError, match="must be > 0"):
         SegmentWriter(tmp_path / "x", segment_bytes=0)
+
+
+def test_the_compiled_tap_interleaves_with_other_records_and_reports_write_errors(tmp_path):
+    writer = SegmentWriter(tmp_path, sync=False, block_bytes=1 << 30)
+    errors: list[Exception] = []
+    tap = FrameTap(writer, 4, errors.append)
+    payloads = frames(1000)
+    for i, p in enumerate(payloads):
+        tap(p, 10 + i // 7)                  # seven frames per socket read: one wall clock each
+        if i % 250 == 0:
+            writer.add_json(Kind.ACTION, 0, {"i": i})
+    writer.flush()
+    (block,) = scan_blocks(writer.segments[0])
+    records = list(iter_records(tmp_path))
+    assert block.records == len(records) == 1004 and tap.frames == 1000
+    got = [r for r in records if r.kind == Kind.FRAME]
+    assert [r.payload for r in got] == payloads and {r.connection for r in got} == {4}
+    assert [r.mono_ns for r in got] == [10 + i // 7 for i in range(1000)]
+    walls = [r.wall_ns for r in got]
+    assert walls == sorted(walls) and len(set(walls)) <= 143        # at most one per read
+    assert block.first_wall_ns == records[0].wall_ns and block.last_wall_ns == max(r.wall_ns for r in records)
+    assert [r.json()["i"] for r in records if r.kind == Kind.ACTION] == [0, 250, 500, 750]
+    # a full buffer flushes from inside the tap; a failed write goes to on_error, not up
+    small = SegmentWriter(tmp_path / "small", sync=False, block_bytes=4096)
+    tap = FrameTap(small, 0, errors.append)
+    tap(payloads[0], 1)
+    small.flush()
+    with file_size_limit(small.bytes_written + 10):
+        for p in payloads:
+            tap(p, 2)
+    assert len(errors) >= 1 and isinstance(errors[0], RecordingError) and small.closed
+    with pytest.raises(ValueError, match="connection"):
+        FrameTap(writer, 70000, errors.append)

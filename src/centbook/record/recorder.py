@@ -12,15 +12,15 @@ goes in as a ``META`` record at the start and again whenever a lifecycle event c
 The writer is flushed every ``flush_interval_s``; a write error (disk full, unwritable) stops
 the recording cleanly with what it has and is raised from :meth:`Recorder.run`.
 
-Parts: :class:`Recorder`, :class:`FrameTap` (the per-connection tap), :class:`Coverage`
-(per-market LIVE intervals and gaps).
+Parts: :class:`Recorder`, :class:`Coverage` (per-market LIVE intervals and gaps); the compiled
+per-frame tap is :class:`centbook.record.tap.FrameTap`.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from centbook.book import BookState
@@ -29,6 +29,7 @@ from centbook.feed.validity import StateChange
 from centbook.grid import PriceGrid
 from centbook.protocol.messages import MarketLifecycleV2
 from centbook.record.segment import Kind, RecordingError, SegmentWriter
+from centbook.record.tap import FrameTap
 
 __all__ = ["CAUSES", "Coverage", "FrameTap", "Recorder"]
 
@@ -78,39 +79,6 @@ class Coverage:
         """The coverage record of one market."""
         return {"ticker": ticker, "summary": True, "live": self.live.get(ticker, []),
                 "gaps": self.gaps.get(ticker, [])}
-
-
-class FrameTap:
-    """A :class:`~centbook.feed.reader.BookListener` ``tap`` that records every frame of one connection.
-
-    Reads the wall clock once per socket read (the listener passes the read's monotonic ns) and
-    buffers one ``FRAME`` record per frame; a write error goes to ``on_error`` (never raised
-    into picows' callback).
-
-    Parameters
-    ----------
-    writer : SegmentWriter
-    connection : int
-        The connection id stamped on the records.
-    on_error : callable
-        ``on_error(exc)`` on a :class:`~centbook.record.segment.RecordingError`.
-    """
-
-    __slots__ = ("connection", "last_mono", "on_error", "wall", "writer")
-
-    def __init__(self, writer: SegmentWriter, connection: int, on_error: Callable[[Exception], Any]) -> None:
-        self.writer, self.connection, self.on_error = writer, connection, on_error
-        self.last_mono = -1
-        self.wall = 0
-
-    def __call__(self, payload: bytes, mono_ns: int) -> None:
-        if mono_ns != self.last_mono:
-            self.last_mono = mono_ns
-            self.wall = time.time_ns()
-        try:
-            self.writer.add(0, self.connection, self.wall, mono_ns, payload)
-        except RecordingError as exc:
-            self.on_error(exc)
 
 
 class Recorder:

@@ -126,6 +126,7 @@ class SegmentWriter:
         self._path: Path | None = None
         self._opened_at = 0.0
         self._blocks: list[BlockInfo] = []
+        self._taps: list[Any] = []
         self.closed = False
         self.records_written = 0
         self.bytes_written = 0
@@ -145,10 +146,27 @@ class SegmentWriter:
         buf += payload
         if not self._records:
             self._first_wall = wall_ns
-        self._last_wall = wall_ns
+        self._last_wall = max(self._last_wall, wall_ns) if self._records else wall_ns
         self._records += 1
         if len(buf) >= self.block_bytes:
             self.flush()
+
+    def attach(self, tap: Any) -> None:
+        """Count the records a compiled tap appends to :attr:`buffer` (its ``take()`` at each flush)."""
+        self._taps.append(tap)
+
+    def detach(self, tap: Any) -> None:
+        """Stop counting a tap's records (what it appended before stays)."""
+        self._collect()
+        self._taps.remove(tap)
+
+    def _collect(self) -> None:
+        for tap in self._taps:
+            n, first, last = tap.take()
+            if n:
+                self._first_wall = first if not self._records else min(self._first_wall, first)
+                self._last_wall = max(self._last_wall, last) if self._records else last
+                self._records += n
 
     def add_json(self, kind: int, connection: int, body: Any, mono_ns: int | None = None,
                  wall_ns: int | None = None) -> None:
@@ -161,6 +179,7 @@ class SegmentWriter:
         """Write the buffered records as one block and hand it to the OS (fsync if ``sync``)."""
         if self.closed:
             raise RecordingError("the recording is closed")
+        self._collect()
         if not self._records:
             return
         raw = bytes(self.buffer)
