@@ -9,7 +9,8 @@ Run: ``.venv/bin/python -m pytest benchmarks/bench_record.py --benchmark-only -s
   them; the recording must replay to the exact final book. ``frames_per_s`` counts frames
   recorded (and decoded into the books, as the recorder's feed does) per second, compression
   and writes included; ``x_feed`` is its time per frame over the plain feed's in the same run;
-- ``test_import_captures``: the real captures imported; ``bytes_per_frame`` after compression;
+- ``test_import_captures``: the real captures imported (zstandard level 9, as ``centbook
+  import``); ``bytes_per_frame`` after compression;
 - ``test_replay_captures``: replayed frames per second into books, and ``x_decoder``, its time
   per frame over the compiled decoder's alone (``Books.apply_frames``) on the same frames;
 - ``test_export_captures``: rows per second into Parquet, and the dataset's bytes per million
@@ -102,7 +103,7 @@ def test_import_captures(benchmark, imported, tmp_path):
 
     def once() -> int:
         shutil.rmtree(out, ignore_errors=True)
-        return import_captures(FILES, CAPTURES / "metadata", SegmentWriter(out, sync=False)).frames
+        return import_captures(FILES, CAPTURES / "metadata", SegmentWriter(out, sync=False, level=9)).frames
 
     assert benchmark.pedantic(once, rounds=3, iterations=1) == frames
     size = sum(p.stat().st_size for p in out.iterdir())
