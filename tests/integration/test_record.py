@@ -45,16 +45,28 @@ async def settle(sim: Any, recorder: Recorder) -> None:
         await wait_for(applied, 15)
 
 
+LATE = "KXDEMO-26DEC31-T80"   # a market that opens while the recorder runs
+
+
 async def record_with_flow(out: Path, fault: str | None) -> tuple[dict[str, Any], dict[str, Any], Recorder]:
     async with run_sim_with_flow() as (sim, rest, directory, markets):
         creds = Credentials(sim.api_key_id, sim.private_key_pem)
         writer = SegmentWriter(out, segment_bytes=8 << 10, block_bytes=4 << 10)
+        follow = (lambda ticker: True) if fault == "open_market" else None
         recorder = Recorder(sim.ws_url, creds, markets, writer, connections=2, config=FAST,
-                            flush_interval_s=0.05, seed=3, directory=directory)
+                            flush_interval_s=0.05, seed=3, directory=directory, follow=follow)
         task = asyncio.get_running_loop().create_task(recorder.run())
         feeds = recorder.feeds
         await wait_for(lambda: sum(f.listener.book_frames for f in feeds) > 300, 20)
-        if fault == "price_structure":
+        if fault == "open_market":
+            assert LATE not in markets
+            await wait_for(lambda: recorder.watcher is not None and recorder.watcher.transport is not None
+                           and recorder.watcher.subscriptions.by_sid, 15)
+            sim.admin.streams.lifecycle({"ticker": LATE, "action": "open"})
+            await wait_for(lambda: LATE in recorder.markets and recorder.feeds[-1].books[LATE].is_live, 20)
+            frames = recorder.feeds[-1].listener.book_frames
+            await wait_for(lambda: recorder.feeds[-1].listener.book_frames > frames + 20, 30)
+        elif fault == "price_structure":
             ticker = next(iter(recorder.feeds[0].tickers))
             sim.admin.streams.lifecycle({"ticker": ticker, "action": "price_structure",
                                          "price_level_structure": "deci_cent"})
@@ -69,7 +81,7 @@ async def record_with_flow(out: Path, fault: str | None) -> tuple[dict[str, Any]
         await settle(sim, recorder)
         live = {t: f.books[t].as_wire() for f in feeds for t in f.tickers}
         exchange = {}
-        for ticker in markets:
+        for ticker in recorder.markets:
             body = await rest.get(f"/markets/{ticker}/orderbook", params={"depth": 0})
             want = body["orderbook_fp"]
             exchange[ticker] = {"yes_dollars": want.get("yes_dollars") or [],
@@ -79,10 +91,18 @@ async def record_with_flow(out: Path, fault: str | None) -> tuple[dict[str, Any]
         return live, exchange, recorder
 
 
+def late_market_config() -> dict[str, Any]:
+    cfg = sim_config()
+    cfg["markets"].append({"ticker": LATE, "event_ticker": "KXDEMO-26DEC31",
+                           "price_level_structure": "linear_cent", "yes_sub_title": "Above 80",
+                           "no_sub_title": "80 or below", "open_offset_s": 86400})
+    return cfg
+
+
 @contextlib.asynccontextmanager
 async def run_sim_with_flow() -> AsyncIterator[tuple[Any, KalshiTestClient, MarketDirectory, dict[str, Any]]]:
     """The sim with flow, a test REST client, a market directory and the open markets' JSON."""
-    async with run_sim(sim_config(), seed=5) as sim, aiohttp.ClientSession() as http:
+    async with run_sim(late_market_config(), seed=5) as sim, aiohttp.ClientSession() as http:
         rest = KalshiTestClient(http, sim.rest_url, sim.api_key_id, sim.private_key_pem)
         directory = MarketDirectory(sim.rest_url, http)
         markets = await directory.select(every_open=True)
@@ -90,7 +110,7 @@ async def run_sim_with_flow() -> AsyncIterator[tuple[Any, KalshiTestClient, Mark
         yield sim, rest, directory, markets
 
 
-@pytest.mark.parametrize("fault", [None, "drop", "skip_seq", "price_structure"])
+@pytest.mark.parametrize("fault", [None, "drop", "skip_seq", "price_structure", "open_market"])
 def test_recording_replays_to_the_live_and_exchange_books(arun1, tmp_path, fault):
     live, exchange, recorder = arun1(record_with_flow(tmp_path, fault))
     assert len(segment_paths(tmp_path)) > 1          # rotated by size
@@ -121,6 +141,11 @@ def test_recording_replays_to_the_live_and_exchange_books(arun1, tmp_path, fault
     assert sorted(s["ticker"] for s in summaries) == tickers
     if fault in ("drop", "skip_seq"):
         assert any(g["cause"] in ("disconnect", "seq_gap", "resync") for s in summaries for g in s["gaps"])
+    if fault == "open_market":          # added on a connection of its own, after its metadata
+        assert LATE in live
+        added = [r for r in iter_records(tmp_path) if r.kind != Kind.FRAME and LATE.encode() in r.payload]
+        assert [r.kind for r in added[:2]] == [Kind.ACTION, Kind.META]
+        assert added[0].json() == {"action": "market_added", "ticker": LATE, "connection": 3}
     if fault == "price_structure":      # the new metadata was recorded, and the replay used its grid
         metas = [r.json() for r in iter_records(tmp_path) if r.kind == Kind.META]
         assert sorted({m["ticker"] for m in metas}) == tickers

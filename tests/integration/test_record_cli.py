@@ -61,7 +61,10 @@ def test_duration_run_stops_by_itself_with_a_complete_recording(arun1, tmp_path)
     records = list(iter_records(tmp_path / "rec"))
     actions = [r.json()["action"] for r in records if r.kind == Kind.ACTION]
     assert actions[0] == "start" and actions[-1] == "stop"
-    assert {r.connection for r in records if r.kind == Kind.FRAME} == {0, 1}
+    # two connections for the markets, a third for every market's lifecycle (--all follows new ones)
+    assert {r.connection for r in records if r.kind == Kind.FRAME} == {0, 1, 2}
+    watcher = [r.payload for r in records if r.kind == Kind.FRAME and r.connection == 2]
+    assert watcher and not [p for p in watcher if b"orderbook" in p]
     assert sum(r.kind == Kind.FRAME for r in records) > 50
     assert records[0].json()["channels"] == ["trade", "ticker", "market_lifecycle_v2", "fill"]
     subscribed = {r.payload for r in records if r.kind == Kind.FRAME and b'"subscribed"' in r.payload}

@@ -13,6 +13,7 @@ import asyncio
 import json
 import signal
 import sys
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -143,6 +144,14 @@ def _check(args: argparse.Namespace) -> None:
         raise UsageError(f"--flush-interval must be > 0, got {args.flush_interval}")
 
 
+def _follow(series: str | None) -> Callable[[str], bool]:
+    """Which markets opening during the recording to add: the series' (``S-...``), or all."""
+    if series is None:
+        return lambda ticker: True
+    prefix = series + "-"
+    return lambda ticker: ticker.startswith(prefix)
+
+
 async def _record(args: argparse.Namespace, rest_url: str, ws_url: str, credentials: Credentials) -> int:
     import aiohttp
 
@@ -162,8 +171,10 @@ async def _record(args: argparse.Namespace, rest_url: str, ws_url: str, credenti
         writer = SegmentWriter(args.out, segment_bytes=int(args.segment_mb * (1 << 20)),
                                segment_s=args.segment_s)
         channels = [c for c in args.channels.split(",") if c]
+        follow = None if tickers else _follow(args.series)
         recorder = Recorder(ws_url, credentials, markets, writer, connections=args.connections,
-                            channels=channels, flush_interval_s=args.flush_interval, directory=directory)
+                            channels=channels, flush_interval_s=args.flush_interval, directory=directory,
+                            follow=follow)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, recorder.stop)

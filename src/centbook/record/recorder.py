@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from centbook.book import BookState
@@ -28,6 +28,7 @@ from centbook.feed.connection import Feed, FeedConfig
 from centbook.feed.validity import StateChange
 from centbook.grid import PriceGrid
 from centbook.protocol.messages import MarketLifecycleV2
+from centbook.record.markets import OPEN_STATUSES
 from centbook.record.segment import Kind, RecordingError, SegmentWriter
 from centbook.record.tap import FrameTap
 
@@ -36,6 +37,8 @@ __all__ = ["CAUSES", "Coverage", "FrameTap", "Recorder"]
 log = logging.getLogger("centbook.record")
 
 DEFAULT_CHANNELS = ("trade", "ticker", "market_lifecycle_v2")
+OPENING = frozenset({"created", "activated"})
+CLOSING = frozenset({"deactivated", "closed", "determined", "settled"})
 CAUSES = {BookState.GAPPED: "seq_gap", BookState.STALE: "disconnect", BookState.FAULTED: "fault",
           BookState.SYNCING: "resync", BookState.LIVE: "snapshot", BookState.EMPTY: "reset"}
 
@@ -106,6 +109,12 @@ class Recorder:
     directory : object, optional
         A :class:`~centbook.record.markets.MarketDirectory`: a lifecycle event of a recorded
         market makes the recorder read its metadata again and record it when it changed.
+    follow : callable, optional
+        ``follow(ticker) -> bool``: which markets that open while the recorder runs to add
+        (a series' or every market). One more connection then follows ``market_lifecycle_v2``
+        for the whole exchange; an opened market it names is looked up (``directory``) and
+        recorded on a connection of its own. A recorded market that closes gets a
+        ``market_closed`` action; its subscription stays (the exchange stops sending).
     seed : int, optional
         Seeds the feeds' backoff jitter.
 
@@ -118,7 +127,7 @@ class Recorder:
     def __init__(self, ws_url: str, credentials: Any, markets: Mapping[str, dict[str, Any]],
                  writer: SegmentWriter, *, connections: int = 1, channels: Sequence[str] = DEFAULT_CHANNELS,
                  config: FeedConfig | None = None, flush_interval_s: float = 1.0, directory: Any = None,
-                 seed: int | None = None) -> None:
+                 follow: Callable[[str], bool] | None = None, seed: int | None = None) -> None:
         if connections < 1:
             raise ValueError(f"connections must be >= 1, got {connections}")
         if flush_interval_s <= 0:
@@ -140,12 +149,21 @@ class Recorder:
         groups = [tickers[i::connections] for i in range(min(connections, len(tickers)))]
         self.connection_of = {t: c for c, group in enumerate(groups) for t in group}
         self.feeds: list[Feed] = []
-        for c, group in enumerate(groups):
-            grids = {t: PriceGrid.from_ranges(self.markets[t]["price_ranges"]) for t in group}
-            feed = Feed(ws_url, credentials, grids, channels=self.channels, config=config,
-                        seed=None if seed is None else seed + c)
-            self._attach(feed, c)
-            self.feeds.append(feed)
+        self.follow = follow
+        self._credentials, self._config, self._seed = credentials, config, seed
+        self._running = False
+        for group in groups:
+            self._add_feed(group, self.channels)
+        self.watcher = self._add_feed([], ("market_lifecycle_v2",)) if follow is not None else None
+
+    def _add_feed(self, tickers: list[str], channels: Sequence[str]) -> Feed:
+        c = len(self.feeds)
+        grids = {t: PriceGrid.from_ranges(self.markets[t]["price_ranges"]) for t in tickers}
+        feed = Feed(self.ws_url, self._credentials, grids, channels=channels, config=self._config,
+                    seed=None if self._seed is None else self._seed + c)
+        self._attach(feed, c)
+        self.feeds.append(feed)
+        return feed
 
     def _attach(self, feed: Feed, c: int) -> None:
         listener = feed.listener
@@ -174,7 +192,7 @@ class Recorder:
         listener.on_connected_cb = connected
         listener.on_disconnected_cb = disconnected
         feed.state_listeners.append(changed)
-        feed.message_listeners.append(self._on_message)
+        feed.message_listeners.append(lambda message: self._on_message(feed, message))
 
     def _record(self, kind: int, c: int, body: Any, wall_ns: int | None = None) -> None:
         if self.writer.closed:
@@ -192,12 +210,44 @@ class Recorder:
         for feed in self.feeds:
             feed.listener.tap = None
 
-    def _on_message(self, message: Any) -> None:
-        if (isinstance(message, MarketLifecycleV2) and self.directory is not None
-                and message.msg.market_ticker in self.markets):
-            task = asyncio.get_running_loop().create_task(self._refresh(message.msg.market_ticker))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+    def _on_message(self, feed: Feed, message: Any) -> None:
+        if not isinstance(message, MarketLifecycleV2):
+            return
+        if self.watcher is not None and feed is not self.watcher:
+            return   # the watcher hears every market's lifecycle: act once
+        ticker, what = message.msg.market_ticker, message.msg.event_type
+        if ticker in self.markets:
+            if what in CLOSING:
+                self._record(Kind.ACTION, self.connection_of[ticker],
+                             {"action": "market_closed", "ticker": ticker, "event_type": what})
+            if self.directory is not None:
+                self._spawn(self._refresh(ticker))
+        elif (what in OPENING and self.follow is not None and self.directory is not None
+              and self.follow(ticker)):
+            self._spawn(self._add_market(ticker))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _add_market(self, ticker: str) -> None:
+        try:
+            market = await self.directory.get(ticker)
+        except Exception as exc:  # noqa: BLE001 - logged; the other markets still record
+            log.warning("new market %s not added: %s", ticker, exc)
+            return
+        if market is None or market.get("status") not in OPEN_STATUSES or ticker in self.markets \
+                or self._closing:
+            return
+        c = len(self.feeds)
+        self.markets[ticker] = market
+        self.connection_of[ticker] = c
+        self._record(Kind.ACTION, c, {"action": "market_added", "ticker": ticker, "connection": c})
+        self._record(Kind.META, c, market)
+        feed = self._add_feed([ticker], self.channels)
+        if self._running:
+            await feed.start()
 
     async def _refresh(self, ticker: str) -> None:
         try:
@@ -229,7 +279,8 @@ class Recorder:
         deadline = None if duration_s is None else time.monotonic() + duration_s
         try:
             self._flush()
-            for feed in self.feeds:
+            self._running = True
+            for feed in list(self.feeds):
                 await feed.start()
             while not self._stop.is_set():
                 timeout = self.flush_interval_s
@@ -257,11 +308,11 @@ class Recorder:
 
     async def _finish(self) -> None:
         self._closing = True
-        for feed in self.feeds:
-            feed.listener.tap = None
-            await feed.close()
         for task in list(self._tasks):
             task.cancel()
+        for feed in list(self.feeds):
+            feed.listener.tap = None
+            await feed.close()
         wall = time.time_ns()
         self.coverage.close(wall)
         for ticker in self.markets:
