@@ -23,7 +23,7 @@ $(BIN)/python:
 # Dependencies (pinned by constraints.txt) and the editable install; redone when they change.
 $(DEPS): constraints.txt pyproject.toml | $(BIN)/python
 	$(PIP) setuptools wheel cython picows  # picows.pxd is cimported at build time
-	$(PIP) --no-build-isolation -e '.[test,lint,docs]'
+	$(PIP) --no-build-isolation -e '.[test,lint,docs,record]'
 	touch $@
 
 setup: $(DEPS)
@@ -86,7 +86,7 @@ sdk-venv: build
 # `make bench SDK_DELTAS=1000000` replays the whole stream (about 25 minutes more).
 SDK_DELTAS ?= 200000
 bench: build sdk-venv
-	$(PIP) --no-build-isolation -e '.[test,lint,docs,bench]'
+	$(PIP) --no-build-isolation -e '.[test,lint,docs,record,bench]'
 	@mkdir -p build/bench/report
 	$(BIN)/python -c "from benchmarks.runner import build_floor; build_floor()"
 	CENTBOOK_SDK_STATUS=$(SDK_STATUS) CENTBOOK_BENCH_SDK_DELTAS=$(SDK_DELTAS) $(BIN)/python -m pytest benchmarks --timeout=3600 --benchmark-only \

@@ -12,7 +12,7 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 DEBUG = os.environ.get("CENTBOOK_DEBUG", "") not in ("", "0")
-MODULES = ["fixed", "grid", "book", "books", "metrics", "hooks", "mm.quoter", "feed.reader"]
+MODULES = ["fixed", "grid", "book", "books", "metrics", "hooks", "mm.quoter", "feed.reader", "record.tap"]
 # Plain C sources compiled into a module besides its .pyx.
 C_SOURCES = {"books": ["csrc/cb_frame.c"]}
 

@@ -62,6 +62,44 @@ PUBLIC = {
         "add_parser", "check_key", "contracts", "dollars", "fetch_grids", "layout", "main", "render_market",
         "watch",
     ],
+    "centbook.cli.export": [
+        "add_parser", "run",
+    ],
+    "centbook.cli.importer": [
+        "add_parser", "run",
+    ],
+    "centbook.cli.report": [
+        "debug_wanted", "fail", "missing_extra",
+    ],
+    "centbook.cli.record": [
+        "add_parser", "endpoints", "load_credentials", "run",
+    ],
+    "centbook.record": [
+        "Coverage", "Kind", "MarketDirectory", "MarketSelectionError", "Record", "Recorder",
+        "RecordingError", "SegmentWriter", "iter_records", "segment_paths",
+    ],
+    "centbook.record.exporter": [
+        "SCHEMAS", "STATE_FILE", "ExportError", "export", "find_recordings",
+    ],
+    "centbook.record.importer": [
+        "CaptureError", "ImportSummary", "import_captures", "load_metadata", "read_capture",
+    ],
+    "centbook.record.markets": [
+        "MarketDirectory", "MarketSelectionError",
+    ],
+    "centbook.record.recorder": [
+        "CAUSES", "Coverage", "FrameTap", "Recorder",
+    ],
+    "centbook.record.tap": [
+        "FrameTap",
+    ],
+    "centbook.record.segment": [
+        "BLOCK", "RECORD", "Kind", "Record", "RecordingError", "SegmentWriter", "iter_records",
+        "read_records", "scan_blocks", "segment_paths",
+    ],
+    "centbook.replay": [
+        "SID_STRIDE", "Event", "Replayer", "books_at", "renumber_sid", "replay",
+    ],
     "centbook.commands": [
         "CHANNELS", "CommandIds", "UPDATE_ACTIONS", "add_markets", "delete_markets",
         "get_snapshot", "list_subscriptions", "subscribe", "unsubscribe", "update_subscription",
@@ -418,6 +456,7 @@ PUBLIC = {
 }
 
 NETWORK_MODULES = ("aiohttp", "cryptography", "picows", "msgspec", "uvloop", "rich")
+RECORD_MODULES = ("zstandard", "pyarrow", "duckdb")   # the [record] extra
 
 
 @pytest.mark.parametrize("module", sorted(PUBLIC))
@@ -446,11 +485,16 @@ def _fresh(code):
 ])
 def test_the_book_imports_alone(statement):
     loaded = _fresh(f"import sys; {statement}; print(*sorted(sys.modules))")
-    network = [m for m in loaded if m.split(".")[0] in NETWORK_MODULES]
+    network = [m for m in loaded if m.split(".")[0] in NETWORK_MODULES + RECORD_MODULES]
     assert not network, f"{statement!r} loaded {network}"
     assert "numpy" in loaded
     assert not [m for m in loaded if m.startswith(("centbook.rest", "centbook.feed", "centbook.protocol",
                                                    "centbook.mm", "centbook.sim"))]
+
+
+def test_the_command_line_loads_the_record_extra_only_when_it_records():
+    loaded = _fresh("import sys, centbook.cli; print(*sorted(sys.modules))")
+    assert not [m for m in loaded if m.split(".")[0] in RECORD_MODULES or m.startswith("centbook.record")]
 
 
 def test_network_names_load_on_first_use():

@@ -4,6 +4,9 @@
 - :mod:`~centbook.cli.watch`: ``centbook watch``, a live terminal ladder per market;
 - :mod:`~centbook.cli.mm`: ``centbook mm``, the market maker;
 - :mod:`~centbook.cli.bench`: ``centbook bench``, the benchmark suites and their report;
+- :mod:`~centbook.cli.record`: ``centbook record``, markets' frames into a recording;
+- :mod:`~centbook.cli.importer`: ``centbook import``, captures into a recording;
+- :mod:`~centbook.cli.export`: ``centbook export``, recordings to Parquet;
 - :mod:`~centbook.cli.demo`: what ``make demo`` runs;
 - :mod:`~centbook.cli.exchange`: the options that choose an exchange, shared by ``watch`` and ``mm``;
 - :mod:`~centbook.cli.errors`: the one-line error of a failed command.
@@ -21,13 +24,13 @@ import os
 import sys
 from typing import NoReturn
 
-from centbook.cli import bench, mm, sim, watch
+from centbook.cli import bench, export, importer, mm, record, sim, watch
 from centbook.cli.errors import USAGE, explain
 
 __all__ = ["main"]
 
 #: The subcommands, in the order ``centbook --help`` lists them.
-COMMANDS = (sim, bench, watch, mm)
+COMMANDS = (sim, bench, watch, mm, record, importer, export)
 
 
 class _Parser(argparse.ArgumentParser):
