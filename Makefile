@@ -23,7 +23,7 @@ $(BIN)/python:
 # Dependencies (pinned by constraints.txt) and the editable install; redone when they change.
 $(DEPS): constraints.txt pyproject.toml | $(BIN)/python
 	$(PIP) setuptools wheel cython picows  # picows.pxd is cimported at build time
-	$(PIP) --no-build-isolation -e '.[test,lint,record]'
+	$(PIP) --no-build-isolation -e '.[test,lint,record,backtest]'
 	touch $@
 
 setup: $(DEPS)

@@ -7,6 +7,7 @@
 - :mod:`~centbook.cli.record`: ``centbook record``, markets' frames into a recording;
 - :mod:`~centbook.cli.importer`: ``centbook import``, captures into a recording;
 - :mod:`~centbook.cli.export`: ``centbook export``, recordings to Parquet;
+- :mod:`~centbook.cli.backtest`: ``centbook backtest``, the market maker on recordings;
 - :mod:`~centbook.cli.report`: the one-line errors of the commands above;
 - :mod:`~centbook.cli.demo`: what ``make demo`` runs.
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from centbook.cli import bench, export, importer, mm, record, sim, watch
+from centbook.cli import backtest, bench, export, importer, mm, record, sim, watch
 
 __all__ = ["main"]
 
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="centbook", description="centbook: Kalshi market data and execution"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in (sim, bench, watch, mm, record, importer, export):
+    for command in (sim, bench, watch, mm, record, importer, export, backtest):
         command.add_parser(sub)
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
