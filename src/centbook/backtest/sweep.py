@@ -121,13 +121,12 @@ def run_sweep(jobs: Sequence[Job], workers: int | None = None, dask_address: str
     total = len(jobs)
     if dask_address:
         # distributed is the [backtest] extra's and heavy: imported only when a cluster is used
-        from distributed import Client, as_completed
+        from distributed import Client
         with Client(dask_address, set_as_default=False) as client:
             futures = client.map(run_job, list(jobs), pure=False)
-            index = {f.key: i for i, f in enumerate(futures)}
-            rows: list[Any] = [None] * total
-            for n, future in enumerate(as_completed(futures), start=1):
-                rows[index[future.key]] = future.result()
+            rows = []
+            for n, future in enumerate(futures, start=1):   # in order: the table's order is the jobs'
+                rows.append(client.gather(future))
                 if done is not None:
                     done(n, total)
             return rows
