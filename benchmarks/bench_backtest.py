@@ -70,13 +70,7 @@ def test_backtest_python(benchmark, recording):
 
 
 def test_replay_alone(benchmark, recording):
-    def once() -> int:
-        n = 0
-        for _event, _books in replay(recording):
-            n += 1
-        return n
-
-    events = benchmark.pedantic(once, rounds=3, iterations=1)
+    events = benchmark.pedantic(lambda: sum(1 for _ in replay(recording)), rounds=3, iterations=1)
     assert events > 29_000
     benchmark.extra_info.update(events_per_s=round(events / benchmark.stats.stats.min))
     print(f"\nreplay alone: {benchmark.extra_info}")

@@ -193,7 +193,8 @@ class Backtest:
             return
         close = _seconds(market.get("close_time"))
         if close:
-            self.quoting.close_ns[ticker] = close
+            book = self.books.get(ticker)
+            self.quoting.market(ticker, book.grid if book is not None else None, close)
         value = results_from_meta(market)
         if value is not None:
             self.out.settlement_bp[ticker] = value
@@ -275,10 +276,10 @@ class Backtest:
         self.out.ledger.apply(str(self._fill_no), str(fill.order_id), fill.ticker,
                               "bid" if fill.side == BID else "ask", fill.price_bp, fill.size, fill.fee_micro)
         self.out.fills.append(fill)
-        self._schedule(fill.t_ns + self.data.sample_ns(), self._report, (fill,))
+        self._schedule(fill.t_ns + self.data.sample_ns(), self._report, (str(self._fill_no), fill))
 
-    def _report(self, t: int, fill: Fill) -> None:
-        self.quoting.filled(fill.ticker, fill.side, fill.size, fill.order_id)
+    def _report(self, t: int, fill_id: str, fill: Fill) -> None:
+        self.quoting.filled(fill_id, fill.ticker, fill.side, fill.price_bp, fill.size, fill.order_id)
         self._check_loss(t)
 
     def _check_loss(self, t: int) -> None:

@@ -112,17 +112,7 @@ class ExchangeModel:
                          FeeAccumulator(self.precision), placed_ns=t_ns)
         self.next_id += 1
         self.orders[order.order_id] = order
-        if self._crosses(order):
-            if post_only:
-                order.status = "rejected"
-                order.size = 0
-                return order
-            self._take(t_ns, order)
-        if order.size > 0:
-            self._join(order)
-        else:
-            order.status = "executed"
-        return order
+        return self._enter(t_ns, order, post_only)
 
     def amend(self, t_ns: int, order_id: int, price_bp: int, size: int) -> SimOrder:
         """Change a resting order's price and resting size (no post-only, as on Kalshi)."""
@@ -136,13 +126,7 @@ class ExchangeModel:
             return order
         self._leave(order)
         order.price_bp, order.size, order.placed_ns = price_bp, size, t_ns
-        if self._crosses(order):
-            self._take(t_ns, order)
-        if order.size > 0:
-            self._join(order)
-        else:
-            order.status = "executed"
-        return order
+        return self._enter(t_ns, order, False)
 
     def cancel(self, t_ns: int, order_id: int) -> SimOrder:
         """Cancel an order (nothing happens when it is no longer resting)."""
@@ -208,6 +192,20 @@ class ExchangeModel:
                 order.trade_credit = 0
 
     # -- parts ----------------------------------------------------------------------------------
+    def _enter(self, t_ns: int, order: SimOrder, post_only: bool) -> SimOrder:
+        """An order (new, or amended to a new place) arrives at the book: refused, takes, rests."""
+        if self._crosses(order):
+            if post_only:
+                order.status = "rejected"
+                order.size = 0
+                return order
+            self._take(t_ns, order)
+        if order.size > 0:
+            self._join(order)
+        else:
+            order.status = "executed"
+        return order
+
     def _trade_at_level(self, t_ns: int, order: SimOrder, count: int) -> None:
         explained = min(count, order.unexplained)
         order.unexplained -= explained

@@ -5,8 +5,9 @@ For each market, on every book change, :meth:`Quoting.decide` runs what
 within ``stop_before_close_s`` of its close, no halt), the targets of the maker's
 :class:`~centbook.mm.strategy.Strategy` (with ``compiled``, the compiled requote arithmetic of
 :class:`centbook.mm.quoter.Quoter` first, the Python strategy where it declines, as live), the
-position limits of the risk settings, then per side: create where nothing rests, cancel where
-the target is gone, and where :meth:`Strategy.should_requote` says so an amend (or, with
+position limits of :meth:`centbook.mm.risk.Risk.limit` itself (this class offers it the
+``config``, ``markets`` and ``ledger`` it reads of a maker), then per side: create where nothing
+rests, cancel where the target is gone, and where :meth:`Strategy.should_requote` says so an amend (or, with
 ``requote = "cancel_create"`` or a target that would cross, a cancel and then a create), at
 most one write in flight per side and none before ``min_quote_life_s``.
 
@@ -24,7 +25,10 @@ from typing import Any
 
 from centbook.backtest.exchange import ASK, BID
 from centbook.mm.config import MMConfig
+from centbook.mm.ledger import Ledger
+from centbook.mm.orders import MarketInfo
 from centbook.mm.quoter import ArmedAmend, Quoter
+from centbook.mm.risk import Risk
 from centbook.mm.strategy import Quote, Strategy
 
 __all__ = ["Quoting", "Slot"]
@@ -68,8 +72,9 @@ class Quoting:
         self.send = send
         self.wake = wake
         self.slots: dict[str, tuple[Slot, Slot]] = {}
-        self.position: dict[str, int] = {}      # as reported to the strategy
-        self.close_ns: dict[str, int] = {}
+        self.ledger = Ledger()                  # the fills as reported to the strategy
+        self.markets: dict[str, MarketInfo] = {}
+        self.risk = Risk(self)                  # type: ignore[arg-type] - reads config, markets, ledger
         self.halted: str | None = None
         self.compiled_targets = 0
         self.python_targets = 0
@@ -86,7 +91,8 @@ class Quoting:
         """Whether ``ticker`` may be quoted at ``now_ns`` (LIVE book, not closing, no halt)."""
         if self.halted or not book.is_live:
             return False
-        close = self.close_ns.get(ticker, 0)
+        info = self.markets.get(ticker)
+        close = info.close_time_ns if info is not None else 0
         return not (close and now_ns >= close - int(self.config.strategy.stop_before_close_s * 1e9))
 
     def targets(self, ticker: str, book: Any, position: int) -> tuple[Quote | None, Quote | None]:
@@ -113,22 +119,22 @@ class Quoting:
         a.skew_bp_per_contract = float(c.skew_bp_per_contract)
         return a
 
-    def limit(self, ticker: str, bid: Quote | None, ask: Quote | None) -> tuple[Quote | None, Quote | None]:
-        """Drop the targets the position limits forbid (as :meth:`centbook.mm.risk.Risk.limit`)."""
-        r = self.config.risk
-        pos = self.position.get(ticker, 0)
-        full = sum(abs(p) for p in self.position.values()) >= r.max_total_position
-        if bid is not None and (pos + bid.size > r.max_position or (full and pos >= 0)):
-            bid = None
-        if ask is not None and (pos - ask.size < -r.max_position or (full and pos <= 0)):
-            ask = None
-        return bid, ask
+    def market(self, ticker: str, grid: Any, close_time_ns: int | None = None) -> MarketInfo:
+        """The market's entry (created from its metadata; the close time updated)."""
+        info = self.markets.get(ticker)
+        if info is None:
+            info = self.markets[ticker] = MarketInfo(ticker, grid, 0, close_time_ns)
+        elif close_time_ns:
+            info.close_time_ns = close_time_ns
+        return info
 
     def decide(self, ticker: str, book: Any, now_ns: int) -> None:
         """Decide both sides of ``ticker`` from its book at ``now_ns``."""
         bid = ask = None
         if self.quotable(ticker, book, now_ns):
-            bid, ask = self.limit(ticker, *self.targets(ticker, book, self.position.get(ticker, 0)))
+            self.market(ticker, book.grid)
+            pos = self.ledger.market(ticker).position
+            bid, ask = self.risk.limit(ticker, pos, *self.targets(ticker, book, pos))
         bid_slot, ask_slot = self.slots_of(ticker)
         self._work(bid_slot, bid, book, now_ns)
         self._work(ask_slot, ask, book, now_ns)
@@ -173,10 +179,9 @@ class Quoting:
         if placed:
             slot.placed_ns = now_ns
 
-    def filled(self, ticker: str, side: int, size: int, order_id: int) -> None:
+    def filled(self, fill_id: str, ticker: str, side: int, price_bp: int, size: int, order_id: int) -> None:
         """A fill report reached the strategy: position and the slot's resting size."""
-        signed = size if side == BID else -size
-        self.position[ticker] = self.position.get(ticker, 0) + signed
+        self.ledger.apply(fill_id, str(order_id), ticker, "bid" if side == BID else "ask", price_bp, size, 0)
         slot = self.slots_of(ticker)[side]
         if slot.order_id == order_id and slot.live is not None:
             left = slot.live.size - size
