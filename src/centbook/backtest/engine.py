@@ -127,6 +127,7 @@ class Backtest:
         self._changed: dict[str, None] = {}
         self._next_sample = 0
         self._acc_t = 0
+        self._active: list[str] = sorted(self.markets or ())
         self._fill_no = 0
         self._counters = {"writes": 0, "creates": 0, "amends": 0, "cancels": 0, "rejected": 0}
 
@@ -200,6 +201,8 @@ class Backtest:
             self.out.settlement_bp[ticker] = value
         else:
             self.out.settlement_bp.setdefault(ticker, None)
+        if ticker not in self._active:
+            self._active = sorted({*self._active, ticker})   # the markets of the recording, sampled
 
     def _end_read(self, t: int, next_t: int | None) -> None:
         """The read at ``t`` is over; run what is due before ``next_t`` (None: everything)."""
@@ -310,25 +313,23 @@ class Backtest:
         if prev and now > prev:
             dt = now - prev
             quoted, quotable = self.out.quoted_ns, self.out.quotable_ns
-            for ticker in self._active():
+            resting = self.exchange.resting
+            for ticker in self._active:
                 book = self.books.get(ticker)
                 if book is None or not self.quoting.quotable(ticker, book, prev):
                     continue
                 quotable[ticker] = quotable.get(ticker, 0) + dt
-                sides = {o.side for o in self.exchange.resting.get(ticker, ())}
-                if len(sides) == 2:
+                ours = resting.get(ticker)
+                if ours and len(ours) > 1 and len({o.side for o in ours}) == 2:
                     quoted[ticker] = quoted.get(ticker, 0) + dt
         if now >= self._next_sample:
             step = int(self.config.sample_s * 1e9)
             self._next_sample = (now // step + 1) * step
             self._sample(now)
 
-    def _active(self) -> list[str]:
-        return sorted(self.out.settlement_bp) if self.markets is None else sorted(self.markets)
-
     def _sample(self, now: int) -> None:
         ledger = self.out.ledger
-        for ticker in self._active():
+        for ticker in self._active:
             book = self.books.get(ticker)
             if book is None:
                 continue
