@@ -156,3 +156,15 @@ def test_a_missing_recording_is_named(tmp_path, capsys):
     code = main(["backtest", "--recording", str(tmp_path / "nope"), "--out", str(tmp_path / "o")])
     assert code == 2
     assert "--recording" in capsys.readouterr().err
+
+
+def test_an_unreachable_dask_scheduler_is_one_line_and_exit_1(recording, tmp_path, capsys):
+    dask = pytest.importorskip("dask")
+    rec, config = recording
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        code = main(["backtest", "--recording", str(rec), "--config", str(config),
+                     "--out", str(tmp_path / "o"), "--no-progress", "--sweep", "spread_bp=100,200",
+                     "--dask", "tcp://127.0.0.1:9"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("centbook backtest: --dask tcp://127.0.0.1:9: cannot use the scheduler")

@@ -137,7 +137,13 @@ def _markdown(columns: list[str], rows: list[dict[str, Any]]) -> list[str]:
 def _sweep(args: argparse.Namespace, jobs: list[Any], params: list[str]) -> int:
     from centbook.backtest.sweep import run_sweep, spread_across_seeds  # the [record] extra's zstandard
     progress = Progress("sweep", not args.no_progress)
-    rows = run_sweep(jobs, args.workers, args.dask, progress)
+    try:
+        rows = run_sweep(jobs, args.workers, args.dask, progress)
+    except (OSError, TimeoutError) as exc:
+        if not args.dask:
+            raise
+        return fail("backtest", f"--dask {args.dask}: cannot use the scheduler ({exc}): check the address",
+                    1, debug_wanted(args))
     out = Path(args.out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
     for n, row in enumerate(rows):
