@@ -1,10 +1,12 @@
 """The backtest's fee, queue, latency and settlement models, against hand-computed values."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from centbook.backtest.fees import FeeAccumulator, FeeSchedule
-from centbook.backtest.latency import Constant, Empirical, LogNormal, latency_model
+from centbook.backtest.latency import Constant, Empirical, LogNormal, SummaryLatency, latency_model
 from centbook.backtest.queue import Pessimistic, Probabilistic, Proportional, queue_model
 from centbook.backtest.settlement import load_results, results_from_meta, value_bp
 from centbook.metrics import Histogram
@@ -124,3 +126,22 @@ def test_a_rebate_waits_for_a_fill_whose_fee_can_absorb_it():
     # 1 at 55c with a $0.0173 fee: rounding $0.0027; the rebate fits now
     assert acc.net_fee_micro(-550_000, 17_300) == 17_300 + 2_700 - 10_000
     assert acc.overpaid == 7_500
+
+
+def test_latencies_from_the_live_makers_summary(tmp_path):
+    h = Histogram("tick_to_trade")
+    for us in range(100, 1100):
+        h.record(us * 1000)
+    path = tmp_path / "mm.json"
+    path.write_text(json.dumps({"latency_ns": {"tick_to_trade": h.summary()}}))
+    model = latency_model({"mm_json": str(path), "stage": "tick_to_trade"}, seed=2)
+    assert isinstance(model, SummaryLatency)
+    draws = [model.sample_ns() for _ in range(2000)]
+    assert h.min <= min(draws) and max(draws) <= h.max
+    median = sorted(draws)[1000]
+    assert abs(median - h.percentile(50)) < 60_000          # within 6% of the range
+    # linear between the points: a summary of min 0, p50 100, max 200 gives u * 200 below p50
+    flat = SummaryLatency({"count": 1, "min": 0, "p50": 100, "max": 200}, seed=1)
+    assert all(0 <= flat.sample_ns() <= 200 for _ in range(100))
+    with pytest.raises(ValueError, match="no latency stage 'nope'"):
+        latency_model({"mm_json": str(path), "stage": "nope"})

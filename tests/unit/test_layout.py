@@ -73,7 +73,7 @@ PUBLIC = {
         "FEE_TYPES", "FeeAccumulator", "FeeSchedule",
     ],
     "centbook.backtest.latency": [
-        "Constant", "Empirical", "LatencyModel", "LogNormal", "latency_model",
+        "Constant", "Empirical", "LatencyModel", "LogNormal", "SummaryLatency", "latency_model",
     ],
     "centbook.backtest.output": [
         "TABLES", "write_outputs",
