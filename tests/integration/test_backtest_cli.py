@@ -62,6 +62,8 @@ def test_same_recording_config_and_seed_give_the_same_summary(recording, tmp_pat
     again = backtest(rec, config, tmp_path / "b", "--seed", "7")
     other = backtest(rec, config, tmp_path / "c", "--seed", "8")
     assert comparable(first) == comparable(again)
+    for table in ("fills.parquet", "orders.parquet", "pnl.parquet"):
+        assert (tmp_path / "a" / table).read_bytes() == (tmp_path / "b" / table).read_bytes(), table
     assert comparable(first) != comparable(other)     # the latencies and the queue draw from the seed
     assert first["fills"] > 0 and first["maker_fills"] > 0 and first["events"] > 20_000
     assert first["fills"] == first["maker_fills"] + first["taker_fills"]
