@@ -225,15 +225,15 @@ class Backtest:
         heapq.heappush(self._heap, (when, self._seq, fn, args))
 
     # -- the strategy's side --------------------------------------------------------------------
-    def _decide_many(self, now: int, tickers: Iterable[str]) -> None:
+    def _decide_many(self, now: int, tickers: Iterable[str], again: bool = False) -> None:
         books = self.books
         for ticker in tickers:
             book = books.get(ticker)
             if book is not None:
-                self.quoting.decide(ticker, book, now)
+                self.quoting.decide(ticker, book, now, again)
 
     def _wake(self, when: int, ticker: str) -> None:
-        self._schedule(when, self._decide_many, ((ticker,),))
+        self._schedule(when, self._decide_many, ((ticker,), True))
 
     def _send(self, now: int, slot: Slot, action: str, quote: Quote | None) -> None:
         self._counters["writes"] += 1
@@ -290,7 +290,7 @@ class Backtest:
             return
         if self.out.ledger.totals(dict(self.out.last_mid))["pnl"] < -self.mm.risk.max_loss_micro:
             self.quoting.halted = f"max_loss_micro reached at {t}"
-            self._decide_many(t, tuple(self.quoting.slots))
+            self._decide_many(t, tuple(self.quoting.slots), True)
 
     # -- series ---------------------------------------------------------------------------------
     def _track_mids(self, t: int, changed: Iterable[str]) -> None:

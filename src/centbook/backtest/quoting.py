@@ -11,6 +11,10 @@ rests, cancel where the target is gone, and where :meth:`Strategy.should_requote
 ``requote = "cancel_create"`` or a target that would cross, a cancel and then a create), at
 most one write in flight per side and none before ``min_quote_life_s``.
 
+A decision whose inputs are those of the market's previous one (whether it is quotable, the top
+level of each side, and no answer, fill or timer since) would make the same writes, none, and is
+skipped: the targets read only the top levels, as no order of ours is in the recorded book.
+
 The strategy sees what a live maker would: the book as recorded (delayed by the data latency,
 see :mod:`centbook.backtest.engine`), and its own orders and position as the exchange's answers
 report them.
@@ -79,6 +83,7 @@ class Quoting:
         self.compiled_targets = 0
         self.python_targets = 0
         self._armed: dict[str, ArmedAmend] = {}
+        self._seen: dict[str, tuple[Any, ...]] = {}    # the inputs of each market's last decision
 
     def slots_of(self, ticker: str) -> tuple[Slot, Slot]:
         """The (bid, ask) slots of ``ticker`` (created idle)."""
@@ -128,10 +133,19 @@ class Quoting:
             info.close_time_ns = close_time_ns
         return info
 
-    def decide(self, ticker: str, book: Any, now_ns: int) -> None:
-        """Decide both sides of ``ticker`` from its book at ``now_ns``."""
+    def decide(self, ticker: str, book: Any, now_ns: int, again: bool = False) -> None:
+        """Decide both sides of ``ticker`` from its book at ``now_ns`` (``again``: even when
+        nothing it reads changed, as when a timer ends)."""
+        if again:
+            self._seen.pop(ticker, None)
+        ok = self.quotable(ticker, book, now_ns)
+        seen = (ok, book.best_bid_bp(0), book.best_bid_size(0), book.best_bid_bp(1), book.best_bid_size(1),
+                book.grid)
+        if self._seen.get(ticker) == seen:
+            return
+        self._seen[ticker] = seen
         bid = ask = None
-        if self.quotable(ticker, book, now_ns):
+        if ok:
             self.market(ticker, book.grid)
             pos = self.ledger.market(ticker).position
             bid, ask = self.risk.limit(ticker, pos, *self.targets(ticker, book, pos))
@@ -173,6 +187,7 @@ class Quoting:
     def answered(self, slot: Slot, order_id: int | None, quote: Quote | None, now_ns: int,
                  placed: bool) -> None:
         """The exchange's answer to the slot's write reached the strategy."""
+        self._seen.pop(slot.ticker, None)
         slot.busy = False
         slot.order_id = order_id
         slot.live = quote
@@ -181,6 +196,7 @@ class Quoting:
 
     def filled(self, fill_id: str, ticker: str, side: int, price_bp: int, size: int, order_id: int) -> None:
         """A fill report reached the strategy: position and the slot's resting size."""
+        self._seen.clear()              # the position limits look at every market's position
         self.ledger.apply(fill_id, str(order_id), ticker, "bid" if side == BID else "ask", price_bp, size, 0)
         slot = self.slots_of(ticker)[side]
         if slot.order_id == order_id and slot.live is not None:
