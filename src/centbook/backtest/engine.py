@@ -215,7 +215,6 @@ class Backtest:
         heap = self._heap
         while heap and (next_t is None or heap[0][0] < next_t):
             when, _seq, fn, args = heapq.heappop(heap)
-            self._account(when)
             fn(when, *args)
         if next_t is not None:
             self._account(next_t)
@@ -241,6 +240,7 @@ class Backtest:
         self._schedule(now + self.entry.sample_ns(), self._arrive, (now, slot, action, quote))
 
     def _arrive(self, t: int, sent: int, slot: Slot, action: str, quote: Quote | None) -> None:
+        self._account(t)    # our resting orders change only here and at reads (fills)
         ex = self.exchange
         if action == "create":
             assert quote is not None
@@ -307,7 +307,8 @@ class Backtest:
             ms.append(mid)
 
     def _account(self, now: int) -> None:
-        """Time quoted up to ``now``, and the sampled series."""
+        """Time quoted up to ``now`` (the state since the last call held until now), and the
+        sampled series."""
         prev = self._acc_t
         self._acc_t = now
         if prev and now > prev:
