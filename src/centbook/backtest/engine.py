@@ -45,7 +45,7 @@ from centbook.replay import Replayer
 __all__ = ["Backtest", "BacktestResult"]
 
 _FRAME, _META = int(Kind.FRAME), int(Kind.META)
-_BOOK_KINDS = (int(FrameKind.ORDERBOOK_DELTA), int(FrameKind.ORDERBOOK_SNAPSHOT))
+_DELTA, _SNAPSHOT = int(FrameKind.ORDERBOOK_DELTA), int(FrameKind.ORDERBOOK_SNAPSHOT)
 _TRADE = int(FrameKind.TRADE)
 
 
@@ -176,9 +176,8 @@ class Backtest:
         return ticker is not None and (self.markets is None or ticker in self.markets)
 
     def _frame(self, t: int, kind: int, ticker: str | None, payload: bytes) -> None:
-        if kind in _BOOK_KINDS:
-            if self.wanted(ticker):
-                assert ticker is not None
+        if kind == _DELTA or kind == _SNAPSHOT:
+            if ticker is not None and (self.markets is None or ticker in self.markets):
                 self.exchange.on_book(ticker)
                 self._changed[ticker] = None
         elif kind == _TRADE:
@@ -208,11 +207,14 @@ class Backtest:
         """The read at ``t`` is over; run what is due before ``next_t`` (None: everything)."""
         self.exchange.settle_read()
         changed, self._changed = self._changed, {}
+        heap = self._heap
         if changed:
             decide_at = t + self.data.sample_ns()
-            self._schedule(decide_at, self._decide_many, (tuple(changed),))
             self._track_mids(t, changed)
-        heap = self._heap
+            if (next_t is None or decide_at < next_t) and not (heap and heap[0][0] <= decide_at):
+                self._decide_many(decide_at, changed)    # nothing else is due first: no need to queue it
+            else:
+                self._schedule(decide_at, self._decide_many, (tuple(changed),))
         while heap and (next_t is None or heap[0][0] < next_t):
             when, _seq, fn, args = heapq.heappop(heap)
             fn(when, *args)
