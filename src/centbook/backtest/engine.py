@@ -44,7 +44,7 @@ from centbook.replay import Replayer
 
 __all__ = ["Backtest", "BacktestResult"]
 
-_FRAME, _META = int(Kind.FRAME), int(Kind.META)
+_FRAME, _META, _ACTION = int(Kind.FRAME), int(Kind.META), int(Kind.ACTION)
 _DELTA, _SNAPSHOT = int(FrameKind.ORDERBOOK_DELTA), int(FrameKind.ORDERBOOK_SNAPSHOT)
 _TRADE = int(FrameKind.TRADE)
 
@@ -160,6 +160,9 @@ class Backtest:
                 self._frame(t, event.frame_kind, event.ticker, event.payload)
             elif event.kind == _META and event.ticker:
                 self._meta(json.loads(event.payload))
+            elif event.kind == _ACTION:
+                # a connection dropped or came back: its books changed state (STALE, SYNCING)
+                self._changed.update(dict.fromkeys(self.quoting.slots))
         if last_t:
             self._end_read(last_t, None)
         out.last_ns = last_t
