@@ -13,7 +13,7 @@ FUZZ_BIN := build/fuzz/fuzz_frame
 FUZZ_CFLAGS := -std=c99 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -Wall -Wextra -Icsrc
 FUZZ_SEED ?= 1
 
-.PHONY: all setup build debug-build test test-debug docs bench sdk-venv lint demo fuzz fuzz-smoke clean
+.PHONY: all setup build debug-build test test-debug docs bench sdk-venv lint demo backtest-demo fuzz fuzz-smoke clean
 
 all: build
 
@@ -23,7 +23,7 @@ $(BIN)/python:
 # Dependencies (pinned by constraints.txt) and the editable install; redone when they change.
 $(DEPS): constraints.txt pyproject.toml | $(BIN)/python
 	$(PIP) setuptools wheel cython picows  # picows.pxd is cimported at build time
-	$(PIP) --no-build-isolation -e '.[test,lint,docs,record]'
+	$(PIP) --no-build-isolation -e '.[test,lint,docs,record,backtest]'
 	touch $@
 
 setup: $(DEPS)
@@ -86,7 +86,7 @@ sdk-venv: build
 # `make bench SDK_DELTAS=1000000` replays the whole stream (about 25 minutes more).
 SDK_DELTAS ?= 200000
 bench: build sdk-venv
-	$(PIP) --no-build-isolation -e '.[test,lint,docs,record,bench]'
+	$(PIP) --no-build-isolation -e '.[test,lint,docs,record,backtest,bench]'
 	@mkdir -p build/bench/report
 	$(BIN)/python -c "from benchmarks.runner import build_floor; build_floor()"
 	CENTBOOK_SDK_STATUS=$(SDK_STATUS) CENTBOOK_BENCH_SDK_DELTAS=$(SDK_DELTAS) $(BIN)/python -m pytest benchmarks --timeout=3600 --benchmark-only \
@@ -105,6 +105,17 @@ DEMO_DURATION ?= 60
 # The market maker on the embedded exchange (a separate process) with one injected disconnect.
 demo: build
 	$(BIN)/python -m centbook.cli.demo --duration $(DEMO_DURATION) --json build/demo-summary.json
+
+# a real 15-minute Kalshi market, imported and backtested (report in build/backtest-demo/out)
+CAPTURES ?= ../shared/kalshi/captures
+BACKTEST_CAPTURE ?= KXGOLD15M-26AUG101830-30-2026-08-10
+backtest-demo: build
+	rm -rf build/backtest-demo
+	$(BIN)/centbook import $(CAPTURES)/events/$(BACKTEST_CAPTURE).ndjson.gz --metadata $(CAPTURES)/metadata \
+		--out build/backtest-demo/rec
+	$(BIN)/centbook backtest --recording build/backtest-demo/rec --results $(CAPTURES)/MARKETS.csv --seed 1 \
+		--set half_spread_bp=100 --set requote_threshold_bp=100 --out build/backtest-demo/out
+	@cat build/backtest-demo/out/summary.json | head -40
 
 clean:
 	rm -rf build docs/generated src/centbook/*.so src/centbook/*/*.so src/centbook/*.c benchmarks/*.so .pytest_cache

@@ -65,6 +65,49 @@ PUBLIC = {
     "centbook.cli.export": [
         "add_parser", "run",
     ],
+    "centbook.cli.backtest": [
+        "add_parser", "run",
+    ],
+    "centbook.backtest": [
+        "Backtest", "BacktestConfig", "BacktestResult", "load_backtest_config", "run_backtest",
+    ],
+    "centbook.backtest.config": [
+        "BacktestConfig", "load_backtest_config",
+    ],
+    "centbook.backtest.engine": [
+        "Backtest", "BacktestResult",
+    ],
+    "centbook.backtest.exchange": [
+        "ASK", "BID", "ExchangeModel", "Fill", "SimOrder",
+    ],
+    "centbook.backtest.fees": [
+        "FEE_TYPES", "FeeAccumulator", "FeeSchedule",
+    ],
+    "centbook.backtest.latency": [
+        "Constant", "Empirical", "LatencyModel", "LogNormal", "SummaryLatency", "latency_model",
+    ],
+    "centbook.backtest.output": [
+        "TABLES", "write_outputs",
+    ],
+    "centbook.backtest.queue": [
+        "QUEUE_MODELS", "Pessimistic", "Probabilistic", "Proportional", "QueueModel", "queue_model",
+    ],
+    "centbook.backtest.quoting": [
+        "Quoting", "Slot",
+    ],
+    "centbook.backtest.run": [
+        "run_backtest", "settings_of",
+    ],
+    "centbook.backtest.settlement": [
+        "load_results", "results_from_meta", "value_bp",
+    ],
+    "centbook.backtest.summary": [
+        "HORIZONS_S", "markouts", "summarize",
+    ],
+    "centbook.backtest.sweep": [
+        "FIGURES", "Job", "make_jobs", "overrides_of", "parse_sweeps", "run_job", "run_sweep",
+        "spread_across_seeds",
+    ],
     "centbook.cli.importer": [
         "add_parser", "run",
     ],

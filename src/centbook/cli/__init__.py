@@ -7,6 +7,7 @@
 - :mod:`~centbook.cli.record`: ``centbook record``, markets' frames into a recording;
 - :mod:`~centbook.cli.importer`: ``centbook import``, captures into a recording;
 - :mod:`~centbook.cli.export`: ``centbook export``, recordings to Parquet;
+- :mod:`~centbook.cli.backtest`: ``centbook backtest``, the market maker on recordings;
 - :mod:`~centbook.cli.demo`: what ``make demo`` runs;
 - :mod:`~centbook.cli.exchange`: the options that choose an exchange, shared by ``watch`` and ``mm``;
 - :mod:`~centbook.cli.errors`: the one-line error of a failed command.
@@ -24,13 +25,13 @@ import os
 import sys
 from typing import NoReturn
 
-from centbook.cli import bench, export, importer, mm, record, sim, watch
+from centbook.cli import backtest, bench, export, importer, mm, record, sim, watch
 from centbook.cli.errors import USAGE, explain
 
 __all__ = ["main"]
 
 #: The subcommands, in the order ``centbook --help`` lists them.
-COMMANDS = (sim, bench, watch, mm, record, importer, export)
+COMMANDS = (sim, bench, watch, mm, record, importer, export, backtest)
 
 
 class _Parser(argparse.ArgumentParser):
