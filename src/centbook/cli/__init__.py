@@ -3,6 +3,7 @@
 - :mod:`~centbook.cli.sim`: ``centbook sim``, the embedded exchange;
 - :mod:`~centbook.cli.watch`: ``centbook watch``, a live terminal ladder per market;
 - :mod:`~centbook.cli.mm`: ``centbook mm``, the market maker;
+- :mod:`~centbook.cli.guard`: ``centbook guard``, the market maker's dead-man guard;
 - :mod:`~centbook.cli.bench`: ``centbook bench``, the benchmark suites and their report;
 - :mod:`~centbook.cli.demo`: what ``make demo`` runs.
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from centbook.cli import bench, mm, sim, watch
+from centbook.cli import bench, guard, mm, sim, watch
 
 __all__ = ["main"]
 
@@ -26,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="centbook", description="centbook: Kalshi market data and execution"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in (sim, bench, watch, mm):
+    for command in (sim, bench, watch, mm, guard):
         command.add_parser(sub)
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):

@@ -21,6 +21,8 @@ import uvloop
 from centbook.auth import Credentials
 from centbook.feed.connection import FeedConfig
 from centbook.mm.config import MMConfig, load_config
+from centbook.mm.kill import EXIT_MAY_REST
+from centbook.mm.lock import InstanceRunningError
 from centbook.mm.maker import MarketMaker
 from centbook.protocol.environments import REST_URLS, WS_URLS
 from centbook.sim import SimProcess
@@ -149,6 +151,8 @@ async def run_session(cfg: MMConfig, rest_url: str, ws_url: str, credentials: Cr
     after = mm.status()
     for key in ("counts", "tokens", "halted", "totals", "latency_ns", "elapsed_s", "reconnects"):
         final[key] = after[key]
+    if mm.kill_result is not None:
+        final["kill_switch"] = {"summary": mm.kill_result.summary(), "json": mm.kill_result.to_json()}
     return final, mm.left_resting
 
 
@@ -192,12 +196,17 @@ def run_mm(args: argparse.Namespace) -> int:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             st, leftover = runner.run(run_session(cfg, rest_url, ws_url, credentials, base, cfg.duration_s,
                                                   inject, args.quiet, feed_config))
+    except InstanceRunningError as exc:
+        print(f"centbook mm: {exc}", file=sys.stderr)
+        return 1
     finally:
         if sim is not None:
             sim.stop()
     st["wall_s"] = time.monotonic() - started
     print(summary_text(st, max(leftover, 0)), flush=True)
+    if "kill_switch" in st:  # the kill switch's verdict and what may rest, as one JSON line
+        print(st["kill_switch"]["summary"], st["kill_switch"]["json"], sep="\n", flush=True)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(st, fh, indent=2, default=str)
-    return 0 if leftover == 0 else 1
+    return 0 if leftover == 0 else EXIT_MAY_REST

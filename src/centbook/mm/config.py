@@ -27,6 +27,12 @@ Example ``mm.toml``::
     max_loss_micro = 50000000  # $50
     group_contracts_limit = 1000000  # order-group fill limit (hundredths): the exchange triggers it
     position_check_s = 3.0     # market_positions may disagree with the ledger this long, then halt
+    kill_deadline_s = 30.0     # the kill switch retries this long, then reports what may rest
+
+    [guard]                    # the dead-man guard process (centbook.mm.guard)
+    enabled = true
+    timeout_s = 1.0            # heartbeat silent this long: the guard pulls the session's orders
+    heartbeat_s = 0.2
 
 Credentials for ``demo``/``prod`` come from ``KALSHI_API_KEY_ID`` and ``KALSHI_PRIVATE_KEY_PATH``.
 """
@@ -36,7 +42,8 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-__all__ = ["StrategyConfig", "RiskConfig", "MMConfig", "load_config", "REQUOTE_MODES", "GROUP_POLICIES"]
+__all__ = ["StrategyConfig", "RiskConfig", "GuardConfig", "MMConfig", "load_config", "REQUOTE_MODES",
+           "GROUP_POLICIES"]
 
 REQUOTE_MODES = ("auto", "amend", "cancel_create")
 GROUP_POLICIES = ("halt", "reset")
@@ -67,6 +74,17 @@ class RiskConfig:
     max_loss_micro: int = 50_000_000
     group_contracts_limit: int = 1_000_000
     position_check_s: float = 3.0  # a market_positions value may disagree this long, then halt
+    kill_deadline_s: float = 30.0  # the kill switch retries this long, then reports what may rest
+
+
+@dataclass
+class GuardConfig:
+    """The dead-man guard (:mod:`centbook.mm.guard`): a separate process that pulls the session's
+    orders when the maker's heartbeat stops for ``timeout_s`` or its process is gone."""
+
+    enabled: bool = True
+    timeout_s: float = 1.0
+    heartbeat_s: float = 0.2
 
 
 @dataclass
@@ -90,6 +108,7 @@ class MMConfig:
     on_group_trigger: str = "halt"
     strategy: StrategyConfig = field(default_factory=StrategyConfig)
     risk: RiskConfig = field(default_factory=RiskConfig)
+    guard: GuardConfig = field(default_factory=GuardConfig)
 
     def validate(self) -> None:
         """Raise ValueError naming the first setting whose value is not one of its choices."""
@@ -109,7 +128,7 @@ def _fill(obj: Any, data: dict[str, Any]) -> None:
     for key, value in data.items():
         if key not in names:
             raise ValueError(f"unknown configuration key {key!r} in {type(obj).__name__}")
-        if key in ("strategy", "risk"):
+        if key in ("strategy", "risk", "guard"):
             _fill(getattr(obj, key), value)
         else:
             setattr(obj, key, value)

@@ -1,0 +1,219 @@
+"""The dead-man guard: a separate process that pulls a session's orders when its maker goes silent.
+
+The maker starts the guard (``centbook guard``, in its own session, so a signal to the maker's
+process group or the maker's death does not reach it) and talks to it over the guard's standard
+input, one JSON object per line:
+
+- ``{"session": {...}}`` first: ``rest_url``, ``prefix`` (the client_order_id prefix of the
+  session), ``groups`` (shard -> order group id), ``subaccount``, ``timeout_s``,
+  ``kill_deadline_s``, ``pid`` (the maker's), and the credentials (``api_key_id``,
+  ``private_key_pem``) unless the guard was given its own;
+- ``{"groups": {...}}`` when the session's order groups change;
+- ``{"hb": n}`` heartbeats, every ``guard.heartbeat_s``;
+- ``{"bye": true}`` at a clean end (the maker verified its own kill switch): the guard leaves.
+
+When the heartbeat is silent for ``timeout_s``, or the pipe closes without ``bye`` (the kernel
+closes it when the maker dies, ``kill -9`` included), the guard runs the kill switch
+(:class:`~centbook.mm.kill.KillSwitch`: group triggers, cancels, verified over REST), prints its
+summary line and JSON, and exits with its exit code (0: nothing rests).
+
+Parts: :class:`GuardSession`, :class:`Guard`, :class:`GuardLink` (the maker's end),
+:func:`guard_command`.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from centbook.auth import Credentials
+from centbook.mm.kill import KillResult, KillSwitch
+from centbook.rest.client import RestClient
+
+__all__ = ["Guard", "GuardLink", "GuardSession", "guard_command"]
+
+
+@dataclass
+class GuardSession:
+    """What the guard knows of the session it watches (from the ``session`` line)."""
+
+    rest_url: str
+    prefix: str
+    groups: dict[int, str] = field(default_factory=dict)
+    subaccount: int | None = None
+    timeout_s: float = 1.0
+    kill_deadline_s: float = 30.0
+    pid: int = 0
+    api_key_id: str = ""
+    private_key_pem: str = ""
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> GuardSession:
+        """Build from the ``session`` object; a missing or mistyped field raises ValueError naming it."""
+        for name in ("rest_url", "prefix"):
+            if not isinstance(d.get(name), str) or not d[name]:
+                raise ValueError(f"the session line needs {name!r} (a non-empty string)")
+        try:
+            return cls(rest_url=d["rest_url"], prefix=d["prefix"],
+                       groups={int(k): str(v) for k, v in (d.get("groups") or {}).items()},
+                       subaccount=d.get("subaccount"), timeout_s=float(d.get("timeout_s", 1.0)),
+                       kill_deadline_s=float(d.get("kill_deadline_s", 30.0)), pid=int(d.get("pid", 0)),
+                       api_key_id=str(d.get("api_key_id", "")),
+                       private_key_pem=str(d.get("private_key_pem", "")))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"the session line has a bad field: {exc}") from None
+
+
+class Guard:
+    """Watch one maker's heartbeat on ``reader``; pull its orders when it stops.
+
+    Parameters
+    ----------
+    reader : asyncio.StreamReader
+        The maker's lines (standard input when the maker started the guard).
+    credentials : Credentials, optional
+        The guard's own; default: those of the ``session`` line.
+    out : file, optional
+        Where the guard says what it did (default standard output).
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, credentials: Credentials | None = None,
+                 out: IO[str] | None = None) -> None:
+        self.reader = reader
+        self.credentials = credentials
+        self.out = out or sys.stdout
+        self.session: GuardSession | None = None
+        self.heartbeats = 0
+        self.last_beat = time.monotonic()
+
+    def say(self, text: str) -> None:
+        """One line on the guard's output."""
+        print(f"centbook guard: {text}", file=self.out, flush=True)
+
+    async def run(self) -> int:
+        """Watch until ``bye`` (0) or until the maker goes silent (the kill switch's exit code)."""
+        why = await self._watch()
+        if why is None:
+            self.say("the maker ended cleanly: nothing to do")
+            return 0
+        if self.session is None:
+            self.say(f"{why} before it named its session: nothing to pull")
+            return 0
+        result = await self.pull(why)
+        self.say(result.summary())
+        print(result.to_json(), file=self.out, flush=True)
+        return result.exit_code
+
+    async def _watch(self) -> str | None:
+        """Read the maker's lines; return why it is deemed dead, or None after ``bye``."""
+        while True:
+            timeout = self.session.timeout_s if self.session is not None else 30.0
+            try:
+                line = await asyncio.wait_for(self.reader.readline(), timeout)
+            except TimeoutError:
+                return f"heartbeat silent for {timeout:g}s"
+            if not line:
+                return "the maker's pipe closed (process gone)"
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                self.say(f"ignored a line that is not JSON ({len(line)} bytes)")
+                continue
+            if not isinstance(msg, dict):
+                continue
+            if msg.get("bye"):
+                return None
+            if "session" in msg:
+                self.session = GuardSession.from_json(msg["session"])
+                self.say(f"watching session {self.session.prefix} (pid {self.session.pid}, "
+                         f"timeout {self.session.timeout_s:g}s)")
+            elif "groups" in msg and self.session is not None:
+                self.session.groups = {int(k): str(v) for k, v in msg["groups"].items()}
+            self.heartbeats += 1
+            self.last_beat = time.monotonic()
+
+    async def pull(self, why: str) -> KillResult:
+        """Run the kill switch on the session (never raises)."""
+        session = self.session
+        assert session is not None
+        self.say(f"{why}: pulling every order of session {session.prefix}")
+        credentials = self.credentials or Credentials(session.api_key_id, session.private_key_pem)
+        rest = RestClient(session.rest_url, credentials, timeout_s=5.0)
+        try:
+            await rest.open()
+            switch = KillSwitch(rest, session.prefix, session.groups, subaccount=session.subaccount,
+                                deadline_s=session.kill_deadline_s, log=self.say)
+            return await switch.run(f"guard: {why}")
+        except Exception as exc:  # noqa: BLE001 - the guard reports, it never dies with a traceback
+            self.say(f"could not reach the exchange: {exc!r}")
+            return KillResult(f"guard: {why}")
+        finally:
+            await rest.close()
+
+
+def guard_command() -> list[str]:
+    """The command line that starts a guard reading its maker on standard input."""
+    return [sys.executable, "-m", "centbook.cli", "guard"]
+
+
+class GuardLink:
+    """The maker's end: start the guard process, send it the session, heartbeat, say bye.
+
+    Parameters
+    ----------
+    session : dict
+        The ``session`` object (see the module docstring).
+    heartbeat_s : float
+    log : callable
+        The maker's event log.
+    """
+
+    def __init__(self, session: dict[str, Any], heartbeat_s: float, log: Any) -> None:
+        self.session = session
+        self.heartbeat_s = heartbeat_s
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.beats = 0
+        self.broken = False
+
+    def start(self) -> None:
+        """Start the guard in its own session (it outlives the maker) and send the session line."""
+        # start_new_session: not in the maker's process group (a Ctrl-C or kill of the group
+        # spares it) and no parent-death signal: the guard must outlive the maker
+        self.proc = subprocess.Popen(guard_command(), stdin=subprocess.PIPE, start_new_session=True,
+                                     close_fds=True)
+        self.send({"session": self.session})
+
+    def send(self, msg: dict[str, Any]) -> None:
+        """Write one line to the guard (a broken pipe is logged once)."""
+        if self.proc is None or self.proc.stdin is None or self.broken:
+            return
+        try:
+            os.write(self.proc.stdin.fileno(), json.dumps(msg).encode() + b"\n")
+        except OSError as exc:
+            self.broken = True
+            self.log(f"the guard process is gone ({exc!r}): no dead-man protection")
+
+    async def beat(self) -> None:
+        """Heartbeat forever (a task of the maker)."""
+        while True:
+            self.beats += 1
+            self.send({"hb": self.beats})
+            await asyncio.sleep(self.heartbeat_s)
+
+    def close(self, clean: bool) -> None:
+        """Say bye when ``clean`` (the maker verified nothing rests); else leave the guard to pull."""
+        if self.proc is None:
+            return
+        if clean:
+            self.send({"bye": True})
+        if self.proc.stdin is not None:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
