@@ -41,6 +41,9 @@ PUBLIC = {
     "centbook.cli.demo": [
         "main",
     ],
+    "centbook.cli.guard": [
+        "add_parser", "run_guard",
+    ],
     "centbook.cli.mm": [
         "add_parser",
     ],
@@ -129,17 +132,26 @@ PUBLIC = {
         "ArmedSlots",
     ],
     "centbook.mm.config": [
-        "GROUP_POLICIES", "MMConfig", "REQUOTE_MODES", "RiskConfig", "StrategyConfig",
+        "GROUP_POLICIES", "GuardConfig", "MMConfig", "REQUOTE_MODES", "RiskConfig", "StrategyConfig",
         "load_config",
     ],
     "centbook.mm.events": [
         "EventHandler",
+    ],
+    "centbook.mm.guard": [
+        "Guard", "GuardLink", "GuardSession", "guard_command",
+    ],
+    "centbook.mm.kill": [
+        "Backoff", "EXIT_MAY_REST", "KillResult", "KillSwitch",
     ],
     "centbook.mm.latency": [
         "LATENCIES", "Latency",
     ],
     "centbook.mm.ledger": [
         "Ledger", "MarketBook",
+    ],
+    "centbook.mm.lock": [
+        "InstanceLock", "InstanceRunningError", "live_sessions", "lock_directory",
     ],
     "centbook.mm.maker": [
         "AMEND_PRESIGN_DEPTH", "CHANNELS", "LATENCIES", "LiveOrder", "MarketInfo",

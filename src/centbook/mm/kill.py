@@ -22,6 +22,7 @@ Parts: :class:`KillResult` (what rests, the summary line, the JSON, the exit cod
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import random
 import time
@@ -118,7 +119,7 @@ class Backoff:
         self.failures = 0
 
 
-def order_entry(o: Order) -> dict[str, Any]:
+def _order_entry(o: Order) -> dict[str, Any]:
     """The JSON entry of one resting order."""
     return {"order_id": o.order_id, "ticker": o.ticker, "side": o.book_side, "price_bp": o.yes_price_bp,
             "client_order_id": o.client_order_id, "exchange_index": o.exchange_index}
@@ -179,7 +180,7 @@ class KillSwitch:
             own_write_ns = max(own_write_ns, await self._trigger_groups(end, result))
             mine = await self._list(end, max(own_write_ns, self.last_write_ns()), result)
             if mine is not None:
-                result.resting = [order_entry(o) for o in mine]
+                result.resting = [_order_entry(o) for o in mine]
                 if not mine:
                     result.verified = True
                     self.log("verified: nothing of this session rests")
@@ -219,8 +220,8 @@ class KillSwitch:
         if not todo:
             return 0
         sent = time.time_ns()
-        outcomes = await asyncio.gather(*(self._call(end, result, "trigger", lambda g=group: (
-            self.rest.trigger_order_group(g, subaccount=self.subaccount))) for _, group in todo))
+        outcomes = await asyncio.gather(*(self._call(end, result, "trigger", functools.partial(
+            self.rest.trigger_order_group, group, subaccount=self.subaccount)) for _, group in todo))
         for (shard, group), (ok, _) in zip(todo, outcomes, strict=True):
             if ok:
                 self.triggered.add(group)
@@ -263,7 +264,7 @@ class KillSwitch:
         await self._call(end, result, "cancel_all", lambda: self.rest.cancel_all_orders(
             subaccount=self.subaccount))
         for o in mine:
-            await self._call(end, result, "cancel", lambda o=o: self._cancel_one(o))
+            await self._call(end, result, "cancel", functools.partial(self._cancel_one, o))
 
     async def _cancel_one(self, o: Order) -> None:
         # a 404 ("already gone") is what the step wants: the next list verifies it

@@ -1,0 +1,99 @@
+"""The dead-man guard: what it reads from its maker, and a maker killed with SIGKILL while quoting.
+
+The kill test runs the sim in this process (its engine's records are the truth) and the maker as
+a child (``scripts/chaos.py maker``), whose guard outlives it; it waits on conditions only.
+Time to zero is measured by ``scripts/chaos.py deadman``, not asserted here.
+"""
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from conftest import wait_for
+from test_mm import sim_config
+
+from centbook.mm.guard import Guard, GuardSession
+from centbook.sim import run_sim
+
+CHAOS = Path(__file__).resolve().parents[2] / "scripts" / "chaos.py"
+NOWHERE = "http://127.0.0.1:9/trade-api/v2"  # never contacted: these guards do not pull
+
+
+def guard_on(lines: list[dict], eof: bool = True) -> tuple[Guard, io.StringIO]:
+    reader = asyncio.StreamReader()
+    for line in lines:
+        reader.feed_data(json.dumps(line).encode() + b"\n")
+    if eof:
+        reader.feed_eof()
+    out = io.StringIO()
+    return Guard(reader, out=out), out
+
+
+def test_a_clean_bye_leaves_without_pulling():
+    async def main() -> int:
+        guard, out = guard_on([{"session": {"rest_url": NOWHERE, "prefix": "cbmm1"}},
+                               {"hb": 1}, {"hb": 2}, {"bye": True}])
+        rc = await guard.run()
+        assert "ended cleanly" in out.getvalue() and guard.heartbeats == 3
+        return rc
+    assert asyncio.run(main()) == 0
+
+
+def test_a_pipe_closed_before_the_session_line_has_nothing_to_pull():
+    async def main() -> str:
+        guard, out = guard_on([])
+        assert await guard.run() == 0
+        return out.getvalue()
+    assert "nothing to pull" in asyncio.run(main())
+
+
+def test_a_session_line_without_its_prefix_is_refused_by_name():
+    with pytest.raises(ValueError, match="'prefix'"):
+        GuardSession.from_json({"rest_url": NOWHERE})
+
+
+def test_a_killed_maker_s_guard_pulls_everything_and_verifies(arun1):
+    async def go() -> None:
+        with tempfile.TemporaryDirectory() as workdir:
+            async with run_sim(sim_config(rate=50), seed=51) as sim:
+                key = os.path.join(workdir, "key.pem")
+                with open(key, "w") as fh:
+                    fh.write(sim.private_key_pem)
+                env = dict(os.environ, CENTBOOK_LOCK_DIR=workdir)
+                proc = await asyncio.create_subprocess_exec(
+                    sys.executable, str(CHAOS), "maker", "--rest-url", sim.rest_url, "--ws-url", sim.ws_url,
+                    "--key-id", sim.api_key_id, "--key-file", key, "--root", "guarded",
+                    stdout=asyncio.subprocess.PIPE, env=env)
+                assert proc.stdout is not None
+                try:
+                    first = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
+                    assert first.startswith("quoting "), first
+                    prefix = first.split()[1]
+
+                    def resting() -> list:
+                        return [o for o in sim.exchange.orders.values()
+                                if o.status == "resting" and o.client_order_id.startswith(prefix)]
+                    await wait_for(lambda: len(resting()) >= 1, 30)
+                    proc.send_signal(signal.SIGKILL)
+                    assert await proc.wait() == -signal.SIGKILL
+                    await wait_for(lambda: not resting(), 30)  # the guard pulled them
+                    # the guard inherited the pipe: its report, then end of file when it leaves
+                    rest = (await asyncio.wait_for(proc.stdout.read(), 30)).decode()
+                finally:
+                    if proc.returncode is None:
+                        proc.kill()
+                        await proc.wait()
+                assert "pipe closed (process gone)" in rest, rest
+                assert "verified, nothing rests" in rest, rest
+                report = json.loads(next(line for line in rest.splitlines() if line.startswith("{")))
+                assert report["verified"] and report["resting"] == []
+                assert report["attempts"]["trigger"] >= 1  # its groups: the session can place nothing more
+
+    arun1(go())
