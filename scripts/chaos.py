@@ -90,7 +90,7 @@ async def maker_main(args: argparse.Namespace) -> int:
         await mm.start()
         runner = asyncio.ensure_future(mm.run(0, stop))
         await mm.feed.wait_live(timeout=30)
-        guard = mm.guard.proc.pid if mm.guard is not None and mm.guard.proc is not None else 0
+        guard = mm.guard.pid if mm.guard is not None else 0
         print(f"quoting {mm.prefix} guard {guard}", flush=True)
         await runner
     except InstanceRunningError as exc:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import wait_for
-from test_mm import sim_config
+from test_mm import mm_config, session, sim_config
 
 from centbook.mm.guard import Guard, GuardSession
 from centbook.sim import run_sim
@@ -95,5 +95,44 @@ def test_a_killed_maker_s_guard_pulls_everything_and_verifies(arun1):
                 report = json.loads(next(line for line in rest.splitlines() if line.startswith("{")))
                 assert report["verified"] and report["resting"] == []
                 assert report["attempts"]["trigger"] >= 1  # its groups: the session can place nothing more
+
+    arun1(go())
+
+
+def test_a_guard_on_a_socket_pulls_when_the_heartbeat_stops(arun1):
+    """``centbook guard --socket``: the maker connects to it; its heartbeat stops (a stalled maker,
+    not a dead one: the connection stays open), and the guard pulls after guard.timeout_s."""
+    async def go() -> None:
+        with tempfile.TemporaryDirectory() as workdir:
+            path = os.path.join(workdir, "guard.sock")
+            guard = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "centbook.cli", "guard", "--socket", path,
+                stdout=asyncio.subprocess.PIPE)
+            assert guard.stdout is not None
+            try:
+                line = (await asyncio.wait_for(guard.stdout.readline(), 60)).decode()
+                assert "serving on" in line, line
+                async with run_sim(sim_config(rate=20), seed=52) as sim:
+                    cfg = mm_config()
+                    cfg.guard.enabled, cfg.guard.socket, cfg.guard.timeout_s = True, path, 1.0
+                    mm = await session(sim, cfg)
+                    try:
+                        assert mm.guard is not None and mm.guard.pid == 0
+                        await wait_for(lambda: mm.guard.beats >= 3, 10)
+                        mm.guard.heartbeat_s = 3600.0  # the next beat never comes
+                        said = []
+                        while not any("verified, nothing rests" in s for s in said):
+                            said.append((await asyncio.wait_for(guard.stdout.readline(), 60)).decode())
+                            assert said[-1], f"the guard ended: {said}"
+                        assert any("heartbeat silent for 1s" in s for s in said), said
+                        assert not [o for o in sim.exchange.orders.values()
+                                    if o.status == "resting" and o.client_order_id.startswith(mm.prefix)]
+                        # the maker learns its groups were triggered: it stops quoting
+                        await wait_for(lambda: mm.halted is not None, 20)
+                    finally:
+                        await mm.close()
+            finally:
+                guard.terminate()
+                await guard.wait()
 
     arun1(go())

@@ -139,7 +139,7 @@ PUBLIC = {
         "EventHandler",
     ],
     "centbook.mm.guard": [
-        "Guard", "GuardLink", "GuardSession", "guard_command",
+        "Guard", "GuardLink", "GuardSession", "guard_command", "serve",
     ],
     "centbook.mm.kill": [
         "Backoff", "EXIT_MAY_REST", "KillResult", "KillSwitch",

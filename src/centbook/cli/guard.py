@@ -1,7 +1,8 @@
 """``centbook guard``: the dead-man guard of a market maker (:mod:`centbook.mm.guard`).
 
 ``centbook mm`` starts it by default and writes the session and its heartbeats to its standard
-input; run on its own (under systemd, say), feed it the same lines. With ``--env-credentials``
+input; run on its own (under systemd, say) with ``--socket PATH``, it serves the makers whose
+``guard.socket`` names that path. With ``--env-credentials``
 it signs with ``KALSHI_API_KEY_ID`` / ``KALSHI_PRIVATE_KEY_PATH`` instead of the session's key.
 Exit status: 0 when nothing of the session rests (or the maker ended cleanly), 3 when something
 may rest, 2 for a usage mistake, 1 for a runtime failure.
@@ -16,7 +17,7 @@ import sys
 from typing import Any
 
 from centbook.auth import Credentials, CredentialsError
-from centbook.mm.guard import Guard
+from centbook.mm.guard import Guard, serve
 
 __all__ = ["add_parser", "run_guard"]
 
@@ -27,11 +28,16 @@ def add_parser(sub: Any) -> None:
                        description=__doc__)
     p.add_argument("--env-credentials", action="store_true",
                    help="sign with KALSHI_API_KEY_ID / KALSHI_PRIVATE_KEY_PATH, not the session's key")
+    p.add_argument("--socket", metavar="PATH",
+                   help="serve makers on this Unix socket (their guard.socket) instead of standard input")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     p.set_defaults(func=run_guard)
 
 
-async def _main(credentials: Credentials | None) -> int:
+async def _main(credentials: Credentials | None, socket_path: str | None) -> int:
+    if socket_path:
+        await serve(socket_path, credentials)
+        return 0
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=1 << 20)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -51,7 +57,7 @@ def run_guard(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 2
     try:
-        return asyncio.run(_main(credentials))
+        return asyncio.run(_main(credentials, args.socket))
     except Exception as exc:  # noqa: BLE001 - one line unless --debug
         if args.debug or os.environ.get("CENTBOOK_DEBUG") == "1":
             raise

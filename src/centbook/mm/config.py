@@ -33,6 +33,7 @@ Example ``mm.toml``::
     enabled = true
     timeout_s = 1.0            # heartbeat silent this long: the guard pulls the session's orders
     heartbeat_s = 0.2
+    socket = ""                # a running guard's Unix socket (centbook guard --socket); "" = start one
 
 Credentials for ``demo``/``prod`` come from ``KALSHI_API_KEY_ID`` and ``KALSHI_PRIVATE_KEY_PATH``.
 """
@@ -85,6 +86,7 @@ class GuardConfig:
     enabled: bool = True
     timeout_s: float = 1.0
     heartbeat_s: float = 0.2
+    socket: str = ""  # a guard serving on this Unix socket (centbook guard --socket) instead of a child
 
 
 @dataclass

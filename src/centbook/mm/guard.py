@@ -17,14 +17,18 @@ closes it when the maker dies, ``kill -9`` included), the guard runs the kill sw
 (:class:`~centbook.mm.kill.KillSwitch`: group triggers, cancels, verified over REST), prints its
 summary line and JSON, and exits with its exit code (0: nothing rests).
 
+A guard can also serve makers on a Unix socket (``centbook guard --socket PATH``, e.g. under
+systemd; the maker's ``guard.socket``): the same lines, one connection per session.
+
 Parts: :class:`GuardSession`, :class:`Guard`, :class:`GuardLink` (the maker's end),
-:func:`guard_command`.
+:func:`guard_command`, :func:`serve` (the socket mode).
 """
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -35,7 +39,7 @@ from centbook.auth import Credentials
 from centbook.mm.kill import KillResult, KillSwitch
 from centbook.rest.client import RestClient
 
-__all__ = ["Guard", "GuardLink", "GuardSession", "guard_command"]
+__all__ = ["Guard", "GuardLink", "GuardSession", "guard_command", "serve"]
 
 
 @dataclass
@@ -162,7 +166,8 @@ def guard_command() -> list[str]:
 
 
 class GuardLink:
-    """The maker's end: start the guard process, send it the session, heartbeat, say bye.
+    """The maker's end: start the guard process (or connect to a running one), send it the
+    session, heartbeat, say bye.
 
     Parameters
     ----------
@@ -171,33 +176,58 @@ class GuardLink:
     heartbeat_s : float
     log : callable
         The maker's event log.
+    socket_path : str, optional
+        A guard serving on this Unix socket (``centbook guard --socket PATH``) instead of a guard
+        process of the maker's own.
     """
 
-    def __init__(self, session: dict[str, Any], heartbeat_s: float, log: Any) -> None:
+    def __init__(self, session: dict[str, Any], heartbeat_s: float, log: Any, socket_path: str = "") -> None:
         self.session = session
         self.heartbeat_s = heartbeat_s
         self.log = log
+        self.socket_path = socket_path
         self.proc: subprocess.Popen[bytes] | None = None
+        self.sock: socket.socket | None = None
+        self._fd = -1
         self.beats = 0
         self.broken = False
 
+    @property
+    def pid(self) -> int:
+        """The guard process's pid (0 when connected to a guard over a socket)."""
+        return self.proc.pid if self.proc is not None else 0
+
     def start(self) -> None:
-        """Start the guard in its own session (it outlives the maker) and send the session line."""
-        # start_new_session: not in the maker's process group (a Ctrl-C or kill of the group
-        # spares it) and no parent-death signal: the guard must outlive the maker
-        self.proc = subprocess.Popen(guard_command(), stdin=subprocess.PIPE, start_new_session=True,
-                                     close_fds=True)
+        """Start the guard in its own session (it outlives the maker), or connect to the socket;
+        send the session line.
+
+        Raises
+        ------
+        OSError
+            The guard's socket does not answer.
+        """
+        if self.socket_path:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.connect(self.socket_path)
+            self._fd = self.sock.fileno()
+        else:
+            # start_new_session: not in the maker's process group (a Ctrl-C or kill of the group
+            # spares it) and no parent-death signal: the guard must outlive the maker
+            self.proc = subprocess.Popen(guard_command(), stdin=subprocess.PIPE, start_new_session=True,
+                                         close_fds=True)
+            assert self.proc.stdin is not None
+            self._fd = self.proc.stdin.fileno()
         self.send({"session": self.session})
 
     def send(self, msg: dict[str, Any]) -> None:
         """Write one line to the guard (a broken pipe is logged once)."""
-        if self.proc is None or self.proc.stdin is None or self.broken:
+        if self._fd < 0 or self.broken:
             return
         try:
-            os.write(self.proc.stdin.fileno(), json.dumps(msg).encode() + b"\n")
+            os.write(self._fd, json.dumps(msg).encode() + b"\n")
         except OSError as exc:
             self.broken = True
-            self.log(f"the guard process is gone ({exc!r}): no dead-man protection")
+            self.log(f"the guard is gone ({exc!r}): no dead-man protection")
 
     async def beat(self) -> None:
         """Heartbeat forever (a task of the maker)."""
@@ -208,12 +238,30 @@ class GuardLink:
 
     def close(self, clean: bool) -> None:
         """Say bye when ``clean`` (the maker verified nothing rests); else leave the guard to pull."""
-        if self.proc is None:
-            return
         if clean:
             self.send({"bye": True})
-        if self.proc.stdin is not None:
-            try:
-                self.proc.stdin.close()
-            except OSError:
-                pass
+        self._fd = -1
+        for closable in (self.proc.stdin if self.proc is not None else None, self.sock):
+            if closable is not None:
+                try:
+                    closable.close()
+                except OSError:
+                    pass
+
+
+async def serve(path: str, credentials: Credentials | None = None, out: IO[str] | None = None) -> None:
+    """Serve guards on the Unix socket ``path``: each connection is one maker's session."""
+    if os.path.exists(path):
+        os.unlink(path)  # a socket file left by an earlier guard
+
+    async def one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await Guard(reader, credentials, out).run()
+        finally:
+            writer.close()
+
+    server = await asyncio.start_unix_server(one, path, limit=1 << 20)
+    os.chmod(path, 0o600)  # the session line carries the key: this user only
+    print(f"centbook guard: serving on {path}", file=out or sys.stdout, flush=True)
+    async with server:
+        await server.serve_forever()

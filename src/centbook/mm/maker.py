@@ -253,10 +253,11 @@ class MarketMaker:
                    "kill_deadline_s": self.config.risk.kill_deadline_s, "pid": os.getpid(),
                    "api_key_id": self.credentials.key_id,
                    "private_key_pem": self.credentials.pem_bytes().decode()}
-        self.guard = GuardLink(session, self.config.guard.heartbeat_s, self.log)
+        self.guard = GuardLink(session, self.config.guard.heartbeat_s, self.log, self.config.guard.socket)
         self.guard.start()
         self.spawn(self.guard.beat())
-        self.log(f"guard started (pid {self.guard.proc.pid if self.guard.proc else '?'})")
+        where = f"on {self.config.guard.socket}" if self.config.guard.socket else f"pid {self.guard.pid}"
+        self.log(f"guard watching ({where})")
 
     async def run(self, duration_s: float = 0.0, stop: asyncio.Event | None = None) -> None:
         """Quote until ``duration_s`` passes (0 = forever) or ``stop`` is set."""
