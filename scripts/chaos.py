@@ -36,6 +36,7 @@ import time
 from typing import Any
 
 from centbook.auth import Credentials
+from centbook.book import BookState
 from centbook.feed.connection import FeedConfig
 from centbook.mm import MarketMaker, MMConfig
 from centbook.mm.lock import InstanceRunningError
@@ -46,6 +47,7 @@ ROOT = "chaos"
 FAST = FeedConfig(ping_idle_s=0.5, ping_reply_s=0.5, heartbeat_timeout_s=2.0, backoff_start_s=0.05,
                   backoff_cap_s=0.3, snapshot_timeout_s=1.5, command_timeout_s=2.0, status_poll_s=0.2)
 ZERO_BUDGET_S = 15.0  # a killed maker's orders must be gone this long after the kill
+LIVE_SLACK_S = 1.0  # a create decided on a LIVE book may reach the exchange this much later
 
 # REST faults: (name, method, path regex, action, status)
 REST_FAULTS = [
@@ -88,6 +90,15 @@ async def maker_main(args: argparse.Namespace) -> int:
     mm = MarketMaker(cfg, args.rest_url, args.ws_url, credentials, feed_config=FAST)
     try:
         await mm.start()
+        assert mm.feed is not None
+        if args.states_out:  # when each book was LIVE: the campaign checks creates against it
+            states = open(args.states_out, "a", buffering=1)  # noqa: SIM115 - open for the session
+            for ticker in mm.markets:
+                states.write(f"{time.time_ns()} {ticker} {int(mm.feed.books[ticker].is_live)}\n")
+
+            def note(change: Any) -> None:
+                states.write(f"{time.time_ns()} {change.ticker} {int(change.new is BookState.LIVE)}\n")
+            mm.feed.state_listeners.append(note)
         runner = asyncio.ensure_future(mm.run(0, stop))
         await mm.feed.wait_live(timeout=30)
         guard = mm.guard.pid if mm.guard is not None else 0
@@ -164,12 +175,16 @@ class Campaign:
         self.sessions: list[str] = []
         self.maker: Maker | None = None
         self.status_out = ""
+        self.states_out: list[str] = []  # per session: when its books were LIVE
+        self.creates_checked = 0
 
     async def start_maker(self) -> Maker:
         self.status_out = os.path.join(self.workdir, f"session-{len(self.sessions)}.json")
+        self.states_out.append(os.path.join(self.workdir, f"states-{len(self.sessions)}.txt"))
         cmd = [sys.executable, os.path.abspath(__file__), "maker", "--rest-url", self.sim.rest_url,
                "--ws-url", self.sim.ws_url, "--key-id", self.sim.api_key_id, "--key-file", self.key_file,
-               "--root", ROOT, "--guard-timeout", str(self.guard_timeout), "--status-out", self.status_out]
+               "--root", ROOT, "--guard-timeout", str(self.guard_timeout), "--status-out", self.status_out,
+               "--states-out", self.states_out[-1]]
         proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE)
         maker = Maker(proc)
         deadline = time.monotonic() + 60
@@ -254,6 +269,36 @@ class Campaign:
         await self.start_maker()
         return "kill -9 maker"
 
+    def check_creates_while_live(self) -> None:
+        """No order created while its book was not LIVE (the maker's state log, the exchange's
+        creation times), to a resolution of LIVE_SLACK_S: a create may reach the exchange that long
+        after its book left LIVE, and the log may hear of a LIVE book that long after a create."""
+        for prefix, path in zip(self.sessions, self.states_out, strict=False):
+            changes: dict[str, list[tuple[int, bool]]] = collections.defaultdict(list)
+            with open(path) as fh:
+                for line in fh:
+                    ns, ticker, live = line.split()
+                    changes[ticker].append((int(ns), live == "1"))
+            self.creates_checked += self._creates_outside_live(prefix, changes)
+
+    def _creates_outside_live(self, prefix: str, changes: dict[str, list[tuple[int, bool]]]) -> int:
+        checked = 0
+        slack_ns = int(LIVE_SLACK_S * 1e9)
+        for o in self.sim.exchange.orders.values():
+            if not o.client_order_id.startswith(prefix):
+                continue
+            checked += 1
+            log = changes.get(o.ticker, [])
+            before = [live for ns, live in log if ns <= o.created_ns - slack_ns]
+            live_at_start = bool(before) and before[-1]
+            # the log hears of a book going LIVE after the read that made it LIVE (whose decisions
+            # may already have written): a LIVE entry just after the create counts too
+            created = o.created_ns
+            went_live = any(live for ns, live in log if created - slack_ns < ns <= created + slack_ns)
+            if not (live_at_start or went_live):
+                self.violations.append(f"order {o.client_order_id} created while {o.ticker} was not LIVE")
+        return checked
+
     async def finish(self) -> dict[str, Any]:
         """Stop the maker cleanly; check what must hold at the end."""
         self.sim.admin.clear_faults()
@@ -285,6 +330,7 @@ class Campaign:
             self.violations.append(f"fills of the final session: exchange {len(exchange_fills)}, "
                                    f"ledger {len(ledger_fills)}, "
                                    f"differing {len(exchange_fills ^ ledger_fills)}")
+        self.check_creates_while_live()
         for name, first in self.rss_first.items():
             if self.rss_max[name] > max(4 * first, first + 400_000):
                 self.violations.append(f"memory of {name} grew from {first} kB to {self.rss_max[name]} kB")
@@ -328,7 +374,7 @@ async def campaign(seconds: float, seed: int, rate: float, guard_timeout: float,
                 "sessions": len(c.sessions), "kills": len(c.kills),
                 "time_to_zero_s": {"p50": round(statistics.median(c.kills), 3) if c.kills else None,
                                    "max": round(max(c.kills), 3) if c.kills else None},
-                "orders": len(orders),
+                "orders": len(orders), "creates_checked_live": c.creates_checked,
                 "fills": sum(1 for f in user.fills if f.client_order_id.startswith(ROOT)),
                 "final_session": {"counts": final["counts"], "halted": final["halted"]},
                 "rss_max_kb": dict(c.rss_max), "violations": c.violations,
@@ -376,6 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     mk.add_argument("--root", default=ROOT)
     mk.add_argument("--guard-timeout", type=float, default=1.0)
     mk.add_argument("--status-out")
+    mk.add_argument("--states-out")
     args = parser.parse_args(argv)
     if args.command == "maker":
         return asyncio.run(maker_main(args))

@@ -24,5 +24,5 @@ def test_short_seeded_campaign_keeps_every_invariant(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert report["kills"] >= 1 and report["sessions"] >= 2
     assert report["faults_total"] >= 5
-    assert report["orders"] > 0
+    assert report["orders"] > 0 and report["creates_checked_live"] == report["orders"]
     assert report["final_session"]["halted"] is None
