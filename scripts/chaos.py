@@ -36,7 +36,7 @@ import time
 from typing import Any
 
 from centbook.auth import Credentials
-from centbook.book import BookState
+from centbook.book import BookState, Side
 from centbook.feed.connection import FeedConfig
 from centbook.mm import MarketMaker, MMConfig
 from centbook.mm.lock import InstanceRunningError
@@ -76,6 +76,21 @@ def sim_config(rate: float) -> dict[str, Any]:
 
 
 # -- the maker child --------------------------------------------------------------------------------
+def dump_books(mm: MarketMaker, path: str) -> None:
+    """Write the maker's LIVE books (YES and NO bids, price_bp and size) as JSON to ``path``."""
+    assert mm.feed is not None
+    books = {}
+    for ticker in mm.markets:
+        book = mm.feed.books[ticker]
+        if book.is_live:
+            books[ticker] = {"yes": [list(lv) for lv in book.levels(Side.YES)],
+                             "no": [list(lv) for lv in book.levels(Side.NO)]}
+    tmp = path + ".tmp"
+    with open(tmp, "w") as fh:
+        json.dump({"ns": time.time_ns(), "books": books}, fh)
+    os.replace(tmp, path)
+
+
 async def maker_main(args: argparse.Namespace) -> int:
     with open(args.key_file) as fh:
         credentials = Credentials(args.key_id, fh.read())
@@ -99,6 +114,8 @@ async def maker_main(args: argparse.Namespace) -> int:
             def note(change: Any) -> None:
                 states.write(f"{time.time_ns()} {change.ticker} {int(change.new is BookState.LIVE)}\n")
             mm.feed.state_listeners.append(note)
+        if args.books_out:  # SIGUSR1: write the LIVE books, for the campaign to compare
+            asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, dump_books, mm, args.books_out)
         runner = asyncio.ensure_future(mm.run(0, stop))
         await mm.feed.wait_live(timeout=30)
         guard = mm.guard.pid if mm.guard is not None else 0
@@ -177,6 +194,7 @@ class Campaign:
         self.status_out = ""
         self.states_out: list[str] = []  # per session: when its books were LIVE
         self.creates_checked = 0
+        self.books_compared = 0
 
     async def start_maker(self) -> Maker:
         self.status_out = os.path.join(self.workdir, f"session-{len(self.sessions)}.json")
@@ -184,7 +202,8 @@ class Campaign:
         cmd = [sys.executable, os.path.abspath(__file__), "maker", "--rest-url", self.sim.rest_url,
                "--ws-url", self.sim.ws_url, "--key-id", self.sim.api_key_id, "--key-file", self.key_file,
                "--root", ROOT, "--guard-timeout", str(self.guard_timeout), "--status-out", self.status_out,
-               "--states-out", self.states_out[-1]]
+               "--states-out", self.states_out[-1],
+               "--books-out", os.path.join(self.workdir, "books.json")]
         proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE)
         maker = Maker(proc)
         deadline = time.monotonic() + 60
@@ -269,6 +288,33 @@ class Campaign:
         await self.start_maker()
         return "kill -9 maker"
 
+    async def compare_books(self, maker: Maker, tries: int = 10) -> None:
+        """With the flow paused, every LIVE book of the maker equals the exchange's book."""
+        self.sim.admin.streams.pause_flow()
+        path = os.path.join(self.workdir, "books.json")
+        diffs: list[str] = []
+        for _ in range(tries):
+            await asyncio.sleep(0.3)  # the maker's own last writes reach its books
+            asked = time.time_ns()
+            maker.proc.send_signal(signal.SIGUSR1)
+            while not os.path.exists(path) or json.load(open(path))["ns"] < asked:  # noqa: SIM115
+                await asyncio.sleep(0.02)
+            with open(path) as fh:
+                books = json.load(fh)["books"]
+            diffs = []
+            for ticker, book in books.items():
+                market = self.sim.exchange.markets[ticker]
+                yes = sorted([p, n] for p, n in market.depth("bid"))
+                no = sorted([10000 - p, n] for p, n in market.depth("ask"))
+                if sorted(book["yes"]) != yes or sorted(book["no"]) != no:
+                    diffs.append(ticker)
+            if not diffs:
+                self.books_compared = len(books)
+                break
+        else:
+            self.violations.append(f"LIVE books differ from the exchange's: {diffs}")
+        self.sim.admin.streams.resume_flow()
+
     def check_creates_while_live(self) -> None:
         """No order created while its book was not LIVE (the maker's state log, the exchange's
         creation times), to a resolution of LIVE_SLACK_S: a create may reach the exchange that long
@@ -307,6 +353,7 @@ class Campaign:
         # a few calm seconds: the maker reconciles what the faults hid, then stops cleanly
         status_out = self.status_out
         await asyncio.sleep(3.0)
+        await self.compare_books(maker)
         maker.proc.send_signal(signal.SIGTERM)
         rc = await maker.proc.wait()
         await asyncio.wait_for(maker.reader, 30)
@@ -375,6 +422,7 @@ async def campaign(seconds: float, seed: int, rate: float, guard_timeout: float,
                 "time_to_zero_s": {"p50": round(statistics.median(c.kills), 3) if c.kills else None,
                                    "max": round(max(c.kills), 3) if c.kills else None},
                 "orders": len(orders), "creates_checked_live": c.creates_checked,
+                "live_books_compared": c.books_compared,
                 "fills": sum(1 for f in user.fills if f.client_order_id.startswith(ROOT)),
                 "final_session": {"counts": final["counts"], "halted": final["halted"]},
                 "rss_max_kb": dict(c.rss_max), "violations": c.violations,
@@ -423,6 +471,7 @@ def main(argv: list[str] | None = None) -> int:
     mk.add_argument("--guard-timeout", type=float, default=1.0)
     mk.add_argument("--status-out")
     mk.add_argument("--states-out")
+    mk.add_argument("--books-out")
     args = parser.parse_args(argv)
     if args.command == "maker":
         return asyncio.run(maker_main(args))

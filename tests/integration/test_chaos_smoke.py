@@ -26,3 +26,4 @@ def test_short_seeded_campaign_keeps_every_invariant(tmp_path):
     assert report["faults_total"] >= 5
     assert report["orders"] > 0 and report["creates_checked_live"] == report["orders"]
     assert report["final_session"]["halted"] is None
+    assert report["live_books_compared"] >= 1  # every LIVE book equal to the exchange's
