@@ -140,6 +140,12 @@ async def maker_main(args: argparse.Namespace) -> int:
 
 
 # -- the campaign -----------------------------------------------------------------------------------
+def _differ(ours: list[list[int]], theirs: list[list[int]]) -> list[tuple[int, int | None, int | None]]:
+    """(price_bp, maker's size, exchange's size) of every level where the two books differ."""
+    a, b = dict(map(tuple, ours)), dict(map(tuple, theirs))
+    return [(p, a.get(p), b.get(p)) for p in sorted(a.keys() | b.keys()) if a.get(p) != b.get(p)]
+
+
 def rss_kb(pid: int) -> int:
     """Resident memory of a process (kB; 0 when it is gone)."""
     try:
@@ -187,6 +193,7 @@ class Campaign:
         self.faults: collections.Counter[str] = collections.Counter()
         self.violations: list[str] = []
         self.kills: list[float] = []  # time to zero per kill
+        self.first_trigger: list[float] = []  # kill -> the guard's first group trigger at the exchange
         self.rss_max: dict[str, int] = collections.defaultdict(int)
         self.rss_first: dict[str, int] = {}
         self.sessions: list[str] = []
@@ -249,8 +256,9 @@ class Campaign:
             streams.skip_seq()
         elif name == "ws stall":
             streams.stall(self.rng.uniform(200, 3000))
-        elif name == "ws delay":
+        elif name == "ws delay":  # every message late, for a while
             streams.delay(self.rng.uniform(50, 1000))
+            asyncio.get_running_loop().call_later(self.rng.uniform(1.0, 5.0), streams.delay, 0)
         else:
             streams.close()
         return name
@@ -270,17 +278,25 @@ class Campaign:
         maker = self.maker
         assert maker is not None
         prefix = maker.prefix
+        resting_before = {o.order_id for o in self.resting(prefix)}
         maker.proc.send_signal(signal.SIGKILL)
         killed = time.monotonic()
-        await maker.proc.wait()
+        killed_ns, killed_wall_ns = time.monotonic_ns(), time.time_ns()
         while self.resting(prefix) and time.monotonic() - killed < ZERO_BUDGET_S:
-            await asyncio.sleep(0.01)
-        took = time.monotonic() - killed
+            await asyncio.sleep(0.005)
+        await maker.proc.wait()
         if self.resting(prefix):
             self.violations.append(f"{len(self.resting(prefix))} orders of killed session {prefix} rest "
                                    f"{ZERO_BUDGET_S:g}s after the kill")
         else:
-            self.kills.append(took)
+            # time to zero from the exchange's records: the last of the session's orders that
+            # rested at the kill left the book at its updated_ns (same host, same clock)
+            ended = [self.sim.exchange.orders[i].updated_ns for i in resting_before]
+            self.kills.append(max([(ns - killed_wall_ns) / 1e9 for ns in ended] + [0.0]))
+            triggers = [a.monotonic_ns for a in self.sim.admin.arrivals("demo")
+                        if a.path.endswith("/trigger") and a.monotonic_ns > killed_ns]
+            if triggers:  # the guard's first group trigger as the exchange saw it arrive
+                self.first_trigger.append((min(triggers) - killed_ns) / 1e9)
         await asyncio.wait_for(maker.reader, 30)  # the guard has said what it did and left
         if not any("verified, nothing rests" in line for line in maker.lines):
             self.violations.append(f"the guard of {prefix} did not verify: {maker.lines[-3:]}")
@@ -288,7 +304,7 @@ class Campaign:
         await self.start_maker()
         return "kill -9 maker"
 
-    async def compare_books(self, maker: Maker, tries: int = 10) -> None:
+    async def compare_books(self, maker: Maker, tries: int = 30) -> None:
         """With the flow paused, every LIVE book of the maker equals the exchange's book."""
         self.sim.admin.streams.pause_flow()
         path = os.path.join(self.workdir, "books.json")
@@ -306,8 +322,11 @@ class Campaign:
                 market = self.sim.exchange.markets[ticker]
                 yes = sorted([p, n] for p, n in market.depth("bid"))
                 no = sorted([10000 - p, n] for p, n in market.depth("ask"))
-                if sorted(book["yes"]) != yes or sorted(book["no"]) != no:
-                    diffs.append(ticker)
+                ours_yes, ours_no = sorted(book["yes"]), sorted(book["no"])
+                if ours_yes != yes or ours_no != no:
+                    differ = ([("yes", lv) for lv in _differ(ours_yes, yes)]
+                              + [("no", lv) for lv in _differ(ours_no, no)])
+                    diffs.append(f"{ticker}: maker vs exchange {differ[:6]}")
             if not diffs:
                 self.books_compared = len(books)
                 break
@@ -348,6 +367,7 @@ class Campaign:
     async def finish(self) -> dict[str, Any]:
         """Stop the maker cleanly; check what must hold at the end."""
         self.sim.admin.clear_faults()
+        self.sim.admin.streams.delay(0)
         maker = self.maker
         assert maker is not None
         # a few calm seconds: the maker reconciles what the faults hid, then stops cleanly
@@ -438,7 +458,10 @@ async def deadman(runs: int, guard_timeout: float) -> dict[str, Any]:
             await c.start_maker()
             resting_at_kill = []
             for _ in range(runs):
-                while len(c.resting(c.maker.prefix)) < 6:
+                maker = c.maker
+                # quoting, and its guard started and ready (the kill is measured, not the start-up)
+                while len(c.resting(maker.prefix)) < 6 or not any(line.startswith("centbook guard: ready")
+                                                                  for line in maker.lines):
                     await asyncio.sleep(0.05)
                 resting_at_kill.append(len(c.resting(c.maker.prefix)))
                 await c.kill()
@@ -446,6 +469,9 @@ async def deadman(runs: int, guard_timeout: float) -> dict[str, Any]:
             await c.maker.proc.wait()
             return {"runs": runs, "guard_timeout_s": guard_timeout, "resting_at_kill": resting_at_kill,
                     "time_to_zero_s": [round(t, 3) for t in c.kills],
+                    "first_trigger_s": [round(t, 3) for t in c.first_trigger],
+                    "first_trigger_p50_s": (round(statistics.median(c.first_trigger), 3)
+                                            if c.first_trigger else None),
                     "p50_s": round(statistics.median(c.kills), 3) if c.kills else None,
                     "max_s": round(max(c.kills), 3) if c.kills else None, "violations": c.violations}
 

@@ -136,3 +136,28 @@ def test_a_guard_on_a_socket_pulls_when_the_heartbeat_stops(arun1):
                 await guard.wait()
 
     arun1(go())
+
+
+def test_a_bad_groups_line_is_ignored_and_said():
+    async def main() -> tuple[int, str]:
+        guard, out = guard_on([{"session": {"rest_url": NOWHERE, "prefix": "cbmm1", "groups": {"0": "g0"}}},
+                               {"groups": [1, 2]}, {"bye": True}])
+        rc = await guard.run()
+        assert guard.session is not None and guard.session.groups == {0: "g0"}
+        return rc, out.getvalue()
+    rc, said = asyncio.run(main())
+    assert rc == 0 and "ignored a groups line" in said
+
+
+def test_backoff_waits_are_full_jitter_under_a_growing_cap():
+    import random
+
+    from centbook.mm.kill import Backoff
+
+    backoff = Backoff(base_s=0.1, cap_s=1.0, rng=random.Random(3))
+    waits = [backoff.next_wait() for _ in range(40)]
+    caps = [min(1.0, 0.1 * 2 ** n) for n in range(40)]
+    assert all(0.0 <= w <= c for w, c in zip(waits, caps, strict=True))
+    assert max(waits[10:]) > 0.5 and min(waits) < 0.1  # jitter spans the range, capped at 1 s
+    backoff.reset()
+    assert backoff.next_wait() <= 0.1

@@ -94,6 +94,8 @@ class Guard:
         self.session: GuardSession | None = None
         self.heartbeats = 0
         self.last_beat = time.monotonic()
+        self.rest: RestClient | None = None
+        self._opening: asyncio.Task[None] | None = None
 
     def say(self, text: str) -> None:
         """One line on the guard's output."""
@@ -104,6 +106,7 @@ class Guard:
         why = await self._watch()
         if why is None:
             self.say("the maker ended cleanly: nothing to do")
+            await self._drop_client()
             return 0
         if self.session is None:
             self.say(f"{why} before it named its session: nothing to pull")
@@ -136,28 +139,58 @@ class Guard:
                 self.session = GuardSession.from_json(msg["session"])
                 self.say(f"watching session {self.session.prefix} (pid {self.session.pid}, "
                          f"timeout {self.session.timeout_s:g}s)")
+                # the client opens now (limits, costs, a warm connection): a pull starts at once
+                self._opening = asyncio.ensure_future(self._open(self.session))
             elif "groups" in msg and self.session is not None:
-                self.session.groups = {int(k): str(v) for k, v in msg["groups"].items()}
+                try:
+                    self.session.groups = {int(k): str(v) for k, v in msg["groups"].items()}
+                except (AttributeError, TypeError, ValueError):
+                    self.say("ignored a groups line that is not {shard: group id}")
             self.heartbeats += 1
             self.last_beat = time.monotonic()
+
+    async def _drop_client(self) -> None:
+        if self._opening is not None:
+            self._opening.cancel()
+            try:
+                await self._opening
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - cancelled or failed: it goes
+                pass
+        if self.rest is not None:
+            await self.rest.close()
+
+    async def _open(self, session: GuardSession) -> None:
+        credentials = self.credentials or Credentials(session.api_key_id, session.private_key_pem)
+        rest = RestClient(session.rest_url, credentials, timeout_s=5.0)
+        self.rest = rest
+        await rest.open()
+        self.say(f"ready: client open on {session.rest_url}")
 
     async def pull(self, why: str) -> KillResult:
         """Run the kill switch on the session (never raises)."""
         session = self.session
         assert session is not None
         self.say(f"{why}: pulling every order of session {session.prefix}")
-        credentials = self.credentials or Credentials(session.api_key_id, session.private_key_pem)
-        rest = RestClient(session.rest_url, credentials, timeout_s=5.0)
         try:
-            await rest.open()
-            switch = KillSwitch(rest, session.prefix, session.groups, subaccount=session.subaccount,
+            try:
+                if self._opening is None:
+                    raise RuntimeError("no client yet")
+                await self._opening
+            except Exception as exc:  # noqa: BLE001 - opened again below, once
+                self.say(f"opening the client failed ({exc!r}): again")
+                if self.rest is not None:
+                    await self.rest.close()
+                await self._open(session)
+            assert self.rest is not None
+            switch = KillSwitch(self.rest, session.prefix, session.groups, subaccount=session.subaccount,
                                 deadline_s=session.kill_deadline_s, log=self.say)
             return await switch.run(f"guard: {why}")
         except Exception as exc:  # noqa: BLE001 - the guard reports, it never dies with a traceback
             self.say(f"could not reach the exchange: {exc!r}")
             return KillResult(f"guard: {why}")
         finally:
-            await rest.close()
+            if self.rest is not None:
+                await self.rest.close()
 
 
 def guard_command() -> list[str]:

@@ -176,7 +176,7 @@ class KillSwitch:
         own_write_ns = time.time_ns()
         self.log(f"kill switch ({reason})")
         while time.monotonic() < end:
-            failed = result.attempts.copy()
+            before = result.attempts.copy()
             own_write_ns = max(own_write_ns, await self._trigger_groups(end, result))
             mine = await self._list(end, max(own_write_ns, self.last_write_ns()), result)
             if mine is not None:
@@ -188,7 +188,7 @@ class KillSwitch:
                 self.log(f"{len(mine)} orders of the session still rest: cancel")
                 own_write_ns = time.time_ns()
                 await self._cancel(mine, end, result)
-            if any(n != failed.get(k, 0) for k, n in result.attempts.items() if k.endswith("_failed")):
+            if any(n != before.get(k, 0) for k, n in result.attempts.items() if k.endswith("_failed")):
                 # something failed this round: wait before the next (never a loop of writes)
                 await asyncio.sleep(min(backoff.next_wait(), max(0.0, end - time.monotonic())))
             else:
