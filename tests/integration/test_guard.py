@@ -161,3 +161,17 @@ def test_backoff_waits_are_full_jitter_under_a_growing_cap():
     assert max(waits[10:]) > 0.5 and min(waits) < 0.1  # jitter spans the range, capped at 1 s
     backoff.reset()
     assert backoff.next_wait() <= 0.1
+
+
+def test_guard_command_line_mistakes_are_one_line():
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KALSHI_")}
+    proc = subprocess.run([sys.executable, "-m", "centbook.cli", "guard", "--env-credentials"],
+                          input="", capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("centbook guard: --env-credentials: ") and proc.stderr.count("\n") == 1
+    assert "KALSHI_API_KEY_ID" in proc.stderr and "Traceback" not in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "centbook.cli", "guard"],
+                          input='{"session": {"prefix": "x"}}\n', capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and "'rest_url'" in proc.stderr and "Traceback" not in proc.stderr

@@ -53,8 +53,7 @@ def run_guard(args: argparse.Namespace) -> int:
         try:
             credentials = Credentials.from_env()
         except (OSError, CredentialsError, KeyError) as exc:
-            print(f"centbook guard: {exc}; set KALSHI_API_KEY_ID and KALSHI_PRIVATE_KEY_PATH",
-                  file=sys.stderr)
+            print(f"centbook guard: --env-credentials: {exc}", file=sys.stderr)
             return 2
     try:
         return asyncio.run(_main(credentials, args.socket))
