@@ -173,3 +173,21 @@ def test_order_groups_are_deleted_at_a_clean_end_and_leftovers_by_the_sweep(arun
                 assert await rest.get_order_groups() == []
 
     arun1(go())
+
+
+def test_a_trigger_failing_every_time_is_resent_with_a_growing_wait(arun1):
+    """An order-group trigger whose every copy gets a 503 is resent until the resolve timeout,
+    each wait longer than the last (capped): a handful of copies, not one every few ms."""
+    from centbook.protocol.errors import OutcomeUnknownError
+
+    async def go() -> None:
+        async with run_sim(sim_config(rate=0), seed=46) as sim, MarketMakerRest(sim) as rest:
+            group = await rest.create_order_group(100000, exchange_index=0)
+            sim.admin.add_fault(TRIGGER, "status", method="PUT", status=503, times=None)
+            rest.resolve_timeout_s = 3.0
+            with pytest.raises(OutcomeUnknownError):
+                await rest.trigger_order_group(group)
+            # waits of 25-50, 50-100, 100-200, 200-400, 400-800 ms, then up to 1 s each
+            assert 3 <= hits(sim, "/trigger") <= 12, hits(sim, "/trigger")
+
+    arun1(go())
