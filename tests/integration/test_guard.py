@@ -73,9 +73,12 @@ def test_a_killed_maker_s_guard_pulls_everything_and_verifies(arun1):
                     stdout=asyncio.subprocess.PIPE, env=env)
                 assert proc.stdout is not None
                 try:
-                    first = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
-                    assert first.startswith("quoting "), first
-                    prefix = first.split()[1]
+                    said: list[str] = []  # the guard's lines come first: it is ready before any quote
+                    while not said or not said[-1].startswith("quoting "):
+                        said.append((await asyncio.wait_for(proc.stdout.readline(), 60)).decode())
+                        assert said[-1], said
+                    assert any(line.startswith("centbook guard: ready") for line in said), said
+                    prefix = said[-1].split()[1]
 
                     def resting() -> list:
                         return [o for o in sim.exchange.orders.values()

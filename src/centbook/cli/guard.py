@@ -30,18 +30,20 @@ def add_parser(sub: Any) -> None:
                    help="sign with KALSHI_API_KEY_ID / KALSHI_PRIVATE_KEY_PATH, not the session's key")
     p.add_argument("--socket", metavar="PATH",
                    help="serve makers on this Unix socket (their guard.socket) instead of standard input")
+    p.add_argument("--ready-fd", type=int, default=-1, metavar="FD",
+                   help="write 'ready' to this inherited file descriptor once able to pull (the maker's)")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     p.set_defaults(func=run_guard)
 
 
-async def _main(credentials: Credentials | None, socket_path: str | None) -> int:
+async def _main(credentials: Credentials | None, socket_path: str | None, ready_fd: int) -> int:
     if socket_path:
         await serve(socket_path, credentials)
         return 0
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=1 << 20)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    return await Guard(reader, credentials).run()
+    return await Guard(reader, credentials, ready_fd=ready_fd).run()
 
 
 def run_guard(args: argparse.Namespace) -> int:
@@ -56,7 +58,7 @@ def run_guard(args: argparse.Namespace) -> int:
             print(f"centbook guard: --env-credentials: {exc}", file=sys.stderr)
             return 2
     try:
-        return asyncio.run(_main(credentials, args.socket))
+        return asyncio.run(_main(credentials, args.socket, args.ready_fd))
     except Exception as exc:  # noqa: BLE001 - one line unless --debug
         if args.debug or os.environ.get("CENTBOOK_DEBUG") == "1":
             raise

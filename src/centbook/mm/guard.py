@@ -87,10 +87,11 @@ class Guard:
     """
 
     def __init__(self, reader: asyncio.StreamReader, credentials: Credentials | None = None,
-                 out: IO[str] | None = None) -> None:
+                 out: IO[str] | None = None, ready_fd: int = -1) -> None:
         self.reader = reader
         self.credentials = credentials
         self.out = out or sys.stdout
+        self.ready_fd = ready_fd  # written "ready" (then closed) once the client's opening is done
         self.session: GuardSession | None = None
         self.heartbeats = 0
         self.last_beat = time.monotonic()
@@ -160,11 +161,23 @@ class Guard:
             await self.rest.close()
 
     async def _open(self, session: GuardSession) -> None:
-        credentials = self.credentials or Credentials(session.api_key_id, session.private_key_pem)
-        rest = RestClient(session.rest_url, credentials, timeout_s=5.0)
-        self.rest = rest
-        await rest.open()
-        self.say(f"ready: client open on {session.rest_url}")
+        try:
+            credentials = self.credentials or Credentials(session.api_key_id, session.private_key_pem)
+            rest = RestClient(session.rest_url, credentials, timeout_s=5.0)
+            self.rest = rest
+            await rest.open()
+            self.say(f"ready: client open on {session.rest_url}")
+        finally:  # ready either way: a client that failed to open is opened again by a pull
+            self._say_ready()
+
+    def _say_ready(self) -> None:
+        if self.ready_fd >= 0:
+            try:
+                os.write(self.ready_fd, b"ready\n")
+                os.close(self.ready_fd)
+            except OSError:  # the maker is gone already: the pipe's end says so
+                pass
+            self.ready_fd = -1
 
     async def pull(self, why: str) -> KillResult:
         """Run the kill switch on the session (never raises)."""
@@ -222,6 +235,7 @@ class GuardLink:
         self.proc: subprocess.Popen[bytes] | None = None
         self.sock: socket.socket | None = None
         self._fd = -1
+        self._ready_fd = -1
         self.beats = 0
         self.broken = False
 
@@ -246,11 +260,40 @@ class GuardLink:
         else:
             # start_new_session: not in the maker's process group (a Ctrl-C or kill of the group
             # spares it) and no parent-death signal: the guard must outlive the maker
-            self.proc = subprocess.Popen(guard_command(), stdin=subprocess.PIPE, start_new_session=True,
-                                         close_fds=True)
+            self._ready_fd, theirs = os.pipe()
+            self.proc = subprocess.Popen([*guard_command(), "--ready-fd", str(theirs)], stdin=subprocess.PIPE,
+                                         start_new_session=True, close_fds=True, pass_fds=(theirs,))
+            os.close(theirs)
             assert self.proc.stdin is not None
             self._fd = self.proc.stdin.fileno()
         self.send({"session": self.session})
+
+    async def wait_ready(self, timeout_s: float) -> bool:
+        """Wait until the guard it started says it is ready (it can pull); True at once for a
+        guard on a socket. False when it did not say so within ``timeout_s`` or died first."""
+        if self._ready_fd < 0:
+            return True
+        loop = asyncio.get_running_loop()
+        said: asyncio.Future[bytes] = loop.create_future()
+
+        def readable() -> None:
+            try:
+                data = os.read(self._ready_fd, 64)
+            except OSError:
+                data = b""
+            if not said.done():
+                said.set_result(data)
+
+        os.set_blocking(self._ready_fd, False)
+        loop.add_reader(self._ready_fd, readable)
+        try:
+            return (await asyncio.wait_for(said, timeout_s)).startswith(b"ready")
+        except TimeoutError:
+            return False
+        finally:
+            loop.remove_reader(self._ready_fd)
+            os.close(self._ready_fd)
+            self._ready_fd = -1
 
     def send(self, msg: dict[str, Any]) -> None:
         """Write one line to the guard (a broken pipe is logged once)."""

@@ -186,7 +186,7 @@ class MarketMaker:
                 self.config.risk.group_contracts_limit, subaccount=self.sub, exchange_index=shard)
         self.log(f"order groups {self.groups}")
         if self.config.guard.enabled:
-            self.start_guard()
+            await self.start_guard()
         grids = {t: m.grid for t, m in self.markets.items()}
         shards = {t: m.shard for t, m in self.markets.items()}
         self.feed = Feed(self.ws_url, self.credentials, grids, channels=CHANNELS,
@@ -246,8 +246,9 @@ class MarketMaker:
         self.log(f"swept {n} leftover orders, deleted {deleted} leftover order groups")
         return n
 
-    def start_guard(self) -> None:
-        """Start the dead-man guard process (:mod:`centbook.mm.guard`) and its heartbeat."""
+    async def start_guard(self) -> None:
+        """Start the dead-man guard process (:mod:`centbook.mm.guard`) and its heartbeat; quoting
+        starts once the guard says it can pull (or after 15 s, logged)."""
         session = {"rest_url": self.rest_url, "prefix": self.prefix, "groups": self.groups,
                    "subaccount": self.sub, "timeout_s": self.config.guard.timeout_s,
                    "kill_deadline_s": self.config.risk.kill_deadline_s, "pid": os.getpid(),
@@ -256,6 +257,8 @@ class MarketMaker:
         self.guard = GuardLink(session, self.config.guard.heartbeat_s, self.log, self.config.guard.socket)
         self.guard.start()
         self.spawn(self.guard.beat())
+        if not await self.guard.wait_ready(15.0):
+            self.log("the guard did not say it is ready within 15 s: quoting without that confirmation")
         where = f"on {self.config.guard.socket}" if self.config.guard.socket else f"pid {self.guard.pid}"
         self.log(f"guard watching ({where})")
 
