@@ -135,7 +135,10 @@ def test_a_second_maker_of_the_same_root_refuses_and_leaves_the_first_alone(arun
         async with run_sim(sim_config(rate=20), seed=44) as sim:
             first = await session(sim, mm_config())
             try:
+                sim.admin.streams.pause_flow()  # the first one's quotes stand still from here on
+                await wait_for(lambda: not any(s.busy for s in first.slots.values()), 10)
                 quotes = {o.order_id for o in resting_of(sim, first.prefix)}
+                assert len(quotes) == 6
                 # on this host: the file lock
                 why = await refused_start(sim, mm_config())
                 assert first.prefix in why and "\n" not in why, why
@@ -145,9 +148,8 @@ def test_a_second_maker_of_the_same_root_refuses_and_leaves_the_first_alone(arun
                 with tempfile.TemporaryDirectory() as other_host:
                     why = await refused_start(sim, second_cfg, other_host)
                 assert first.prefix in why and "\n" not in why, why
-                # the first one's quotes were not swept
-                still = {o.order_id for o in resting_of(sim, first.prefix)}
-                assert quotes <= still or first.counts["fills"] > 0
+                # the first one's quotes were not swept: the very same orders rest
+                assert {o.order_id for o in resting_of(sim, first.prefix)} == quotes
                 assert first.halted is None and first.counts["swept"] == 0
             finally:
                 await first.close()
