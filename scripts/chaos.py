@@ -193,6 +193,7 @@ class Campaign:
         self.faults: collections.Counter[str] = collections.Counter()
         self.violations: list[str] = []
         self.kills: list[float] = []  # time to zero per kill
+        self.slowest_kill: dict[str, Any] = {}
         self.first_trigger: list[float] = []  # kill -> the guard's first group trigger at the exchange
         self.rss_max: dict[str, int] = collections.defaultdict(int)
         self.rss_first: dict[str, int] = {}
@@ -293,11 +294,17 @@ class Campaign:
             # rested at the kill left the book at its updated_ns (same host, same clock)
             ended = [self.sim.exchange.orders[i].updated_ns for i in resting_before]
             self.kills.append(max([(ns - killed_wall_ns) / 1e9 for ns in ended] + [0.0]))
+            if self.kills[-1] == max(self.kills):
+                self.slowest_kill = {"s": round(self.kills[-1], 3), "session": prefix,
+                                     "faults_before": [e["kind"] for e in self.sim.admin.fault_log[-6:]]}
             triggers = [a.monotonic_ns for a in self.sim.admin.arrivals("demo")
                         if a.path.endswith("/trigger") and a.monotonic_ns > killed_ns]
             if triggers:  # the guard's first group trigger as the exchange saw it arrive
                 self.first_trigger.append((min(triggers) - killed_ns) / 1e9)
         await asyncio.wait_for(maker.reader, 30)  # the guard has said what it did and left
+        if self.slowest_kill.get("session") == prefix:
+            said = [line for line in maker.lines if line.startswith("centbook guard")]
+            self.slowest_kill["guard"] = said[-8:]
         if not any("verified, nothing rests" in line for line in maker.lines):
             self.violations.append(f"the guard of {prefix} did not verify: {maker.lines[-3:]}")
         self.sim.admin.clear_faults()  # the restart is not the test: start it on a calm exchange
@@ -441,6 +448,7 @@ async def campaign(seconds: float, seed: int, rate: float, guard_timeout: float,
                 "sessions": len(c.sessions), "kills": len(c.kills),
                 "time_to_zero_s": {"p50": round(statistics.median(c.kills), 3) if c.kills else None,
                                    "max": round(max(c.kills), 3) if c.kills else None},
+                "slowest_kill": c.slowest_kill,
                 "orders": len(orders), "creates_checked_live": c.creates_checked,
                 "live_books_compared": c.books_compared,
                 "fills": sum(1 for f in user.fills if f.client_order_id.startswith(ROOT)),
