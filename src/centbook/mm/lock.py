@@ -98,7 +98,9 @@ async def live_sessions(rest: RestClient, root: str, own_prefix: str, window_s: 
     dict
         Session prefix (the client_order_id up to its first ``-``) -> age of its newest order (ms).
     """
-    now_ns = time.time_ns() + int((rest.clock_skew_s or 0.0) * 1e9)
+    # the skew comes from Date headers (whole seconds): only a large one is worth applying
+    skew_s = rest.clock_skew_s or 0.0
+    now_ns = time.time_ns() + (int(skew_s * 1e9) if abs(skew_s) >= 2 else 0)
     out: dict[str, int] = {}
     async for o in rest.get_orders(status="resting", subaccount=subaccount):
         coid = o.client_order_id
