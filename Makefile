@@ -13,7 +13,7 @@ FUZZ_BIN := build/fuzz/fuzz_frame
 FUZZ_CFLAGS := -std=c99 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -Wall -Wextra -Icsrc
 FUZZ_SEED ?= 1
 
-.PHONY: all setup build debug-build test test-debug docs bench sdk-venv lint demo backtest-demo fuzz fuzz-smoke clean
+.PHONY: all setup build debug-build test test-debug docs bench sdk-venv lint demo backtest-demo fuzz fuzz-smoke chaos clean
 
 all: build
 
@@ -95,6 +95,15 @@ bench: build sdk-venv
 	$(BIN)/python -m scripts.bench_report build/bench/results.json docs/performance.md "make bench"
 	$(BIN)/python -c "from pathlib import Path; from benchmarks.runner import write_report; \
 		print(write_report(Path('build/bench/results.json'), Path('build/bench/report'), 'make bench'))"
+
+CHAOS_MINUTES ?= 10
+CHAOS_SEED ?= 1
+# The chaos campaign (RELIABILITY.md): sim + flow + maker + guard under seeded stacked faults and
+# kills; its short version runs in `make test` (tests/integration/test_chaos_smoke.py).
+chaos: build
+	@mkdir -p build
+	$(BIN)/python scripts/chaos.py run --minutes $(CHAOS_MINUTES) --seed $(CHAOS_SEED) --json build/chaos.json
+	$(BIN)/python scripts/chaos.py deadman --runs 10 | tee build/deadman.json
 
 lint: build
 	$(BIN)/ruff check src tests benchmarks scripts docs

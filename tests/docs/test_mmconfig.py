@@ -15,7 +15,7 @@ def test_every_field_has_a_row_with_its_default_and_a_meaning():
     for section, class_name in mmconfig.SECTIONS:
         cls = getattr(config, class_name)
         rows = {row[0]: row for row in mmconfig.config_rows(cls, section, comments)}
-        fields = {f.name for f in dataclasses.fields(cls)} - {"strategy", "risk"}
+        fields = {f.name for f in dataclasses.fields(cls)} - {"strategy", "risk", "guard"}
         assert set(rows) == fields
         assert all(meaning for _, _, _, meaning in rows.values()), class_name
     top = {row[0]: row for row in mmconfig.config_rows(config.MMConfig, "", comments)}

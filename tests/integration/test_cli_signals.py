@@ -19,6 +19,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from centbook.mm.kill import EXIT_MAY_REST
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cli_run import Run, read_until  # noqa: E402
 
@@ -74,7 +76,7 @@ def test_second_signal_exits_at_once_saying_what_may_rest(tmp_path):
         read_until(proc.stdout, lambda line: "pulling quotes" in line)
         os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=20)
-    assert proc.returncode == 1, err
+    assert proc.returncode == EXIT_MAY_REST, err
     assert "centbook mm: interrupted twice" in err and "may rest" in err, err
     assert "Traceback" not in err
     run.assert_clean()

@@ -32,6 +32,9 @@ def mm_config(**risk: Any) -> MMConfig:
     cfg.strategy.half_spread_bp = 60  # close to fair: the flow fills us soon
     cfg.strategy.min_quote_life_s = 0.05
     cfg.strategy.stop_before_close_s = 0
+    # in-process makers run without the guard process (its own tests start it): a loaded test
+    # machine can stall the loop past the heartbeat timeout, and the guard would rightly pull
+    cfg.guard.enabled = False
     for k, v in risk.items():
         setattr(cfg.risk, k, v)
     return cfg

@@ -7,6 +7,7 @@ condition with a time budget (conftest.wait_for); nothing asserts on timing.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -157,6 +158,10 @@ def test_startup_sweep_cancels_leftovers_by_prefix_or_group_and_nothing_else(aru
                                                   post_only=True, order_group_id=group)
                 foreign = await rest.create_order(ticker, "bid", 300, 100, client_order_id="other-1",
                                                   post_only=True)
+            # the earlier session is dead: its orders are older than the guard's heartbeat timeout
+            # (younger ones would be a live session's, and the maker would refuse to start)
+            placed_ns = time.time_ns()
+            await wait_for(lambda: time.time_ns() - placed_ns > mm_config().guard.timeout_s * 1.5e9, 10)
             async with quoting(sim, wait_all=False) as mm:
                 assert mm.counts["swept"] == 2
                 status = {o.order_id: o.status async for o in mm.rest.get_orders(ticker=ticker)}

@@ -21,6 +21,7 @@ from centbook.feed import (
     Tradability,
     Validity,
 )
+from centbook.feed.subscriptions import Subscription
 from centbook.protocol.messages import decode
 
 TICKERS = ["KX-A", "KX-B", "KX-C"]
@@ -169,6 +170,18 @@ def test_snapshot_deadlines_recreate_the_subscription_when_it_is_unknown():
         await validity.check_deadlines(1.0)
         assert counts["resubscribes"] == 1 and not validity.snapshot_deadline
         assert not validity.waiting_grid                    # given up: a snapshot on the old grid
+    asyncio.run(main())
+
+
+def test_late_markets_of_one_subscription_are_one_resubscribe():
+    async def main():
+        books, counts, validity = make_validity()
+        validity.subscriptions.by_sid[7] = Subscription(7, BOOK_CHANNEL, list(TICKERS))
+        for ticker in TICKERS:                              # all three snapshots late
+            validity.snapshot_deadline[ticker] = 0.0
+        await validity.check_deadlines(1.0)
+        assert counts["resubscribes"] == 1                  # one subscription recreated, not three
+        assert 7 not in validity.subscriptions.by_sid and not validity.snapshot_deadline
     asyncio.run(main())
 
 

@@ -44,6 +44,9 @@ PUBLIC = {
     "centbook.cli.demo": [
         "main",
     ],
+    "centbook.cli.guard": [
+        "add_parser", "run_guard",
+    ],
     "centbook.cli.errors": [
         "CommandError", "RUNTIME", "USAGE", "explain", "refused_key",
     ],
@@ -221,17 +224,26 @@ PUBLIC = {
         "ArmedSlots",
     ],
     "centbook.mm.config": [
-        "ConfigError", "GROUP_POLICIES", "MMConfig", "REQUOTE_MODES", "RiskConfig", "StrategyConfig",
+        "ConfigError", "GROUP_POLICIES", "GuardConfig", "MMConfig", "REQUOTE_MODES", "RiskConfig", "StrategyConfig",
         "fill", "load_config", "read_config_file", "read_toml",
     ],
     "centbook.mm.events": [
         "EventHandler",
+    ],
+    "centbook.mm.guard": [
+        "Guard", "GuardLink", "GuardSession", "guard_command", "serve",
+    ],
+    "centbook.mm.kill": [
+        "Backoff", "EXIT_MAY_REST", "KillResult", "KillSwitch",
     ],
     "centbook.mm.latency": [
         "LATENCIES", "Latency",
     ],
     "centbook.mm.ledger": [
         "Ledger", "MarketBook",
+    ],
+    "centbook.mm.lock": [
+        "InstanceLock", "InstanceRunningError", "live_sessions", "lock_directory",
     ],
     "centbook.mm.maker": [
         "AMEND_PRESIGN_DEPTH", "CHANNELS", "LATENCIES", "LiveOrder", "MarketInfo",

@@ -3,6 +3,7 @@
 - :mod:`~centbook.cli.sim`: ``centbook sim``, the embedded exchange;
 - :mod:`~centbook.cli.watch`: ``centbook watch``, a live terminal ladder per market;
 - :mod:`~centbook.cli.mm`: ``centbook mm``, the market maker;
+- :mod:`~centbook.cli.guard`: ``centbook guard``, the market maker's dead-man guard;
 - :mod:`~centbook.cli.bench`: ``centbook bench``, the benchmark suites and their report;
 - :mod:`~centbook.cli.record`: ``centbook record``, markets' frames into a recording;
 - :mod:`~centbook.cli.importer`: ``centbook import``, captures into a recording;
@@ -25,13 +26,13 @@ import os
 import sys
 from typing import NoReturn
 
-from centbook.cli import backtest, bench, export, importer, mm, record, sim, watch
+from centbook.cli import backtest, bench, export, guard, importer, mm, record, sim, watch
 from centbook.cli.errors import USAGE, explain
 
 __all__ = ["main"]
 
 #: The subcommands, in the order ``centbook --help`` lists them.
-COMMANDS = (sim, bench, watch, mm, record, importer, export, backtest)
+COMMANDS = (sim, bench, watch, mm, guard, record, importer, export, backtest)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -173,7 +173,9 @@ class Validity:
     async def check_deadlines(self, now: float) -> None:
         """Recreate the subscriptions whose snapshot is late; resync markets whose grid never came."""
         for ticker, deadline in list(self.snapshot_deadline.items()):
-            if now > deadline:
+            # a market recreated with an earlier one of its subscription has no deadline now:
+            # one resubscribe per subscription, however many of its markets were late
+            if now > deadline and ticker in self.snapshot_deadline:
                 await self.recreate_subscription_of(ticker)
         for ticker, deadline in list(self.waiting_grid.items()):
             if now > deadline:

@@ -9,7 +9,7 @@ grids). ``--env prod`` (or Kalshi's production URL) also wants
 the WebSocket once (through a sim's admin API) halfway through, or at ``--inject-disconnect-at``.
 
 The first Ctrl-C or SIGTERM pulls every quote, verifies that nothing rests, prints the summary and
-exits 0 (1 if something still rests); a second one exits at once, saying what may rest. Child
+exits 0 (3 if something may still rest); a second one exits at once (3), saying what may rest. Child
 processes (the embedded exchange, the signing helper) do not receive the terminal's Ctrl-C: they
 are stopped after the maker's own shutdown, and die with it if it is killed.
 """
@@ -39,6 +39,8 @@ from centbook.cli.exchange import (
 )
 from centbook.feed.connection import FeedConfig
 from centbook.mm.config import MMConfig, load_config, read_toml
+from centbook.mm.kill import EXIT_MAY_REST
+from centbook.mm.lock import InstanceRunningError
 from centbook.mm.maker import MarketMaker
 from centbook.protocol.environments import environment_of, exchange_urls
 from centbook.protocol.errors import RejectedError
@@ -199,6 +201,8 @@ async def run_session(cfg: MMConfig, rest_url: str, ws_url: str, credentials: An
         m["last_quotes"] = {side: None if q is None else q[:2] for side, q in m["quotes"].items()}
         m["quotes"] = after["markets"][ticker]["quotes"] if mm.left_resting else dict.fromkeys(m["quotes"])
     final["left_resting"] = max(mm.left_resting, 0)
+    if mm.kill_result is not None:
+        final["kill_switch"] = {"summary": mm.kill_result.summary(), "json": mm.kill_result.to_json()}
     return final, mm.left_resting
 
 
@@ -273,14 +277,19 @@ def run_mm(args: argparse.Namespace) -> int:
                 cfg, exchange.rest_url, exchange.ws_url, exchange.credentials,
                 exchange.host_root if inject is not None else None, cfg.duration_s, inject, args.quiet,
                 feed_config, abort=lambda: _abort(exchange), admin_headers=_admin_headers(exchange)))
+    except InstanceRunningError as exc:
+        print(f"centbook mm: {exc}", file=sys.stderr)
+        return 1
     finally:
         exchange.close()  # after the maker's own shutdown
     st["wall_s"] = time.monotonic() - started
     print(summary_text(st, max(leftover, 0)), flush=True)
+    if "kill_switch" in st:  # the kill switch's verdict and what may rest, as one JSON line
+        print(st["kill_switch"]["summary"], st["kill_switch"]["json"], sep="\n", flush=True)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(st, fh, indent=2, default=str)
-    return 0 if leftover == 0 else 1
+    return 0 if leftover == 0 else EXIT_MAY_REST
 
 
 def _admin_headers(exchange: Exchange) -> dict[str, str]:
@@ -297,4 +306,4 @@ def _abort(exchange: Exchange) -> None:
           f"rest on {exchange.rest_url} (the next 'centbook mm' there cancels them on start)",
           file=sys.stderr, flush=True)
     exchange.close()
-    os._exit(1)  # now: the event loop is mid-shutdown; the signing helper dies with this process
+    os._exit(EXIT_MAY_REST)  # now: the loop is mid-shutdown; the signing helper dies with this process

@@ -30,6 +30,13 @@ Example ``mm.toml``::
     max_loss_micro = 50000000  # $50
     group_contracts_limit = 1000000  # order-group fill limit (hundredths): the exchange triggers it
     position_check_s = 3.0     # market_positions may disagree with the ledger this long, then halt
+    kill_deadline_s = 30.0     # the kill switch retries this long, then reports what may rest
+
+    [guard]                    # the dead-man guard process (centbook.mm.guard)
+    enabled = true
+    timeout_s = 1.0            # heartbeat silent this long: the guard pulls the session's orders
+    heartbeat_s = 0.2
+    socket = ""                # a running guard's Unix socket (centbook guard --socket); "" = start one
 
 Command-line flags win over environment variables, which win over this file, which wins over the
 defaults: :mod:`centbook.cli.exchange` lists the exchange settings and their variables.
@@ -40,7 +47,7 @@ import tomllib
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, get_args, get_origin, get_type_hints
 
-__all__ = ["ConfigError", "GROUP_POLICIES", "MMConfig", "REQUOTE_MODES", "RiskConfig", "StrategyConfig",
+__all__ = ["ConfigError", "GROUP_POLICIES", "GuardConfig", "MMConfig", "REQUOTE_MODES", "RiskConfig", "StrategyConfig",
            "fill", "load_config", "read_config_file", "read_toml"]
 
 REQUOTE_MODES = ("auto", "amend", "cancel_create")
@@ -76,6 +83,18 @@ class RiskConfig:
     max_loss_micro: int = 50_000_000
     group_contracts_limit: int = 1_000_000
     position_check_s: float = 3.0  # a market_positions value may disagree this long, then halt
+    kill_deadline_s: float = 30.0  # the kill switch retries this long, then reports what may rest
+
+
+@dataclass
+class GuardConfig:
+    """The dead-man guard (:mod:`centbook.mm.guard`): a separate process that pulls the session's
+    orders when the maker's heartbeat stops for ``timeout_s`` or its process is gone."""
+
+    enabled: bool = True  # start the guard with the maker (a child process in its own session)
+    timeout_s: float = 1.0  # heartbeat silence after which the guard pulls the session's orders
+    heartbeat_s: float = 0.2  # how often the maker sends its heartbeat
+    socket: str = ""  # a guard serving on this Unix socket (centbook guard --socket) instead of a child
 
 
 @dataclass
@@ -105,6 +124,7 @@ class MMConfig:
     on_group_trigger: str = "halt"
     strategy: StrategyConfig = field(default_factory=StrategyConfig)
     risk: RiskConfig = field(default_factory=RiskConfig)
+    guard: GuardConfig = field(default_factory=GuardConfig)
 
     def validate(self) -> None:
         """Raise ConfigError naming the first setting whose value is not one of its choices."""
@@ -232,4 +252,4 @@ def load_config(path: str | None = None, overrides: dict[str, Any] | None = None
     return cfg
 
 
-_TABLES = {StrategyConfig: "strategy", RiskConfig: "risk"}
+_TABLES = {StrategyConfig: "strategy", RiskConfig: "risk", GuardConfig: "guard"}

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from typing import Any
 
@@ -41,8 +42,11 @@ from centbook.grid import PriceGrid
 from centbook.mm.armed import ArmedSlots
 from centbook.mm.config import MMConfig
 from centbook.mm.events import EventHandler
+from centbook.mm.guard import GuardLink
+from centbook.mm.kill import Backoff, KillResult
 from centbook.mm.latency import LATENCIES, Latency
 from centbook.mm.ledger import Ledger
+from centbook.mm.lock import InstanceLock, InstanceRunningError, live_sessions
 from centbook.mm.orders import AMEND_PRESIGN_DEPTH, LiveOrder, MarketInfo, OrderManager, OrderState, Slot
 from centbook.mm.quoter import Quoter
 from centbook.mm.risk import Risk
@@ -109,7 +113,7 @@ class MarketMaker:
                        "cancels_compiled": 0,
                        "rejects": 0, "unknown": 0, "resolved": 0,
                        "swept": 0, "reconciles": 0, "pulls": 0, "fills": 0, "reconnects_seen": 0,
-                       "group_triggers": 0}
+                       "group_triggers": 0, "groups_deleted": 0}
         self.tokens = {"create": 0, "cancel": 0, "amend": 0}  # write tokens spent (client's costs)
         self.events: list[str] = []
         self.started_wall = time.time()
@@ -125,6 +129,10 @@ class MarketMaker:
         self.stopping = False
         self._reconnects = 0
         self.left_resting = -1
+        self.kill_result: KillResult | None = None  # the last kill switch's result
+        self.rest_url = rest_url
+        self.lock = InstanceLock(config.client_order_id_root, rest_url, config.subaccount)
+        self.guard: GuardLink | None = None
         # the parts (objects it holds and delegates to)
         self.order_manager = OrderManager(self)
         self.armed_slots = ArmedSlots(self, self.order_manager)
@@ -171,11 +179,14 @@ class MarketMaker:
         async for p in self.rest.get_positions(subaccount=self.sub):
             if p.ticker in self.markets:
                 self.markets[p.ticker].start_position = p.position
+        await self.claim_root()
         await self.sweep()
         for shard in sorted({m.shard for m in self.markets.values()}):
             self.groups[shard] = await self.rest.create_order_group(
                 self.config.risk.group_contracts_limit, subaccount=self.sub, exchange_index=shard)
         self.log(f"order groups {self.groups}")
+        if self.config.guard.enabled:
+            await self.start_guard()
         grids = {t: m.grid for t, m in self.markets.items()}
         shards = {t: m.shard for t, m in self.markets.items()}
         self.feed = Feed(self.ws_url, self.credentials, grids, channels=CHANNELS,
@@ -190,8 +201,32 @@ class MarketMaker:
         await self.feed.__aenter__()
         self.spawn(self._housekeeping())
 
+    async def claim_root(self) -> None:
+        """Make sure no other maker runs with this client_order_id root (:mod:`centbook.mm.lock`).
+
+        Raises
+        ------
+        InstanceRunningError
+            The local lock is held, or REST shows another session of the root alive.
+        """
+        info = {"session": self.prefix, "rest_url": self.rest_url,
+                "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        self.lock.acquire(info)
+        window = self.config.guard.timeout_s
+        root = self.config.client_order_id_root
+        alive = await live_sessions(self.rest, root, self.prefix, window, self.sub)
+        if alive:
+            self.lock.release()
+            prefix, age_ms = min(alive.items(), key=lambda kv: kv[1])
+            raise InstanceRunningError(
+                f"another market maker runs with client_order_id root {self.config.client_order_id_root!r}: "
+                f"session {prefix} changed an order {age_ms} ms ago (within the guard timeout, {window:g}s); "
+                f"stop it or choose another client_order_id_root")
+
     async def sweep(self) -> int:
-        """Cancel resting orders of earlier sessions (by client_order_id root or order group)."""
+        """Cancel resting orders of dead sessions (by client_order_id root or order group), then
+        delete the order groups they left (a live session of the root was refused by
+        :meth:`claim_root`)."""
         groups = set()
         try:
             groups = {g.order_group_id for g in await self.rest.get_order_groups(subaccount=self.sub)}
@@ -207,8 +242,25 @@ class MarketMaker:
                 except RejectedError:
                     pass
         self.counts["swept"] = n
-        self.log(f"swept {n} leftover orders")
+        deleted = await self.delete_groups(sorted(groups), attempts=2) if groups else 0
+        self.log(f"swept {n} leftover orders, deleted {deleted} leftover order groups")
         return n
+
+    async def start_guard(self) -> None:
+        """Start the dead-man guard process (:mod:`centbook.mm.guard`) and its heartbeat; quoting
+        starts once the guard says it can pull (or after 15 s, logged)."""
+        session = {"rest_url": self.rest_url, "prefix": self.prefix, "groups": self.groups,
+                   "subaccount": self.sub, "timeout_s": self.config.guard.timeout_s,
+                   "kill_deadline_s": self.config.risk.kill_deadline_s, "pid": os.getpid(),
+                   "api_key_id": self.credentials.key_id,
+                   "private_key_pem": self.credentials.pem_bytes().decode()}
+        self.guard = GuardLink(session, self.config.guard.heartbeat_s, self.log, self.config.guard.socket)
+        self.guard.start()
+        self.spawn(self.guard.beat())
+        if not await self.guard.wait_ready(15.0):
+            self.log("the guard did not say it is ready within 15 s: quoting without that confirmation")
+        where = f"on {self.config.guard.socket}" if self.config.guard.socket else f"pid {self.guard.pid}"
+        self.log(f"guard watching ({where})")
 
     async def run(self, duration_s: float = 0.0, stop: asyncio.Event | None = None) -> None:
         """Quote until ``duration_s`` passes (0 = forever) or ``stop`` is set."""
@@ -224,21 +276,54 @@ class MarketMaker:
             pass
 
     async def close(self) -> None:
-        """Cancel everything (kill switch), verify nothing rests, close the feed and the client."""
+        """Cancel everything (kill switch), verify nothing rests, delete the session's order groups,
+        close the feed and the client. Never raises for a failed REST call: the result is in
+        :attr:`kill_result` (and :attr:`left_resting`)."""
         self.stopping = True
         for slot in self.slots.values():
             self.armed_slots.disarm(slot)
         try:
-            if self.groups:
+            if self.groups or self.orders:
                 reason = "shutdown" if self.halted is None else self.halted
                 self.left_resting = await self.risk.kill_switch(reason)
+                if self.left_resting == 0:
+                    await self.delete_groups()
         finally:
             for t in list(self._tasks):
                 t.cancel()
-            if self.feed is not None:
-                await self.feed.__aexit__(None, None, None)
-            await self.rest.close()
-            await self._session.close()
+            if self.guard is not None:  # not verified: the guard pulls (a second chance)
+                self.guard.close(clean=self.left_resting == 0)
+            self.lock.release()
+            try:
+                if self.feed is not None:
+                    await self.feed.__aexit__(None, None, None)
+            finally:
+                await self.rest.close()
+                await self._session.close()
+
+    async def delete_groups(self, groups: Any = None, attempts: int = 3) -> int:
+        """Delete order groups (default: the session's, once nothing of it rests); return how many.
+
+        A failure is retried ``attempts`` times with backoff, then logged (a group left behind is
+        deleted by the next session's sweep).
+        """
+        deleted = 0
+        for group in list(self.groups.values() if groups is None else groups):
+            backoff = Backoff(base_s=0.1, cap_s=1.0)
+            for _ in range(attempts):
+                try:
+                    await self.rest.delete_order_group(group, subaccount=self.sub)
+                    deleted += 1
+                    break
+                except RejectedError:  # gone already
+                    break
+                except Exception as exc:  # noqa: BLE001 - retried, then left to the next sweep
+                    self.log(f"deleting order group {group} failed: {exc!r}")
+                    await asyncio.sleep(backoff.next_wait())
+        if groups is None:
+            self.groups.clear()
+        self.counts["groups_deleted"] += deleted
+        return deleted
 
     def spawn(self, coro: Any) -> None:
         """Run ``coro`` as a task the maker cancels at close."""

@@ -9,6 +9,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING
 
+from centbook.mm.kill import KillSwitch
 from centbook.mm.orders import MarketInfo, OrderState
 from centbook.mm.strategy import Quote
 
@@ -61,33 +62,34 @@ class Risk:
             self.mm.spawn(self.kill_switch(reason))
 
     async def kill_switch(self, reason: str) -> int:
-        """Trigger every order group (one write per shard), cancel-all if anything still rests, verify.
+        """Pull every order of the session and verify over REST (:class:`~centbook.mm.kill.KillSwitch`).
+
+        Never raises; the result is kept as ``mm.kill_result`` (summary, JSON, exit code).
 
         Returns
         -------
         int
-            Orders still resting afterwards (0 on success).
+            Orders still resting afterwards (0: verified none; -1: nothing could be read).
         """
-        self.mm.log(f"kill switch ({reason})")
-        for slot in self.mm.slots.values():
-            self.mm.armed_slots.disarm(slot)
+        mm = self.mm
+        for slot in mm.slots.values():
+            mm.armed_slots.disarm(slot)
             slot.target = None
-        for shard, group in self.mm.groups.items():
-            try:
-                await self.mm.rest.trigger_order_group(group, subaccount=self.mm.sub)
-            except Exception as exc:  # noqa: BLE001 - the fallback follows
-                self.mm.log(f"trigger of group {group} on shard {shard} failed: {exc!r}")
-        for attempt in range(5):
-            resting = [o async for o in self.mm.rest.get_orders(status="resting", subaccount=self.mm.sub)]
-            mine = [o for o in resting if o.order_id in self.mm.orders
-                    or o.client_order_id.startswith(self.mm.prefix)]
-            if not mine:
-                self.mm.log("verified: nothing of this session rests")
-                return 0
-            self.mm.log(f"{len(mine)} orders still rest: cancel-all")
-            await self.mm.rest.cancel_all_orders(subaccount=self.mm.sub)
-            await asyncio.sleep(0.1 * (attempt + 1))
-        return len(mine)
+        # the slots' writes in flight finish first (bounded): their orders are then in the list
+        drain_end = time.monotonic() + 2.0
+        while any(slot.busy for slot in mm.slots.values()) and time.monotonic() < drain_end:
+            await asyncio.sleep(0.02)
+        switch = KillSwitch(mm.rest, mm.prefix, mm.groups, order_ids=lambda: mm.orders.keys(),
+                            last_write_ns=self.last_write_ns, subaccount=mm.sub,
+                            deadline_s=mm.config.risk.kill_deadline_s, log=mm.log)
+        result = await switch.run(reason)
+        mm.kill_result = result
+        return result.left_resting
+
+    def last_write_ns(self) -> int:
+        """Unix ns of the maker's last write (its slots' stamps)."""
+        written = max((slot.stamp.written_ns for slot in self.mm.slots.values()), default=0)
+        return written + self.mm.wall_offset_ns if written else 0
 
     async def reconcile(self, why: str = "periodic") -> list[str]:
         """Backfill fills over REST, compare positions net of in-flight writes; a drift twice halts.

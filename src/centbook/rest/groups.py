@@ -94,6 +94,7 @@ class OrderGroups:
         path = f"/portfolio/order_groups/{order_group_id}" + (f"/{action}" if action else "")
         deadline = time.monotonic() + self.resolver.resolve_timeout_s
         unknown_before = False
+        resent = 0
         while True:
             try:
                 await self._request(
@@ -117,7 +118,8 @@ class OrderGroups:
                 unknown_before = True
                 log.warning("%s %s: outcome unknown (%s); sending it again (idempotent)",
                             method, path, exc.cause)
-                await asyncio.sleep(backoff(1))
+                resent += 1  # the wait grows: an exchange failing every copy is not hammered
+                await asyncio.sleep(backoff(resent))
             except RejectedError as exc:
                 if unknown_before and method == "DELETE" and exc.status == 404:
                     return  # the earlier copy deleted it
