@@ -108,6 +108,8 @@ _DEFAULT: dict[str, Any] = {
             "price_level_structure": "linear_cent",
             "yes_sub_title": "Above 50",
             "no_sub_title": "50 or below",
+            "strike_type": "greater",
+            "floor_strike": 50,
         },
         {
             "ticker": "KXDEMO-26DEC31-T60",
@@ -115,6 +117,8 @@ _DEFAULT: dict[str, Any] = {
             "price_level_structure": "deci_cent",
             "yes_sub_title": "Above 60",
             "no_sub_title": "60 or below",
+            "strike_type": "greater",
+            "floor_strike": 60,
         },
         {
             "ticker": "KXDEMO-26DEC31-T70",
@@ -122,6 +126,8 @@ _DEFAULT: dict[str, Any] = {
             "price_level_structure": "tapered_deci_cent",
             "yes_sub_title": "Above 70",
             "no_sub_title": "70 or below",
+            "strike_type": "greater",
+            "floor_strike": 70,
         },
         {
             "ticker": "KXBTCD-26DEC3117-T100000",
@@ -129,6 +135,8 @@ _DEFAULT: dict[str, Any] = {
             "price_level_structure": "center_centi_edge_centi_cent",
             "yes_sub_title": "$100,000 or above",
             "no_sub_title": "Below $100,000",
+            "strike_type": "greater_or_equal",
+            "floor_strike": 100000,
         },
         {
             "ticker": "KXBTCD-26DEC3117-T110000",
@@ -136,6 +144,8 @@ _DEFAULT: dict[str, Any] = {
             "price_level_structure": "linear_cent",
             "yes_sub_title": "$110,000 or above",
             "no_sub_title": "Below $110,000",
+            "strike_type": "greater_or_equal",
+            "floor_strike": 110000,
         },
     ],
     # Users; the first one gets the generated key when no --api-key is given.

@@ -43,11 +43,13 @@ def dollars4(micro: int) -> str:
     return f"{sign}{micro // 10000}.{micro % 10000:04d}"
 
 
-def market_json(m: Market) -> dict[str, Any]:
+def market_json(m: Market, now_ns: int) -> dict[str, Any]:
+    """Return Kalshi's ``Market`` for ``m`` as of exchange time ``now_ns`` (its 24-hour figures)."""
     bid, ask = m.best_bid(), m.best_ask()
     yes_bid = bid if bid is not None else 0
     yes_ask = ask if ask is not None else MAX_BP
     last = m.last_price_bp if m.last_price_bp is not None else 0
+    prev_bid, prev_ask, prev_price, volume_24h = m.day_before(now_ns)
     out: dict[str, Any] = {
         "ticker": m.ticker,
         "event_ticker": m.event.event_ticker,
@@ -72,19 +74,19 @@ def market_json(m: Market) -> dict[str, Any]:
         "yes_bid_size_fp": format_size(m.level_size(OrderSide.BID, bid) if bid is not None else 0),
         "yes_ask_size_fp": format_size(m.level_size(OrderSide.ASK, ask) if ask is not None else 0),
         "last_price_dollars": format_price(last),
-        "previous_yes_bid_dollars": "0.0000",
-        "previous_yes_ask_dollars": "1.0000",
-        "previous_price_dollars": "0.0000",
+        "previous_yes_bid_dollars": format_price(prev_bid if prev_bid is not None else 0),
+        "previous_yes_ask_dollars": format_price(prev_ask if prev_ask is not None else MAX_BP),
+        "previous_price_dollars": format_price(prev_price if prev_price is not None else 0),
         "volume_fp": format_size(m.volume),
-        "volume_24h_fp": format_size(m.volume),
+        "volume_24h_fp": format_size(volume_24h),
         "open_interest_fp": format_size(m.open_interest),
         "liquidity_dollars": "0.0000",
         "result": m.result,
         "can_close_early": m.can_close_early,
-        "expiration_value": "",
+        "expiration_value": m.expiration_value,
         "rules_primary": m.rules_primary,
         "rules_secondary": "Simulated market of centbook's embedded exchange.",
-        "strike_type": "custom",
+        "strike_type": m.strike_type,
         "price_level_structure": m.price_level_structure,
         "price_ranges": m.price_ranges,
         "exchange_index": m.exchange_index,
@@ -92,6 +94,12 @@ def market_json(m: Market) -> dict[str, Any]:
         # on Kalshi yet, the sim simulates them (Exchange.set_settlement_floor)
         "settlement_bounds_type": m.settlement_bounds_type,
     }
+    optional = (
+        ("floor_strike", m.floor_strike), ("cap_strike", m.cap_strike),
+        ("functional_strike", m.functional_strike), ("custom_strike", m.custom_strike),
+        ("early_close_condition", m.early_close_condition),
+    )  # fmt: skip
+    out.update((name, value) for name, value in optional if value is not None)
     if m.settlement_bounds_type == "floor":
         out["settlement_floor_dollars"] = format_price(m.floor_bp)
     if m.settlement_value_bp is not None:

@@ -118,13 +118,13 @@ class MarketRoutes(RouteFamily):
         if mve == "only":
             markets = []
         page, cursor = paginate(request, markets, min_limit=0)
-        return web.json_response({"markets": [wire.market_json(m) for m in page], "cursor": cursor})
+        now = self.exchange.clock.now_ns()
+        return web.json_response({"markets": [wire.market_json(m, now) for m in page], "cursor": cursor})
 
     async def get_market(self, request: web.Request) -> web.Response:
         self.core.optional_user(request)
-        return web.json_response(
-            {"market": wire.market_json(self.exchange.market(request.match_info["ticker"]))}
-        )
+        market = self.exchange.market(request.match_info["ticker"])
+        return web.json_response({"market": wire.market_json(market, self.exchange.clock.now_ns())})
 
     async def get_orderbook(self, request: web.Request) -> web.Response:
         self.core.optional_user(request)
@@ -172,8 +172,9 @@ class MarketRoutes(RouteFamily):
             "last_updated_ts": wire.iso_s(self.exchange.start_s),
         }
         if nested:
+            now = self.exchange.clock.now_ns()
             out["markets"] = [
-                wire.market_json(m)
+                wire.market_json(m, now)
                 for m in self.exchange.markets.values()
                 if m.event.event_ticker == ev.event_ticker
             ]
@@ -207,7 +208,8 @@ class MarketRoutes(RouteFamily):
             raise SimError(
                 404, "not_found", "not found", f"event {request.match_info['event_ticker']!r} not found"
             )
-        markets = [wire.market_json(m) for m in self.exchange.markets.values() if m.event is ev]
+        now = self.exchange.clock.now_ns()
+        markets = [wire.market_json(m, now) for m in self.exchange.markets.values() if m.event is ev]
         return web.json_response({"event": self._event_json(ev, False), "markets": markets})
 
     def _series_json(self, s: Any) -> dict[str, Any]:
