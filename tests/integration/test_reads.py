@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import centbook
-from centbook.protocol.models import Market, ProtocolError
+from centbook.protocol.models import Market, MarketCandlesticks, Ohlc, ProtocolError
 from centbook.sim import default_config, run_sim
 
 T = "KXDEMO-26DEC31-T50"  # linear cent, shard 0
@@ -86,3 +86,154 @@ def test_market_refuses_a_strike_type_it_does_not_know() -> None:
     }  # fmt: skip
     with pytest.raises(ProtocolError, match="strike_type.*sideways"):
         Market.from_json(market)
+
+
+async def _trade_tape(sim: Any, me: centbook.RestClient, them: centbook.RestClient) -> int:
+    """Trade on ``T`` at known exchange times; return the hour ``H`` they follow (Unix seconds).
+
+    At ``H + 10``: 200 at 43c. At ``H + 70``: 300 at 43c then 100 at 45c (one taker order).
+    """
+    now_s = sim.exchange.clock.now_ns() / 1e9
+    hour = (int(now_s) // 3600 + 1) * 3600
+    sim.admin.shift_clock(hour + 10 - now_s)
+    await them.create_order(T, "ask", 4300, 500)
+    await them.create_order(T, "ask", 4500, 100)
+    await me.create_order(T, "bid", 4300, 200, time_in_force="immediate_or_cancel")
+    sim.admin.shift_clock(60)
+    await me.create_order(T, "bid", 4500, 400, time_in_force="immediate_or_cancel")
+    return hour
+
+
+def test_trades_and_candlesticks_come_from_the_sims_own_matching(arun: Any) -> None:
+    async def body() -> None:
+        async with run_sim(seed=5, tier="unlimited", max_skew_ms=10 * 86_400_000) as sim:
+            other = sim.admin.add_user("other", tier="unlimited", funding={0: "5000"})
+            async with (
+                _client(sim.rest_url, sim.api_key_id, sim.private_key_pem) as me,
+                _client(sim.rest_url, other.api_key_id, other.private_key_pem) as them,
+            ):
+                h = await _trade_tape(sim, me, them)
+                trades = [t async for t in me.get_trades(ticker=T, limit=2)]  # two pages
+                assert [(t.yes_price_bp, t.count) for t in trades] == [(4500, 100), (4300, 300), (4300, 200)]
+                engine = {t.trade_id: t for t in sim.exchange.markets[T].trades}
+                for t in trades:
+                    # RFC 3339 times carry microseconds
+                    assert t.created_time_ns == engine[t.trade_id].ts_ns // 1000 * 1000
+                    assert t.no_price_bp == 10000 - t.yes_price_bp
+                    sides = (t.taker_outcome_side, t.taker_book_side, t.is_block_trade)
+                    assert sides == ("yes", "bid", False)
+                assert len([t async for t in me.get_trades(ticker=T, min_ts=h + 60)]) == 2
+                assert [t async for t in me.get_trades(ticker="KXDEMO-26DEC31-T60")] == []
+
+                minutes = await me.get_market_candlesticks(
+                    "KXDEMO", T, start_ts=h + 1, end_ts=h + 120, period_interval=1
+                )
+                first, second = minutes.candlesticks
+                assert (first.end_period_ts, second.end_period_ts) == (h + 60, h + 120)
+                flat = Ohlc(4300, 4300, 4300, 4300)
+                assert (first.price, first.mean_price_bp, first.previous_price_bp) == (flat, 4300, None)
+                assert (first.volume, first.open_interest) == (200, 200)
+                assert first.yes_ask == Ohlc(10000, 4300, 10000, 4300)
+                assert first.yes_bid == Ohlc(0, 0, 0, 0)
+                assert second.price == Ohlc(4300, 4300, 4500, 4500)
+                mean = (300 * 4300 + 100 * 4500) // 400
+                assert (second.mean_price_bp, second.previous_price_bp) == (mean, 4300)
+                assert (second.volume, second.open_interest) == (400, 600)
+                assert second.yes_ask == Ohlc(4300, 4300, 10000, 10000)  # the asks were taken
+
+                hours = await me.get_market_candlesticks(
+                    "KXDEMO", T, start_ts=h + 1, end_ts=h + 3600, period_interval=60
+                )
+                assert [(c.end_period_ts, c.volume, c.price) for c in hours.candlesticks] == [
+                    (h + 3600, 600, Ohlc(4300, 4300, 4500, 4500))
+                ]
+                days = await me.get_market_candlesticks(
+                    "KXDEMO", T, start_ts=h + 1, end_ts=h + 86_400, period_interval=1440
+                )
+                assert [(c.volume, c.open_interest) for c in days.candlesticks] == [(600, 600)]
+                assert days.candlesticks[0].end_period_ts % 86_400 == 0
+
+                # the synthetic candle carries the last close forward, without traded prices
+                sim.admin.shift_clock(3600)
+                later = await me.get_market_candlesticks(
+                    "KXDEMO", T, start_ts=h + 3600, end_ts=h + 3660, period_interval=1,
+                    include_latest_before_start=True,
+                )
+                synthetic, *real = later.candlesticks
+                carried = (synthetic.end_period_ts, synthetic.price, synthetic.previous_price_bp)
+                assert carried == (h + 3600, None, 4500)
+                assert [(c.end_period_ts, c.volume, c.previous_price_bp) for c in real] == [
+                    (h + 3600, 0, 4500), (h + 3660, 0, 4500)
+                ]
+
+                batch = await me.get_batch_candlesticks(
+                    [T, "KXDEMO-26DEC31-T60"], start_ts=h + 1, end_ts=h + 120, period_interval=1
+                )
+                assert [b.ticker for b in batch] == [T, "KXDEMO-26DEC31-T60"]
+                assert batch[0] == MarketCandlesticks(ticker=T, candlesticks=minutes.candlesticks)
+                assert [c.volume for c in batch[1].candlesticks] == [0, 0]
+
+                event = await me.get_event_candlesticks(
+                    "KXDEMO", "KXDEMO-26DEC31", start_ts=h + 1, end_ts=h + 120, period_interval=1
+                )
+                assert event.adjusted_end_ts == h + 120
+                by_ticker = {m.ticker: m.candlesticks for m in event.markets}
+                assert set(by_ticker) == {m for m in sim.exchange.markets if m.startswith("KXDEMO-")}
+                assert by_ticker[T] == minutes.candlesticks
+
+                span = {"start_ts": h, "end_ts": h + 60}
+                with pytest.raises(ValueError, match="period_interval"):
+                    await me.get_market_candlesticks("KXDEMO", T, **span, period_interval=5)
+                with pytest.raises(centbook.ExchangeError, match="not found"):
+                    await me.get_market_candlesticks("KXBTCD", T, **span, period_interval=1)
+
+    arun(body())
+
+
+def test_batch_orderbooks_match_the_single_reads(arun: Any) -> None:
+    async def body() -> None:
+        async with run_sim(seed=6, tier="unlimited") as sim:
+            async with _client(sim.rest_url, sim.api_key_id, sim.private_key_pem) as me:
+                await me.create_order(T, "bid", 4100, 300)
+                await me.create_order(T_CENTI, "ask", 5123, 150)
+                books = await me.get_orderbooks([T, T_CENTI, "KXDEMO-26DEC31-T60"])
+                assert set(books) == {T, T_CENTI, "KXDEMO-26DEC31-T60"}
+                for ticker, book in books.items():
+                    assert book == await me.get_market_orderbook(ticker)
+                assert books[T].yes == [(4100, 300)] and books[T_CENTI].no == [(10000 - 5123, 150)]
+                with pytest.raises(ValueError, match="1 to 100"):
+                    await me.get_orderbooks([])
+
+    arun(body())
+
+
+def test_events_and_series_as_configured(arun: Any) -> None:
+    async def body() -> None:
+        async with run_sim(_strike_config(), seed=7) as sim:
+            async with _client(sim.rest_url, sim.api_key_id, sim.private_key_pem) as me:
+                series = {s.ticker: s for s in await me.get_series_list()}
+                assert set(series) == {"KXDEMO", "KXBTCD"}
+                demo = await me.get_series("KXDEMO")
+                assert demo == series["KXDEMO"]
+                fees = (demo.fee_type, demo.fee_multiplier_ppm, demo.frequency)
+                assert fees == ("quadratic", 70_000, "daily")
+                assert series["KXBTCD"].fee_type == "quadratic_with_maker_fees"
+
+                events = [e async for e in me.get_events(with_nested_markets=True, limit=1)]  # two pages
+                assert [e.event_ticker for e in events] == ["KXDEMO-26DEC31", "KXBTCD-26DEC3117"]
+                nested = {m.ticker for e in events for m in e.markets}
+                assert nested == set(sim.exchange.markets) and nested <= set(me.market_data.markets)
+                assert [e.exchange_index for e in events] == [0, 2]
+                bare = [e async for e in me.get_events(series_ticker="KXBTCD")]
+                assert [(e.event_ticker, e.markets) for e in bare] == [("KXBTCD-26DEC3117", [])]
+
+                one = await me.get_event("KXDEMO-26DEC31")
+                assert one.title == "Demo index on Dec 31" and one.series_ticker == "KXDEMO"
+                assert {m.ticker for m in one.markets} == {m for m in nested if m.startswith("KXDEMO-")}
+                meta = await me.get_event_metadata("KXDEMO-26DEC31")
+                assert [d["market_ticker"] for d in meta.market_details] == [m.ticker for m in one.markets]
+                assert meta.settlement_sources[0].name == "centbook sim"
+                with pytest.raises(centbook.ExchangeError, match="not found"):
+                    await me.get_event("NOPE")
+
+    arun(body())

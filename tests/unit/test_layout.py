@@ -205,7 +205,13 @@ PUBLIC = {
         "Unsubscribed", "UserFill", "UserOrder", "UserOrderBody", "dec_hook", "decode",
         "decoder_stats",
     ],
+    "centbook.protocol.marketdata": [
+        "Candlestick", "Event", "EventCandlesticks", "EventMetadata", "MarketCandlesticks", "Ohlc",
+        "PublicTrade", "Series", "SettlementSource",
+    ],
     "centbook.protocol.models": [
+        "Candlestick", "Event", "EventCandlesticks", "EventMetadata", "MarketCandlesticks", "Ohlc",
+        "PublicTrade", "Series", "SettlementSource",
         "AccountLimits", "AmendResult", "Balance", "BatchCancelItem", "BatchCreateItem",
         "CancelResult", "CreateOrderResult", "DecreaseResult", "EndpointCost",
         "EndpointCostList", "EventPosition", "ExchangeStatus", "Fill", "Market",
@@ -246,6 +252,9 @@ PUBLIC = {
     "centbook.rest.lane": [
         "LaneError", "LaneLostError", "LaneNotSentError", "LaneResponse", "LaneWrite",
         "OrderLane",
+    ],
+    "centbook.rest.marketdata": [
+        "CANDLE_PERIODS_MIN", "MAX_BATCH_MARKETS", "MarketData",
     ],
     "centbook.rest.orders": [
         "Orders",
@@ -293,6 +302,9 @@ PUBLIC = {
     "centbook.sim.engine.bus": [
         "DeltaHook", "EventBus", "IdSource",
     ],
+    "centbook.sim.engine.candles": [
+        "Candle", "MAX_CANDLES", "PERIODS_MIN", "candles", "latest_before",
+    ],
     "centbook.sim.engine.exchange": [
         "Exchange",
     ],
@@ -332,6 +344,9 @@ PUBLIC = {
     "centbook.sim.http.app": [
         "API", "BodyError", "Fault", "ROUTE_FAMILIES", "SimServer", "WS_PATH",
     ],
+    "centbook.sim.http.candles": [
+        "CandleRoutes", "candle_query",
+    ],
     "centbook.sim.http.core": [
         "BodyError", "HttpCore", "RouteFamily", "TooManyRequests",
     ],
@@ -369,7 +384,7 @@ PUBLIC = {
         "UPDATABLE", "UPDATE_REASONS", "WS_PATH", "market_id",
     ],
     "centbook.sim.wire": [
-        "dollars4", "event_positions_json", "fill_json", "iso", "iso_s", "market_json",
+        "candle_json", "dollars4", "event_positions_json", "fill_json", "iso", "iso_s", "market_json",
         "order_json", "orderbook_json", "position_json", "settlement_json", "trade_json",
     ],
     "centbook.sim.ws": [

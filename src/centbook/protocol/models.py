@@ -13,10 +13,22 @@ The models live in two modules, re-exported here:
 - :mod:`~centbook.protocol.orders`: order writes, orders, fills, positions, settlements, order
   groups;
 - :mod:`~centbook.protocol.markets`: markets, the exchange's status, the account;
+- :mod:`~centbook.protocol.marketdata`: public trades, candlesticks, events, series;
 - :mod:`~centbook.protocol.fields`: :class:`ProtocolError` and the field parsers they share.
 """
 
 from centbook.protocol.fields import ProtocolError, parse_time_ns
+from centbook.protocol.marketdata import (
+    Candlestick,
+    Event,
+    EventCandlesticks,
+    EventMetadata,
+    MarketCandlesticks,
+    Ohlc,
+    PublicTrade,
+    Series,
+    SettlementSource,
+)
 from centbook.protocol.markets import (
     AccountLimits,
     Balance,
@@ -45,6 +57,15 @@ from centbook.protocol.orders import (
 )
 
 __all__ = [
+    "Candlestick",
+    "Event",
+    "EventCandlesticks",
+    "EventMetadata",
+    "MarketCandlesticks",
+    "Ohlc",
+    "PublicTrade",
+    "Series",
+    "SettlementSource",
     "AccountLimits",
     "AmendResult",
     "Balance",

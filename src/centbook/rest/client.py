@@ -67,6 +67,7 @@ from centbook.rest.budget import RateBudget
 from centbook.rest.cancels import Cancels
 from centbook.rest.groups import OrderGroups
 from centbook.rest.lane import LaneNotSentError, OrderLane
+from centbook.rest.marketdata import MarketData
 from centbook.rest.orders import Orders
 from centbook.rest.outcome import Resolver
 from centbook.rest.presign import Presigner
@@ -121,7 +122,11 @@ class RestClient:
     held here as they are (their docstrings are there): ``create_order``, ``amend_order``,
     ``decrease_order``, ``batch_create_orders``, ``market_shard``, ``remember_market``,
     ``forget_order``; ``cancel_order``, ``batch_cancel_orders``, ``cancel_all_orders``;
-    ``start_amend``, ``arm_amend``, ``arm_cancel``, ``armed_sent``, ``disarm``.
+    ``start_amend``, ``arm_amend``, ``arm_cancel``, ``armed_sent``, ``disarm``. So are the
+    reads of :attr:`market_data` (:class:`~centbook.rest.marketdata.MarketData`): ``get_trades``,
+    ``get_orderbooks``, ``get_market_candlesticks``, ``get_batch_candlesticks``,
+    ``get_event_candlesticks``, ``get_events``, ``get_event``, ``get_event_metadata``,
+    ``get_series_list``, ``get_series``.
 
     Parameters
     ----------
@@ -219,6 +224,18 @@ class RestClient:
         self.arm_cancel = armer.arm_cancel
         self.armed_sent = armer.armed_sent
         self.disarm = armer.disarm
+        #: The public market-data reads: the tape, candlesticks, books, events, series.
+        self.market_data = data = MarketData(self.transport.request, self.transport.pages, self._markets)
+        self.get_trades = data.get_trades
+        self.get_orderbooks = data.get_orderbooks
+        self.get_market_candlesticks = data.get_market_candlesticks
+        self.get_batch_candlesticks = data.get_batch_candlesticks
+        self.get_event_candlesticks = data.get_event_candlesticks
+        self.get_events = data.get_events
+        self.get_event = data.get_event
+        self.get_event_metadata = data.get_event_metadata
+        self.get_series_list = data.get_series_list
+        self.get_series = data.get_series
 
     #: An amend's JSON body split where the price and the count go
     #: (:func:`~centbook.rest.armed.amend_template`).

@@ -8,8 +8,10 @@ from typing import Any
 from centbook.book import OrderSide
 from centbook.fixed import format_money, format_price, format_size
 from centbook.sim.engine import MAX_BP, EngineFill, Exchange, Market, Order, Position, Settlement, Trade
+from centbook.sim.engine.candles import Candle
 
 __all__ = [
+    "candle_json",
     "iso",
     "dollars4",
     "fill_json",
@@ -239,4 +241,26 @@ def settlement_json(s: Settlement) -> dict[str, Any]:
         "settled_time": iso(s.ts_ns),
         "fee_cost": dollars4(s.fee_micro),
         "value": s.yes_payout_bp // 100,  # cents one YES contract paid (value minus floor)
+    }
+
+
+def candle_json(c: Candle) -> dict[str, Any]:
+    """Return Kalshi's ``MarketCandlestick``; traded prices are null in a period without a trade.
+
+    ``min_dollars`` and ``max_dollars`` (the lowest and highest close of any market in the
+    period) are the market's own close: one market's candle has one close.
+    """
+    names = ("open_dollars", "low_dollars", "high_dollars", "close_dollars")
+    price: dict[str, Any] = dict.fromkeys((*names, "mean_dollars", "min_dollars", "max_dollars"))
+    if c.price is not None:
+        price.update(zip((*names, "mean_dollars"), map(format_price, c.price), strict=True))
+        price["min_dollars"] = price["max_dollars"] = price["close_dollars"]
+    price["previous_dollars"] = None if c.previous_bp is None else format_price(c.previous_bp)
+    return {
+        "end_period_ts": c.end_period_ts,
+        "yes_bid": dict(zip(names, map(format_price, c.yes_bid), strict=True)),
+        "yes_ask": dict(zip(names, map(format_price, c.yes_ask), strict=True)),
+        "price": price,
+        "volume_fp": format_size(c.volume),
+        "open_interest_fp": format_size(c.open_interest),
     }

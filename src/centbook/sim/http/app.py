@@ -38,7 +38,8 @@ Choices where Kalshi's documents are silent (also listed in ``centbook.sim`` doc
 
 Parts: :class:`SimServer` (the aiohttp app, its middleware for REST faults and error bodies,
 the route table and lifecycle) over the route families it holds:
-:class:`~centbook.sim.http.markets.MarketRoutes`, :class:`~centbook.sim.http.account.AccountRoutes`,
+:class:`~centbook.sim.http.markets.MarketRoutes`, :class:`~centbook.sim.http.candles.CandleRoutes`,
+:class:`~centbook.sim.http.account.AccountRoutes`,
 :class:`~centbook.sim.http.portfolio.PortfolioRoutes`, :class:`~centbook.sim.http.orders.OrderRoutes`,
 :class:`~centbook.sim.http.groups.GroupRoutes` and :class:`~centbook.sim.http.admin.AdminRoutes`,
 which share a :class:`~centbook.sim.http.core.HttpCore`; REST faults are
@@ -62,6 +63,7 @@ from centbook.sim.errors import SimError
 from centbook.sim.flow import Flow
 from centbook.sim.http.account import AccountRoutes
 from centbook.sim.http.admin import AdminGate, AdminRoutes
+from centbook.sim.http.candles import CandleRoutes
 from centbook.sim.http.core import BodyError, HttpCore, TooManyRequests
 from centbook.sim.http.faults import Fault, FaultInjector
 from centbook.sim.http.groups import GroupRoutes
@@ -79,7 +81,7 @@ API = "/trade-api/v2"
 WS_PATH = "/trade-api/ws/v2"
 
 #: the route families of :class:`SimServer`, by attribute name
-ROUTE_FAMILIES = ("markets", "account", "portfolio", "orders", "groups", "admin")
+ROUTE_FAMILIES = ("markets", "candles", "account", "portfolio", "orders", "groups", "admin")
 
 
 class SimServer:
@@ -109,6 +111,7 @@ class SimServer:
         self.faults: list[Fault] = self.injector.faults
         self.fault_log: list[dict[str, Any]] = self.injector.fault_log
         self.markets = MarketRoutes(self.core)
+        self.candles = CandleRoutes(self.core)
         self.account = AccountRoutes(self.core)
         self.portfolio = PortfolioRoutes(self.core)
         self.orders = OrderRoutes(self.core)
@@ -281,10 +284,14 @@ class SimServer:
         r.add_get(g + "/markets", self.markets.get_markets)
         r.add_get(g + "/markets/trades", self.markets.get_trades)
         r.add_get(g + "/markets/orderbooks", self.markets.get_orderbooks)
+        r.add_get(g + "/markets/candlesticks", self.candles.batch_candles)
+        r.add_get(g + "/series/{series_ticker}/markets/{ticker}/candlesticks", self.candles.market_candles)
+        r.add_get(g + "/series/{series_ticker}/events/{ticker}/candlesticks", self.candles.event_candles)
         r.add_get(g + "/markets/{ticker}", self.markets.get_market)
         r.add_get(g + "/markets/{ticker}/orderbook", self.markets.get_orderbook)
         r.add_get(g + "/events", self.markets.get_events)
         r.add_get(g + "/events/{event_ticker}", self.markets.get_event)
+        r.add_get(g + "/events/{event_ticker}/metadata", self.markets.get_event_metadata)
         r.add_get(g + "/series", self.markets.get_series_list)
         r.add_get(g + "/series/{series_ticker}", self.markets.get_series)
         r.add_get(g + "/portfolio/balance", self.portfolio.get_balance)

@@ -20,6 +20,9 @@ from centbook.sim.http.params import paginate, query_int
 __all__ = ["MarketRoutes"]
 
 _SHARD_NAMES = {0: "Default", 1: "Exotics", 2: "Crypto", 3: "Tennis and Baseball"}
+_SOURCES = [{"name": "centbook sim", "url": "http://127.0.0.1/"}]
+# the colours event metadata gives its markets, in turn
+_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd")
 
 
 class MarketRoutes(RouteFamily):
@@ -168,7 +171,7 @@ class MarketRoutes(RouteFamily):
             "product_metadata": {},
             "exchange_index": ev.exchange_index,
             "strike_period": "",
-            "settlement_sources": [{"name": "centbook sim", "url": "http://127.0.0.1/"}],
+            "settlement_sources": _SOURCES,
             "last_updated_ts": wire.iso_s(self.exchange.start_s),
         }
         if nested:
@@ -212,6 +215,28 @@ class MarketRoutes(RouteFamily):
         markets = [wire.market_json(m, now) for m in self.exchange.markets.values() if m.event is ev]
         return web.json_response({"event": self._event_json(ev, False), "markets": markets})
 
+    async def get_event_metadata(self, request: web.Request) -> web.Response:
+        self.core.optional_user(request)
+        ev = self.exchange.events.get(request.match_info["event_ticker"])
+        if ev is None:
+            raise SimError(
+                404, "not_found", "not found", f"event {request.match_info['event_ticker']!r} not found"
+            )
+        details = [
+            {"market_ticker": m.ticker, "image_url": "", "color_code": _COLORS[i % len(_COLORS)]}
+            for i, m in enumerate(m for m in self.exchange.markets.values() if m.event is ev)
+        ]
+        return web.json_response(
+            {
+                "image_url": "",
+                "featured_image_url": "",
+                "settlement_sources": _SOURCES,
+                "market_details": details,
+                "competition": None,
+                "competition_scope": None,
+            }
+        )
+
     def _series_json(self, s: Any) -> dict[str, Any]:
         return {
             "ticker": s.ticker,
@@ -219,7 +244,7 @@ class MarketRoutes(RouteFamily):
             "title": s.title,
             "category": s.category,
             "tags": [],
-            "settlement_sources": [{"name": "centbook sim", "url": "http://127.0.0.1/"}],
+            "settlement_sources": _SOURCES,
             "contract_url": "",
             "contract_terms_url": "",
             "product_metadata": {},

@@ -1,0 +1,70 @@
+"""The sim's market-data answers judged by Kalshi's 3.28 pages: candlesticks, trades, events.
+
+Each answer the independent test client receives is validated against the OpenAPI excerpt of
+its page (``kalshi_schemas``); every call here must be judged by a 3.28 page, none by the older
+spec file and none left unjudged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+from conftest import KalshiTestClient
+
+from centbook.sim import run_sim
+
+T = "KXDEMO-26DEC31-T50"
+
+
+def test_candlesticks_trades_and_events_conform(arun1: Any, specs: Any) -> None:
+    async def body() -> None:
+        async with run_sim(seed=11, tier="unlimited") as sim, aiohttp.ClientSession() as s:
+            c = KalshiTestClient(s, sim.rest_url, sim.api_key_id, sim.private_key_pem)
+            other = sim.admin.add_user("other", tier="unlimited", funding={0: "100"})
+            o = KalshiTestClient(s, sim.rest_url, other.api_key_id, other.private_key_pem)
+            await o.order(T, "ask", "2", "0.40")
+            await c.order(T, "bid", "1", "0.40", time_in_force="immediate_or_cancel")
+            now = sim.exchange.clock.now_ns() // 10**9
+            span = {"start_ts": now - 3600, "end_ts": now + 60}
+            calls = [
+                (f"/series/KXDEMO/markets/{T}/candlesticks", {**span, "period_interval": 1}),
+                (f"/series/KXDEMO/markets/{T}/candlesticks", {**span, "period_interval": 60}),
+                (
+                    f"/series/KXDEMO/markets/{T}/candlesticks",
+                    {"start_ts": now + 1, "end_ts": now + 120, "period_interval": 1,
+                     "include_latest_before_start": "true"},
+                ),
+                (
+                    "/markets/candlesticks",
+                    {**span, "period_interval": 1440, "market_tickers": f"{T},KXDEMO-26DEC31-T60"},
+                ),
+                ("/series/KXDEMO/events/KXDEMO-26DEC31/candlesticks", {**span, "period_interval": 1}),
+                ("/markets/trades", {"ticker": T, "min_ts": now - 60}),
+                ("/events", {"with_nested_markets": "true", "limit": 1}),
+                ("/events/KXDEMO-26DEC31/metadata", None),
+                ("/series", {"category": "Crypto"}),
+            ]
+            start = len(c.sources)
+            answers = [await c.get(path, params=params, auth=False) for path, params in calls]
+            judged = list(zip(calls, c.sources[start:], strict=True))
+            assert c.sources[start:] == ["docs-3.28"] * len(calls), judged
+            minute = answers[0]["candlesticks"][-1]
+            assert minute["price"]["close_dollars"] == "0.4000" and minute["volume_fp"] == "1.00"
+            synthetic = answers[2]["candlesticks"][0]
+            assert synthetic["price"]["close_dollars"] is None
+            assert synthetic["price"]["previous_dollars"] == "0.4000"
+            # refusals in Kalshi's error envelope, judged as such
+            for params in ({**span, "period_interval": 5}, {"start_ts": now, "period_interval": 1}):
+                status, _ = await c.request(
+                    "GET", f"/series/KXDEMO/markets/{T}/candlesticks", params=params, auth=False
+                )
+                assert status == 400
+            status, _ = await c.request(
+                "GET", "/series/KXBTCD/events/KXDEMO-26DEC31/candlesticks",
+                params={**span, "period_interval": 1}, auth=False,
+            )
+            assert status == 404
+            assert c.sources[-3:] == ["protocol"] * 3
+
+    arun1(body())
