@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 from conftest import KalshiTestClient
 
-from centbook.sim import run_sim
+from centbook.sim import default_config, run_sim
 
 T = "KXDEMO-26DEC31-T50"
 
@@ -66,5 +66,38 @@ def test_candlesticks_trades_and_events_conform(arun1: Any, specs: Any) -> None:
             )
             assert status == 404
             assert c.sources[-3:] == ["protocol"] * 3
+
+    arun1(body())
+
+
+def test_historical_tier_conforms(arun1: Any, specs: Any) -> None:
+    async def body() -> None:
+        config = default_config()
+        config["historical"] = {"cutoff_age_s": 60}
+        sim_run = run_sim(config, seed=12, tier="unlimited", max_skew_ms=86_400_000)
+        async with sim_run as sim, aiohttp.ClientSession() as s:
+            c = KalshiTestClient(s, sim.rest_url, sim.api_key_id, sim.private_key_pem)
+            other = sim.admin.add_user("other", tier="unlimited", funding={0: "100"})
+            o = KalshiTestClient(s, sim.rest_url, other.api_key_id, other.private_key_pem)
+            await o.order(T, "ask", "2", "0.40")
+            await c.order(T, "bid", "1", "0.40", time_in_force="immediate_or_cancel")
+            sim.admin.settle_market(T, "no")
+            sim.admin.shift_clock(120)
+            calls = [
+                ("/historical/cutoff", False),
+                ("/historical/markets", False),
+                (f"/historical/markets/{T}", False),
+                ("/historical/trades", False),
+                ("/historical/fills", True),
+                ("/historical/orders", True),
+            ]
+            start = len(c.sources)
+            answers = [await c.get(path, auth=auth) for path, auth in calls]
+            judged = list(zip(calls, c.sources[start:], strict=True))
+            assert c.sources[start:] == ["docs-3.28"] * len(calls), judged
+            assert [m["ticker"] for m in answers[1]["markets"]] == [T]
+            assert len(answers[3]["trades"]) == 1 and len(answers[4]["fills"]) == 1
+            status, _ = await c.request("GET", "/historical/markets/KXDEMO-26DEC31-T60", auth=False)
+            assert status == 404 and c.sources[-1] == "protocol"
 
     arun1(body())

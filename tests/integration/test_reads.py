@@ -237,3 +237,66 @@ def test_events_and_series_as_configured(arun: Any) -> None:
                     await me.get_event("NOPE")
 
     arun(body())
+
+
+def test_historical_tier_and_the_merged_streams(arun: Any) -> None:
+    async def body() -> None:
+        config = default_config()
+        config["historical"] = {"cutoff_age_s": 3600}
+        async with run_sim(config, seed=8, tier="unlimited", max_skew_ms=10 * 86_400_000) as sim:
+            other = sim.admin.add_user("other", tier="unlimited", funding={0: "5000", 2: "5000"})
+            async with (
+                _client(sim.rest_url, sim.api_key_id, sim.private_key_pem) as me,
+                _client(sim.rest_url, other.api_key_id, other.private_key_pem) as them,
+            ):
+                t0 = sim.exchange.clock.now_ns() // 10**9
+                await them.create_order(T, "ask", 4000, 500)
+                old_take = await me.create_order(T, "bid", 4000, 100, time_in_force="immediate_or_cancel")
+                old_cancel = await me.create_order(T, "bid", 3000, 100)
+                await me.cancel_order(old_cancel.order_id, ticker=T)
+                await them.create_order(T_CENTI, "ask", 5000, 100)
+                await me.create_order(T_CENTI, "bid", 5000, 100, time_in_force="immediate_or_cancel")
+                sim.admin.settle_market(T_CENTI, "yes")
+                old_fills = [f async for f in me.get_fills()]
+                assert len(old_fills) == 2
+
+                sim.admin.shift_clock(2 * 3600)  # all of the above is now behind the cutoff
+                t1 = sim.exchange.clock.now_ns() // 10**9
+                new_take = await me.create_order(T, "bid", 4000, 150, time_in_force="immediate_or_cancel")
+                resting = await me.create_order(T, "bid", 3500, 100)
+
+                cutoff = await me.get_historical_cutoff()
+                assert t1 - 3601 <= cutoff.trades_created_ns // 10**9 <= t1 - 3599
+                assert cutoff.market_settled_ns == cutoff.orders_updated_ns == cutoff.trades_created_ns
+
+                live = [f async for f in me.get_fills()]
+                assert [f.order_id for f in live] == [new_take.order_id]
+                archived = [f async for f in me.get_historical_fills()]
+                assert {f.fill_id for f in archived} == {f.fill_id for f in old_fills}
+                merged = [f async for f in me.fills_since(t0 - 1)]
+                assert [f.fill_id for f in merged] == [f.fill_id for f in live + archived]
+                times = [f.created_time_ns for f in merged]
+                assert times == sorted(times, reverse=True)
+                assert [f.fill_id async for f in me.fills_since(t1 - 1)] == [live[0].fill_id]
+                assert [f async for f in me.fills_since(t0 - 1, ticker=T_CENTI)] == [
+                    f for f in archived if f.ticker == T_CENTI
+                ]
+
+                live_orders = {o.order_id async for o in me.get_orders()}
+                assert live_orders == {new_take.order_id, resting.order_id}
+                old_orders = {o.order_id async for o in me.get_historical_orders(ticker=T)}
+                assert old_orders == {old_take.order_id, old_cancel.order_id}
+                since = [o.order_id async for o in me.orders_since(t0 - 1, ticker=T)]
+                assert sorted(since) == sorted(live_orders | old_orders) and len(since) == 4
+                assert {o.order_id async for o in me.orders_since(t1 - 1)} == live_orders
+
+                assert T_CENTI not in {m.ticker async for m in me.get_markets()}
+                assert [m.ticker async for m in me.get_historical_markets()] == [T_CENTI]
+                settled = await me.get_historical_market(T_CENTI)
+                assert settled.result == "yes" and settled.settlement_ts_ns is not None
+                with pytest.raises(centbook.ExchangeError, match="historical"):
+                    await me.get_historical_market(T)
+                assert [t.count async for t in me.get_trades(ticker=T)] == [150]
+                assert [t.count async for t in me.get_historical_trades(ticker=T)] == [100]
+
+    arun(body())

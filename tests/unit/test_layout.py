@@ -206,11 +206,13 @@ PUBLIC = {
         "decoder_stats",
     ],
     "centbook.protocol.marketdata": [
-        "Candlestick", "Event", "EventCandlesticks", "EventMetadata", "MarketCandlesticks", "Ohlc",
+        "Candlestick", "Event", "EventCandlesticks", "EventMetadata", "HistoricalCutoff",
+        "MarketCandlesticks", "Ohlc",
         "PublicTrade", "Series", "SettlementSource",
     ],
     "centbook.protocol.models": [
-        "Candlestick", "Event", "EventCandlesticks", "EventMetadata", "MarketCandlesticks", "Ohlc",
+        "Candlestick", "Event", "EventCandlesticks", "EventMetadata", "HistoricalCutoff",
+        "MarketCandlesticks", "Ohlc",
         "PublicTrade", "Series", "SettlementSource",
         "AccountLimits", "AmendResult", "Balance", "BatchCancelItem", "BatchCreateItem",
         "CancelResult", "CreateOrderResult", "DecreaseResult", "EndpointCost",
@@ -248,6 +250,9 @@ PUBLIC = {
     ],
     "centbook.rest.groups": [
         "OrderGroups",
+    ],
+    "centbook.rest.history": [
+        "History",
     ],
     "centbook.rest.lane": [
         "LaneError", "LaneLostError", "LaneNotSentError", "LaneResponse", "LaneWrite",
@@ -305,6 +310,9 @@ PUBLIC = {
     "centbook.sim.engine.candles": [
         "Candle", "MAX_CANDLES", "PERIODS_MIN", "candles", "latest_before",
     ],
+    "centbook.sim.engine.history": [
+        "DEFAULT_CUTOFF_AGE_S", "History",
+    ],
     "centbook.sim.engine.exchange": [
         "Exchange",
     ],
@@ -355,6 +363,9 @@ PUBLIC = {
     ],
     "centbook.sim.http.groups": [
         "GroupRoutes",
+    ],
+    "centbook.sim.http.historical": [
+        "HistoricalRoutes",
     ],
     "centbook.sim.http.markets": [
         "MarketRoutes",

@@ -3,6 +3,7 @@
 - the tape: :class:`PublicTrade` (``GET /markets/trades``);
 - candlesticks: :class:`Ohlc`, :class:`Candlestick`, :class:`MarketCandlesticks`,
   :class:`EventCandlesticks` (one market, a batch, an event);
+- the historical tier: :class:`HistoricalCutoff`;
 - the listing: :class:`SettlementSource`, :class:`Event`, :class:`EventMetadata`,
   :class:`Series` (fee type and multiplier, the multiplier in parts per million).
 
@@ -27,7 +28,8 @@ from centbook.protocol.fields import (
 from centbook.protocol.markets import Market
 
 __all__ = [
-    "Candlestick", "Event", "EventCandlesticks", "EventMetadata", "MarketCandlesticks", "Ohlc",
+    "Candlestick", "Event", "EventCandlesticks", "EventMetadata", "HistoricalCutoff",
+    "MarketCandlesticks", "Ohlc",
     "PublicTrade", "Series", "SettlementSource",
 ]
 
@@ -280,4 +282,31 @@ class Series(msgspec.Struct, frozen=True, kw_only=True):
             volume=size_field(d, "volume_fp", True),
             last_updated_ns=parse_time_ns(d.get("last_updated_ts")),
             exchange_index=int(d.get("exchange_index") or 0),
+        )
+
+
+class HistoricalCutoff(msgspec.Struct, frozen=True, kw_only=True):
+    """``GET /historical/cutoff``: what is older than these times (Unix ns) is only historical.
+
+    Markets settled before ``market_settled_ns``, fills before ``trades_created_ns`` and orders
+    cancelled or executed before ``orders_updated_ns`` are served by ``/historical/*`` alone.
+    """
+
+    market_settled_ns: int
+    trades_created_ns: int
+    orders_updated_ns: int
+    market_positions_last_updated_ns: int | None
+
+    @classmethod
+    def from_json(cls, d: Any) -> HistoricalCutoff:
+        def at(name: str) -> int:
+            ns = parse_time_ns(str(required(d, name)))
+            assert ns is not None
+            return ns
+
+        return cls(
+            market_settled_ns=at("market_settled_ts"),
+            trades_created_ns=at("trades_created_ts"),
+            orders_updated_ns=at("orders_updated_ts"),
+            market_positions_last_updated_ns=parse_time_ns(d.get("market_positions_last_updated_ts")),
         )

@@ -66,6 +66,7 @@ from centbook.rest.armed import ArmedWrite, Armer, StartedWrite, amend_template
 from centbook.rest.budget import RateBudget
 from centbook.rest.cancels import Cancels
 from centbook.rest.groups import OrderGroups
+from centbook.rest.history import History
 from centbook.rest.lane import LaneNotSentError, OrderLane
 from centbook.rest.marketdata import MarketData
 from centbook.rest.orders import Orders
@@ -126,7 +127,10 @@ class RestClient:
     reads of :attr:`market_data` (:class:`~centbook.rest.marketdata.MarketData`): ``get_trades``,
     ``get_orderbooks``, ``get_market_candlesticks``, ``get_batch_candlesticks``,
     ``get_event_candlesticks``, ``get_events``, ``get_event``, ``get_event_metadata``,
-    ``get_series_list``, ``get_series``.
+    ``get_series_list``, ``get_series``; and of :attr:`history`
+    (:class:`~centbook.rest.history.History`): ``get_historical_cutoff``,
+    ``get_historical_markets``, ``get_historical_market``, ``get_historical_trades``,
+    ``get_historical_fills``, ``get_historical_orders``, ``fills_since``, ``orders_since``.
 
     Parameters
     ----------
@@ -236,6 +240,16 @@ class RestClient:
         self.get_event_metadata = data.get_event_metadata
         self.get_series_list = data.get_series_list
         self.get_series = data.get_series
+        #: The historical tier, and the fills and orders since a time across both tiers.
+        self.history = history = History(self.transport.request, self.transport.pages, self.reads)
+        self.get_historical_cutoff = history.get_historical_cutoff
+        self.get_historical_markets = history.get_historical_markets
+        self.get_historical_market = history.get_historical_market
+        self.get_historical_trades = history.get_historical_trades
+        self.get_historical_fills = history.get_historical_fills
+        self.get_historical_orders = history.get_historical_orders
+        self.fills_since = history.fills_since
+        self.orders_since = history.orders_since
 
     #: An amend's JSON body split where the price and the count go
     #: (:func:`~centbook.rest.armed.amend_template`).

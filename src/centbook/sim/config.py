@@ -165,7 +165,12 @@ def default_config() -> dict[str, Any]:
     -------
     dict
         Keys ``series``, ``events``, ``markets``, ``users``, ``market_defaults``, ``auth``;
-        an optional ``server`` dict overrides :data:`SERVER_DEFAULTS`.
+        an optional ``server`` dict overrides :data:`SERVER_DEFAULTS`; an optional
+        ``historical`` dict sets ``cutoff_age_s``, how far Kalshi's historical cutoff trails the
+        exchange clock (:mod:`centbook.sim.engine.history`).
+        Markets may set ``strike_type`` with ``floor_strike`` and/or ``cap_strike`` (numbers in
+        the underlying's units; ``between`` needs both, ``greater*`` the floor, ``less*`` the
+        cap), ``functional_strike``, ``custom_strike`` and ``early_close_condition``.
         Markets may set ``price_ranges`` directly or name a ``price_level_structure`` from
         :data:`PRICE_STRUCTURES`; ``open_offset_s``/``close_offset_s`` (seconds from start) or
         absolute ``open_ts``/``close_ts`` (Unix seconds) schedule them.

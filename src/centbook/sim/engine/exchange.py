@@ -30,6 +30,7 @@ from centbook.sim.config import default_config
 from centbook.sim.engine.accounts import Ledger
 from centbook.sim.engine.bus import DeltaHook, EventBus, IdSource
 from centbook.sim.engine.groups import OrderGroups
+from centbook.sim.engine.history import DEFAULT_CUTOFF_AGE_S, History
 from centbook.sim.engine.lifecycle import Lifecycle
 from centbook.sim.engine.matching import Matcher
 from centbook.sim.engine.orders import OrderDesk
@@ -117,6 +118,10 @@ class Exchange:
             self._groups,
         )
         self.start_s = self.clock.now_ns() // 1_000_000_000
+        #: the live/historical split of the reads
+        self.history = History(
+            self.clock, self.config.get("historical", {}).get("cutoff_age_s", DEFAULT_CUTOFF_AGE_S)
+        )
         self._load(self.config)
         self._ledger.touch()
 

@@ -34,11 +34,12 @@ Choices where Kalshi's documents are silent (also listed in ``centbook.sim`` doc
 * Subaccount transfers (``POST /portfolio/subaccounts/transfer``, 3.13 schema plus the sharding
   guide's ``exchange_index``) are simulated. Not simulated: intra-exchange (cross-shard) transfers
   (their request schema is not in the saved docs), RFQ/quotes, block trades, multivariate
-  markets, historical endpoints, ``Accept-Language``.
+  markets, historical candlesticks and positions, ``Accept-Language``.
 
 Parts: :class:`SimServer` (the aiohttp app, its middleware for REST faults and error bodies,
 the route table and lifecycle) over the route families it holds:
 :class:`~centbook.sim.http.markets.MarketRoutes`, :class:`~centbook.sim.http.candles.CandleRoutes`,
+:class:`~centbook.sim.http.historical.HistoricalRoutes`,
 :class:`~centbook.sim.http.account.AccountRoutes`,
 :class:`~centbook.sim.http.portfolio.PortfolioRoutes`, :class:`~centbook.sim.http.orders.OrderRoutes`,
 :class:`~centbook.sim.http.groups.GroupRoutes` and :class:`~centbook.sim.http.admin.AdminRoutes`,
@@ -67,6 +68,7 @@ from centbook.sim.http.candles import CandleRoutes
 from centbook.sim.http.core import BodyError, HttpCore, TooManyRequests
 from centbook.sim.http.faults import Fault, FaultInjector
 from centbook.sim.http.groups import GroupRoutes
+from centbook.sim.http.historical import HistoricalRoutes
 from centbook.sim.http.markets import MarketRoutes
 from centbook.sim.http.orders import OrderRoutes
 from centbook.sim.http.portfolio import PortfolioRoutes
@@ -81,7 +83,7 @@ API = "/trade-api/v2"
 WS_PATH = "/trade-api/ws/v2"
 
 #: the route families of :class:`SimServer`, by attribute name
-ROUTE_FAMILIES = ("markets", "candles", "account", "portfolio", "orders", "groups", "admin")
+ROUTE_FAMILIES = ("markets", "candles", "historical", "account", "portfolio", "orders", "groups", "admin")
 
 
 class SimServer:
@@ -112,6 +114,7 @@ class SimServer:
         self.fault_log: list[dict[str, Any]] = self.injector.fault_log
         self.markets = MarketRoutes(self.core)
         self.candles = CandleRoutes(self.core)
+        self.historical = HistoricalRoutes(self.core)
         self.account = AccountRoutes(self.core)
         self.portfolio = PortfolioRoutes(self.core)
         self.orders = OrderRoutes(self.core)
@@ -294,6 +297,12 @@ class SimServer:
         r.add_get(g + "/events/{event_ticker}/metadata", self.markets.get_event_metadata)
         r.add_get(g + "/series", self.markets.get_series_list)
         r.add_get(g + "/series/{series_ticker}", self.markets.get_series)
+        r.add_get(g + "/historical/cutoff", self.historical.cutoff)
+        r.add_get(g + "/historical/markets", self.historical.markets)
+        r.add_get(g + "/historical/markets/{ticker}", self.historical.market)
+        r.add_get(g + "/historical/trades", self.historical.trades)
+        r.add_get(g + "/historical/fills", self.historical.fills)
+        r.add_get(g + "/historical/orders", self.historical.orders)
         r.add_get(g + "/portfolio/balance", self.portfolio.get_balance)
         r.add_get(g + "/portfolio/positions", self.portfolio.get_positions)
         r.add_get(g + "/portfolio/fills", self.portfolio.get_fills)

@@ -78,7 +78,8 @@ class MarketRoutes(RouteFamily):
     async def get_markets(self, request: web.Request) -> web.Response:
         self.core.optional_user(request)
         q = request.query
-        markets = list(self.exchange.markets.values())
+        history, cut = self.exchange.history, self.exchange.history.cutoff_ns()
+        markets = [m for m in self.exchange.markets.values() if not history.market(m, cut)]
         status = q.get("status")
         if status:
             if status not in STATUS_FILTERS:
@@ -147,7 +148,8 @@ class MarketRoutes(RouteFamily):
         self.core.optional_user(request)
         ticker = request.query.get("ticker")
         markets = [self.exchange.market(ticker)] if ticker else list(self.exchange.markets.values())
-        trades = [t for m in markets for t in m.trades]
+        history, cut = self.exchange.history, self.exchange.history.cutoff_ns()
+        trades = [t for m in markets for t in m.trades if not history.fill(t, cut)]
         lo, hi = query_int(request, "min_ts"), query_int(request, "max_ts")
         trades = [
             t

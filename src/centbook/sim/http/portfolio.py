@@ -82,7 +82,8 @@ class PortfolioRoutes(RouteFamily):
         sub = self.core.subaccount_q(request, user_id, None)
         shard = self.core.shard_q(request)
         q = request.query
-        fills = list(self.exchange.users[user_id].fills)
+        history, cut = self.exchange.history, self.exchange.history.cutoff_ns()
+        fills = [f for f in self.exchange.users[user_id].fills if not history.fill(f, cut)]
         if sub is not None:
             fills = [f for f in fills if f.subaccount == sub]
         if shard is not None:
