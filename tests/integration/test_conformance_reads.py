@@ -101,3 +101,37 @@ def test_historical_tier_conforms(arun1: Any, specs: Any) -> None:
             assert status == 404 and c.sources[-1] == "protocol"
 
     arun1(body())
+
+
+def test_account_extras_and_notices_conform(arun1: Any, specs: Any) -> None:
+    async def body() -> None:
+        config = default_config()
+        config["announcements"] = [{"type": "info", "message": "hello", "delivery_ts": 1_800_000_000}]
+        change = {"series_ticker": "KXBTCD", "fee_type": "flat", "fee_multiplier": 0.01}
+        config["fee_changes"] = [{**change, "scheduled_ts": 2_000_000_000}]
+        config["incentive_programs"] = [
+            {"market_ticker": T, "incentive_type": "liquidity", "start_ts": 1_800_000_000,
+             "end_ts": 2_000_000_000, "period_reward": 100, "target_size": 5},
+        ]  # fmt: skip
+        async with run_sim(config, seed=13, tier="unlimited") as sim, aiohttp.ClientSession() as s:
+            c = KalshiTestClient(s, sim.rest_url, sim.api_key_id, sim.private_key_pem)
+            await c.order(T, "bid", "1", "0.40")
+            sim.admin.pause_trading(0)
+            calls = [
+                ("/exchange/schedule", False),
+                ("/exchange/announcements", False),
+                ("/series/fee_changes", False),
+                ("/incentive_programs", False),
+                ("/portfolio/summary/total_resting_order_value", True),
+                ("/portfolio/settlements?min_ts=0&max_ts=2000000000", True),
+            ]
+            start = len(c.sources)
+            answers = [await c.get(path, auth=auth) for path, auth in calls]
+            judged = list(zip(calls, c.sources[start:], strict=True))
+            assert c.sources[start:] == ["docs-3.28"] * len(calls), judged
+            assert len(answers[0]["schedule"]["maintenance_windows"]) == 5  # the pause and 4 weeks
+            assert answers[4]["total_resting_order_value"] == 40
+            status, _ = await c.request("GET", "/incentive_programs", params={"status": "soon"}, auth=False)
+            assert status == 400 and c.sources[-1] == "protocol"
+
+    arun1(body())

@@ -210,7 +210,13 @@ PUBLIC = {
         "MarketCandlesticks", "Ohlc",
         "PublicTrade", "Series", "SettlementSource",
     ],
+    "centbook.protocol.portfolio": [
+        "Announcement", "ExchangeSchedule", "IncentiveProgram", "QueuePosition",
+        "RestingOrderValue", "SeriesFeeChange", "SubaccountBalance",
+    ],
     "centbook.protocol.models": [
+        "Announcement", "ExchangeSchedule", "IncentiveProgram", "QueuePosition",
+        "RestingOrderValue", "SeriesFeeChange", "SubaccountBalance",
         "Candlestick", "Event", "EventCandlesticks", "EventMetadata", "HistoricalCutoff",
         "MarketCandlesticks", "Ohlc",
         "PublicTrade", "Series", "SettlementSource",
@@ -267,6 +273,9 @@ PUBLIC = {
     "centbook.rest.outcome": [
         "Resolver", "WriteOutcome", "resolved_cancel", "result_from_order",
     ],
+    "centbook.rest.portfolio": [
+        "Portfolio",
+    ],
     "centbook.rest.presign": [
         "ORDERS_BATCH_PATH", "ORDERS_PATH", "Presigner",
     ],
@@ -313,6 +322,10 @@ PUBLIC = {
     "centbook.sim.engine.history": [
         "DEFAULT_CUTOFF_AGE_S", "History",
     ],
+    "centbook.sim.engine.schedule": [
+        "FEE_TYPES", "FeeChange", "FeeSchedule", "MAINTENANCE_HOURS", "MAINTENANCE_WEEKDAY",
+        "eastern_offset_h", "maintenance_windows",
+    ],
     "centbook.sim.engine.exchange": [
         "Exchange",
     ],
@@ -351,6 +364,9 @@ PUBLIC = {
     ],
     "centbook.sim.http.app": [
         "API", "BodyError", "Fault", "ROUTE_FAMILIES", "SimServer", "WS_PATH",
+    ],
+    "centbook.sim.http.calendar": [
+        "CalendarRoutes",
     ],
     "centbook.sim.http.candles": [
         "CandleRoutes", "candle_query",

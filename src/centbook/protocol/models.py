@@ -14,6 +14,8 @@ The models live in two modules, re-exported here:
   groups;
 - :mod:`~centbook.protocol.markets`: markets, the exchange's status, the account;
 - :mod:`~centbook.protocol.marketdata`: public trades, candlesticks, events, series;
+- :mod:`~centbook.protocol.portfolio`: queue positions, resting value, subaccount balances, the
+  exchange's schedule, announcements, fee changes and incentive programs;
 - :mod:`~centbook.protocol.fields`: :class:`ProtocolError` and the field parsers they share.
 """
 
@@ -56,8 +58,24 @@ from centbook.protocol.orders import (
     PortfolioFill,
     Settlement,
 )
+from centbook.protocol.portfolio import (
+    Announcement,
+    ExchangeSchedule,
+    IncentiveProgram,
+    QueuePosition,
+    RestingOrderValue,
+    SeriesFeeChange,
+    SubaccountBalance,
+)
 
 __all__ = [
+    "Announcement",
+    "ExchangeSchedule",
+    "IncentiveProgram",
+    "QueuePosition",
+    "RestingOrderValue",
+    "SeriesFeeChange",
+    "SubaccountBalance",
     "Candlestick",
     "Event",
     "EventCandlesticks",

@@ -9,6 +9,8 @@
   candlesticks, books, events, series);
 - :mod:`~centbook.rest.history`: :class:`History`, the historical tier and the fills and orders
   since a time across both tiers;
+- :mod:`~centbook.rest.portfolio`: :class:`Portfolio`, queue positions, resting order value,
+  subaccounts, and the exchange's schedule and notices;
 - :mod:`~centbook.rest.groups`: :class:`OrderGroups`, the order-group endpoints;
 - :mod:`~centbook.rest.transport`: one request through the budget, retries, unknown outcomes;
 - :mod:`~centbook.rest.outcome`: the read-back resolution of unknown outcomes;

@@ -71,6 +71,7 @@ from centbook.rest.lane import LaneNotSentError, OrderLane
 from centbook.rest.marketdata import MarketData
 from centbook.rest.orders import Orders
 from centbook.rest.outcome import Resolver
+from centbook.rest.portfolio import Portfolio
 from centbook.rest.presign import Presigner
 from centbook.rest.reads import Reads
 from centbook.rest.settings import RestSettings
@@ -130,7 +131,11 @@ class RestClient:
     ``get_series_list``, ``get_series``; and of :attr:`history`
     (:class:`~centbook.rest.history.History`): ``get_historical_cutoff``,
     ``get_historical_markets``, ``get_historical_market``, ``get_historical_trades``,
-    ``get_historical_fills``, ``get_historical_orders``, ``fills_since``, ``orders_since``.
+    ``get_historical_fills``, ``get_historical_orders``, ``fills_since``, ``orders_since``; and
+    of :attr:`portfolio` (:class:`~centbook.rest.portfolio.Portfolio`): ``get_queue_position``,
+    ``get_queue_positions``, ``get_total_resting_order_value``, ``get_subaccount_balances``,
+    ``create_subaccount``, ``transfer_between_subaccounts``, ``get_exchange_schedule``,
+    ``get_exchange_announcements``, ``get_series_fee_changes``, ``get_incentive_programs``.
 
     Parameters
     ----------
@@ -250,6 +255,18 @@ class RestClient:
         self.get_historical_orders = history.get_historical_orders
         self.fills_since = history.fills_since
         self.orders_since = history.orders_since
+        #: Queue positions, resting value, subaccounts; the exchange's schedule and notices.
+        self.portfolio = extras = Portfolio(self.transport.request)
+        self.get_queue_position = extras.get_queue_position
+        self.get_queue_positions = extras.get_queue_positions
+        self.get_total_resting_order_value = extras.get_total_resting_order_value
+        self.get_subaccount_balances = extras.get_subaccount_balances
+        self.create_subaccount = extras.create_subaccount
+        self.transfer_between_subaccounts = extras.transfer_between_subaccounts
+        self.get_exchange_schedule = extras.get_exchange_schedule
+        self.get_exchange_announcements = extras.get_exchange_announcements
+        self.get_series_fee_changes = extras.get_series_fee_changes
+        self.get_incentive_programs = extras.get_incentive_programs
 
     #: An amend's JSON body split where the price and the count go
     #: (:func:`~centbook.rest.armed.amend_template`).

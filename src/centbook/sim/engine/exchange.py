@@ -48,6 +48,7 @@ from centbook.sim.engine.records import (
     Series,
     User,
 )
+from centbook.sim.engine.schedule import FEE_TYPES, FeeSchedule
 
 __all__ = ["Exchange"]
 
@@ -130,7 +131,7 @@ class Exchange:
         for s in config.get("series", []):
             mult = float(s.get("fee_multiplier", 0.07))
             fee_type = s.get("fee_type", "quadratic")
-            if fee_type not in ("quadratic", "quadratic_with_maker_fees", "flat"):
+            if fee_type not in FEE_TYPES:
                 raise ValueError(f"series {s['ticker']}: unknown fee_type {fee_type!r}")
             self.series[s["ticker"]] = Series(
                 s["ticker"],
@@ -164,6 +165,8 @@ class Exchange:
             self.shards.setdefault(market.exchange_index, {"exchange_active": True, "trading_active": True})
         for index in range(4):  # Kalshi's shards: 0 default, 1 exotics, 2 crypto, 3 tennis/baseball
             self.shards.setdefault(index, {"exchange_active": True, "trading_active": True})
+        #: the configured series fee changes, applied by :meth:`tick` when due
+        self.fee_schedule = FeeSchedule(config.get("fee_changes", []), self.series)
         self.tick()
         for u in config.get("users", []):
             self.add_user(u.get("name", "user"), tier=u.get("tier", "basic"), funding=u.get("funding", {}))
@@ -290,6 +293,7 @@ class Exchange:
     def tick(self) -> None:
         """Advance scheduled state: open and close markets, expire orders. Called periodically."""
         now_s = self.clock.now_ns() // 1_000_000_000
+        self.fee_schedule.apply_due(now_s)
         self._lifecycle.advance(now_s)
         self._desk.expire(now_s)
 

@@ -39,7 +39,7 @@ Choices where Kalshi's documents are silent (also listed in ``centbook.sim`` doc
 Parts: :class:`SimServer` (the aiohttp app, its middleware for REST faults and error bodies,
 the route table and lifecycle) over the route families it holds:
 :class:`~centbook.sim.http.markets.MarketRoutes`, :class:`~centbook.sim.http.candles.CandleRoutes`,
-:class:`~centbook.sim.http.historical.HistoricalRoutes`,
+:class:`~centbook.sim.http.historical.HistoricalRoutes`, :class:`~centbook.sim.http.calendar.CalendarRoutes`,
 :class:`~centbook.sim.http.account.AccountRoutes`,
 :class:`~centbook.sim.http.portfolio.PortfolioRoutes`, :class:`~centbook.sim.http.orders.OrderRoutes`,
 :class:`~centbook.sim.http.groups.GroupRoutes` and :class:`~centbook.sim.http.admin.AdminRoutes`,
@@ -64,6 +64,7 @@ from centbook.sim.errors import SimError
 from centbook.sim.flow import Flow
 from centbook.sim.http.account import AccountRoutes
 from centbook.sim.http.admin import AdminGate, AdminRoutes
+from centbook.sim.http.calendar import CalendarRoutes
 from centbook.sim.http.candles import CandleRoutes
 from centbook.sim.http.core import BodyError, HttpCore, TooManyRequests
 from centbook.sim.http.faults import Fault, FaultInjector
@@ -83,7 +84,9 @@ API = "/trade-api/v2"
 WS_PATH = "/trade-api/ws/v2"
 
 #: the route families of :class:`SimServer`, by attribute name
-ROUTE_FAMILIES = ("markets", "candles", "historical", "account", "portfolio", "orders", "groups", "admin")
+ROUTE_FAMILIES = (
+    "markets", "candles", "historical", "calendar", "account", "portfolio", "orders", "groups", "admin",
+)
 
 
 class SimServer:
@@ -115,6 +118,7 @@ class SimServer:
         self.markets = MarketRoutes(self.core)
         self.candles = CandleRoutes(self.core)
         self.historical = HistoricalRoutes(self.core)
+        self.calendar = CalendarRoutes(self.core)
         self.account = AccountRoutes(self.core)
         self.portfolio = PortfolioRoutes(self.core)
         self.orders = OrderRoutes(self.core)
@@ -280,7 +284,10 @@ class SimServer:
         r = self.app.router
         g = API
         r.add_get(g + "/exchange/status", self.markets.exchange_status)
-        r.add_get(g + "/exchange/schedule", self.markets.exchange_schedule)
+        r.add_get(g + "/exchange/schedule", self.calendar.schedule)
+        r.add_get(g + "/exchange/announcements", self.calendar.announcements)
+        r.add_get(g + "/series/fee_changes", self.calendar.fee_changes)
+        r.add_get(g + "/incentive_programs", self.calendar.incentive_programs)
         r.add_get(g + "/exchange/user_data_timestamp", self.markets.user_data_timestamp)
         r.add_get(g + "/account/limits", self.account.account_limits)
         r.add_get(g + "/account/endpoint_costs", self.account.endpoint_costs)
@@ -309,6 +316,9 @@ class SimServer:
         r.add_get(g + "/portfolio/settlements", self.portfolio.get_settlements)
         r.add_post(g + "/portfolio/subaccounts", self.portfolio.create_subaccount)
         r.add_get(g + "/portfolio/subaccounts/balances", self.portfolio.subaccount_balances)
+        r.add_get(
+            g + "/portfolio/summary/total_resting_order_value", self.portfolio.total_resting_order_value
+        )
         r.add_post(g + "/portfolio/subaccounts/transfer", self.portfolio.subaccount_transfer)
         # orders: reads
         r.add_get(g + "/portfolio/orders", self.orders.get_orders)

@@ -1,5 +1,5 @@
-"""The sim's public market-data routes: exchange status and schedule, markets, events, series,
-orderbooks and trades.
+"""The sim's public market-data routes: exchange status, markets, events, series, orderbooks
+and trades.
 
 Parts: :class:`MarketRoutes` (the handlers) and the shard names Kalshi's status reports.
 """
@@ -48,23 +48,6 @@ class MarketRoutes(RouteFamily):
                 "trading_active": s0["trading_active"],
                 "intra_exchange_transfers_active": s0["exchange_active"],
                 "exchange_index_statuses": statuses,
-            }
-        )
-
-    async def exchange_schedule(self, request: web.Request) -> web.Response:
-        self.core.optional_user(request)
-        day = [{"open_time": "00:00", "close_time": "23:59"}]
-        week = {
-            d: day for d in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-        }
-        return web.json_response(
-            {
-                "schedule": {
-                    "standard_hours": [
-                        {"start_time": "2026-01-01T00:00:00Z", "end_time": "2030-01-01T00:00:00Z", **week}
-                    ],
-                    "maintenance_windows": [],
-                }
             }
         )
 
