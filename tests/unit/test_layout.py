@@ -410,6 +410,9 @@ PUBLIC = {
         "NOT_SIMULATED", "PRIVATE", "SEQUENCED", "StreamAdmin", "StreamHub", "Subscription",
         "UPDATABLE", "UPDATE_REASONS", "WS_PATH", "market_id",
     ],
+    "centbook.sim.http.unsimulated": [
+        "UNSIMULATED", "UnsimulatedRoutes",
+    ],
     "centbook.sim.wire": [
         "candle_json", "dollars4", "event_positions_json", "fill_json", "iso", "iso_s", "market_json",
         "order_json", "orderbook_json", "position_json", "settlement_json", "trade_json",

@@ -32,14 +32,16 @@ Choices where Kalshi's documents are silent (also listed in ``centbook.sim`` doc
 * Order groups: ``exchange_index`` in the create body picks the shard (default 0); orders of
   another shard cannot join. A group triggers when its rolling 15 s fills exceed the limit.
 * Subaccount transfers (``POST /portfolio/subaccounts/transfer``, 3.13 schema plus the sharding
-  guide's ``exchange_index``) are simulated. Not simulated: intra-exchange (cross-shard) transfers
-  (their request schema is not in the saved docs), RFQ/quotes, block trades, multivariate
-  markets, historical candlesticks and positions, ``Accept-Language``.
+  guide's ``exchange_index``) are simulated. Not simulated: intra-exchange (cross-shard) transfers,
+  RFQ/quotes, block trades, multivariate markets, historical candlesticks and positions and the
+  other operations :mod:`~centbook.sim.http.unsimulated` lists (answered with Kalshi's error
+  envelope), ``Accept-Language``.
 
 Parts: :class:`SimServer` (the aiohttp app, its middleware for REST faults and error bodies,
 the route table and lifecycle) over the route families it holds:
 :class:`~centbook.sim.http.markets.MarketRoutes`, :class:`~centbook.sim.http.candles.CandleRoutes`,
 :class:`~centbook.sim.http.historical.HistoricalRoutes`, :class:`~centbook.sim.http.calendar.CalendarRoutes`,
+:class:`~centbook.sim.http.unsimulated.UnsimulatedRoutes`,
 :class:`~centbook.sim.http.account.AccountRoutes`,
 :class:`~centbook.sim.http.portfolio.PortfolioRoutes`, :class:`~centbook.sim.http.orders.OrderRoutes`,
 :class:`~centbook.sim.http.groups.GroupRoutes` and :class:`~centbook.sim.http.admin.AdminRoutes`,
@@ -73,6 +75,7 @@ from centbook.sim.http.historical import HistoricalRoutes
 from centbook.sim.http.markets import MarketRoutes
 from centbook.sim.http.orders import OrderRoutes
 from centbook.sim.http.portfolio import PortfolioRoutes
+from centbook.sim.http.unsimulated import UnsimulatedRoutes
 from centbook.sim.ratelimit import RateLimiter
 from centbook.sim.ws import StreamHub
 
@@ -86,6 +89,7 @@ WS_PATH = "/trade-api/ws/v2"
 #: the route families of :class:`SimServer`, by attribute name
 ROUTE_FAMILIES = (
     "markets", "candles", "historical", "calendar", "account", "portfolio", "orders", "groups", "admin",
+    "unsimulated",
 )
 
 
@@ -119,6 +123,7 @@ class SimServer:
         self.candles = CandleRoutes(self.core)
         self.historical = HistoricalRoutes(self.core)
         self.calendar = CalendarRoutes(self.core)
+        self.unsimulated = UnsimulatedRoutes(self.core)
         self.account = AccountRoutes(self.core)
         self.portfolio = PortfolioRoutes(self.core)
         self.orders = OrderRoutes(self.core)
@@ -283,6 +288,7 @@ class SimServer:
     def _routes(self) -> None:
         r = self.app.router
         g = API
+        self.unsimulated.add_routes(r, g)
         r.add_get(g + "/exchange/status", self.markets.exchange_status)
         r.add_get(g + "/exchange/schedule", self.calendar.schedule)
         r.add_get(g + "/exchange/announcements", self.calendar.announcements)
