@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from conftest import conforming_sim
 
 import centbook
 from centbook.protocol.models import Market, MarketCandlesticks, Ohlc, ProtocolError
-from centbook.sim import default_config, run_sim
+from centbook.sim import default_config
 
 T = "KXDEMO-26DEC31-T50"  # linear cent, shard 0
 T_CENTI = "KXBTCD-26DEC3117-T100000"  # centi cent, shard 2
@@ -42,7 +43,7 @@ def _strike_config() -> dict[str, Any]:
 
 def test_market_carries_every_field_of_the_schema(arun: Any) -> None:
     async def body() -> None:
-        async with run_sim(_strike_config(), seed=3, tier="unlimited") as sim:
+        async with conforming_sim(_strike_config(), seed=3, tier="unlimited") as sim:
             other = sim.admin.add_user("other", tier="unlimited", funding={0: "5000"})
             async with (
                 _client(sim.rest_url, sim.api_key_id, sim.private_key_pem) as me,
@@ -106,7 +107,7 @@ async def _trade_tape(sim: Any, me: centbook.RestClient, them: centbook.RestClie
 
 def test_trades_and_candlesticks_come_from_the_sims_own_matching(arun: Any) -> None:
     async def body() -> None:
-        async with run_sim(seed=5, tier="unlimited", max_skew_ms=10 * 86_400_000) as sim:
+        async with conforming_sim(seed=5, tier="unlimited", max_skew_ms=10 * 86_400_000) as sim:
             other = sim.admin.add_user("other", tier="unlimited", funding={0: "5000"})
             async with (
                 _client(sim.rest_url, sim.api_key_id, sim.private_key_pem) as me,
@@ -192,7 +193,7 @@ def test_trades_and_candlesticks_come_from_the_sims_own_matching(arun: Any) -> N
 
 def test_batch_orderbooks_match_the_single_reads(arun: Any) -> None:
     async def body() -> None:
-        async with run_sim(seed=6, tier="unlimited") as sim:
+        async with conforming_sim(seed=6, tier="unlimited") as sim:
             async with _client(sim.rest_url, sim.api_key_id, sim.private_key_pem) as me:
                 await me.create_order(T, "bid", 4100, 300)
                 await me.create_order(T_CENTI, "ask", 5123, 150)
@@ -209,7 +210,7 @@ def test_batch_orderbooks_match_the_single_reads(arun: Any) -> None:
 
 def test_events_and_series_as_configured(arun: Any) -> None:
     async def body() -> None:
-        async with run_sim(_strike_config(), seed=7) as sim:
+        async with conforming_sim(_strike_config(), seed=7) as sim:
             async with _client(sim.rest_url, sim.api_key_id, sim.private_key_pem) as me:
                 series = {s.ticker: s for s in await me.get_series_list()}
                 assert set(series) == {"KXDEMO", "KXBTCD"}
@@ -243,7 +244,7 @@ def test_historical_tier_and_the_merged_streams(arun: Any) -> None:
     async def body() -> None:
         config = default_config()
         config["historical"] = {"cutoff_age_s": 3600}
-        async with run_sim(config, seed=8, tier="unlimited", max_skew_ms=10 * 86_400_000) as sim:
+        async with conforming_sim(config, seed=8, tier="unlimited", max_skew_ms=10 * 86_400_000) as sim:
             other = sim.admin.add_user("other", tier="unlimited", funding={0: "5000", 2: "5000"})
             async with (
                 _client(sim.rest_url, sim.api_key_id, sim.private_key_pem) as me,

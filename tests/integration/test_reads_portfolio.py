@@ -11,9 +11,10 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from conftest import conforming_sim
 
 import centbook
-from centbook.sim import default_config, run_sim
+from centbook.sim import default_config
 
 T = "KXDEMO-26DEC31-T50"  # linear cent, shard 0
 T_CENTI = "KXBTCD-26DEC3117-T100000"  # centi cent, shard 2
@@ -25,7 +26,7 @@ def _client(url: str, key_id: str, pem: str) -> centbook.RestClient:
 
 def test_queue_positions_resting_value_and_subaccounts(arun: Any) -> None:
     async def body() -> None:
-        async with run_sim(seed=31, tier="unlimited") as sim:
+        async with conforming_sim(seed=31, tier="unlimited") as sim:
             other = sim.admin.add_user("other", tier="unlimited", funding={0: "5000", 2: "5000"})
             async with (
                 _client(sim.rest_url, sim.api_key_id, sim.private_key_pem) as me,
@@ -67,7 +68,7 @@ def test_queue_positions_resting_value_and_subaccounts(arun: Any) -> None:
 
 def test_settlements_time_filters(arun: Any) -> None:
     async def body() -> None:
-        async with run_sim(seed=32, tier="unlimited", max_skew_ms=86_400_000) as sim:
+        async with conforming_sim(seed=32, tier="unlimited", max_skew_ms=86_400_000) as sim:
             other = sim.admin.add_user("other", tier="unlimited", funding={0: "5000", 2: "5000"})
             async with (
                 _client(sim.rest_url, sim.api_key_id, sim.private_key_pem) as me,
@@ -107,7 +108,8 @@ def _notices_config(now_s: int) -> dict[str, Any]:
 def test_schedule_announcements_fee_changes_and_incentives(arun: Any) -> None:
     async def body() -> None:
         now_s = int(dt.datetime.now(dt.UTC).timestamp())
-        async with run_sim(_notices_config(now_s), seed=33, tier="unlimited", max_skew_ms=86_400_000) as sim:
+        sim_run = conforming_sim(_notices_config(now_s), seed=33, tier="unlimited", max_skew_ms=86_400_000)
+        async with sim_run as sim:
             other = sim.admin.add_user("other", tier="unlimited", funding={0: "5000"})
             async with (
                 _client(sim.rest_url, sim.api_key_id, sim.private_key_pem) as me,

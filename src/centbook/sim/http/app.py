@@ -134,6 +134,9 @@ class SimServer:
         #: whether ``/admin`` answers, and its token
         self.admin_gate = AdminGate(self.settings["admin"], self.settings["admin_token"])
         self.ws_connections: set[web.WebSocketResponse] = set()
+        #: the REST requests received as ``(method, path under the API, query pairs, body)``
+        #: once a test sets it to a list (conformance checks of clients); None records nothing
+        self.recorded: list[tuple[str, str, list[tuple[str, str]], bytes]] | None = None
         self.app = web.Application(middlewares=[self._middleware], client_max_size=4 * 1024 * 1024)
         self.app.on_response_prepare.append(self._date_header)
         self._routes()
@@ -246,6 +249,10 @@ class SimServer:
             response = await handler(request)
         except Exception as exc:  # every failure is answered in Kalshi's shapes, never as text
             response = self._error_response(request, exc)
+        if self.recorded is not None and path.startswith(API + "/"):
+            # the handler has read any body: read() now returns aiohttp's cached bytes
+            body = await request.read() if request.body_exists else b""
+            self.recorded.append((request.method, path[len(API) :], list(request.query.items()), body))
         if fault is not None and fault.action == "drop":
             self._abort(request)
             return response
