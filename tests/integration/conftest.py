@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kalshi_requests  # noqa: E402
 import kalshi_schemas  # noqa: E402
 
+from centbook.rest.operations import OPERATIONS  # noqa: E402
 from centbook.sim import SimHandle, run_sim  # noqa: E402
 
 LOOPS = ["asyncio", "uvloop"]
@@ -198,6 +199,11 @@ async def conforming_sim(*args: Any, **kwargs: Any) -> AsyncIterator[SimHandle]:
     async with run_sim(*args, **kwargs) as sim:
         sim.server.recorded = recorded = []
         yield sim
+    # what the client sent must be in its operation table (docs/conformance.md is built from it)
+    tabled = [(m, kalshi_schemas.template_rx(t)) for ops in OPERATIONS.values() for m, t in ops]
+    for method, path, _query, _body in recorded:
+        known = any(m == method and rx.match(path) for m, rx in tabled)
+        assert known, f"{method} {path} is not in rest.operations.OPERATIONS"
     if kalshi_schemas.available():
         for method, path, query, body in recorded:
             kalshi_requests.check(method, path, query, body)

@@ -9,14 +9,19 @@ must give Kalshi's error envelope, never the router's bare 404.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 from conftest import KalshiTestClient
+from kalshi_requests import UNDOCUMENTED
 
+import centbook
+from centbook.rest.operations import OPERATIONS
 from centbook.sim import build, run_sim
 from centbook.sim.http.app import API
 from centbook.sim.http.unsimulated import UNSIMULATED
+from scripts.conformance_doc import render
 
 
 def _shape(template: str) -> str:
@@ -70,3 +75,18 @@ def test_unsimulated_operations_answer_kalshis_error_envelope(arun1: Any, specs:
             assert got == 404
 
     arun1(body())
+
+
+def test_the_conformance_page_is_current(specs: Any) -> None:
+    page = Path(__file__).resolve().parents[2] / "docs" / "conformance.md"
+    assert page.read_text(encoding="utf-8") == render(), (
+        "docs/conformance.md is stale: run python -m scripts.conformance_doc"
+    )
+
+
+def test_the_client_operation_table_names_real_methods_and_documented_operations(specs: Any) -> None:
+    documented = {(m, _shape(t)) for m, t in specs.docs} | {(m, _shape(t)) for m, t in UNDOCUMENTED}
+    for name, operations in OPERATIONS.items():
+        assert callable(getattr(centbook.RestClient("http://127.0.0.1:1"), name, None)), name
+        for method, template in operations:
+            assert (method, _shape(template)) in documented, (name, method, template)

@@ -267,6 +267,9 @@ PUBLIC = {
     "centbook.rest.marketdata": [
         "CANDLE_PERIODS_MIN", "MAX_BATCH_MARKETS", "MarketData",
     ],
+    "centbook.rest.operations": [
+        "OPERATIONS",
+    ],
     "centbook.rest.orders": [
         "Orders",
     ],
