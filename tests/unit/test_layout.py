@@ -348,7 +348,7 @@ PUBLIC = {
         "Account", "Clock", "EVENT_KINDS", "EngineEvent", "EngineFill", "Event", "Fill",
         "GROUP_WINDOW_NS", "KALSHI_UPDATE_REASONS", "MAX_BP", "MAX_SUBACCOUNT", "Market",
         "ONE_DOLLAR_PER_C100", "Order", "OrderGroup", "Position", "STATUS_FILTERS", "Series",
-        "Settlement", "Trade", "User",
+        "STRIKE_BOUNDS", "Settlement", "Trade", "User", "strike_bounds",
     ],
     "centbook.sim.errors": [
         "SimError", "bad_request", "invalid_order", "not_found",

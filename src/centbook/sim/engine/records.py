@@ -40,10 +40,12 @@ __all__ = [
     "OrderGroup",
     "Position",
     "STATUS_FILTERS",
+    "STRIKE_BOUNDS",
     "Series",
     "Settlement",
     "Trade",
     "User",
+    "strike_bounds",
 ]
 
 MAX_BP = 10000
@@ -311,7 +313,7 @@ STRIKE_BOUNDS: dict[str, tuple[bool, bool]] = {
 }
 
 
-def _strikes(ticker: str, spec: dict[str, Any]) -> tuple[str, float | None, float | None]:
+def strike_bounds(ticker: str, spec: dict[str, Any]) -> tuple[str, float | None, float | None]:
     """Return a market spec's ``(strike_type, floor_strike, cap_strike)``, checked."""
     strike_type = spec.get("strike_type", "custom")
     if strike_type not in STRIKE_BOUNDS:
@@ -379,7 +381,7 @@ class Market:
                 f"{event.collateral_return_type} have only 'default' settlement bounds"
             )
         self.floor_bp = 0
-        self.strike_type, self.floor_strike, self.cap_strike = _strikes(self.ticker, spec)
+        self.strike_type, self.floor_strike, self.cap_strike = strike_bounds(self.ticker, spec)
         self.functional_strike: str | None = spec.get("functional_strike")
         self.custom_strike: dict[str, Any] | None = spec.get("custom_strike")
         self.early_close_condition: str | None = spec.get("early_close_condition")
