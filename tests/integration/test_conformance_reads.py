@@ -17,6 +17,15 @@ from centbook.sim import default_config, run_sim
 T = "KXDEMO-26DEC31-T50"
 
 
+async def _judged_by_pages(c: KalshiTestClient, calls: list[tuple[str, Any, bool]]) -> list[Any]:
+    """GET each ``(path, params, auth)``; assert a 3.28 page judged every answer; return them."""
+    start = len(c.sources)
+    answers = [await c.get(path, params=params, auth=auth) for path, params, auth in calls]
+    judged = list(zip(calls, c.sources[start:], strict=True))
+    assert c.sources[start:] == ["docs-3.28"] * len(calls), judged
+    return answers
+
+
 def test_candlesticks_trades_and_events_conform(arun1: Any, specs: Any) -> None:
     async def body() -> None:
         async with run_sim(seed=11, tier="unlimited") as sim, aiohttp.ClientSession() as s:
@@ -45,10 +54,7 @@ def test_candlesticks_trades_and_events_conform(arun1: Any, specs: Any) -> None:
                 ("/events/KXDEMO-26DEC31/metadata", None),
                 ("/series", {"category": "Crypto"}),
             ]
-            start = len(c.sources)
-            answers = [await c.get(path, params=params, auth=False) for path, params in calls]
-            judged = list(zip(calls, c.sources[start:], strict=True))
-            assert c.sources[start:] == ["docs-3.28"] * len(calls), judged
+            answers = await _judged_by_pages(c, [(path, params, False) for path, params in calls])
             minute = answers[0]["candlesticks"][-1]
             assert minute["price"]["close_dollars"] == "0.4000" and minute["volume_fp"] == "1.00"
             synthetic = answers[2]["candlesticks"][0]
@@ -91,10 +97,7 @@ def test_historical_tier_conforms(arun1: Any, specs: Any) -> None:
                 ("/historical/fills", True),
                 ("/historical/orders", True),
             ]
-            start = len(c.sources)
-            answers = [await c.get(path, auth=auth) for path, auth in calls]
-            judged = list(zip(calls, c.sources[start:], strict=True))
-            assert c.sources[start:] == ["docs-3.28"] * len(calls), judged
+            answers = await _judged_by_pages(c, [(path, None, auth) for path, auth in calls])
             assert [m["ticker"] for m in answers[1]["markets"]] == [T]
             assert len(answers[3]["trades"]) == 1 and len(answers[4]["fills"]) == 1
             status, _ = await c.request("GET", "/historical/markets/KXDEMO-26DEC31-T60", auth=False)
@@ -125,10 +128,7 @@ def test_account_extras_and_notices_conform(arun1: Any, specs: Any) -> None:
                 ("/portfolio/summary/total_resting_order_value", True),
                 ("/portfolio/settlements?min_ts=0&max_ts=2000000000", True),
             ]
-            start = len(c.sources)
-            answers = [await c.get(path, auth=auth) for path, auth in calls]
-            judged = list(zip(calls, c.sources[start:], strict=True))
-            assert c.sources[start:] == ["docs-3.28"] * len(calls), judged
+            answers = await _judged_by_pages(c, [(path, None, auth) for path, auth in calls])
             assert len(answers[0]["schedule"]["maintenance_windows"]) == 5  # the pause and 4 weeks
             assert answers[4]["total_resting_order_value"] == 40
             status, _ = await c.request("GET", "/incentive_programs", params={"status": "soon"}, auth=False)

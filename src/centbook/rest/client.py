@@ -256,7 +256,7 @@ class RestClient:
         self.fills_since = history.fills_since
         self.orders_since = history.orders_since
         #: Queue positions, resting value, subaccounts; the exchange's schedule and notices.
-        self.portfolio = extras = Portfolio(self.transport.request)
+        self.portfolio = extras = Portfolio(self.transport.request, self.transport.pages)
         self.get_queue_position = extras.get_queue_position
         self.get_queue_positions = extras.get_queue_positions
         self.get_total_resting_order_value = extras.get_total_resting_order_value

@@ -35,12 +35,13 @@ class Portfolio:
 
     Parameters
     ----------
-    request : callable
-        The transport's ``request``.
+    request, pages : callable
+        The transport's ``request`` and ``pages``.
     """
 
-    def __init__(self, request: Callable[..., Any]) -> None:
+    def __init__(self, request: Callable[..., Any], pages: Callable[..., AsyncIterator[Any]]) -> None:
         self._request = request
+        self._pages = pages
 
     # -- the account --------------------------------------------------------------------------------
     async def get_queue_position(self, order_id: str) -> int:
@@ -122,16 +123,7 @@ class Portfolio:
         self, *, status: str | None = None, type: str | None = None, limit: int = 1000
     ) -> AsyncIterator[IncentiveProgram]:
         """Iterate over incentive programs, every page (this list's cursor is ``next_cursor``)."""
-        params: dict[str, Any] = {"status": status, "type": type, "limit": limit}
-        seen: set[str] = set()
-        while True:
-            doc = await self._request("GET", "/incentive_programs", params=params, auth=False)
-            for item in doc.get("incentive_programs") or []:
-                yield IncentiveProgram.from_json(item)
-            cursor = doc.get("next_cursor")
-            if not cursor:
-                return
-            if cursor in seen:
-                raise ProtocolError(f"GET /incentive_programs: the cursor {cursor!r} repeats")
-            seen.add(cursor)
-            params["cursor"] = cursor
+        params = {"status": status, "type": type, "limit": limit}
+        path, key = "/incentive_programs", "incentive_programs"
+        async for item in self._pages(path, key, params, auth=False, cursor_key="next_cursor"):
+            yield IncentiveProgram.from_json(item)

@@ -310,16 +310,20 @@ class Transport:
         )
 
     async def pages(
-        self, sub_path: str, key: str, params: dict[str, Any], auth: bool = True
+        self, sub_path: str, key: str, params: dict[str, Any], auth: bool = True, cursor_key: str = "cursor"
     ) -> AsyncIterator[Any]:
-        """Yield the items of every page of a cursor-paginated list (empty/null cursor ends)."""
+        """Yield the items of every page of a cursor-paginated list (empty/null cursor ends).
+
+        ``cursor_key`` names the answer's field holding the next cursor (``next_cursor`` in a few
+        lists); the request always sends it back as ``cursor``.
+        """
         params = dict(params)
         seen: set[str] = set()
         while True:
             doc = await self.request("GET", sub_path, params=params, auth=auth)
             for item in doc.get(key) or []:
                 yield item
-            cursor = doc.get("cursor")
+            cursor = doc.get(cursor_key)
             if not cursor:
                 return
             if cursor in seen:

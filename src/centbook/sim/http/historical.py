@@ -85,20 +85,23 @@ class HistoricalRoutes(RouteFamily):
         page, cursor = paginate(request, trades, min_limit=0)
         return web.json_response({"trades": [wire.trade_json(t) for t in page], "cursor": cursor})
 
-    async def fills(self, request: web.Request) -> web.Response:
-        user_id = self.core.user(request)
+    def _own(self, request: web.Request, kind: str) -> web.Response:
+        """The user's historical ``fills`` or ``orders``, newest first."""
+        user = self.exchange.users[self.core.user(request)]
         history, cut = self.exchange.history, self.exchange.history.cutoff_ns()
-        fills = [f for f in self.exchange.users[user_id].fills if history.fill(f, cut)]
-        fills = _by_ticker_and_time(request, fills, "ts_ns")
-        fills.reverse()
-        page, cursor = paginate(request, fills)
-        return web.json_response({"fills": [wire.fill_json(f) for f in page], "cursor": cursor})
+        if kind == "fills":
+            items: list[Any] = [f for f in user.fills if history.fill(f, cut)]
+            ts, to_json = "ts_ns", wire.fill_json
+        else:
+            items = [o for o in user.orders if history.order(o, cut)]
+            ts, to_json = "created_ns", wire.order_json
+        items = _by_ticker_and_time(request, items, ts)
+        items.reverse()
+        page, cursor = paginate(request, items)
+        return web.json_response({kind: [to_json(x) for x in page], "cursor": cursor})
+
+    async def fills(self, request: web.Request) -> web.Response:
+        return self._own(request, "fills")
 
     async def orders(self, request: web.Request) -> web.Response:
-        user_id = self.core.user(request)
-        history, cut = self.exchange.history, self.exchange.history.cutoff_ns()
-        orders = [o for o in self.exchange.users[user_id].orders if history.order(o, cut)]
-        orders = _by_ticker_and_time(request, orders, "created_ns")
-        orders.reverse()
-        page, cursor = paginate(request, orders)
-        return web.json_response({"orders": [wire.order_json(o) for o in page], "cursor": cursor})
+        return self._own(request, "orders")

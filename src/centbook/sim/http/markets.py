@@ -189,24 +189,24 @@ class MarketRoutes(RouteFamily):
         page, cursor = paginate(request, events, default_limit=200, max_limit=200)
         return web.json_response({"events": [self._event_json(e, nested) for e in page], "cursor": cursor})
 
-    async def get_event(self, request: web.Request) -> web.Response:
+    def _event(self, request: web.Request) -> Any:
+        """The event the path names (404 when unknown)."""
         self.core.optional_user(request)
         ev = self.exchange.events.get(request.match_info["event_ticker"])
         if ev is None:
             raise SimError(
                 404, "not_found", "not found", f"event {request.match_info['event_ticker']!r} not found"
             )
+        return ev
+
+    async def get_event(self, request: web.Request) -> web.Response:
+        ev = self._event(request)
         now = self.exchange.clock.now_ns()
         markets = [wire.market_json(m, now) for m in self.exchange.markets.values() if m.event is ev]
         return web.json_response({"event": self._event_json(ev, False), "markets": markets})
 
     async def get_event_metadata(self, request: web.Request) -> web.Response:
-        self.core.optional_user(request)
-        ev = self.exchange.events.get(request.match_info["event_ticker"])
-        if ev is None:
-            raise SimError(
-                404, "not_found", "not found", f"event {request.match_info['event_ticker']!r} not found"
-            )
+        ev = self._event(request)
         details = [
             {"market_ticker": m.ticker, "image_url": "", "color_code": _COLORS[i % len(_COLORS)]}
             for i, m in enumerate(m for m in self.exchange.markets.values() if m.event is ev)
