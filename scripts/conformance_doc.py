@@ -45,7 +45,8 @@ response schema, and every request centbook's client sends against its request s
   and quotes, block trades, API keys, FCM, live data, milestones, search, structured targets,
   deposits and withdrawals, subaccount netting, locks and cross-shard transfers, multivariate
   market creation, forecast history, historical candlesticks and positions), or `refused 410`
-  for the V1 order writes Kalshi retired.
+  for the V1 order writes Kalshi retired. The multivariate reads are served as by an exchange
+  listing no multivariate collection.
 - **client**: the `RestClient` methods that send the operation; `-` where the client has none
   (the same features, and account administration a trading core does not need).
 """

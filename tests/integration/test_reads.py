@@ -13,7 +13,7 @@ import pytest
 from conftest import conforming_sim
 
 import centbook
-from centbook.protocol.models import Market, MarketCandlesticks, Ohlc, ProtocolError
+from centbook.protocol.models import Market, MarketCandlesticks, MultivariateCollection, Ohlc, ProtocolError
 from centbook.sim import default_config
 
 T = "KXDEMO-26DEC31-T50"  # linear cent, shard 0
@@ -236,6 +236,10 @@ def test_events_and_series_as_configured(arun: Any) -> None:
                 assert meta.settlement_sources[0].name == "centbook sim"
                 with pytest.raises(centbook.ExchangeError, match="not found"):
                     await me.get_event("NOPE")
+                # the sim lists no multivariate collection (combos are not simulated)
+                assert [c async for c in me.get_multivariate_collections(status="open")] == []
+                with pytest.raises(centbook.ExchangeError, match="not found"):
+                    await me.get_multivariate_collection("KXMVECROSS")
 
     arun(body())
 
@@ -301,3 +305,19 @@ def test_historical_tier_and_the_merged_streams(arun: Any) -> None:
                 assert [t.count async for t in me.get_historical_trades(ticker=T)] == [100]
 
     arun(body())
+
+
+def test_multivariate_collection_reads_kalshis_shape() -> None:
+    collection = {
+        "collection_ticker": "KXMVESPORTS", "series_ticker": "KXMVESPORTS", "title": "Sports combos",
+        "description": "Pick legs", "open_date": "2026-08-01T00:00:00Z", "close_date": "2026-12-31T00:00:00Z",
+        "associated_event_tickers": ["KXNFL-26SEP07"], "is_ordered": False,
+        "associated_events": [{"ticker": "KXNFL-26SEP07", "is_yes_only": True, "active_quoters": []}],
+        "is_single_market_per_event": True, "is_all_yes": False, "size_min": 2, "size_max": 6,
+        "functional_description": "", "exchange_index": 1,
+    }  # fmt: skip
+    parsed = MultivariateCollection.from_json(collection)
+    assert (parsed.size_min, parsed.size_max, parsed.exchange_index) == (2, 6, 1)
+    assert parsed.open_date_ns == 1_785_542_400 * 10**9
+    with pytest.raises(ProtocolError, match="size_max"):
+        MultivariateCollection.from_json({**collection, "size_max": None})

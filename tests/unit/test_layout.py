@@ -207,7 +207,7 @@ PUBLIC = {
     ],
     "centbook.protocol.marketdata": [
         "Candlestick", "Event", "EventCandlesticks", "EventMetadata", "HistoricalCutoff",
-        "MarketCandlesticks", "Ohlc",
+        "MarketCandlesticks", "MultivariateCollection", "Ohlc",
         "PublicTrade", "Series", "SettlementSource",
     ],
     "centbook.protocol.portfolio": [
@@ -218,7 +218,7 @@ PUBLIC = {
         "Announcement", "ExchangeSchedule", "IncentiveProgram", "QueuePosition",
         "RestingOrderValue", "SeriesFeeChange", "SubaccountBalance",
         "Candlestick", "Event", "EventCandlesticks", "EventMetadata", "HistoricalCutoff",
-        "MarketCandlesticks", "Ohlc",
+        "MarketCandlesticks", "MultivariateCollection", "Ohlc",
         "PublicTrade", "Series", "SettlementSource",
         "AccountLimits", "AmendResult", "Balance", "BatchCancelItem", "BatchCreateItem",
         "CancelResult", "CreateOrderResult", "DecreaseResult", "EndpointCost",

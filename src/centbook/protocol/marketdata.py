@@ -4,6 +4,7 @@
 - candlesticks: :class:`Ohlc`, :class:`Candlestick`, :class:`MarketCandlesticks`,
   :class:`EventCandlesticks` (one market, a batch, an event);
 - the historical tier: :class:`HistoricalCutoff`;
+- combos: :class:`MultivariateCollection`;
 - the listing: :class:`SettlementSource`, :class:`Event`, :class:`EventMetadata`,
   :class:`Series` (fee type and multiplier, the multiplier in parts per million).
 
@@ -29,7 +30,7 @@ from centbook.protocol.markets import Market
 
 __all__ = [
     "Candlestick", "Event", "EventCandlesticks", "EventMetadata", "HistoricalCutoff",
-    "MarketCandlesticks", "Ohlc",
+    "MarketCandlesticks", "MultivariateCollection", "Ohlc",
     "PublicTrade", "Series", "SettlementSource",
 ]
 
@@ -309,4 +310,48 @@ class HistoricalCutoff(msgspec.Struct, frozen=True, kw_only=True):
             trades_created_ns=at("trades_created_ts"),
             orders_updated_ns=at("orders_updated_ts"),
             market_positions_last_updated_ns=parse_time_ns(d.get("market_positions_last_updated_ts")),
+        )
+
+
+class MultivariateCollection(msgspec.Struct, frozen=True, kw_only=True):
+    """A multivariate event collection: the events whose markets combine into combo markets.
+
+    ``associated_events`` keeps Kalshi's entries as sent (``ticker``, ``is_yes_only``, the size
+    bounds, ``active_quoters``); times in Unix ns.
+    """
+
+    collection_ticker: str
+    series_ticker: str
+    title: str
+    description: str
+    open_date_ns: int | None
+    close_date_ns: int | None
+    associated_event_tickers: list[str]
+    associated_events: list[dict[str, Any]]
+    is_ordered: bool
+    is_single_market_per_event: bool
+    is_all_yes: bool
+    size_min: int
+    size_max: int
+    functional_description: str
+    exchange_index: int
+
+    @classmethod
+    def from_json(cls, d: Any) -> MultivariateCollection:
+        return cls(
+            collection_ticker=str(required(d, "collection_ticker")),
+            series_ticker=str(required(d, "series_ticker")),
+            title=str(required(d, "title")),
+            description=str(required(d, "description")),
+            open_date_ns=parse_time_ns(str(required(d, "open_date"))),
+            close_date_ns=parse_time_ns(str(required(d, "close_date"))),
+            associated_event_tickers=[str(t) for t in required(d, "associated_event_tickers")],
+            associated_events=[dict(e) for e in required(d, "associated_events")],
+            is_ordered=bool(required(d, "is_ordered")),
+            is_single_market_per_event=bool(required(d, "is_single_market_per_event")),
+            is_all_yes=bool(required(d, "is_all_yes")),
+            size_min=convert(int, d, "size_min"),
+            size_max=convert(int, d, "size_max"),
+            functional_description=str(required(d, "functional_description")),
+            exchange_index=int(d.get("exchange_index") or 0),
         )

@@ -128,7 +128,8 @@ class RestClient:
     reads of :attr:`market_data` (:class:`~centbook.rest.marketdata.MarketData`): ``get_trades``,
     ``get_orderbooks``, ``get_market_candlesticks``, ``get_batch_candlesticks``,
     ``get_event_candlesticks``, ``get_events``, ``get_event``, ``get_event_metadata``,
-    ``get_series_list``, ``get_series``; and of :attr:`history`
+    ``get_series_list``, ``get_series``, ``get_multivariate_collections``,
+    ``get_multivariate_collection``; and of :attr:`history`
     (:class:`~centbook.rest.history.History`): ``get_historical_cutoff``,
     ``get_historical_markets``, ``get_historical_market``, ``get_historical_trades``,
     ``get_historical_fills``, ``get_historical_orders``, ``fills_since``, ``orders_since``; and
@@ -245,6 +246,8 @@ class RestClient:
         self.get_event_metadata = data.get_event_metadata
         self.get_series_list = data.get_series_list
         self.get_series = data.get_series
+        self.get_multivariate_collections = data.get_multivariate_collections
+        self.get_multivariate_collection = data.get_multivariate_collection
         #: The historical tier, and the fills and orders since a time across both tiers.
         self.history = history = History(self.transport.request, self.transport.pages, self.reads)
         self.get_historical_cutoff = history.get_historical_cutoff

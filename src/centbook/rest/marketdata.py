@@ -1,4 +1,5 @@
-"""The REST client's public market-data reads: the tape, candlesticks, books, events and series.
+"""The REST client's public market-data reads: the tape, candlesticks, books, events, series and
+multivariate event collections.
 
 :class:`MarketData` sends each ``GET`` through the transport and returns typed models
 (:mod:`centbook.protocol.marketdata`); list endpoints are async generators over every page.
@@ -15,6 +16,7 @@ from centbook.protocol.marketdata import (
     EventCandlesticks,
     EventMetadata,
     MarketCandlesticks,
+    MultivariateCollection,
     PublicTrade,
     Series,
 )
@@ -172,3 +174,26 @@ class MarketData:
         """Return one series, with its fee type and multiplier (``GET /series/{ticker}``)."""
         doc = await self._request("GET", f"/series/{series_ticker}", auth=False)
         return Series.from_json(doc.get("series"))
+
+    async def get_multivariate_collections(
+        self,
+        *,
+        status: str | None = None,
+        series_ticker: str | None = None,
+        associated_event_ticker: str | None = None,
+        limit: int = 200,
+    ) -> AsyncIterator[MultivariateCollection]:
+        """Iterate over multivariate event collections, every page (``status``: ``unopened``,
+        ``open`` or ``closed``)."""
+        params = {
+            "status": status, "series_ticker": series_ticker,
+            "associated_event_ticker": associated_event_ticker, "limit": limit,
+        }  # fmt: skip
+        path = "/multivariate_event_collections"
+        async for item in self._pages(path, "multivariate_contracts", params, auth=False):
+            yield MultivariateCollection.from_json(item)
+
+    async def get_multivariate_collection(self, collection_ticker: str) -> MultivariateCollection:
+        """Return one multivariate event collection."""
+        doc = await self._request("GET", f"/multivariate_event_collections/{collection_ticker}", auth=False)
+        return MultivariateCollection.from_json(doc.get("multivariate_contract"))

@@ -58,6 +58,8 @@ OPERATIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "get_event_metadata": (("GET", "/events/{event_ticker}/metadata"),),
     "get_series_list": (("GET", "/series"),),
     "get_series": (("GET", "/series/{series_ticker}"),),
+    "get_multivariate_collections": (("GET", "/multivariate_event_collections"),),
+    "get_multivariate_collection": (("GET", "/multivariate_event_collections/{collection_ticker}"),),
     # the historical tier
     "get_historical_cutoff": (("GET", "/historical/cutoff"),),
     "get_historical_markets": (("GET", "/historical/markets"),),
