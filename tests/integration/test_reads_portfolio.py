@@ -156,3 +156,27 @@ def test_schedule_announcements_fee_changes_and_incentives(arun: Any) -> None:
                 assert [p.paid_out async for p in me.get_incentive_programs(type="volume")] == [True]
 
     arun(body())
+
+
+def test_an_events_fee_override_is_what_its_fills_pay(arun: Any) -> None:
+    async def body() -> None:
+        config = default_config()
+        override = {"fee_type_override": "quadratic_with_maker_fees", "fee_multiplier_override": 0.035}
+        config["events"][0].update(override)
+        async with conforming_sim(config, seed=34, tier="unlimited") as sim:
+            other = sim.admin.add_user("other", tier="unlimited", funding={0: "5000", 2: "5000"})
+            async with (
+                _client(sim.rest_url, sim.api_key_id, sim.private_key_pem) as me,
+                _client(sim.rest_url, other.api_key_id, other.private_key_pem) as them,
+            ):
+                event = await me.get_event("KXDEMO-26DEC31")
+                assert (event.fee_type_override, event.fee_multiplier_override_ppm) == (
+                    "quadratic_with_maker_fees", 35_000,
+                )
+                await them.create_order(T, "ask", 5000, 100)
+                await me.create_order(T, "bid", 5000, 100, time_in_force="immediate_or_cancel")
+                # 0.035 x 1 x 0.5 x 0.5 = $0.00875 -> $0.0088 for the taker; the maker a quarter
+                assert [f.fee_cost_micro async for f in me.get_fills()] == [8_800]
+                assert [f.fee_cost_micro async for f in them.get_fills()] == [2_200]
+
+    arun(body())

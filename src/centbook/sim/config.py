@@ -168,6 +168,8 @@ def default_config() -> dict[str, Any]:
         an optional ``server`` dict overrides :data:`SERVER_DEFAULTS`; an optional
         ``historical`` dict sets ``cutoff_age_s``, how far Kalshi's historical cutoff trails the
         exchange clock (:mod:`centbook.sim.engine.history`).
+        Events may set ``fee_type_override`` and ``fee_multiplier_override``: their markets'
+        fills pay those instead of the series' fee type and multiplier.
         Markets may set ``strike_type`` with ``floor_strike`` and/or ``cap_strike`` (numbers in
         the underlying's units; ``between`` needs both, ``greater*`` the floor, ``less*`` the
         cap), ``functional_strike``, ``custom_strike`` and ``early_close_condition``.

@@ -174,7 +174,13 @@ class Exchange:
             bool(spec.get("mutually_exclusive", False)),
             series.category,
             str(spec.get("collateral_return_type", "")),
+            spec.get("fee_type_override"),
+            None if spec.get("fee_multiplier_override") is None else float(spec["fee_multiplier_override"]),
         )
+        if ev.fee_type_override not in (None, *FEE_TYPES):
+            raise ValueError(
+                f"event {ev.event_ticker!r}: fee_type_override must be one of {', '.join(FEE_TYPES)}"
+            )
         self.events[ev.event_ticker] = ev
         self.shards.setdefault(ev.exchange_index, {"exchange_active": True, "trading_active": True})
         self._bus.emit("lifecycle", {"event": ev, "event_type": "created"})

@@ -160,6 +160,9 @@ class Event:
     mutually_exclusive: bool
     category: str
     collateral_return_type: str = ""
+    # replace the series' fee type and multiplier for this event's markets when set
+    fee_type_override: str | None = None
+    fee_multiplier_override: float | None = None
 
 
 @dataclass(eq=False, slots=True)
@@ -422,6 +425,15 @@ class Market:
         levels = self.levels(side)
         prices = sorted(levels, reverse=(side == OrderSide.BID))
         return [(p, sum(o.remaining for o in levels[p])) for p in prices]
+
+    def fees(self) -> tuple[str, int]:
+        """Return the fee type and multiplier (ppm) this market's fills pay: its event's override
+        where set, else its series'."""
+        ev, series = self.event, self.series
+        fee_type = ev.fee_type_override or series.fee_type
+        if ev.fee_multiplier_override is None:
+            return fee_type, series.fee_ppm
+        return fee_type, round(ev.fee_multiplier_override * 1_000_000)
 
     def note_quote(self, ts_ns: int) -> None:
         """Record the top of the book at ``ts_ns`` if it changed since the last record."""

@@ -158,6 +158,8 @@ class MarketRoutes(RouteFamily):
             "strike_period": "",
             "settlement_sources": _SOURCES,
             "last_updated_ts": wire.iso_s(self.exchange.start_s),
+            "fee_type_override": ev.fee_type_override,
+            "fee_multiplier_override": ev.fee_multiplier_override,
         }
         if nested:
             now = self.exchange.clock.now_ns()
