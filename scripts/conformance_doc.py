@@ -44,7 +44,7 @@ response schema, and every request centbook's client sends against its request s
   the refusal status the page documents, because the sim does not simulate the feature (RFQs
   and quotes, block trades, API keys, FCM, live data, milestones, search, structured targets,
   deposits and withdrawals, subaccount netting, locks and cross-shard transfers, multivariate
-  market creation, forecast history, historical candlesticks and positions), or `refused 410`
+  market creation, forecast history, historical positions), or `refused 410`
   for the V1 order writes Kalshi retired. The multivariate reads are served as by an exchange
   listing no multivariate collection.
 - **client**: the `RestClient` methods that send the operation; `-` where the client has none

@@ -15,6 +15,7 @@ from conftest import KalshiTestClient
 from centbook.sim import default_config, run_sim
 
 T = "KXDEMO-26DEC31-T50"
+DAYS = "start_ts=0&end_ts=2000000000&period_interval=1440"  # every day candle up to 2033
 
 
 async def _judged_by_pages(c: KalshiTestClient, calls: list[tuple[str, Any, bool]]) -> list[Any]:
@@ -93,13 +94,16 @@ def test_historical_tier_conforms(arun1: Any, specs: Any) -> None:
                 ("/historical/cutoff", False),
                 ("/historical/markets", False),
                 (f"/historical/markets/{T}", False),
+                (f"/historical/markets/{T}/candlesticks?{DAYS}", False),
                 ("/historical/trades", False),
                 ("/historical/fills", True),
                 ("/historical/orders", True),
             ]
             answers = await _judged_by_pages(c, [(path, None, auth) for path, auth in calls])
             assert [m["ticker"] for m in answers[1]["markets"]] == [T]
-            assert len(answers[3]["trades"]) == 1 and len(answers[4]["fills"]) == 1
+            traded = [c["volume"] for c in answers[3]["candlesticks"] if c["volume"] != "0.00"]
+            assert traded == ["1.00"]
+            assert len(answers[4]["trades"]) == 1 and len(answers[5]["fills"]) == 1
             status, _ = await c.request("GET", "/historical/markets/KXDEMO-26DEC31-T60", auth=False)
             assert status == 404 and c.sources[-1] == "protocol"
 

@@ -301,6 +301,14 @@ def test_historical_tier_and_the_merged_streams(arun: Any) -> None:
                 assert settled.result == "yes" and settled.settlement_ts_ns is not None
                 with pytest.raises(centbook.ExchangeError, match="historical"):
                     await me.get_historical_market(T)
+                span = {"start_ts": t0 - 3600, "end_ts": t0 + 3600, "period_interval": 60}
+                archived_candles = await me.get_historical_market_candlesticks(T_CENTI, **span)
+                assert [(c.volume, c.price) for c in archived_candles.candlesticks if c.volume] == [
+                    (100, Ohlc(5000, 5000, 5000, 5000))
+                ]
+                # the same figures as the live read of the same market, under the other names
+                live_candles = await me.get_market_candlesticks("KXBTCD", T_CENTI, **span)
+                assert archived_candles == live_candles
                 assert [t.count async for t in me.get_trades(ticker=T)] == [150]
                 assert [t.count async for t in me.get_historical_trades(ticker=T)] == [100]
 

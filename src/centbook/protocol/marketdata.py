@@ -84,9 +84,9 @@ class Ohlc(msgspec.Struct, frozen=True, array_like=True):
     close_bp: int
 
     @classmethod
-    def from_json(cls, d: Any, name: str) -> Ohlc:
+    def from_json(cls, d: Any, name: str, suffix: str = "_dollars") -> Ohlc:
         dist = required(d, name)
-        values = [price_field(dist, f"{k}_dollars") for k in ("open", "low", "high", "close")]
+        values = [price_field(dist, f"{k}{suffix}") for k in ("open", "low", "high", "close")]
         return cls(*values)
 
 
@@ -108,18 +108,21 @@ class Candlestick(msgspec.Struct, frozen=True, kw_only=True):
     open_interest: int
 
     @classmethod
-    def from_json(cls, d: Any) -> Candlestick:
+    def from_json(cls, d: Any, historical: bool = False) -> Candlestick:
+        """Read a live ``MarketCandlestick`` or, with ``historical``, the historical tier's shape
+        (the same figures without the ``_dollars`` and ``_fp`` suffixes)."""
+        money, count = ("", "") if historical else ("_dollars", "_fp")
         price = d.get("price") or {}
-        traded = price.get("open_dollars") is not None
+        traded = price.get(f"open{money}") is not None
         return cls(
             end_period_ts=convert(int, d, "end_period_ts"),
-            yes_bid=Ohlc.from_json(d, "yes_bid"),
-            yes_ask=Ohlc.from_json(d, "yes_ask"),
-            price=Ohlc.from_json(d, "price") if traded else None,
-            mean_price_bp=price_field(price, "mean_dollars", True),
-            previous_price_bp=price_field(price, "previous_dollars", True),
-            volume=size_field(d, "volume_fp"),
-            open_interest=size_field(d, "open_interest_fp"),
+            yes_bid=Ohlc.from_json(d, "yes_bid", money),
+            yes_ask=Ohlc.from_json(d, "yes_ask", money),
+            price=Ohlc.from_json(d, "price", money) if traded else None,
+            mean_price_bp=price_field(price, f"mean{money}", True),
+            previous_price_bp=price_field(price, f"previous{money}", True),
+            volume=size_field(d, f"volume{count}"),
+            open_interest=size_field(d, f"open_interest{count}"),
         )
 
 

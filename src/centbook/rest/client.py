@@ -131,7 +131,8 @@ class RestClient:
     ``get_series_list``, ``get_series``, ``get_multivariate_collections``,
     ``get_multivariate_collection``; and of :attr:`history`
     (:class:`~centbook.rest.history.History`): ``get_historical_cutoff``,
-    ``get_historical_markets``, ``get_historical_market``, ``get_historical_trades``,
+    ``get_historical_markets``, ``get_historical_market``, ``get_historical_market_candlesticks``,
+    ``get_historical_trades``,
     ``get_historical_fills``, ``get_historical_orders``, ``fills_since``, ``orders_since``; and
     of :attr:`portfolio` (:class:`~centbook.rest.portfolio.Portfolio`): ``get_queue_position``,
     ``get_queue_positions``, ``get_total_resting_order_value``, ``get_subaccount_balances``,
@@ -254,6 +255,7 @@ class RestClient:
         self.get_historical_markets = history.get_historical_markets
         self.get_historical_market = history.get_historical_market
         self.get_historical_trades = history.get_historical_trades
+        self.get_historical_market_candlesticks = history.get_historical_market_candlesticks
         self.get_historical_fills = history.get_historical_fills
         self.get_historical_orders = history.get_historical_orders
         self.fills_since = history.fills_since

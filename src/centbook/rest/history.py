@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from centbook.protocol.marketdata import HistoricalCutoff, PublicTrade
+from centbook.protocol.marketdata import Candlestick, HistoricalCutoff, MarketCandlesticks, PublicTrade
 from centbook.protocol.markets import Market
 from centbook.protocol.orders import Order, PortfolioFill
+from centbook.rest.marketdata import CANDLE_PERIODS_MIN
 from centbook.rest.reads import Reads
 
 __all__ = ["History"]
@@ -67,6 +68,20 @@ class History:
         """Return one archived market (``GET /historical/markets/{ticker}``)."""
         doc = await self._request("GET", f"/historical/markets/{ticker}", auth=False)
         return Market.from_json(doc.get("market"))
+
+    async def get_historical_market_candlesticks(
+        self, ticker: str, *, start_ts: int, end_ts: int, period_interval: int
+    ) -> MarketCandlesticks:
+        """Return an archived market's candles ending in ``[start_ts, end_ts]`` (Unix seconds)."""
+        if period_interval not in CANDLE_PERIODS_MIN:
+            raise ValueError(f"period_interval must be 1, 60 or 1440 (minutes), got {period_interval!r}")
+        params = {"start_ts": start_ts, "end_ts": end_ts, "period_interval": period_interval}
+        path = f"/historical/markets/{ticker}/candlesticks"
+        doc = await self._request("GET", path, params=params, auth=False)
+        return MarketCandlesticks(
+            ticker=str(doc.get("ticker")),
+            candlesticks=[Candlestick.from_json(c, historical=True) for c in doc.get("candlesticks") or []],
+        )
 
     async def get_historical_trades(
         self, *, ticker: str | None = None, min_ts: int | None = None, max_ts: int | None = None,

@@ -64,6 +64,7 @@ OPERATIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "get_historical_cutoff": (("GET", "/historical/cutoff"),),
     "get_historical_markets": (("GET", "/historical/markets"),),
     "get_historical_market": (("GET", "/historical/markets/{ticker}"),),
+    "get_historical_market_candlesticks": (("GET", "/historical/markets/{ticker}/candlesticks"),),
     "get_historical_trades": (("GET", "/historical/trades"),),
     "get_historical_fills": (("GET", "/historical/fills"),),
     "get_historical_orders": (("GET", "/historical/orders"),),

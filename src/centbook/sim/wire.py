@@ -12,6 +12,7 @@ from centbook.sim.engine.candles import Candle
 
 __all__ = [
     "candle_json",
+    "historical_candle_json",
     "iso",
     "dollars4",
     "fill_json",
@@ -263,4 +264,19 @@ def candle_json(c: Candle) -> dict[str, Any]:
         "price": price,
         "volume_fp": format_size(c.volume),
         "open_interest_fp": format_size(c.open_interest),
+    }
+
+
+def historical_candle_json(c: Candle) -> dict[str, Any]:
+    """Return Kalshi's ``MarketCandlestickHistorical``: :func:`candle_json`'s figures under the
+    historical tier's names (no ``_dollars``/``_fp`` suffixes, no min or max)."""
+    live = candle_json(c)
+    price = live["price"]
+    return {
+        "end_period_ts": c.end_period_ts,
+        "yes_bid": {k.removesuffix("_dollars"): v for k, v in live["yes_bid"].items()},
+        "yes_ask": {k.removesuffix("_dollars"): v for k, v in live["yes_ask"].items()},
+        "price": {k: price[f"{k}_dollars"] for k in ("open", "low", "high", "close", "mean", "previous")},
+        "volume": live["volume_fp"],
+        "open_interest": live["open_interest_fp"],
     }

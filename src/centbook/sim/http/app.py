@@ -33,7 +33,7 @@ Choices where Kalshi's documents are silent (also listed in ``centbook.sim`` doc
   another shard cannot join. A group triggers when its rolling 15 s fills exceed the limit.
 * Subaccount transfers (``POST /portfolio/subaccounts/transfer``, 3.13 schema plus the sharding
   guide's ``exchange_index``) are simulated. Not simulated: intra-exchange (cross-shard) transfers,
-  RFQ/quotes, block trades, multivariate markets, historical candlesticks and positions and the
+  RFQ/quotes, block trades, multivariate markets, historical positions and the
   other operations :mod:`~centbook.sim.http.unsimulated` lists (answered with Kalshi's error
   envelope), ``Accept-Language``.
 
@@ -320,6 +320,7 @@ class SimServer:
         r.add_get(g + "/historical/cutoff", self.historical.cutoff)
         r.add_get(g + "/historical/markets", self.historical.markets)
         r.add_get(g + "/historical/markets/{ticker}", self.historical.market)
+        r.add_get(g + "/historical/markets/{ticker}/candlesticks", self.historical.market_candles)
         r.add_get(g + "/historical/trades", self.historical.trades)
         r.add_get(g + "/historical/fills", self.historical.fills)
         r.add_get(g + "/historical/orders", self.historical.orders)

@@ -1,4 +1,5 @@
-"""The sim's historical tier: the cutoff and the markets, trades, fills and orders behind it.
+"""The sim's historical tier: the cutoff and the markets (and their candlesticks), trades, fills and
+orders behind it.
 
 What :class:`~centbook.sim.engine.history.History` calls historical is served here and left out of
 the live reads (``/markets``, ``/markets/trades``, ``/portfolio/fills``, ``/portfolio/orders``).
@@ -12,7 +13,9 @@ from typing import Any
 from aiohttp import web
 
 from centbook.sim import wire
+from centbook.sim.engine.candles import candles as market_candles
 from centbook.sim.errors import bad_request, not_found
+from centbook.sim.http.candles import candle_query
 from centbook.sim.http.core import RouteFamily
 from centbook.sim.http.params import paginate, query_int
 
@@ -75,6 +78,21 @@ class HistoricalRoutes(RouteFamily):
         if not found:
             raise not_found(f"market {ticker!r} is not in the historical tier")
         return web.json_response({"market": wire.market_json(found[0], self.exchange.clock.now_ns())})
+
+    async def market_candles(self, request: web.Request) -> web.Response:
+        self.core.optional_user(request)
+        ticker = request.match_info["ticker"]
+        found = [m for m in self._markets() if m.ticker == ticker]
+        if not found:
+            raise not_found(f"market {ticker!r} is not in the historical tier")
+        start, end, period, _ = candle_query(request)
+        try:
+            candles = market_candles(found[0], start, end, period, self.exchange.clock.now_ns())
+        except ValueError as exc:
+            raise bad_request(str(exc)) from None
+        return web.json_response(
+            {"ticker": ticker, "candlesticks": [wire.historical_candle_json(c) for c in candles]}
+        )
 
     async def trades(self, request: web.Request) -> web.Response:
         self.core.optional_user(request)

@@ -60,7 +60,6 @@ UNSIMULATED: tuple[tuple[str, str, int], ...] = (
     ("GET", "/events/fee_changes", 400),
     ("GET", "/fcm/orders", 404),
     ("GET", "/fcm/positions", 404),
-    ("GET", "/historical/markets/{ticker}/candlesticks", 404),
     ("GET", "/historical/positions", 400),
     ("GET", "/live_data/batch", 404),
     ("GET", "/live_data/events/{event_ticker}", 404),
