@@ -71,27 +71,28 @@ class HistoricalRoutes(RouteFamily):
         now = self.exchange.clock.now_ns()
         return web.json_response({"markets": [wire.market_json(m, now) for m in page], "cursor": cursor})
 
-    async def market(self, request: web.Request) -> web.Response:
+    def _market(self, request: web.Request) -> Any:
+        """The archived market the path names (404 when it is not in the historical tier)."""
         self.core.optional_user(request)
         ticker = request.match_info["ticker"]
         found = [m for m in self._markets() if m.ticker == ticker]
         if not found:
             raise not_found(f"market {ticker!r} is not in the historical tier")
-        return web.json_response({"market": wire.market_json(found[0], self.exchange.clock.now_ns())})
+        return found[0]
+
+    async def market(self, request: web.Request) -> web.Response:
+        market = self._market(request)
+        return web.json_response({"market": wire.market_json(market, self.exchange.clock.now_ns())})
 
     async def market_candles(self, request: web.Request) -> web.Response:
-        self.core.optional_user(request)
-        ticker = request.match_info["ticker"]
-        found = [m for m in self._markets() if m.ticker == ticker]
-        if not found:
-            raise not_found(f"market {ticker!r} is not in the historical tier")
+        market = self._market(request)
         start, end, period, _ = candle_query(request)
         try:
-            candles = market_candles(found[0], start, end, period, self.exchange.clock.now_ns())
+            candles = market_candles(market, start, end, period, self.exchange.clock.now_ns())
         except ValueError as exc:
             raise bad_request(str(exc)) from None
         return web.json_response(
-            {"ticker": ticker, "candlesticks": [wire.historical_candle_json(c) for c in candles]}
+            {"ticker": market.ticker, "candlesticks": [wire.historical_candle_json(c) for c in candles]}
         )
 
     async def trades(self, request: web.Request) -> web.Response:
