@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -22,7 +23,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kalshi_requests  # noqa: E402
 import kalshi_schemas  # noqa: E402
+
+from centbook.rest.operations import OPERATIONS  # noqa: E402
+from centbook.sim import SimHandle, run_sim  # noqa: E402
 
 LOOPS = ["asyncio", "uvloop"]
 
@@ -184,3 +189,21 @@ def specs() -> kalshi_schemas.Schemas:
             "(clone shared/ beside the repository or set CENTBOOK_KALSHI_SPECS)"
         )
     return kalshi_schemas.schemas()
+
+
+@contextlib.asynccontextmanager
+async def conforming_sim(*args: Any, **kwargs: Any) -> AsyncIterator[SimHandle]:
+    """Run a sim (:func:`centbook.sim.run_sim`'s arguments) that records every REST request it
+    receives; on a clean exit, check each against its 3.28 request schema (``kalshi_requests``)
+    when the spec files are present."""
+    async with run_sim(*args, **kwargs) as sim:
+        sim.server.recorded = recorded = []
+        yield sim
+    # what the client sent must be in its operation table (docs/conformance.md is built from it)
+    tabled = [(m, kalshi_schemas.template_rx(t)) for ops in OPERATIONS.values() for m, t in ops]
+    for method, path, _query, _body in recorded:
+        known = any(m == method and rx.match(path) for m, rx in tabled)
+        assert known, f"{method} {path} is not in rest.operations.OPERATIONS"
+    if kalshi_schemas.available():
+        for method, path, query, body in recorded:
+            kalshi_requests.check(method, path, query, body)

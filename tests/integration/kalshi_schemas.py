@@ -21,7 +21,7 @@ page's ``components``. :func:`_classic_paths` turns the second shape into the fi
 of the module reads one shape.
 
 Parts: :func:`available`, the shape converters (:func:`_classic_paths`,
-:func:`_classic_response`, :func:`_classic_schema`), the OpenAPI-to-JSON-Schema helpers, the
+:func:`_classic_response`, :func:`classic_schema`), the OpenAPI-to-JSON-Schema helpers, the
 :class:`Schemas` tables and validator, :func:`schemas` (loaded once) and :func:`strict`.
 
 Spec files are read from ``<repo>/../shared/kalshi/`` (or ``$CENTBOOK_KALSHI_SPECS``).
@@ -76,13 +76,13 @@ def available() -> bool:
     return os.path.isdir(DOCS_DIR) and os.path.isfile(OPENAPI_313)
 
 
-def _openapi_to_jsonschema(node: Any) -> Any:
+def openapi_to_jsonschema(node: Any) -> Any:
     """Turn OpenAPI 3.0 ``nullable`` into JSON Schema and drop vendor keys."""
     if isinstance(node, list):
-        return [_openapi_to_jsonschema(n) for n in node]
+        return [openapi_to_jsonschema(n) for n in node]
     if not isinstance(node, dict):
         return node
-    out = {k: _openapi_to_jsonschema(v) for k, v in node.items() if not k.startswith("x-")}
+    out = {k: openapi_to_jsonschema(v) for k, v in node.items() if not k.startswith("x-")}
     if out.pop("nullable", False):
         if "type" in out and "$ref" not in out:
             out["type"] = [out["type"], "null"]
@@ -104,7 +104,7 @@ def _strip_removed(node: Any) -> Any:
     return out
 
 
-def _template_rx(template: str) -> re.Pattern[str]:
+def template_rx(template: str) -> re.Pattern[str]:
     return re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", template) + "$")
 
 
@@ -113,7 +113,7 @@ _SUBSCHEMA = ("items", "additionalProperties", "not")
 _SUBSCHEMAS = ("allOf", "anyOf", "oneOf")
 
 
-def _classic_schema(node: Any) -> Any:
+def classic_schema(node: Any) -> Any:
     """Turn a Mintlify resolved schema into an OpenAPI schema.
 
     ``requiredProperties`` becomes ``required``; a property marked ``required: true`` joins its
@@ -135,16 +135,16 @@ def _classic_schema(node: Any) -> Any:
         if key == "type" and value == "any":
             continue
         if key == "properties" and isinstance(value, dict):
-            out[key] = {name: _classic_schema(sub) for name, sub in value.items()}
+            out[key] = {name: classic_schema(sub) for name, sub in value.items()}
             required += [
                 name
                 for name, sub in value.items()
                 if isinstance(sub, dict) and sub.get("required") is True and name not in required
             ]
         elif key in _SUBSCHEMA:
-            out[key] = _classic_schema(value)
+            out[key] = classic_schema(value)
         elif key in _SUBSCHEMAS and isinstance(value, list):
-            out[key] = [_classic_schema(sub) for sub in value]
+            out[key] = [classic_schema(sub) for sub in value]
         else:
             out[key] = value
     if required:
@@ -164,7 +164,7 @@ def _classic_response(response: dict[str, Any]) -> dict[str, Any]:
     for content_type, media in response.items():
         media = media or {}
         description = description or media.get("description", "")
-        alternatives = [_classic_schema(s) for s in media.get("schemaArray") or ()]
+        alternatives = [classic_schema(s) for s in media.get("schemaArray") or ()]
         if len(alternatives) > 1:
             content[content_type] = {"schema": {"anyOf": alternatives}}
         elif alternatives:
@@ -227,7 +227,7 @@ class Schemas:
         doc: dict[str, Any], strip: bool
     ) -> list[tuple[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]]]:
         """Return ``((method, template), (responses, components))`` for each operation of ``doc``."""
-        components = _openapi_to_jsonschema(doc.get("components") or {})
+        components = openapi_to_jsonschema(doc.get("components") or {})
         if strip:
             components = _strip_removed(components)
         found = []
@@ -242,7 +242,7 @@ class Schemas:
     def _find(table: dict[Any, Any], method: str, path: str) -> tuple[str, Any] | None:
         best = None
         for (m, template), entry in table.items():
-            if m == method and _template_rx(template).match(path):
+            if m == method and template_rx(template).match(path):
                 literal = template.count("/") - template.count("{")
                 if best is None or literal > best[0]:
                     best = (literal, template, entry)
@@ -257,7 +257,7 @@ class Schemas:
         if "$ref" in resp:  # '#/components/responses/X'
             resp = components.get("responses", {}).get(resp["$ref"].rsplit("/", 1)[-1], {})
         schema = resp.get("content", {}).get("application/json", {}).get("schema")
-        return _openapi_to_jsonschema(schema) if schema is not None else None
+        return openapi_to_jsonschema(schema) if schema is not None else None
 
     def validate(self, method: str, path: str, status: int, body: Any) -> str:
         """Validate a response body; return which source judged it ('docs-3.28', 'protocol', '3.13', 'none').

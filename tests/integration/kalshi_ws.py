@@ -43,6 +43,7 @@ PAYLOADS = {
     "trade": "tradePayload",
     "fill": "fillPayload",
     "market_lifecycle_v2": "marketLifecycleV2Payload",
+    "event_lifecycle": "eventLifecyclePayload",
     "multivariate_market_lifecycle": "marketLifecycleV2Payload",
     "market_position": "marketPositionPayload",
     "order_group_updates": "orderGroupUpdatesPayload",

@@ -310,7 +310,21 @@ PUBLIC = {
         "Unsubscribed", "UserFill", "UserOrder", "UserOrderBody", "dec_hook", "decode",
         "decoder_stats",
     ],
+    "centbook.protocol.marketdata": [
+        "Candlestick", "Event", "EventCandlesticks", "EventMetadata", "HistoricalCutoff",
+        "MarketCandlesticks", "MultivariateCollection", "Ohlc",
+        "PublicTrade", "Series", "SettlementSource",
+    ],
+    "centbook.protocol.portfolio": [
+        "Announcement", "ExchangeSchedule", "IncentiveProgram", "QueuePosition",
+        "RestingOrderValue", "SeriesFeeChange", "SubaccountBalance",
+    ],
     "centbook.protocol.models": [
+        "Announcement", "ExchangeSchedule", "IncentiveProgram", "QueuePosition",
+        "RestingOrderValue", "SeriesFeeChange", "SubaccountBalance",
+        "Candlestick", "Event", "EventCandlesticks", "EventMetadata", "HistoricalCutoff",
+        "MarketCandlesticks", "MultivariateCollection", "Ohlc",
+        "PublicTrade", "Series", "SettlementSource",
         "AccountLimits", "AmendResult", "Balance", "BatchCancelItem", "BatchCreateItem",
         "CancelResult", "CreateOrderResult", "DecreaseResult", "EndpointCost",
         "EndpointCostList", "EventPosition", "ExchangeStatus", "Fill", "Market",
@@ -348,15 +362,27 @@ PUBLIC = {
     "centbook.rest.groups": [
         "OrderGroups",
     ],
+    "centbook.rest.history": [
+        "History",
+    ],
     "centbook.rest.lane": [
         "LaneError", "LaneLostError", "LaneNotSentError", "LaneResponse", "LaneWrite",
         "OrderLane",
+    ],
+    "centbook.rest.marketdata": [
+        "CANDLE_PERIODS_MIN", "MAX_BATCH_MARKETS", "MarketData",
+    ],
+    "centbook.rest.operations": [
+        "OPERATIONS",
     ],
     "centbook.rest.orders": [
         "Orders",
     ],
     "centbook.rest.outcome": [
         "Resolver", "WriteOutcome", "resolved_cancel", "result_from_order",
+    ],
+    "centbook.rest.portfolio": [
+        "Portfolio",
     ],
     "centbook.rest.presign": [
         "ORDERS_BATCH_PATH", "ORDERS_PATH", "Presigner",
@@ -398,6 +424,16 @@ PUBLIC = {
     "centbook.sim.engine.bus": [
         "DeltaHook", "EventBus", "IdSource",
     ],
+    "centbook.sim.engine.candles": [
+        "Candle", "MAX_CANDLES", "PERIODS_MIN", "candles", "latest_before",
+    ],
+    "centbook.sim.engine.history": [
+        "DEFAULT_CUTOFF_AGE_S", "History",
+    ],
+    "centbook.sim.engine.schedule": [
+        "FEE_TYPES", "FeeChange", "FeeSchedule", "MAINTENANCE_HOURS", "MAINTENANCE_WEEKDAY",
+        "eastern_offset_h", "maintenance_windows",
+    ],
     "centbook.sim.engine.exchange": [
         "Exchange",
     ],
@@ -417,7 +453,7 @@ PUBLIC = {
         "Account", "Clock", "EVENT_KINDS", "EngineEvent", "EngineFill", "Event", "Fill",
         "GROUP_WINDOW_NS", "KALSHI_UPDATE_REASONS", "MAX_BP", "MAX_SUBACCOUNT", "Market",
         "ONE_DOLLAR_PER_C100", "Order", "OrderGroup", "Position", "STATUS_FILTERS", "Series",
-        "Settlement", "Trade", "User",
+        "STRIKE_BOUNDS", "Settlement", "Trade", "User", "strike_bounds",
     ],
     "centbook.sim.errors": [
         "SimError", "bad_request", "invalid_order", "not_found",
@@ -437,6 +473,12 @@ PUBLIC = {
     "centbook.sim.http.app": [
         "API", "BodyError", "Fault", "ROUTE_FAMILIES", "SimServer", "WS_PATH",
     ],
+    "centbook.sim.http.calendar": [
+        "CalendarRoutes",
+    ],
+    "centbook.sim.http.candles": [
+        "CandleRoutes", "candle_query",
+    ],
     "centbook.sim.http.core": [
         "BodyError", "HttpCore", "RouteFamily", "TooManyRequests",
     ],
@@ -445,6 +487,9 @@ PUBLIC = {
     ],
     "centbook.sim.http.groups": [
         "GroupRoutes",
+    ],
+    "centbook.sim.http.historical": [
+        "HistoricalRoutes",
     ],
     "centbook.sim.http.markets": [
         "MarketRoutes",
@@ -473,8 +518,11 @@ PUBLIC = {
         "NOT_SIMULATED", "PRIVATE", "SEQUENCED", "StreamAdmin", "StreamHub", "Subscription",
         "UPDATABLE", "UPDATE_REASONS", "WS_PATH", "market_id",
     ],
+    "centbook.sim.http.unsimulated": [
+        "UNSIMULATED", "UnsimulatedRoutes",
+    ],
     "centbook.sim.wire": [
-        "dollars4", "event_positions_json", "fill_json", "iso", "iso_s", "market_json",
+        "candle_json", "dollars4", "event_positions_json", "fill_json", "iso", "iso_s", "market_json",
         "order_json", "orderbook_json", "position_json", "settlement_json", "trade_json",
     ],
     "centbook.sim.ws": [

@@ -68,8 +68,10 @@ def test_unknown_options_are_refused() -> None:
 # -- transport --------------------------------------------------------------------------------------
 def test_wire_helpers() -> None:
     assert encode_json({"a": 1, "b": "x"}) == b'{"a":1,"b":"x"}'
-    assert query({"a": None, "b": True, "c": 3}) == {"b": "true", "c": "3"}
-    assert lane_target("/p", {}) == "/p" and lane_target("/p", {"x": "1 2"}) == "/p?x=1+2"
+    assert query({"a": None, "b": True, "c": 3}) == [("b", "true"), ("c", "3")]
+    assert query({"t": ["A", "B"], "u": (None, 1)}) == [("t", "A"), ("t", "B"), ("u", "1")]
+    assert lane_target("/p", []) == "/p" and lane_target("/p", [("x", "1 2")]) == "/p?x=1+2"
+    assert lane_target("/p", [("t", "A"), ("t", "B")]) == "/p?t=A&t=B"
     for attempt in range(1, 8):
         assert 0.0 < backoff(attempt) <= 1.0
 

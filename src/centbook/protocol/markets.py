@@ -18,6 +18,7 @@ from centbook.fixed import parse_price_bp, parse_size
 from centbook.grid import PriceGrid
 from centbook.protocol.fields import (
     ProtocolError,
+    convert,
     money_field,
     optional_str,
     parse_time_ns,
@@ -34,7 +35,16 @@ __all__ = [
 
 # -- markets and exchange -------------------------------------------------------------------------
 class Market(msgspec.Struct, frozen=True, kw_only=True):
-    """A market's metadata: prices in bp, sizes in hundredths, its grid and its shard.
+    """A market's metadata (every field of Kalshi's 3.28 ``Market``) in centbook's units.
+
+    Prices in bp (``*_dollars`` -> ``*_bp``), sizes in hundredths (``*_fp``), money in
+    micro-dollars, times in Unix ns (``*_time`` -> ``*_time_ns``; None when absent).
+
+    The strike fields say what settles the market YES: ``strike_type`` (``greater``,
+    ``greater_or_equal``, ``less``, ``less_or_equal``, ``between``, ``functional``, ``custom``,
+    ``structured``; empty when Kalshi sends none), ``floor_strike`` and ``cap_strike`` in the
+    underlying's own units (numbers as Kalshi sends them, not prices), ``functional_strike`` and
+    ``custom_strike`` for the other kinds.
 
     ``settlement_bounds_type`` is ``default`` or ``floor``; ``settlement_floor_bp`` is the
     floor of a ``floor`` market (from ``settlement_floor_dollars``, exact), None when the answer
@@ -67,6 +77,35 @@ class Market(msgspec.Struct, frozen=True, kw_only=True):
     settlement_value_bp: int | None = None
     settlement_bounds_type: str = "default"
     settlement_floor_bp: int | None = None
+    subtitle: str = ""
+    yes_sub_title: str = ""
+    no_sub_title: str = ""
+    created_time_ns: int | None = None
+    updated_time_ns: int | None = None
+    expected_expiration_time_ns: int | None = None
+    expiration_time_ns: int | None = None
+    latest_expiration_time_ns: int | None = None
+    settlement_timer_seconds: int = 0
+    previous_yes_bid_bp: int | None = None
+    previous_yes_ask_bp: int | None = None
+    previous_price_bp: int | None = None
+    liquidity_micro: int = 0
+    settlement_ts_ns: int | None = None
+    expiration_value: str = ""
+    occurrence_time_ns: int | None = None
+    fee_waiver_expiration_time_ns: int | None = None
+    early_close_condition: str | None = None
+    strike_type: str = ""
+    floor_strike: float | None = None
+    cap_strike: float | None = None
+    functional_strike: str | None = None
+    custom_strike: dict[str, Any] | None = None
+    rules_primary: str = ""
+    rules_secondary: str = ""
+    mve_collection_ticker: str = ""
+    mve_selected_legs: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    primary_participant_key: str | None = None
+    is_provisional: bool = False
 
     def grid(self) -> PriceGrid:
         """Return the market's :class:`~centbook.grid.PriceGrid` (from ``price_ranges``)."""
@@ -104,6 +143,7 @@ class Market(msgspec.Struct, frozen=True, kw_only=True):
             settlement_value_bp=price_field(d, "settlement_value_dollars", True),
             settlement_bounds_type=_bounds_type(d),
             settlement_floor_bp=price_field(d, "settlement_floor_dollars", True),
+            **_market_details(d),
         )
 
     def floor_refuses(self, price_bp: int) -> bool:
@@ -117,6 +157,52 @@ class Market(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _BOUNDS_TYPES = ("default", "floor")
+_STRIKE_TYPES = (
+    "", "greater", "greater_or_equal", "less", "less_or_equal", "between", "functional", "custom",
+    "structured",
+)  # fmt: skip
+
+
+def _market_details(d: Any) -> dict[str, Any]:
+    """Return the descriptive fields of a ``Market`` (titles, times, strikes, rules)."""
+    strike_type = str(d.get("strike_type") or "")
+    if strike_type not in _STRIKE_TYPES:
+        raise ProtocolError(f"field 'strike_type': unknown value {strike_type!r}")
+    custom = d.get("custom_strike")
+    if custom is not None and not isinstance(custom, dict):
+        raise ProtocolError(f"field 'custom_strike': expected an object, got {custom!r}")
+    return {
+        "subtitle": str(d.get("subtitle") or ""),
+        "yes_sub_title": str(d.get("yes_sub_title") or ""),
+        "no_sub_title": str(d.get("no_sub_title") or ""),
+        **{f"{name}_ns": parse_time_ns(d.get(name)) for name in _MARKET_TIMES},
+        "occurrence_time_ns": parse_time_ns(d.get("occurrence_datetime")),
+        "settlement_ts_ns": parse_time_ns(d.get("settlement_ts")),
+        "settlement_timer_seconds": convert(int, d, "settlement_timer_seconds", True) or 0,
+        "previous_yes_bid_bp": price_field(d, "previous_yes_bid_dollars", True),
+        "previous_yes_ask_bp": price_field(d, "previous_yes_ask_dollars", True),
+        "previous_price_bp": price_field(d, "previous_price_dollars", True),
+        "liquidity_micro": money_field(d, "liquidity_dollars", True) or 0,
+        "expiration_value": str(d.get("expiration_value") or ""),
+        "early_close_condition": optional_str(d, "early_close_condition"),
+        "strike_type": strike_type,
+        "floor_strike": convert(float, d, "floor_strike", True),
+        "cap_strike": convert(float, d, "cap_strike", True),
+        "functional_strike": optional_str(d, "functional_strike"),
+        "custom_strike": custom,
+        "rules_primary": str(d.get("rules_primary") or ""),
+        "rules_secondary": str(d.get("rules_secondary") or ""),
+        "mve_collection_ticker": str(d.get("mve_collection_ticker") or ""),
+        "mve_selected_legs": [dict(leg) for leg in d.get("mve_selected_legs") or []],
+        "primary_participant_key": optional_str(d, "primary_participant_key"),
+        "is_provisional": bool(d.get("is_provisional", False)),
+    }
+
+
+_MARKET_TIMES = (
+    "created_time", "updated_time", "expected_expiration_time", "expiration_time",
+    "latest_expiration_time", "fee_waiver_expiration_time",
+)  # fmt: skip
 
 
 def _bounds_type(d: Any) -> str:

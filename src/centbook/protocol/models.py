@@ -13,10 +13,26 @@ The models live in two modules, re-exported here:
 - :mod:`~centbook.protocol.orders`: order writes, orders, fills, positions, settlements, order
   groups;
 - :mod:`~centbook.protocol.markets`: markets, the exchange's status, the account;
+- :mod:`~centbook.protocol.marketdata`: public trades, candlesticks, events, series;
+- :mod:`~centbook.protocol.portfolio`: queue positions, resting value, subaccount balances, the
+  exchange's schedule, announcements, fee changes and incentive programs;
 - :mod:`~centbook.protocol.fields`: :class:`ProtocolError` and the field parsers they share.
 """
 
 from centbook.protocol.fields import ProtocolError, parse_time_ns
+from centbook.protocol.marketdata import (
+    Candlestick,
+    Event,
+    EventCandlesticks,
+    EventMetadata,
+    HistoricalCutoff,
+    MarketCandlesticks,
+    MultivariateCollection,
+    Ohlc,
+    PublicTrade,
+    Series,
+    SettlementSource,
+)
 from centbook.protocol.markets import (
     AccountLimits,
     Balance,
@@ -43,8 +59,35 @@ from centbook.protocol.orders import (
     PortfolioFill,
     Settlement,
 )
+from centbook.protocol.portfolio import (
+    Announcement,
+    ExchangeSchedule,
+    IncentiveProgram,
+    QueuePosition,
+    RestingOrderValue,
+    SeriesFeeChange,
+    SubaccountBalance,
+)
 
 __all__ = [
+    "Announcement",
+    "ExchangeSchedule",
+    "IncentiveProgram",
+    "QueuePosition",
+    "RestingOrderValue",
+    "SeriesFeeChange",
+    "SubaccountBalance",
+    "Candlestick",
+    "Event",
+    "EventCandlesticks",
+    "EventMetadata",
+    "HistoricalCutoff",
+    "MarketCandlesticks",
+    "MultivariateCollection",
+    "Ohlc",
+    "PublicTrade",
+    "Series",
+    "SettlementSource",
     "AccountLimits",
     "AmendResult",
     "Balance",

@@ -5,6 +5,12 @@
 - :mod:`~centbook.rest.orders`: :class:`Orders`, creates (one or a batch), amends, decreases;
 - :mod:`~centbook.rest.cancels`: :class:`Cancels`, the cancels (one, a batch, all);
 - :mod:`~centbook.rest.reads`: :class:`Reads`, the read endpoints (``get_*``);
+- :mod:`~centbook.rest.marketdata`: :class:`MarketData`, the public market-data reads (the tape,
+  candlesticks, books, events, series);
+- :mod:`~centbook.rest.history`: :class:`History`, the historical tier and the fills and orders
+  since a time across both tiers;
+- :mod:`~centbook.rest.portfolio`: :class:`Portfolio`, queue positions, resting order value,
+  subaccounts, and the exchange's schedule and notices;
 - :mod:`~centbook.rest.groups`: :class:`OrderGroups`, the order-group endpoints;
 - :mod:`~centbook.rest.transport`: one request through the budget, retries, unknown outcomes;
 - :mod:`~centbook.rest.outcome`: the read-back resolution of unknown outcomes;

@@ -66,9 +66,12 @@ from centbook.rest.armed import ArmedWrite, Armer, StartedWrite, amend_template
 from centbook.rest.budget import RateBudget
 from centbook.rest.cancels import Cancels
 from centbook.rest.groups import OrderGroups
+from centbook.rest.history import History
 from centbook.rest.lane import LaneNotSentError, OrderLane
+from centbook.rest.marketdata import MarketData
 from centbook.rest.orders import Orders
 from centbook.rest.outcome import Resolver
+from centbook.rest.portfolio import Portfolio
 from centbook.rest.presign import Presigner
 from centbook.rest.reads import Reads
 from centbook.rest.settings import RestSettings, check_base_url
@@ -121,7 +124,20 @@ class RestClient:
     held here as they are (their docstrings are there): ``create_order``, ``amend_order``,
     ``decrease_order``, ``batch_create_orders``, ``market_shard``, ``remember_market``,
     ``forget_order``; ``cancel_order``, ``batch_cancel_orders``, ``cancel_all_orders``;
-    ``start_amend``, ``arm_amend``, ``arm_cancel``, ``armed_sent``, ``disarm``.
+    ``start_amend``, ``arm_amend``, ``arm_cancel``, ``armed_sent``, ``disarm``. So are the
+    reads of :attr:`market_data` (:class:`~centbook.rest.marketdata.MarketData`): ``get_trades``,
+    ``get_orderbooks``, ``get_market_candlesticks``, ``get_batch_candlesticks``,
+    ``get_event_candlesticks``, ``get_events``, ``get_event``, ``get_event_metadata``,
+    ``get_series_list``, ``get_series``, ``get_multivariate_collections``,
+    ``get_multivariate_collection``; and of :attr:`history`
+    (:class:`~centbook.rest.history.History`): ``get_historical_cutoff``,
+    ``get_historical_markets``, ``get_historical_market``, ``get_historical_market_candlesticks``,
+    ``get_historical_trades``,
+    ``get_historical_fills``, ``get_historical_orders``, ``fills_since``, ``orders_since``; and
+    of :attr:`portfolio` (:class:`~centbook.rest.portfolio.Portfolio`): ``get_queue_position``,
+    ``get_queue_positions``, ``get_total_resting_order_value``, ``get_subaccount_balances``,
+    ``create_subaccount``, ``transfer_between_subaccounts``, ``get_exchange_schedule``,
+    ``get_exchange_announcements``, ``get_series_fee_changes``, ``get_incentive_programs``.
 
     Parameters
     ----------
@@ -217,6 +233,43 @@ class RestClient:
         self.arm_cancel = armer.arm_cancel
         self.armed_sent = armer.armed_sent
         self.disarm = armer.disarm
+        #: The public market-data reads: the tape, candlesticks, books, events, series.
+        self.market_data = data = MarketData(self.transport.request, self.transport.pages, self._markets)
+        self.get_trades = data.get_trades
+        self.get_orderbooks = data.get_orderbooks
+        self.get_market_candlesticks = data.get_market_candlesticks
+        self.get_batch_candlesticks = data.get_batch_candlesticks
+        self.get_event_candlesticks = data.get_event_candlesticks
+        self.get_events = data.get_events
+        self.get_event = data.get_event
+        self.get_event_metadata = data.get_event_metadata
+        self.get_series_list = data.get_series_list
+        self.get_series = data.get_series
+        self.get_multivariate_collections = data.get_multivariate_collections
+        self.get_multivariate_collection = data.get_multivariate_collection
+        #: The historical tier, and the fills and orders since a time across both tiers.
+        self.history = history = History(self.transport.request, self.transport.pages, self.reads)
+        self.get_historical_cutoff = history.get_historical_cutoff
+        self.get_historical_markets = history.get_historical_markets
+        self.get_historical_market = history.get_historical_market
+        self.get_historical_trades = history.get_historical_trades
+        self.get_historical_market_candlesticks = history.get_historical_market_candlesticks
+        self.get_historical_fills = history.get_historical_fills
+        self.get_historical_orders = history.get_historical_orders
+        self.fills_since = history.fills_since
+        self.orders_since = history.orders_since
+        #: Queue positions, resting value, subaccounts; the exchange's schedule and notices.
+        self.portfolio = extras = Portfolio(self.transport.request, self.transport.pages)
+        self.get_queue_position = extras.get_queue_position
+        self.get_queue_positions = extras.get_queue_positions
+        self.get_total_resting_order_value = extras.get_total_resting_order_value
+        self.get_subaccount_balances = extras.get_subaccount_balances
+        self.create_subaccount = extras.create_subaccount
+        self.transfer_between_subaccounts = extras.transfer_between_subaccounts
+        self.get_exchange_schedule = extras.get_exchange_schedule
+        self.get_exchange_announcements = extras.get_exchange_announcements
+        self.get_series_fee_changes = extras.get_series_fee_changes
+        self.get_incentive_programs = extras.get_incentive_programs
 
     #: An amend's JSON body split where the price and the count go
     #: (:func:`~centbook.rest.armed.amend_template`).

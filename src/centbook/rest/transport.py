@@ -47,17 +47,20 @@ encode_json = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
 
 
-def query(params: dict[str, Any] | None) -> dict[str, str]:
-    """Query parameters as Kalshi reads them: None dropped, booleans lower-case."""
-    q: dict[str, str] = {}
-    if params:
-        for k, v in params.items():
-            if v is not None:
-                q[k] = str(v).lower() if isinstance(v, bool) else str(v)
+def query(params: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """Query parameters as Kalshi reads them: None dropped, booleans lower-case, a list repeated.
+
+    A list value is sent as the parameter repeated (OpenAPI's ``style: form, explode: true``).
+    """
+    q: list[tuple[str, str]] = []
+    for k, v in (params or {}).items():
+        for item in v if isinstance(v, list | tuple) else (v,):
+            if item is not None:
+                q.append((k, str(item).lower() if isinstance(item, bool) else str(item)))
     return q
 
 
-def lane_target(full_path: str, q: dict[str, str]) -> str:
+def lane_target(full_path: str, q: list[tuple[str, str]]) -> str:
     """The request target the order lane writes: the path and its query."""
     return f"{full_path}?{urlencode(q)}" if q else full_path
 
@@ -225,8 +228,8 @@ class Transport:
                     continue
             raise error_for(status, raw, method, full_path)
 
-    async def _via_aiohttp(self, method: str, sub_path: str, q: dict[str, str], headers: dict[str, str],
-                           data: bytes | None) -> tuple[bytes, int]:
+    async def _via_aiohttp(self, method: str, sub_path: str, q: list[tuple[str, str]],
+                           headers: dict[str, str], data: bytes | None) -> tuple[bytes, int]:
         """One attempt on the aiohttp session: the answer's body and status."""
         assert self.session is not None
         request = self.session.request(method, self.base_url + sub_path, params=q, data=data, headers=headers)
@@ -307,16 +310,20 @@ class Transport:
         )
 
     async def pages(
-        self, sub_path: str, key: str, params: dict[str, Any], auth: bool = True
+        self, sub_path: str, key: str, params: dict[str, Any], auth: bool = True, cursor_key: str = "cursor"
     ) -> AsyncIterator[Any]:
-        """Yield the items of every page of a cursor-paginated list (empty/null cursor ends)."""
+        """Yield the items of every page of a cursor-paginated list (empty/null cursor ends).
+
+        ``cursor_key`` names the answer's field holding the next cursor (``next_cursor`` in a few
+        lists); the request always sends it back as ``cursor``.
+        """
         params = dict(params)
         seen: set[str] = set()
         while True:
             doc = await self.request("GET", sub_path, params=params, auth=auth)
             for item in doc.get(key) or []:
                 yield item
-            cursor = doc.get("cursor")
+            cursor = doc.get(cursor_key)
             if not cursor:
                 return
             if cursor in seen:

@@ -151,6 +151,20 @@ class Admin:
         self.exchange.clock.shift(seconds)
         self.server.log_fault("clock_shifted", shift_s=seconds)
 
+    def create_event(self, spec: dict[str, Any]) -> None:
+        """List a new event (a config ``events`` entry); ``event_lifecycle`` announces it."""
+        self.exchange.add_event(spec)
+
+    def create_market(self, spec: dict[str, Any]) -> None:
+        """List a new market (a config ``markets`` entry, its offsets from now), opened when due;
+        ``market_lifecycle_v2`` announces it (``created``)."""
+        self.exchange.add_market(spec)
+        self.exchange.tick()
+
+    def update_market_metadata(self, ticker: str, **fields: Any) -> None:
+        """Change a market's titles or strikes (``metadata_updated``)."""
+        self.exchange.update_market_metadata(ticker, **fields)
+
     def close_market(self, ticker: str) -> None:
         """Close a market now (resting orders cancelled)."""
         self.exchange.close_market(ticker)

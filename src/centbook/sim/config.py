@@ -108,6 +108,8 @@ _DEFAULT: dict[str, Any] = {
             "price_level_structure": "linear_cent",
             "yes_sub_title": "Above 50",
             "no_sub_title": "50 or below",
+            "strike_type": "greater",
+            "floor_strike": 50,
         },
         {
             "ticker": "KXDEMO-26DEC31-T60",
@@ -115,6 +117,8 @@ _DEFAULT: dict[str, Any] = {
             "price_level_structure": "deci_cent",
             "yes_sub_title": "Above 60",
             "no_sub_title": "60 or below",
+            "strike_type": "greater",
+            "floor_strike": 60,
         },
         {
             "ticker": "KXDEMO-26DEC31-T70",
@@ -122,6 +126,8 @@ _DEFAULT: dict[str, Any] = {
             "price_level_structure": "tapered_deci_cent",
             "yes_sub_title": "Above 70",
             "no_sub_title": "70 or below",
+            "strike_type": "greater",
+            "floor_strike": 70,
         },
         {
             "ticker": "KXBTCD-26DEC3117-T100000",
@@ -129,6 +135,8 @@ _DEFAULT: dict[str, Any] = {
             "price_level_structure": "center_centi_edge_centi_cent",
             "yes_sub_title": "$100,000 or above",
             "no_sub_title": "Below $100,000",
+            "strike_type": "greater_or_equal",
+            "floor_strike": 100000,
         },
         {
             "ticker": "KXBTCD-26DEC3117-T110000",
@@ -136,6 +144,8 @@ _DEFAULT: dict[str, Any] = {
             "price_level_structure": "linear_cent",
             "yes_sub_title": "$110,000 or above",
             "no_sub_title": "Below $110,000",
+            "strike_type": "greater_or_equal",
+            "floor_strike": 110000,
         },
     ],
     # Users; the first one gets the generated key when no --api-key is given.
@@ -155,7 +165,14 @@ def default_config() -> dict[str, Any]:
     -------
     dict
         Keys ``series``, ``events``, ``markets``, ``users``, ``market_defaults``, ``auth``;
-        an optional ``server`` dict overrides :data:`SERVER_DEFAULTS`.
+        an optional ``server`` dict overrides :data:`SERVER_DEFAULTS`; an optional
+        ``historical`` dict sets ``cutoff_age_s``, how far Kalshi's historical cutoff trails the
+        exchange clock (:mod:`centbook.sim.engine.history`).
+        Events may set ``fee_type_override`` and ``fee_multiplier_override``: their markets'
+        fills pay those instead of the series' fee type and multiplier.
+        Markets may set ``strike_type`` with ``floor_strike`` and/or ``cap_strike`` (numbers in
+        the underlying's units; ``between`` needs both, ``greater*`` the floor, ``less*`` the
+        cap), ``functional_strike``, ``custom_strike`` and ``early_close_condition``.
         Markets may set ``price_ranges`` directly or name a ``price_level_structure`` from
         :data:`PRICE_STRUCTURES`; ``open_offset_s``/``close_offset_s`` (seconds from start) or
         absolute ``open_ts``/``close_ts`` (Unix seconds) schedule them.

@@ -8,8 +8,11 @@ from typing import Any
 from centbook.book import OrderSide
 from centbook.fixed import format_money, format_price, format_size
 from centbook.sim.engine import MAX_BP, EngineFill, Exchange, Market, Order, Position, Settlement, Trade
+from centbook.sim.engine.candles import Candle
 
 __all__ = [
+    "candle_json",
+    "historical_candle_json",
     "iso",
     "dollars4",
     "fill_json",
@@ -43,11 +46,13 @@ def dollars4(micro: int) -> str:
     return f"{sign}{micro // 10000}.{micro % 10000:04d}"
 
 
-def market_json(m: Market) -> dict[str, Any]:
+def market_json(m: Market, now_ns: int) -> dict[str, Any]:
+    """Return Kalshi's ``Market`` for ``m`` as of exchange time ``now_ns`` (its 24-hour figures)."""
     bid, ask = m.best_bid(), m.best_ask()
     yes_bid = bid if bid is not None else 0
     yes_ask = ask if ask is not None else MAX_BP
     last = m.last_price_bp if m.last_price_bp is not None else 0
+    prev_bid, prev_ask, prev_price, volume_24h = m.day_before(now_ns)
     out: dict[str, Any] = {
         "ticker": m.ticker,
         "event_ticker": m.event.event_ticker,
@@ -72,19 +77,19 @@ def market_json(m: Market) -> dict[str, Any]:
         "yes_bid_size_fp": format_size(m.level_size(OrderSide.BID, bid) if bid is not None else 0),
         "yes_ask_size_fp": format_size(m.level_size(OrderSide.ASK, ask) if ask is not None else 0),
         "last_price_dollars": format_price(last),
-        "previous_yes_bid_dollars": "0.0000",
-        "previous_yes_ask_dollars": "1.0000",
-        "previous_price_dollars": "0.0000",
+        "previous_yes_bid_dollars": format_price(prev_bid if prev_bid is not None else 0),
+        "previous_yes_ask_dollars": format_price(prev_ask if prev_ask is not None else MAX_BP),
+        "previous_price_dollars": format_price(prev_price if prev_price is not None else 0),
         "volume_fp": format_size(m.volume),
-        "volume_24h_fp": format_size(m.volume),
+        "volume_24h_fp": format_size(volume_24h),
         "open_interest_fp": format_size(m.open_interest),
         "liquidity_dollars": "0.0000",
         "result": m.result,
         "can_close_early": m.can_close_early,
-        "expiration_value": "",
+        "expiration_value": m.expiration_value,
         "rules_primary": m.rules_primary,
         "rules_secondary": "Simulated market of centbook's embedded exchange.",
-        "strike_type": "custom",
+        "strike_type": m.strike_type,
         "price_level_structure": m.price_level_structure,
         "price_ranges": m.price_ranges,
         "exchange_index": m.exchange_index,
@@ -92,6 +97,12 @@ def market_json(m: Market) -> dict[str, Any]:
         # on Kalshi yet, the sim simulates them (Exchange.set_settlement_floor)
         "settlement_bounds_type": m.settlement_bounds_type,
     }
+    optional = (
+        ("floor_strike", m.floor_strike), ("cap_strike", m.cap_strike),
+        ("functional_strike", m.functional_strike), ("custom_strike", m.custom_strike),
+        ("early_close_condition", m.early_close_condition),
+    )  # fmt: skip
+    out.update((name, value) for name, value in optional if value is not None)
     if m.settlement_bounds_type == "floor":
         out["settlement_floor_dollars"] = format_price(m.floor_bp)
     if m.settlement_value_bp is not None:
@@ -231,4 +242,41 @@ def settlement_json(s: Settlement) -> dict[str, Any]:
         "settled_time": iso(s.ts_ns),
         "fee_cost": dollars4(s.fee_micro),
         "value": s.yes_payout_bp // 100,  # cents one YES contract paid (value minus floor)
+    }
+
+
+def candle_json(c: Candle) -> dict[str, Any]:
+    """Return Kalshi's ``MarketCandlestick``; traded prices are null in a period without a trade.
+
+    ``min_dollars`` and ``max_dollars`` (the lowest and highest close of any market in the
+    period) are the market's own close: one market's candle has one close.
+    """
+    names = ("open_dollars", "low_dollars", "high_dollars", "close_dollars")
+    price: dict[str, Any] = dict.fromkeys((*names, "mean_dollars", "min_dollars", "max_dollars"))
+    if c.price is not None:
+        price.update(zip((*names, "mean_dollars"), map(format_price, c.price), strict=True))
+        price["min_dollars"] = price["max_dollars"] = price["close_dollars"]
+    price["previous_dollars"] = None if c.previous_bp is None else format_price(c.previous_bp)
+    return {
+        "end_period_ts": c.end_period_ts,
+        "yes_bid": dict(zip(names, map(format_price, c.yes_bid), strict=True)),
+        "yes_ask": dict(zip(names, map(format_price, c.yes_ask), strict=True)),
+        "price": price,
+        "volume_fp": format_size(c.volume),
+        "open_interest_fp": format_size(c.open_interest),
+    }
+
+
+def historical_candle_json(c: Candle) -> dict[str, Any]:
+    """Return Kalshi's ``MarketCandlestickHistorical``: :func:`candle_json`'s figures under the
+    historical tier's names (no ``_dollars``/``_fp`` suffixes, no min or max)."""
+    live = candle_json(c)
+    price = live["price"]
+    return {
+        "end_period_ts": c.end_period_ts,
+        "yes_bid": {k.removesuffix("_dollars"): v for k, v in live["yes_bid"].items()},
+        "yes_ask": {k.removesuffix("_dollars"): v for k, v in live["yes_ask"].items()},
+        "price": {k: price[f"{k}_dollars"] for k in ("open", "low", "high", "close", "mean", "previous")},
+        "volume": live["volume_fp"],
+        "open_interest": live["open_interest_fp"],
     }

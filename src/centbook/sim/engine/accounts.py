@@ -184,13 +184,13 @@ class Ledger:
     # -- fees and collateral ------------------------------------------------------------------------
     def trade_fee_micro(self, market: Market, price_bp: int, size: int, is_taker: bool) -> int:
         """Return the trade fee of one fill, rounded up to $0.0001 (see the module notes)."""
-        series = market.series
-        if series.fee_type == "flat":
-            raw = series.fee_ppm * size * MAX_BP * MAX_BP // 4  # mult * C / 4, same scale as below
+        fee_type, fee_ppm = market.fees()
+        if fee_type == "flat":
+            raw = fee_ppm * size * MAX_BP * MAX_BP // 4  # mult * C / 4, same scale as below
         else:
-            raw = series.fee_ppm * size * price_bp * (MAX_BP - price_bp)
+            raw = fee_ppm * size * price_bp * (MAX_BP - price_bp)
             if not is_taker:
-                if series.fee_type != "quadratic_with_maker_fees":
+                if fee_type != "quadratic_with_maker_fees":
                     return 0
                 raw //= 4
         # raw / 1e10 micro-dollars; round up to 100 micro ($0.0001)
@@ -202,7 +202,7 @@ class Ledger:
         # buying YES releases the floor at once (settlement_bounds): it costs price - floor
         cost_bp = price_bp - market.floor_bp if side == _BID else MAX_BP - price_bp
         # the largest fee of ``size`` at any price (P(1-P) <= 1/4) plus rounding slack
-        return cost_bp * size + market.series.fee_ppm * size // 400 + 200
+        return cost_bp * size + market.fees()[1] * size // 400 + 200
 
     def set_reserve(self, order: Order, market: Market) -> None:
         """Bring an order's reserve (and its account's) to what its resting size needs."""

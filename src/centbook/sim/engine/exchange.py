@@ -30,6 +30,7 @@ from centbook.sim.config import default_config
 from centbook.sim.engine.accounts import Ledger
 from centbook.sim.engine.bus import DeltaHook, EventBus, IdSource
 from centbook.sim.engine.groups import OrderGroups
+from centbook.sim.engine.history import DEFAULT_CUTOFF_AGE_S, History
 from centbook.sim.engine.lifecycle import Lifecycle
 from centbook.sim.engine.matching import Matcher
 from centbook.sim.engine.orders import OrderDesk
@@ -46,7 +47,9 @@ from centbook.sim.engine.records import (
     Position,
     Series,
     User,
+    strike_bounds,
 )
+from centbook.sim.engine.schedule import FEE_TYPES, FeeSchedule
 
 __all__ = ["Exchange"]
 
@@ -117,6 +120,10 @@ class Exchange:
             self._groups,
         )
         self.start_s = self.clock.now_ns() // 1_000_000_000
+        #: the live/historical split of the reads
+        self.history = History(
+            self.clock, self.config.get("historical", {}).get("cutoff_age_s", DEFAULT_CUTOFF_AGE_S)
+        )
         self._load(self.config)
         self._ledger.touch()
 
@@ -125,7 +132,7 @@ class Exchange:
         for s in config.get("series", []):
             mult = float(s.get("fee_multiplier", 0.07))
             fee_type = s.get("fee_type", "quadratic")
-            if fee_type not in ("quadratic", "quadratic_with_maker_fees", "flat"):
+            if fee_type not in FEE_TYPES:
                 raise ValueError(f"series {s['ticker']}: unknown fee_type {fee_type!r}")
             self.series[s["ticker"]] = Series(
                 s["ticker"],
@@ -137,33 +144,102 @@ class Exchange:
                 round(mult * 1_000_000),
             )
         for e in config.get("events", []):
-            series = self.series[e["series_ticker"]]
-            ev = Event(
-                e["event_ticker"],
-                e["series_ticker"],
-                e.get("title", e["event_ticker"]),
-                e.get("sub_title", ""),
-                int(e.get("exchange_index", 0)),
-                bool(e.get("mutually_exclusive", False)),
-                series.category,
-                str(e.get("collateral_return_type", "")),
-            )
-            self.events[ev.event_ticker] = ev
-            self.shards.setdefault(ev.exchange_index, {"exchange_active": True, "trading_active": True})
-        defaults = config.get("market_defaults", {})
-        defaults = {"open_offset_s": -60, "close_offset_s": 86400, "settlement_timer_seconds": 60, **defaults}
+            self.add_event(e)
         for m in config.get("markets", []):
-            ev = self.events[m["event_ticker"]]
-            market = Market(m, ev, self.series[ev.series_ticker], self.start_s, defaults)
-            self.markets[market.ticker] = market
-            self.shards.setdefault(market.exchange_index, {"exchange_active": True, "trading_active": True})
+            self.add_market(m, self.start_s)
         for index in range(4):  # Kalshi's shards: 0 default, 1 exotics, 2 crypto, 3 tennis/baseball
             self.shards.setdefault(index, {"exchange_active": True, "trading_active": True})
+        #: the configured series fee changes, applied by :meth:`tick` when due
+        self.fee_schedule = FeeSchedule(config.get("fee_changes", []), self.series)
         self.tick()
         for u in config.get("users", []):
             self.add_user(u.get("name", "user"), tier=u.get("tier", "basic"), funding=u.get("funding", {}))
 
     # -- money totals (kept by the ledger) ----------------------------------------------------------
+    def add_event(self, spec: dict[str, Any]) -> Event:
+        """List a new event (a config ``events`` entry) and announce it (``event_lifecycle``)."""
+        if spec["event_ticker"] in self.events:
+            raise ValueError(f"event {spec['event_ticker']!r} exists already")
+        series = self.series.get(spec.get("series_ticker", ""))
+        if series is None:
+            raise ValueError(
+                f"event {spec['event_ticker']!r}: unknown series_ticker {spec.get('series_ticker')!r}"
+            )
+        ev = Event(
+            spec["event_ticker"],
+            series.ticker,
+            spec.get("title", spec["event_ticker"]),
+            spec.get("sub_title", ""),
+            int(spec.get("exchange_index", 0)),
+            bool(spec.get("mutually_exclusive", False)),
+            series.category,
+            str(spec.get("collateral_return_type", "")),
+            spec.get("fee_type_override"),
+            None if spec.get("fee_multiplier_override") is None else float(spec["fee_multiplier_override"]),
+        )
+        if ev.fee_type_override not in (None, *FEE_TYPES):
+            raise ValueError(
+                f"event {ev.event_ticker!r}: fee_type_override must be one of {', '.join(FEE_TYPES)}"
+            )
+        self.events[ev.event_ticker] = ev
+        self.shards.setdefault(ev.exchange_index, {"exchange_active": True, "trading_active": True})
+        self._bus.emit("lifecycle", {"event": ev, "event_type": "created"})
+        return ev
+
+    def add_market(self, spec: dict[str, Any], start_s: int | None = None) -> Market:
+        """List a new market (a config ``markets`` entry) and announce it (``created``).
+
+        ``start_s`` is what its open and close offsets count from (now by default); it opens
+        and closes on the next :meth:`tick` when its times say so.
+        """
+        if spec["ticker"] in self.markets:
+            raise ValueError(f"market {spec['ticker']!r} exists already")
+        ev = self.events.get(spec.get("event_ticker", ""))
+        if ev is None:
+            raise ValueError(f"market {spec['ticker']!r}: unknown event_ticker {spec.get('event_ticker')!r}")
+        defaults = {
+            "open_offset_s": -60, "close_offset_s": 86400, "settlement_timer_seconds": 60,
+            **self.config.get("market_defaults", {}),
+        }  # fmt: skip
+        now_s = self.clock.now_ns() // 1_000_000_000
+        start = now_s if start_s is None else start_s
+        market = Market(spec, ev, self.series[ev.series_ticker], start, defaults)
+        self.markets[market.ticker] = market
+        self.shards.setdefault(market.exchange_index, {"exchange_active": True, "trading_active": True})
+        self._bus.emit(
+            "lifecycle", {"ticker": market.ticker, "event_type": "created", "status": market.status}
+        )
+        return market
+
+    #: the market fields :meth:`update_market_metadata` changes (Kalshi's ``metadata_updated``)
+    METADATA_FIELDS = (
+        "yes_sub_title", "no_sub_title", "strike_type", "floor_strike", "cap_strike", "custom_strike",
+    )
+
+    def update_market_metadata(self, ticker: str, **fields: Any) -> None:
+        """Change a market's titles or strikes and announce it (``metadata_updated``).
+
+        Raises
+        ------
+        ValueError
+            On a field not in :attr:`METADATA_FIELDS` or strikes its strike type refuses.
+        """
+        market = self.market(ticker)
+        unknown = set(fields) - set(self.METADATA_FIELDS)
+        if unknown:
+            raise ValueError(f"market metadata has no field(s) {sorted(unknown)}; use {self.METADATA_FIELDS}")
+        strikes = {k: getattr(market, k) for k in ("strike_type", "floor_strike", "cap_strike")}
+        market.strike_type, market.floor_strike, market.cap_strike = strike_bounds(
+            ticker, {**strikes, **{k: v for k, v in fields.items() if k in strikes}}
+        )
+        for name in ("yes_sub_title", "no_sub_title", "custom_strike"):
+            if name in fields:
+                setattr(market, name, fields[name])
+        market.updated_ns = self.clock.now_ns()
+        self._bus.emit(
+            "lifecycle", {"ticker": ticker, "event_type": "metadata_updated", "status": market.status}
+        )
+
     @property
     def fees_collected_micro(self) -> int:
         """Every fee charged so far, net of rebates."""
@@ -285,6 +361,7 @@ class Exchange:
     def tick(self) -> None:
         """Advance scheduled state: open and close markets, expire orders. Called periodically."""
         now_s = self.clock.now_ns() // 1_000_000_000
+        self.fee_schedule.apply_due(now_s)
         self._lifecycle.advance(now_s)
         self._desk.expire(now_s)
 

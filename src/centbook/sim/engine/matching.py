@@ -117,6 +117,7 @@ class Matcher:
         book = market.bids if order.side == _BID else market.asks
         book.setdefault(order.price_bp, []).append(order)
         self.ledger.set_reserve(order, market)
+        market.note_quote(self.clock.now_ns())
         self.bus.emit_delta(market, order, order.remaining, order)
 
     def unrest(self, market: Market, order: Order, size: int) -> None:
@@ -129,6 +130,7 @@ class Matcher:
                 queue.remove(order)
             if not queue:
                 book.pop(order.price_bp, None)
+        market.note_quote(self.clock.now_ns())
         self.bus.emit_delta(market, order, -size, order)
 
     def cancel(self, order: Order, reason: str) -> int:
@@ -175,6 +177,7 @@ class Matcher:
                 book.pop(price, None)
             if taker.remaining == 0 or taker.status != "resting":
                 break
+        market.note_quote(self.clock.now_ns())
         for gid in touched_groups:
             group = self.groups.get(gid)
             if group is not None:
@@ -213,6 +216,6 @@ class Matcher:
         market.open_interest = opened_before + (market.open_interest - opened_before) // 2
         market.last_price_bp = price_bp
         market.volume += size
-        trade = Trade(trade_id, market.ticker, price_bp, size, taker.side, now)
+        trade = Trade(trade_id, market.ticker, price_bp, size, taker.side, now, market.open_interest)
         market.trades.append(trade)
         bus.emit("trade", {"trade": trade})

@@ -40,10 +40,12 @@ __all__ = [
     "OrderGroup",
     "Position",
     "STATUS_FILTERS",
+    "STRIKE_BOUNDS",
     "Series",
     "Settlement",
     "Trade",
     "User",
+    "strike_bounds",
 ]
 
 MAX_BP = 10000
@@ -158,6 +160,9 @@ class Event:
     mutually_exclusive: bool
     category: str
     collateral_return_type: str = ""
+    # replace the series' fee type and multiplier for this event's markets when set
+    fee_type_override: str | None = None
+    fee_multiplier_override: float | None = None
 
 
 @dataclass(eq=False, slots=True)
@@ -224,6 +229,7 @@ class Trade:
     size: int
     taker_side: OrderSide  # the side of the taker's order
     ts_ns: int
+    open_interest: int = 0  # the market's open interest right after this trade
 
 
 @dataclass(slots=True)
@@ -297,6 +303,35 @@ class User:
     transfers: set[str] = field(default_factory=set)
 
 
+# strike_type -> which of floor_strike / cap_strike it needs (docs' Market schema)
+STRIKE_BOUNDS: dict[str, tuple[bool, bool]] = {
+    "greater": (True, False),
+    "greater_or_equal": (True, False),
+    "less": (False, True),
+    "less_or_equal": (False, True),
+    "between": (True, True),
+    "functional": (False, False),
+    "custom": (False, False),
+    "structured": (False, False),
+}
+
+
+def strike_bounds(ticker: str, spec: dict[str, Any]) -> tuple[str, float | None, float | None]:
+    """Return a market spec's ``(strike_type, floor_strike, cap_strike)``, checked."""
+    strike_type = spec.get("strike_type", "custom")
+    if strike_type not in STRIKE_BOUNDS:
+        raise ValueError(
+            f"market {ticker}: strike_type must be one of {', '.join(STRIKE_BOUNDS)}, got {strike_type!r}"
+        )
+    bounds = []
+    for name, needed in zip(("floor_strike", "cap_strike"), STRIKE_BOUNDS[strike_type], strict=True):
+        value = spec.get(name)
+        if needed and not isinstance(value, int | float):
+            raise ValueError(f"market {ticker}: strike_type {strike_type!r} needs a number {name}")
+        bounds.append(None if value is None else float(value))
+    return strike_type, bounds[0], bounds[1]
+
+
 class Market:
     """One binary market: its metadata, its grid and its YES book (bids and asks at YES prices)."""
 
@@ -349,6 +384,12 @@ class Market:
                 f"{event.collateral_return_type} have only 'default' settlement bounds"
             )
         self.floor_bp = 0
+        self.strike_type, self.floor_strike, self.cap_strike = strike_bounds(self.ticker, spec)
+        self.functional_strike: str | None = spec.get("functional_strike")
+        self.custom_strike: dict[str, Any] | None = spec.get("custom_strike")
+        self.early_close_condition: str | None = spec.get("early_close_condition")
+        # the underlying's value at expiration: the sim simulates no underlying, so it stays empty
+        self.expiration_value: str = ""
         self.settlement_value_bp: int | None = None
         self.status = "initialized"
         self.halted = False  # admin pause of this market alone (status inactive)
@@ -362,6 +403,8 @@ class Market:
         self.volume = 0
         self.open_interest = 0
         self.trades: list[Trade] = []
+        # (ts_ns, best bid, best ask) each time the top of the book changed, for candlesticks
+        self.quotes: list[tuple[int, int | None, int | None]] = [(self.updated_ns, None, None)]
 
     # -- book reading -------------------------------------------------------------------------------
     def best_bid(self) -> int | None:
@@ -382,6 +425,41 @@ class Market:
         levels = self.levels(side)
         prices = sorted(levels, reverse=(side == OrderSide.BID))
         return [(p, sum(o.remaining for o in levels[p])) for p in prices]
+
+    def fees(self) -> tuple[str, int]:
+        """Return the fee type and multiplier (ppm) this market's fills pay: its event's override
+        where set, else its series'."""
+        ev, series = self.event, self.series
+        fee_type = ev.fee_type_override or series.fee_type
+        if ev.fee_multiplier_override is None:
+            return fee_type, series.fee_ppm
+        return fee_type, round(ev.fee_multiplier_override * 1_000_000)
+
+    def note_quote(self, ts_ns: int) -> None:
+        """Record the top of the book at ``ts_ns`` if it changed since the last record."""
+        top = (self.best_bid(), self.best_ask())
+        last = self.quotes[-1]
+        if (last[1], last[2]) != top:
+            self.quotes.append((ts_ns, *top))
+
+    def day_before(self, now_ns: int) -> tuple[int | None, int | None, int | None, int]:
+        """Return ``(yes bid, yes ask, last price, volume since)`` as of 24 hours before ``now_ns``.
+
+        Prices are None where the book or the tape was empty then.
+        """
+        then = now_ns - 86_400 * 1_000_000_000
+        bid = ask = price = None
+        for ts, b, a in self.quotes:
+            if ts > then:
+                break
+            bid, ask = b, a
+        volume = 0
+        for t in self.trades:
+            if t.ts_ns <= then:
+                price = t.price_bp
+            else:
+                volume += t.size
+        return bid, ask, price, volume
 
     @property
     def accepting_orders(self) -> bool:

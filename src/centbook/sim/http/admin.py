@@ -176,6 +176,34 @@ class AdminRoutes(RouteFamily):
         self.injector.log_fault("market_closed", ticker=request.match_info["ticker"])
         return web.json_response({})
 
+    async def admin_create_event(self, request: web.Request) -> web.Response:
+        """A config ``events`` entry: lists the event and announces it (``event_lifecycle``)."""
+        body = await self._admin_body(request)
+        try:
+            self.exchange.add_event(body)
+        except (KeyError, ValueError) as exc:
+            raise bad_request(f"event: {exc}") from None
+        return web.json_response({}, status=201)
+
+    async def admin_create_market(self, request: web.Request) -> web.Response:
+        """A config ``markets`` entry: lists the market and announces it (``created``)."""
+        body = await self._admin_body(request)
+        try:
+            self.exchange.add_market(body)
+        except (KeyError, ValueError) as exc:
+            raise bad_request(f"market: {exc}") from None
+        self.exchange.tick()  # opens it now when its open time has come
+        return web.json_response({}, status=201)
+
+    async def admin_market_metadata(self, request: web.Request) -> web.Response:
+        """Titles and strikes to change (``metadata_updated``)."""
+        body = await self._admin_body(request)
+        try:
+            self.exchange.update_market_metadata(request.match_info["ticker"], **body)
+        except ValueError as exc:
+            raise bad_request(str(exc)) from None
+        return web.json_response({})
+
     async def admin_settle(self, request: web.Request) -> web.Response:
         """``{"result": "yes" | "no" | "scalar", "settlement_value": "0.5000"}`` (value optional
         with yes/no, required with scalar)."""

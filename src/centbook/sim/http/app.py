@@ -32,13 +32,17 @@ Choices where Kalshi's documents are silent (also listed in ``centbook.sim`` doc
 * Order groups: ``exchange_index`` in the create body picks the shard (default 0); orders of
   another shard cannot join. A group triggers when its rolling 15 s fills exceed the limit.
 * Subaccount transfers (``POST /portfolio/subaccounts/transfer``, 3.13 schema plus the sharding
-  guide's ``exchange_index``) are simulated. Not simulated: intra-exchange (cross-shard) transfers
-  (their request schema is not in the saved docs), RFQ/quotes, block trades, multivariate
-  markets, historical endpoints, ``Accept-Language``.
+  guide's ``exchange_index``) are simulated. Not simulated: intra-exchange (cross-shard) transfers,
+  RFQ/quotes, block trades, multivariate markets, historical positions and the
+  other operations :mod:`~centbook.sim.http.unsimulated` lists (answered with Kalshi's error
+  envelope), ``Accept-Language``.
 
 Parts: :class:`SimServer` (the aiohttp app, its middleware for REST faults and error bodies,
 the route table and lifecycle) over the route families it holds:
-:class:`~centbook.sim.http.markets.MarketRoutes`, :class:`~centbook.sim.http.account.AccountRoutes`,
+:class:`~centbook.sim.http.markets.MarketRoutes`, :class:`~centbook.sim.http.candles.CandleRoutes`,
+:class:`~centbook.sim.http.historical.HistoricalRoutes`, :class:`~centbook.sim.http.calendar.CalendarRoutes`,
+:class:`~centbook.sim.http.unsimulated.UnsimulatedRoutes`,
+:class:`~centbook.sim.http.account.AccountRoutes`,
 :class:`~centbook.sim.http.portfolio.PortfolioRoutes`, :class:`~centbook.sim.http.orders.OrderRoutes`,
 :class:`~centbook.sim.http.groups.GroupRoutes` and :class:`~centbook.sim.http.admin.AdminRoutes`,
 which share a :class:`~centbook.sim.http.core.HttpCore`; REST faults are
@@ -62,12 +66,16 @@ from centbook.sim.errors import SimError
 from centbook.sim.flow import Flow
 from centbook.sim.http.account import AccountRoutes
 from centbook.sim.http.admin import AdminGate, AdminRoutes
+from centbook.sim.http.calendar import CalendarRoutes
+from centbook.sim.http.candles import CandleRoutes
 from centbook.sim.http.core import BodyError, HttpCore, TooManyRequests
 from centbook.sim.http.faults import Fault, FaultInjector
 from centbook.sim.http.groups import GroupRoutes
+from centbook.sim.http.historical import HistoricalRoutes
 from centbook.sim.http.markets import MarketRoutes
 from centbook.sim.http.orders import OrderRoutes
 from centbook.sim.http.portfolio import PortfolioRoutes
+from centbook.sim.http.unsimulated import UnsimulatedRoutes
 from centbook.sim.ratelimit import RateLimiter
 from centbook.sim.ws import StreamHub
 
@@ -79,7 +87,10 @@ API = "/trade-api/v2"
 WS_PATH = "/trade-api/ws/v2"
 
 #: the route families of :class:`SimServer`, by attribute name
-ROUTE_FAMILIES = ("markets", "account", "portfolio", "orders", "groups", "admin")
+ROUTE_FAMILIES = (
+    "markets", "candles", "historical", "calendar", "account", "portfolio", "orders", "groups", "admin",
+    "unsimulated",
+)
 
 
 class SimServer:
@@ -109,6 +120,10 @@ class SimServer:
         self.faults: list[Fault] = self.injector.faults
         self.fault_log: list[dict[str, Any]] = self.injector.fault_log
         self.markets = MarketRoutes(self.core)
+        self.candles = CandleRoutes(self.core)
+        self.historical = HistoricalRoutes(self.core)
+        self.calendar = CalendarRoutes(self.core)
+        self.unsimulated = UnsimulatedRoutes(self.core)
         self.account = AccountRoutes(self.core)
         self.portfolio = PortfolioRoutes(self.core)
         self.orders = OrderRoutes(self.core)
@@ -119,6 +134,9 @@ class SimServer:
         #: whether ``/admin`` answers, and its token
         self.admin_gate = AdminGate(self.settings["admin"], self.settings["admin_token"])
         self.ws_connections: set[web.WebSocketResponse] = set()
+        #: the REST requests received as ``(method, path under the API, query pairs, body)``
+        #: once a test sets it to a list (conformance checks of clients); None records nothing
+        self.recorded: list[tuple[str, str, list[tuple[str, str]], bytes]] | None = None
         self.app = web.Application(middlewares=[self._middleware], client_max_size=4 * 1024 * 1024)
         self.app.on_response_prepare.append(self._date_header)
         self._routes()
@@ -231,6 +249,10 @@ class SimServer:
             response = await handler(request)
         except Exception as exc:  # every failure is answered in Kalshi's shapes, never as text
             response = self._error_response(request, exc)
+        if self.recorded is not None and path.startswith(API + "/"):
+            # the handler has read any body: read() now returns aiohttp's cached bytes
+            body = await request.read() if request.body_exists else b""
+            self.recorded.append((request.method, path[len(API) :], list(request.query.items()), body))
         if fault is not None and fault.action == "drop":
             self._abort(request)
             return response
@@ -273,26 +295,44 @@ class SimServer:
     def _routes(self) -> None:
         r = self.app.router
         g = API
+        self.unsimulated.add_routes(r, g)
         r.add_get(g + "/exchange/status", self.markets.exchange_status)
-        r.add_get(g + "/exchange/schedule", self.markets.exchange_schedule)
+        r.add_get(g + "/exchange/schedule", self.calendar.schedule)
+        r.add_get(g + "/exchange/announcements", self.calendar.announcements)
+        r.add_get(g + "/series/fee_changes", self.calendar.fee_changes)
+        r.add_get(g + "/incentive_programs", self.calendar.incentive_programs)
         r.add_get(g + "/exchange/user_data_timestamp", self.markets.user_data_timestamp)
         r.add_get(g + "/account/limits", self.account.account_limits)
         r.add_get(g + "/account/endpoint_costs", self.account.endpoint_costs)
         r.add_get(g + "/markets", self.markets.get_markets)
         r.add_get(g + "/markets/trades", self.markets.get_trades)
         r.add_get(g + "/markets/orderbooks", self.markets.get_orderbooks)
+        r.add_get(g + "/markets/candlesticks", self.candles.batch_candles)
+        r.add_get(g + "/series/{series_ticker}/markets/{ticker}/candlesticks", self.candles.market_candles)
+        r.add_get(g + "/series/{series_ticker}/events/{ticker}/candlesticks", self.candles.event_candles)
         r.add_get(g + "/markets/{ticker}", self.markets.get_market)
         r.add_get(g + "/markets/{ticker}/orderbook", self.markets.get_orderbook)
         r.add_get(g + "/events", self.markets.get_events)
         r.add_get(g + "/events/{event_ticker}", self.markets.get_event)
+        r.add_get(g + "/events/{event_ticker}/metadata", self.markets.get_event_metadata)
         r.add_get(g + "/series", self.markets.get_series_list)
         r.add_get(g + "/series/{series_ticker}", self.markets.get_series)
+        r.add_get(g + "/historical/cutoff", self.historical.cutoff)
+        r.add_get(g + "/historical/markets", self.historical.markets)
+        r.add_get(g + "/historical/markets/{ticker}", self.historical.market)
+        r.add_get(g + "/historical/markets/{ticker}/candlesticks", self.historical.market_candles)
+        r.add_get(g + "/historical/trades", self.historical.trades)
+        r.add_get(g + "/historical/fills", self.historical.fills)
+        r.add_get(g + "/historical/orders", self.historical.orders)
         r.add_get(g + "/portfolio/balance", self.portfolio.get_balance)
         r.add_get(g + "/portfolio/positions", self.portfolio.get_positions)
         r.add_get(g + "/portfolio/fills", self.portfolio.get_fills)
         r.add_get(g + "/portfolio/settlements", self.portfolio.get_settlements)
         r.add_post(g + "/portfolio/subaccounts", self.portfolio.create_subaccount)
         r.add_get(g + "/portfolio/subaccounts/balances", self.portfolio.subaccount_balances)
+        r.add_get(
+            g + "/portfolio/summary/total_resting_order_value", self.portfolio.total_resting_order_value
+        )
         r.add_post(g + "/portfolio/subaccounts/transfer", self.portfolio.subaccount_transfer)
         # orders: reads
         r.add_get(g + "/portfolio/orders", self.orders.get_orders)
@@ -333,6 +373,9 @@ class SimServer:
         r.add_get("/admin/faults/log", self.admin.admin_fault_log)
         r.add_post("/admin/exchange", self.admin.admin_exchange)
         r.add_post("/admin/clock", self.admin.admin_clock)
+        r.add_post("/admin/events", self.admin.admin_create_event)
+        r.add_post("/admin/markets", self.admin.admin_create_market)
+        r.add_post("/admin/markets/{ticker}/metadata", self.admin.admin_market_metadata)
         r.add_post("/admin/markets/{ticker}/close", self.admin.admin_close)
         r.add_post("/admin/markets/{ticker}/settle", self.admin.admin_settle)
         r.add_post("/admin/markets/{ticker}/settlement_floor", self.admin.admin_settlement_floor)

@@ -1,5 +1,5 @@
-"""The sim's public market-data routes: exchange status and schedule, markets, events, series,
-orderbooks and trades.
+"""The sim's public market-data routes: exchange status, markets, events, series, orderbooks
+and trades.
 
 Parts: :class:`MarketRoutes` (the handlers) and the shard names Kalshi's status reports.
 """
@@ -20,6 +20,9 @@ from centbook.sim.http.params import paginate, query_int
 __all__ = ["MarketRoutes"]
 
 _SHARD_NAMES = {0: "Default", 1: "Exotics", 2: "Crypto", 3: "Tennis and Baseball"}
+_SOURCES = [{"name": "centbook sim", "url": "http://127.0.0.1/"}]
+# the colours event metadata gives its markets, in turn
+_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd")
 
 
 class MarketRoutes(RouteFamily):
@@ -48,23 +51,6 @@ class MarketRoutes(RouteFamily):
             }
         )
 
-    async def exchange_schedule(self, request: web.Request) -> web.Response:
-        self.core.optional_user(request)
-        day = [{"open_time": "00:00", "close_time": "23:59"}]
-        week = {
-            d: day for d in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-        }
-        return web.json_response(
-            {
-                "schedule": {
-                    "standard_hours": [
-                        {"start_time": "2026-01-01T00:00:00Z", "end_time": "2030-01-01T00:00:00Z", **week}
-                    ],
-                    "maintenance_windows": [],
-                }
-            }
-        )
-
     async def user_data_timestamp(self, request: web.Request) -> web.Response:
         self.core.optional_user(request)
         # The sim serves every read straight from the engine, so user data is complete as of
@@ -75,7 +61,8 @@ class MarketRoutes(RouteFamily):
     async def get_markets(self, request: web.Request) -> web.Response:
         self.core.optional_user(request)
         q = request.query
-        markets = list(self.exchange.markets.values())
+        history, cut = self.exchange.history, self.exchange.history.cutoff_ns()
+        markets = [m for m in self.exchange.markets.values() if not history.market(m, cut)]
         status = q.get("status")
         if status:
             if status not in STATUS_FILTERS:
@@ -118,13 +105,13 @@ class MarketRoutes(RouteFamily):
         if mve == "only":
             markets = []
         page, cursor = paginate(request, markets, min_limit=0)
-        return web.json_response({"markets": [wire.market_json(m) for m in page], "cursor": cursor})
+        now = self.exchange.clock.now_ns()
+        return web.json_response({"markets": [wire.market_json(m, now) for m in page], "cursor": cursor})
 
     async def get_market(self, request: web.Request) -> web.Response:
         self.core.optional_user(request)
-        return web.json_response(
-            {"market": wire.market_json(self.exchange.market(request.match_info["ticker"]))}
-        )
+        market = self.exchange.market(request.match_info["ticker"])
+        return web.json_response({"market": wire.market_json(market, self.exchange.clock.now_ns())})
 
     async def get_orderbook(self, request: web.Request) -> web.Response:
         self.core.optional_user(request)
@@ -144,7 +131,8 @@ class MarketRoutes(RouteFamily):
         self.core.optional_user(request)
         ticker = request.query.get("ticker")
         markets = [self.exchange.market(ticker)] if ticker else list(self.exchange.markets.values())
-        trades = [t for m in markets for t in m.trades]
+        history, cut = self.exchange.history, self.exchange.history.cutoff_ns()
+        trades = [t for m in markets for t in m.trades if not history.fill(t, cut)]
         lo, hi = query_int(request, "min_ts"), query_int(request, "max_ts")
         trades = [
             t
@@ -168,12 +156,15 @@ class MarketRoutes(RouteFamily):
             "product_metadata": {},
             "exchange_index": ev.exchange_index,
             "strike_period": "",
-            "settlement_sources": [{"name": "centbook sim", "url": "http://127.0.0.1/"}],
+            "settlement_sources": _SOURCES,
             "last_updated_ts": wire.iso_s(self.exchange.start_s),
+            "fee_type_override": ev.fee_type_override,
+            "fee_multiplier_override": ev.fee_multiplier_override,
         }
         if nested:
+            now = self.exchange.clock.now_ns()
             out["markets"] = [
-                wire.market_json(m)
+                wire.market_json(m, now)
                 for m in self.exchange.markets.values()
                 if m.event.event_ticker == ev.event_ticker
             ]
@@ -200,15 +191,38 @@ class MarketRoutes(RouteFamily):
         page, cursor = paginate(request, events, default_limit=200, max_limit=200)
         return web.json_response({"events": [self._event_json(e, nested) for e in page], "cursor": cursor})
 
-    async def get_event(self, request: web.Request) -> web.Response:
+    def _event(self, request: web.Request) -> Any:
+        """The event the path names (404 when unknown)."""
         self.core.optional_user(request)
         ev = self.exchange.events.get(request.match_info["event_ticker"])
         if ev is None:
             raise SimError(
                 404, "not_found", "not found", f"event {request.match_info['event_ticker']!r} not found"
             )
-        markets = [wire.market_json(m) for m in self.exchange.markets.values() if m.event is ev]
+        return ev
+
+    async def get_event(self, request: web.Request) -> web.Response:
+        ev = self._event(request)
+        now = self.exchange.clock.now_ns()
+        markets = [wire.market_json(m, now) for m in self.exchange.markets.values() if m.event is ev]
         return web.json_response({"event": self._event_json(ev, False), "markets": markets})
+
+    async def get_event_metadata(self, request: web.Request) -> web.Response:
+        ev = self._event(request)
+        details = [
+            {"market_ticker": m.ticker, "image_url": "", "color_code": _COLORS[i % len(_COLORS)]}
+            for i, m in enumerate(m for m in self.exchange.markets.values() if m.event is ev)
+        ]
+        return web.json_response(
+            {
+                "image_url": "",
+                "featured_image_url": "",
+                "settlement_sources": _SOURCES,
+                "market_details": details,
+                "competition": None,
+                "competition_scope": None,
+            }
+        )
 
     def _series_json(self, s: Any) -> dict[str, Any]:
         return {
@@ -217,7 +231,7 @@ class MarketRoutes(RouteFamily):
             "title": s.title,
             "category": s.category,
             "tags": [],
-            "settlement_sources": [{"name": "centbook sim", "url": "http://127.0.0.1/"}],
+            "settlement_sources": _SOURCES,
             "contract_url": "",
             "contract_terms_url": "",
             "product_metadata": {},

@@ -41,7 +41,8 @@ class OrderRoutes(RouteFamily):
         sub = self.core.subaccount_q(request, user_id, None)
         shard = self.core.shard_q(request)
         q = request.query
-        orders = list(self.exchange.users[user_id].orders)
+        history, cut = self.exchange.history, self.exchange.history.cutoff_ns()
+        orders = [o for o in self.exchange.users[user_id].orders if not history.order(o, cut)]
         if sub is not None:
             orders = [o for o in orders if o.subaccount == sub]
         if shard is not None:

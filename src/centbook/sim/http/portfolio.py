@@ -1,4 +1,5 @@
-"""The sim's portfolio routes: balance, positions, fills, settlements and subaccounts.
+"""The sim's portfolio routes: balance, positions, fills, settlements, subaccounts and the total
+value of resting orders.
 
 Parts: :class:`PortfolioRoutes`.
 """
@@ -7,7 +8,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from centbook.book import OrderSide
+from centbook.fixed import format_money
 from centbook.sim import wire
+from centbook.sim.engine import MAX_BP
 from centbook.sim.errors import SimError, bad_request
 from centbook.sim.http.core import RouteFamily
 from centbook.sim.http.params import int_field, paginate, query_int, str_field
@@ -16,8 +20,8 @@ __all__ = ["PortfolioRoutes"]
 
 
 class PortfolioRoutes(RouteFamily):
-    """Handlers of ``/portfolio/balance``, ``positions``, ``fills``, ``settlements`` and
-    ``subaccounts*``."""
+    """Handlers of ``/portfolio/balance``, ``positions``, ``fills``, ``settlements``,
+    ``subaccounts*`` and ``summary/total_resting_order_value``."""
 
     async def get_balance(self, request: web.Request) -> web.Response:
         user_id = self.core.user(request)
@@ -82,7 +86,8 @@ class PortfolioRoutes(RouteFamily):
         sub = self.core.subaccount_q(request, user_id, None)
         shard = self.core.shard_q(request)
         q = request.query
-        fills = list(self.exchange.users[user_id].fills)
+        history, cut = self.exchange.history, self.exchange.history.cutoff_ns()
+        fills = [f for f in self.exchange.users[user_id].fills if not history.fill(f, cut)]
         if sub is not None:
             fills = [f for f in fills if f.subaccount == sub]
         if shard is not None:
@@ -112,6 +117,12 @@ class PortfolioRoutes(RouteFamily):
             items = [s for s in items if s.ticker == q["ticker"]]
         if q.get("event_ticker"):
             items = [s for s in items if s.event_ticker == q["event_ticker"]]
+        lo, hi = query_int(request, "min_ts"), query_int(request, "max_ts")
+        items = [
+            s
+            for s in items
+            if (lo is None or s.ts_ns // 10**9 >= lo) and (hi is None or s.ts_ns // 10**9 <= hi)
+        ]
         items.reverse()
         page, cursor = paginate(request, items)
         return web.json_response({"settlements": [wire.settlement_json(s) for s in page], "cursor": cursor})
@@ -155,3 +166,19 @@ class PortfolioRoutes(RouteFamily):
                     }
                 )
         return web.json_response({"subaccount_balances": out})
+
+    async def total_resting_order_value(self, request: web.Request) -> web.Response:
+        # what the user's resting orders would cost if they all filled: a YES bid its price, a
+        # YES ask (a NO bid) $1 less its price, per contract
+        user_id = self.core.user(request)
+        by_shard: dict[int, int] = dict.fromkeys(self.exchange.shards, 0)
+        for o in self.exchange.users[user_id].orders:
+            if o.status == "resting":
+                cost_bp = o.price_bp if o.side == OrderSide.BID else MAX_BP - o.price_bp
+                by_shard[o.exchange_index] = by_shard.get(o.exchange_index, 0) + cost_bp * o.remaining
+        # bp x hundredths = 1e-6 dollars = micro-dollars
+        breakdown = [{"exchange_index": i, "balance": format_money(v)} for i, v in sorted(by_shard.items())]
+        total_cents = sum(by_shard.values()) // 10_000
+        return web.json_response(
+            {"total_resting_order_value": total_cents, "resting_order_value_breakdown": breakdown}
+        )

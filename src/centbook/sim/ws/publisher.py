@@ -360,8 +360,24 @@ class Publisher:
             msg["contracts_limit_fp"] = format_size(d["contracts_limit"])
         return msg
 
+    def _on_event_lifecycle(self, ev: EngineEvent) -> None:
+        event = ev.data["event"]
+        msg = {
+            "event_ticker": event.event_ticker,
+            "exchange_index": event.exchange_index,
+            "title": event.title,
+            "subtitle": event.sub_title,
+            "collateral_return_type": event.collateral_return_type,
+            "series_ticker": event.series_ticker,
+        }
+        for sub in list(self.channel_subs["market_lifecycle_v2"]):
+            sub.conn.enqueue({"type": "event_lifecycle", "sid": sub.sid, "seq": 0, "msg": msg}, sub)
+
     def _on_lifecycle(self, ev: EngineEvent) -> None:
         d = ev.data
+        if "event" in d:
+            self._on_event_lifecycle(ev)
+            return
         ticker = d["ticker"]
         channel = "multivariate_market_lifecycle" if ticker.startswith("KXMVE") else "market_lifecycle_v2"
         self._mark_dirty(ticker)
@@ -386,5 +402,15 @@ class Publisher:
             msg["price_ranges"] = market.price_ranges
         elif event_type == "close_date_updated" and market is not None:
             msg["close_ts"] = market.close_s
+        elif event_type == "created" and market is not None:
+            msg.update(
+                exchange_index=market.exchange_index, open_ts=market.open_s, close_ts=market.close_s,
+                price_level_structure=market.price_level_structure, price_ranges=market.price_ranges,
+            )  # fmt: skip
+        elif event_type == "metadata_updated" and market is not None:
+            msg.update(strike_type=market.strike_type, yes_sub_title=market.yes_sub_title)
+            for name in ("floor_strike", "cap_strike", "custom_strike"):
+                if getattr(market, name) is not None:
+                    msg[name] = getattr(market, name)
         for sub in list(subs):
             sub.conn.enqueue({"type": channel, "sid": sub.sid, "seq": 0, "msg": msg}, sub)
