@@ -51,9 +51,9 @@ import pytest
 import uvloop
 
 from centbook.auth import Credentials
+from centbook.cli.mm import SIM_MARKETS
 from centbook.feed.connection import FeedConfig
 from centbook.mm import MarketMaker, MMConfig
-from centbook.mm.app import SIM_MARKETS
 from centbook.mm.latency import LATENCIES
 from centbook.rest.client import RestClient
 from centbook.sim import SimProcess

@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 
 MODULE = "centbook.mm.config"
 # TOML section -> the dataclass holding its keys, in the order the page shows them
-SECTIONS = (("", "MMConfig"), ("strategy", "StrategyConfig"), ("risk", "RiskConfig"), ("guard", "GuardConfig"))
+SECTIONS = (("", "MMConfig"), ("strategy", "StrategyConfig"), ("risk", "RiskConfig"),
+            ("guard", "GuardConfig"))
 # Meanings of the fields that carry no comment in centbook.mm.config, by (section, key).
 MEANINGS = {
     ("", "markets"): "tickers to quote (sim: three of its markets when empty)",

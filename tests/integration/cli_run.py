@@ -35,8 +35,10 @@ class Run:
         self.tmp = tmp_path / f"tmp-{self.mark[:8]}"
         self.tmp.mkdir()
         base = {k: v for k, v in os.environ.items() if k not in CLEAN_VARS}
-        self.env = {**base, MARK: self.mark, "TMPDIR": str(self.tmp), "COLUMNS": "120", "LINES": "40",
-                    "TERM": "dumb", **env}
+        # the maker's instance locks are kept state, not temporary files: they live beside TMPDIR
+        locks = tmp_path / f"locks-{self.mark[:8]}"
+        self.env = {**base, MARK: self.mark, "TMPDIR": str(self.tmp), "CENTBOOK_LOCK_DIR": str(locks),
+                    "COLUMNS": "120", "LINES": "40", "TERM": "dumb", **env}
 
     def argv(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "centbook.cli", *args]

@@ -36,8 +36,13 @@ def _children(run: Run, pid: int) -> list[int]:
 @contextlib.contextmanager
 def quoting_maker(run: Run) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """``centbook mm --env sim`` in a process group of its own, once it quotes; yield it and the
-    embedded exchange's host root. Whatever of the run is left is killed afterwards."""
-    proc = run.start("mm", "--env", "sim", "--duration", "0")
+    embedded exchange's host root. Whatever of the run is left is killed afterwards.
+
+    The dead-man guard is off: it outlives the maker by design (tests/integration/test_guard.py),
+    while these tests follow the maker and the children that must die with it."""
+    config = run.tmp.parent / f"no-guard-{run.mark[:8]}.toml"
+    config.write_text("[guard]\nenabled = false\n")
+    proc = run.start("mm", "--env", "sim", "--duration", "0", "--config", str(config))
     try:
         assert proc.stdout is not None
         lines = read_until(proc.stdout, _quoting)

@@ -55,7 +55,7 @@ PUBLIC = {
         "require_exchange",
     ],
     "centbook.cli.mm": [
-        "add_parser",
+        "SIM_MARKETS", "add_parser", "run_mm", "run_session", "status_line", "summary_text",
     ],
     "centbook.cli.sim": [
         "SIM_MARKET", "add_parser", "banner", "run",
@@ -224,8 +224,8 @@ PUBLIC = {
         "ArmedSlots",
     ],
     "centbook.mm.config": [
-        "ConfigError", "GROUP_POLICIES", "GuardConfig", "MMConfig", "REQUOTE_MODES", "RiskConfig", "StrategyConfig",
-        "fill", "load_config", "read_config_file", "read_toml",
+        "ConfigError", "GROUP_POLICIES", "GuardConfig", "MMConfig", "REQUOTE_MODES", "RiskConfig",
+        "StrategyConfig", "fill", "load_config", "read_config_file", "read_toml",
     ],
     "centbook.mm.events": [
         "EventHandler",
@@ -593,6 +593,13 @@ def test_the_book_imports_alone(statement):
     assert "numpy" in loaded
     assert not [m for m in loaded if m.startswith(("centbook.rest", "centbook.feed", "centbook.protocol",
                                                    "centbook.mm", "centbook.sim"))]
+
+
+@pytest.mark.parametrize("package", ["centbook.protocol", "centbook.feed", "centbook.rest", "centbook.mm",
+                                     "centbook.mm.app", "centbook.sim", "centbook.replay"])
+def test_lower_layers_never_load_the_command_line(package):
+    loaded = _fresh(f"import sys, {package}; print(*sorted(sys.modules))")
+    assert not [m for m in loaded if m.startswith("centbook.cli")], f"{package} loaded centbook.cli"
 
 
 def test_the_command_line_loads_the_record_extra_only_when_it_records():

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import sys
 from typing import Any
@@ -32,7 +31,6 @@ def add_parser(sub: Any) -> None:
                    help="serve makers on this Unix socket (their guard.socket) instead of standard input")
     p.add_argument("--ready-fd", type=int, default=-1, metavar="FD",
                    help="write 'ready' to this inherited file descriptor once able to pull (the maker's)")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
     p.set_defaults(func=run_guard)
 
 
@@ -57,10 +55,5 @@ def run_guard(args: argparse.Namespace) -> int:
         except (OSError, CredentialsError, KeyError) as exc:
             print(f"centbook guard: --env-credentials: {exc}", file=sys.stderr)
             return 2
-    try:
-        return asyncio.run(_main(credentials, args.socket, args.ready_fd))
-    except Exception as exc:  # noqa: BLE001 - one line unless --debug
-        if args.debug or os.environ.get("CENTBOOK_DEBUG") == "1":
-            raise
-        print(f"centbook guard: {exc}", file=sys.stderr)
-        return 1
+    # centbook.cli.main turns an exception into one line (a traceback with --debug)
+    return asyncio.run(_main(credentials, args.socket, args.ready_fd))

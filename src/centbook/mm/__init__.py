@@ -6,7 +6,7 @@ process: start-up, quoting, reporting) and the parts it holds: :mod:`~centbook.m
 manager), :mod:`~centbook.mm.armed` (slots armed for the compiled requote path,
 :mod:`~centbook.mm.quoter`), :mod:`~centbook.mm.risk` (limits, reconciliation, kill switch),
 :mod:`~centbook.mm.events` (WebSocket events), :mod:`~centbook.mm.latency` (histograms);
-:mod:`~centbook.mm.app` (the command: environments, status line, summary).
+:mod:`~centbook.cli.mm` (the command: exchanges, status line, summary).
 """
 from centbook.mm.config import MMConfig, RiskConfig, StrategyConfig, load_config
 from centbook.mm.ledger import Ledger

@@ -47,8 +47,8 @@ import tomllib
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, get_args, get_origin, get_type_hints
 
-__all__ = ["ConfigError", "GROUP_POLICIES", "GuardConfig", "MMConfig", "REQUOTE_MODES", "RiskConfig", "StrategyConfig",
-           "fill", "load_config", "read_config_file", "read_toml"]
+__all__ = ["ConfigError", "GROUP_POLICIES", "GuardConfig", "MMConfig", "REQUOTE_MODES", "RiskConfig",
+           "StrategyConfig", "fill", "load_config", "read_config_file", "read_toml"]
 
 REQUOTE_MODES = ("auto", "amend", "cancel_create")
 GROUP_POLICIES = ("halt", "reset")
