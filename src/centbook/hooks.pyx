@@ -29,7 +29,22 @@ cdef class ReadHook:
     changed in the read, each once; ``read_ns`` is the monotonic time (``cb_monotonic_ns``) of the
     read's first frame. The pointer is valid only during the call. An exception raised here goes
     to the reader's caller like one from a Python listener; return 0 otherwise.
+
+    Attributes
+    ----------
+    defer_public : bool
+        False (the default): every other frame of a read reaches Python's ``on_message`` before
+        ``on_read_c``, in the order it came. True: the read's public trades and tickers (which
+        tell nothing of our own orders) may reach it after ``on_read_c`` instead; every other
+        frame still comes first and in order, and none overtakes another (a frame that must come
+        first hands the trades and tickers before it to Python first).
+    python_ns : int
+        Set by the reader before each ``on_read_c``: monotonic ns the read's frames spent in
+        Python's ``on_message`` before the hook (0 when none went).
     """
+
+    def __init__(self):
+        self.defer_public = False
 
     cdef int on_read_c(self, Books books, const Py_ssize_t *changed, Py_ssize_t n,
                        int64_t read_ns) except -1:

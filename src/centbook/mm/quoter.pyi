@@ -54,11 +54,15 @@ class ArmedAmend:
     applied_ns: int
     decided_ns: int
     written_ns: int
+    python_ns: int
+    nth: int
+    made_ns: int
     sent_ms: int
     def __init__(self) -> None: ...
 
 class Quoter(ReadHook):
     armed: int
+    pair_writes: bool
     fired: int
     declined: int
     unchanged: int
