@@ -30,6 +30,13 @@ trade on the run's path), the other stages' medians, and for the requote compari
 trip of one requote (amend: one request; cancel + create: the cancel written to the create
 answered) and the write tokens it cost (the client's endpoint costs).
 
+The pre-signed amend session also runs as the compiled path was before it handed a read's public
+trades and tickers to Python after itself and made every request of a read before writing any
+(``test_presigned_amend_before``: ``Quoter.defer_public`` and ``Quoter.pair_writes`` off), right
+after the normal run, on the same host; both record the compiled path's stages
+(``compiled_<stage>_ns``: p50, p99, count; :mod:`centbook.mm.latency`), the host's 1-minute load
+and its steal time (``/proc/stat``: the maker's core and all cores) over the run.
+
 A second group (``WRITE_GROUP``) times one order write alone, from the call to the bytes handed
 to the transport: pre-signed creates through :class:`~centbook.rest.RestClient` + aiohttp
 against the same creates formatted by hand and written to a keep-alive socket (the floor a raw

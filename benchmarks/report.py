@@ -61,6 +61,7 @@ LABELS = {
     "event_loop_lag_while_ordering": "1 ms timer lateness while ordering",
     # bench_mm.py, bench_sim.py
     "presigned_amend": "pre-signed, requote by amend",
+    "presigned_amend_before": "pre-signed amend, before (frames to Python first, writes one by one)",
     "presigned_cancel_create": "pre-signed, requote by cancel + create",
     "sign_on_demand_amend": "sign on demand, requote by amend",
     "write_restclient_aiohttp": "RestClient + aiohttp, pre-signed create",
@@ -185,7 +186,7 @@ def label(bench: dict[str, Any], group: str = "") -> str:
     return text + (f" `{param}`" if param and param not in group else "")
 
 
-def _table(head: list[str], rows: Iterable[list[str]], align: str = "") -> list[str]:
+def md_table(head: list[str], rows: Iterable[list[str]], align: str = "") -> list[str]:
     """A Markdown table; ``align`` is one letter per column (``l`` or ``r``), default: the first
     column left-aligned, the others right-aligned (figures)."""
     align = align or "l" + "r" * (len(head) - 1)
@@ -206,7 +207,7 @@ class Targets:
     def markdown(self) -> list[str]:
         if not self.rows:
             return []
-        return [f"**{self.title}**\n", *_table(["target", "measured", ""], self.rows, "lrl"), ""]
+        return [f"**{self.title}**\n", *md_table(["target", "measured", ""], self.rows, "lrl"), ""]
 
 
 def _missing(present: Iterable[str], expected: dict[str, str]) -> str:
@@ -241,7 +242,7 @@ def ratios(results: dict[str, Any]) -> str:
             else:
                 cells.append("not run")
         rows.append([LABELS.get(name, name), *cells])
-    out += _table(["contender", *grids], rows)
+    out += md_table(["contender", *grids], rows)
     if prefix:
         out.append("\n(prefix): timed on the first deltas of the stream only (see kalshi-sdk below).")
     if "order_book_c" not in names:
@@ -320,7 +321,7 @@ def book_tables(results: dict[str, Any]) -> str:
         rows = sorted(groups[group], key=lambda b: per_op(b)[0])
         slowest = per_op(rows[-1])[0]
         out.append(f"**{group}** (ns per operation, median of rounds)\n")
-        out += _table(["contender", "x faster than slowest", "median ns", "min ns"],
+        out += md_table(["contender", "x faster than slowest", "median ns", "min ns"],
                       ([label(b, group), f"{slowest / per_op(b)[0]:,.1f}x", fmt(per_op(b)[0]),
                         fmt(per_op(b)[1])] for b in rows))
         out.append("")
@@ -393,7 +394,7 @@ def decode_section(results: dict[str, Any]) -> str:
         return f"{per_op(b)[0] / fast_ns:,.1f}x"
 
     ordered = sorted(rows, key=lambda b: (unit_of(b) != "frame", key_of(b)[0] in _OTHER_FRAMES, per_op(b)[0]))
-    out += _table(["contender", "median ns", "min ns", "per", "time / centbook one call per frame"],
+    out += md_table(["contender", "median ns", "min ns", "per", "time / centbook one call per frame"],
                   ([label(b), fmt(per_op(b)[0]), fmt(per_op(b)[1]), unit_of(b), ratio(b)] for b in ordered))
     out.append("")
     t = Targets("Targets (frames into books)")
@@ -468,7 +469,7 @@ def feed_section(results: dict[str, Any]) -> str:
         if floor:
             cells.append(f"{msgs_per_s(floor) / rate:,.2f}x")
         table.append(cells)
-    out += [*_table(head, table), ""]
+    out += [*md_table(head, table), ""]
     t = Targets("Targets (feed, no Python subscriber)")
     if ours:
         rate = msgs_per_s(ours)
@@ -519,11 +520,11 @@ def rest_section(results: dict[str, Any]) -> str:
                 ops.append([label(b, group), fmt_us(med / 1000), fmt_us(low / 1000)])
         out.append(f"**{_heading(group)}** (`benchmarks/bench_rest.py`, the sim in its own process)\n")
         if per_client:
-            out += [*_table(["client", "p50 µs", "p99 µs", "client CPU µs per order"], per_client), ""]
+            out += [*md_table(["client", "p50 µs", "p99 µs", "client CPU µs per order"], per_client), ""]
         if pcts:
-            out += [*_table(["case", "p50 µs", "p99 µs", "max µs"], pcts), ""]
+            out += [*md_table(["case", "p50 µs", "p99 µs", "max µs"], pcts), ""]
         if ops:
-            out += [*_table(["case", "median µs", "min µs"], ops), ""]
+            out += [*md_table(["case", "median µs", "min µs"], ops), ""]
     return "\n".join(out)
 
 
@@ -563,13 +564,17 @@ def mm_section(results: dict[str, Any]) -> str:
             if firsts:  # every write, then only the first write each socket read starts
                 head += ["first write p50 µs", "first write p99 µs"]
             out += [f"**{group}** (`benchmarks/bench_mm.py`{what_is_timed})\n",
-                    *_table(head, [row if firsts else row[:5] for row in table]), ""]
+                    *md_table(head, [row if firsts else row[:5] for row in table]), ""]
             if firsts:
                 out.append("p50/p99/p99.9 count every write; a tick that moves both quotes makes two, and "
                            "the second waits for the first (one thread). The first-write columns count "
                            "only the first write of each socket read. The targets are checked on every "
                            "write.\n")
             out += _mm_notes(groups[group], group)
+            # function-level import: benchmarks.report_t2t builds on this module's helpers
+            from benchmarks.report_t2t import stage_lines
+
+            out += stage_lines(groups[group], t)
     out += t.markdown()
     if not t.rows:
         out.append("No pre-signed tick-to-trade result in this run: its targets are not evaluated.\n")
@@ -611,7 +616,7 @@ def sim_section(results: dict[str, Any]) -> str:
                       f"{e['updates_per_s'] / asked:.0%}" if asked else ""])
     out = ["**Embedded exchange flow** (`benchmarks/bench_sim.py`: book updates delivered to a "
            "subscriber per second)\n",
-           *_table(["case", "requested/s", "delivered/s", "delivered"], table), ""]
+           *md_table(["case", "requested/s", "delivered/s", "delivered"], table), ""]
     best = max(extra(b)["updates_per_s"] for b in rows)
     t = Targets("Targets (embedded exchange)")
     t.check(">= 50,000 book updates/s delivered (best case)", f"{best:,.0f}/s", best >= 50_000)
@@ -626,7 +631,7 @@ def other_section(results: dict[str, Any]) -> str:
     out = []
     for group in sorted(groups):
         out += [f"**{group}** (ns per operation, median of rounds)\n",
-                *_table(["benchmark", "median ns", "min ns"],
+                *md_table(["benchmark", "median ns", "min ns"],
                         ([label(b, group), fmt(per_op(b)[0]), fmt(per_op(b)[1])] for b in groups[group])), ""]
     return "\n".join(out)
 

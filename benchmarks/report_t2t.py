@@ -1,0 +1,71 @@
+"""The tick-to-trade stages of the compiled requote path in the benchmark report, before and after.
+
+``benchmarks/bench_mm.py`` runs the pre-signed amend session twice back to back: as the compiled
+path is (``presigned_amend``) and with its read-order and back-to-back-write changes off
+(``presigned_amend_before``). Each run records the compiled path's stage histograms
+(``compiled_<stage>_ns``: p50, p99, count), the host's load and steal time. Parts:
+:func:`stage_lines` (the table, the host's figures and the goal's targets for one group).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks.report import Targets, extra, fmt_us, key_of, md_table
+
+__all__ = ["STAGES", "stage_lines"]
+
+#: (stage key in extra_info, what it is): in the order a write goes through them
+STAGES = (
+    ("python_frames", "the read's other frames in Python before the compiled path"),
+    ("read_to_hook", "first frame read -> compiled path starts (books applied, those frames)"),
+    ("hook_to_decision", "-> decision (targets, threshold; after the read's earlier decisions)"),
+    ("decision_to_request", "-> request made (remaining checks, budget, bytes)"),
+    ("request_to_written", "-> handed to the transport: the read's first write"),
+    ("request_to_written_later", "-> handed to the transport: a later write of the read"),
+)
+
+GOAL_P50_NS, GOAL_P99_NS = 30_000, 150_000
+
+
+def _us(ns: float | None) -> str:
+    return "" if ns is None else fmt_us(ns / 1000)
+
+
+def _host(e: dict[str, Any]) -> str:
+    load = e.get("load_1min")
+    return (f"load {load:.2f} on {e.get('cores', '?')} cores, steal {e.get('steal_ms_core0')} ms on the "
+            f"maker's core and {e.get('steal_ms_host')} ms on all cores over {e.get('seconds', '?')} s"
+            if load is not None else "")
+
+
+def stage_lines(benches: list[dict[str, Any]], targets: Targets) -> list[str]:
+    """The before/after stage table of a tick-to-trade group (empty without both runs), and the
+    tick-to-trade goal (p50 <= 30 µs, p99 <= 150 µs) checked on the run after into ``targets``."""
+    runs = {key_of(b)[0]: extra(b) for b in benches}
+    before, after = runs.get("presigned_amend_before"), runs.get("presigned_amend")
+    if after is None or "compiled_read_to_hook_ns" not in after:
+        return []
+    targets.check("p50 <= 30 µs (pre-signed amend, compiled path)", f"{_us(after['p50_ns'])} µs",
+                  after["p50_ns"] <= GOAL_P50_NS)
+    targets.check("p99 <= 150 µs (pre-signed amend, compiled path)", f"{_us(after['p99_ns'])} µs",
+                  after["p99_ns"] <= GOAL_P99_NS)
+    if before is None or "compiled_read_to_hook_ns" not in before:
+        return []
+    rows = []
+    for key, what in STAGES:
+        b, a = before[f"compiled_{key}_ns"], after[f"compiled_{key}_ns"]
+        rows.append([what, _us(b["p50"]), _us(b["p99"]), f"{b['count']:,}", _us(a["p50"]), _us(a["p99"]),
+                     f"{a['count']:,}"])
+    for name, p50, p99, n in (("tick-to-trade, every write", "p50_ns", "p99_ns", "samples"),
+                              ("tick-to-trade, first write of each read", "first_p50_ns", "first_p99_ns",
+                               "first_samples")):
+        rows.append([f"**{name}**", _us(before[p50]), _us(before[p99]), f"{before[n]:,}", _us(after[p50]),
+                     _us(after[p99]), f"{after[n]:,}"])
+    head = ["stage (compiled path, pre-signed amend)", "before p50 µs", "before p99 µs", "before n",
+            "after p50 µs", "after p99 µs", "after n"]
+    return ["**Tick-to-trade stage by stage, before and after** (run back to back on the same host; "
+            "before: every other frame of a read handed to Python before the compiled path, each "
+            "request written as soon as it is made; after: public trades and tickers handed to Python "
+            "after it, every request of the read made before any is written)\n",
+            *md_table(head, rows), "",
+            f"- before: {_host(before)}.", f"- after: {_host(after)}.", ""]
