@@ -4,7 +4,8 @@ A picows server on 127.0.0.1 writes several WebSocket frames in one socket write
 gets them in one read. With a hook whose ``defer_public`` is set, public trades and tickers reach
 ``on_message`` after the hook, unless a frame that must come first follows them (then they go
 before it, in their order); own orders, fills, positions, lifecycle and anything else reach it
-before the hook, as they came. Each ``on_message`` call records how many hooks the reader had
+before the hook, as they came; a lifecycle frame waits only when its market has no armed slot
+(``Quoter.watches_c``). Each ``on_message`` call records how many hooks the reader had
 called by then (``hooked_reads``: counted before the call), which tells before from after.
 """
 from __future__ import annotations
@@ -15,11 +16,12 @@ import json
 import picows
 import pytest
 
+from centbook.book import OrderBook
 from centbook.books import Books, FrameKind
 from centbook.feed.reader import BookListener
 from centbook.grid import PriceGrid
 from centbook.hooks import ReadHook
-from centbook.mm.quoter import Quoter
+from centbook.mm.quoter import ArmedAmend, Quoter
 from tests.unit.test_books import delta, snap
 
 TICKER = "KX-ORDER"
@@ -47,8 +49,10 @@ def user_order(seq: int) -> bytes:
                        "msg": {"ticker": TICKER, "order_id": "o1", "status": "resting"}}).encode()
 
 
-def lifecycle(seq: int) -> bytes:
-    return _msg("market_lifecycle_v2", 11, seq, event_type="deactivated")
+def lifecycle(seq: int, market: str = TICKER) -> bytes:
+    body = {"type": "market_lifecycle_v2", "sid": 11, "seq": seq,
+            "msg": {"event_type": "deactivated", "market_ticker": market}}
+    return json.dumps(body).encode()
 
 
 def _ws_frames(payloads: list[bytes]) -> bytes:
@@ -129,7 +133,7 @@ def test_trades_and_tickers_reach_python_after_a_deferring_hook():
 
 @pytest.mark.timeout(60)
 def test_own_orders_fills_and_lifecycle_keep_their_place_before_the_hook():
-    hook = Quoter()
+    hook = _armed_quoter(0)  # lifecycle: of a market with an armed slot
     reads = [
         [fill(1), delta(TICKER, seq=2, price="0.5100")],
         [user_order(1), delta(TICKER, seq=3, price="0.5200"), lifecycle(1)],
@@ -142,6 +146,44 @@ def test_own_orders_fills_and_lifecycle_keep_their_place_before_the_hook():
     assert got[2] == [(FrameKind.TRADE, BEFORE), (FrameKind.FILL, BEFORE), (FrameKind.TRADE, AFTER),
                       (FrameKind.TICKER, AFTER)]
     assert listener.deferred_frames == 3
+
+
+def _armed_quoter(market: int = 0) -> Quoter:
+    """A Quoter with a slot armed on ``market`` (never fired here: nothing in these reads makes
+    the book reach it, and its connection would refuse the write)."""
+    a = ArmedAmend()
+    grid = PriceGrid.linear_cent()
+    a.book, a.grid, a.market, a.side = OrderBook(TICKER, grid), grid, market, 0  # never LIVE: declines
+    q = Quoter()
+    q.arm(a)
+    return q
+
+
+def test_a_quoter_watches_the_markets_it_has_armed_slots_on():
+    q = _armed_quoter(1)
+    assert q.watches(1) and not q.watches(0) and not q.watches(2) and not q.watches(-1)
+    assert not Quoter().watches(0)
+
+
+@pytest.mark.timeout(60)
+def test_lifecycle_of_an_unwatched_market_waits_an_armed_markets_does_not():
+    other = "KX-ELSEWHERE"
+    reads = [
+        [lifecycle(1, other), delta(TICKER, seq=2, price="0.5100")],   # no book, no slot: after
+        [lifecycle(2, TICKER), delta(TICKER, seq=3, price="0.5200")],  # TICKER is index 0, not armed
+    ]
+    listener, got = run_reads(Quoter(), reads)
+    assert got[0] == [(FrameKind.MARKET_LIFECYCLE_V2, AFTER)]
+    assert got[1] == [(FrameKind.MARKET_LIFECYCLE_V2, AFTER)]
+    reads = [[lifecycle(1, TICKER), delta(TICKER, seq=2, price="0.5100")],
+             [lifecycle(2, other), trade(1), delta(TICKER, seq=3, price="0.5200")]]
+    listener, got = run_reads(_armed_quoter(0), reads)
+    assert got[0] == [(FrameKind.MARKET_LIFECYCLE_V2, BEFORE)]  # about the armed market: first
+    assert got[1] == [(FrameKind.MARKET_LIFECYCLE_V2, AFTER), (FrameKind.TRADE, AFTER)]
+    # a lifecycle frame with no readable market counts as about every market
+    escaped = lifecycle(3).replace(TICKER.encode(), b"KX\\u002dORDER")
+    listener, got = run_reads(Quoter(), [[escaped, delta(TICKER, seq=2, price="0.5100")]])
+    assert got[0] == [(FrameKind.MARKET_LIFECYCLE_V2, BEFORE)]
 
 
 @pytest.mark.timeout(60)

@@ -6,7 +6,8 @@ call; no Python object is made for it. Python subscribers hear once per socket r
 marks the frame ``last_in_buffer``), with the list of markets whose book changed in that read.
 Every other frame (subscription replies, ticker, trade, fill, lifecycle, ...) is handed to
 Python as bytes with its kind, for the typed decoder: as it comes, or, for the public trades and
-tickers when the read's compiled hook allows it (``ReadHook.defer_public``), after the hook. C-level
+tickers and the lifecycle of markets the read's compiled hook does not watch, when the hook allows
+it (``ReadHook.defer_public``), after the hook. C-level
 code can subclass the listener and override :meth:`frame_applied`, called for every book frame.
 
 :class:`CountingListener` is the same kind of listener with the decoding taken out: it counts
@@ -24,6 +25,10 @@ cdef extern from "cb_frame.h":
     enum:
         CB_KIND_TICKER
         CB_KIND_TRADE
+        CB_KIND_MARKET_LIFECYCLE_V2
+        CB_KIND_MULTIVARIATE_MARKET_LIFECYCLE
+        CB_TICKER_MAX
+    size_t cb_frame_msg_market(const char *buf, size_t len, char *out, size_t cap)
 from centbook.cb cimport cb_monotonic_ns
 from centbook.metrics cimport Histogram
 from centbook.hooks cimport ReadHook
@@ -55,9 +60,10 @@ cdef class BookListener(WSListener):
         (:mod:`centbook.hooks`; the market maker's compiled requote path is one). Every other
         frame of the read has reached ``on_message`` by then (as it came), so what it told Python
         (an order filled, a market paused, a subscription confirmed) holds before the hook runs;
-        but when the hook's ``defer_public`` is set, the read's public trades and tickers not
-        followed by such a frame reach ``on_message`` right after the hook (before ``on_read``),
-        in their order. ``quoter`` is the same attribute under its earlier name.
+        but when the hook's ``defer_public`` is set, the read's public trades and tickers, and
+        the lifecycle frames of markets the hook does not watch, not followed by a frame that
+        must come first reach ``on_message`` right after the hook (before ``on_read``), in their
+        order. ``quoter`` is the same attribute under its earlier name.
     sample_every : int
         Time the decode-and-apply of one book frame in every ``sample_every`` into
         ``apply_latency`` (from the first frame of its socket read to the book applied).
@@ -200,14 +206,27 @@ cdef class BookListener(WSListener):
             raise first
         return 0
 
+    cdef bint _may_wait(self, int kind, const char *buf, Py_ssize_t n) except -1:
+        """A public trade or ticker, or the lifecycle of a market the hook does not watch."""
+        cdef char ticker[CB_TICKER_MAX]
+        cdef size_t m
+        if kind == CB_KIND_TRADE or kind == CB_KIND_TICKER:
+            return True
+        if kind != CB_KIND_MARKET_LIFECYCLE_V2 and kind != CB_KIND_MULTIVARIATE_MARKET_LIFECYCLE:
+            return False
+        m = cb_frame_msg_market(buf, <size_t>n, ticker, CB_TICKER_MAX)
+        if m == 0:  # no single readable market: about any market
+            return False
+        return not self.hook.watches_c(self.books.index_of(ticker[:m].decode("utf-8", "replace")))
+
     cdef int _message(self, int kind, const char *buf, Py_ssize_t n) except -1:
         """A frame that is not a book frame: to Python now, or after the hook when it is a public
-        trade or ticker and the hook allows it."""
+        trade or ticker, or the lifecycle of a market the hook does not watch, and the hook allows
+        it."""
         cdef int64_t t0
         if self.on_message is None:
             return 0
-        if ((kind == CB_KIND_TRADE or kind == CB_KIND_TICKER) and self.hook is not None
-                and self.hook.defer_public):
+        if self.hook is not None and self.hook.defer_public and self._may_wait(kind, buf, n):
             self._deferred.append((kind, buf[:n]))
             self.deferred_frames += 1
             return 0

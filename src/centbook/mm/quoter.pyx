@@ -37,10 +37,12 @@ arming. Every request of the read (both slots of a market when both move, and th
 other markets changed in the read) is decided and made before any is written; then they are
 written back to back.
 
-The reader may hand the read's public trades and tickers to Python after this path
-(``defer_public``): they cannot change anything an armed slot was armed on. Every frame that can
-(our orders, fills, positions, lifecycle, exchange status, order groups, anything else) reaches
-Python first, which disarms what it changes.
+The reader may hand the read's public trades and tickers, and the lifecycle frames of markets
+without an armed slot, to Python after this path (``defer_public``, ``watches_c``): they cannot
+change anything an armed slot was armed on. Every frame that can (our orders, fills and
+positions of any market, as the total position limit spans markets; an armed market's lifecycle;
+exchange status, order groups, anything else) reaches Python first, which disarms what it
+changes.
 
 The market maker uses this path when ``compiled_amend`` is on in its configuration (the default)
 and it has the order lane (``order_lane``), pre-made signatures (``presign``) and the built-in
@@ -262,6 +264,18 @@ cdef class Quoter(ReadHook):
         if _targets(a, &bid, &ask, &tb, &ta) >= 0:
             return None
         return bid, ask
+
+    cdef bint watches_c(self, Py_ssize_t market) noexcept:
+        """A market with an armed slot: its lifecycle frames reach Python before this path."""
+        cdef object pair
+        if market < 0 or market >= len(self._by_market):
+            return False
+        pair = self._by_market[market]
+        return pair is not None and (pair[0] is not None or pair[1] is not None)
+
+    def watches(self, Py_ssize_t market):
+        """:meth:`watches_c` from Python (for tests)."""
+        return self.watches_c(market)
 
     @property
     def declines(self):
