@@ -21,7 +21,8 @@ STAGES = (
     ("hook_to_decision", "-> decision (targets, threshold; after the read's earlier decisions)"),
     ("decision_to_request", "-> request made (remaining checks, budget, bytes)"),
     ("request_to_written", "-> handed to the transport: the read's first write"),
-    ("request_to_written_later", "-> handed to the transport: a later write of the read"),
+    ("request_to_written_later",
+     "-> handed to the transport: a later write of the read (after the writes before it)"),
 )
 
 GOAL_P50_NS, GOAL_P99_NS = 30_000, 150_000
