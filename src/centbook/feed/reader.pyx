@@ -7,8 +7,8 @@ marks the frame ``last_in_buffer``), with the list of markets whose book changed
 Every other frame (subscription replies, ticker, trade, fill, lifecycle, ...) is handed to
 Python as bytes with its kind, for the typed decoder: as it comes, or, for the public trades and
 tickers and the lifecycle of markets the read's compiled hook does not watch, when the hook allows
-it (``ReadHook.defer_public``), after the hook. C-level
-code can subclass the listener and override :meth:`frame_applied`, called for every book frame.
+it (``ReadHook.defer_public``), after the hook. C-level code can subclass the listener and
+override :meth:`frame_applied`, called for every book frame.
 
 :class:`CountingListener` is the same kind of listener with the decoding taken out: it counts
 frames and bytes and nothing else, so it measures what the transport alone delivers (the floor
@@ -20,6 +20,9 @@ from libc.stdint cimport int64_t, uint32_t
 from picows.picows cimport WSFrame, WSListener, WSMsgType, WSTransport
 
 from centbook.books cimport CB_FRAME_INVALID, CB_KIND_DELTA, CB_KIND_SNAPSHOT, Books
+from centbook.cb cimport cb_monotonic_ns
+from centbook.metrics cimport Histogram
+from centbook.hooks cimport ReadHook
 
 cdef extern from "cb_frame.h":
     enum:
@@ -29,9 +32,6 @@ cdef extern from "cb_frame.h":
         CB_KIND_MULTIVARIATE_MARKET_LIFECYCLE
         CB_TICKER_MAX
     size_t cb_frame_msg_market(const char *buf, size_t len, char *out, size_t cap)
-from centbook.cb cimport cb_monotonic_ns
-from centbook.metrics cimport Histogram
-from centbook.hooks cimport ReadHook
 
 __all__ = ["BookListener", "CountingListener"]
 
@@ -84,7 +84,7 @@ cdef class BookListener(WSListener):
     cdef readonly Histogram apply_latency
     cdef readonly int64_t frames, book_frames, bytes_in, reads, other_frames, refused_frames
     cdef readonly int64_t hooked_reads     # reads that called the hook (counted before the call)
-    cdef readonly int64_t deferred_frames  # trades and tickers handed to Python after the hook
+    cdef readonly int64_t deferred_frames  # frames held back for Python until after the hook
     cdef readonly int64_t last_recv_ns
     cdef readonly int64_t last_ping_ns     # the server's last heartbeat Ping (monotonic ns)
     cdef readonly int64_t pings
@@ -190,8 +190,8 @@ cdef class BookListener(WSListener):
         return 0
 
     cdef int _hand_deferred(self) except -1:
-        """Hand the trades and tickers held back in this read to Python, in their order (all of
-        them, even when one listener call raises: the first exception is raised after)."""
+        """Hand the frames held back in this read to Python, in their order (all of them, even
+        when one listener call raises: the first exception is raised after)."""
         cdef list due = self._deferred
         first = None
         self._deferred = []
