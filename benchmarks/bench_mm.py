@@ -31,9 +31,10 @@ trip of one requote (amend: one request; cancel + create: the cancel written to 
 answered) and the write tokens it cost (the client's endpoint costs).
 
 The pre-signed amend session also runs as the compiled path was before it handed a read's public
-trades and tickers to Python after itself and made every request of a read before writing any
-(``test_presigned_amend_before``: ``Quoter.defer_public`` and ``Quoter.pair_writes`` off), right
-after the normal run, on the same host; both record the compiled path's stages
+trades and tickers (and the lifecycle of markets without an armed slot) to Python after itself
+(``test_presigned_amend_before``: ``Quoter.defer_public`` off), and with every request of a read
+made before any is written (``test_presigned_amend_paired``: ``Quoter.pair_writes`` on), right
+after the normal run, on the same host; each records the compiled path's stages
 (``compiled_<stage>_ns``: p50, p99, count; :mod:`centbook.mm.latency`), the host's 1-minute load
 and its steal time (``/proc/stat``: the maker's core and all cores) over the run.
 
@@ -138,7 +139,8 @@ def _config(presign: bool, requote: str) -> MMConfig:
     return cfg
 
 
-async def _session(sim: SimProcess, presign: bool, requote: str, before: bool = False) -> dict[str, Any]:
+async def _session(sim: SimProcess, presign: bool, requote: str, defer: bool | None = None,
+                   pair: bool | None = None) -> dict[str, Any]:
     credentials = Credentials(sim.api_key_id, sim.private_key_pem)
     mm = MarketMaker(_config(presign, requote), sim.rest_url, sim.ws_url, credentials,
                      feed_config=FeedConfig(status_poll_s=2.0))
@@ -146,9 +148,9 @@ async def _session(sim: SimProcess, presign: bool, requote: str, before: bool = 
     stop = asyncio.Event()
     try:
         await mm.start()
-        if before and mm.quoter is not None:  # the compiled path as it was: for the comparison
-            mm.quoter.defer_public = False
-            mm.quoter.pair_writes = False
+        if mm.quoter is not None:  # the compiled path's read order and write order (None: as is)
+            mm.quoter.defer_public = mm.quoter.defer_public if defer is None else defer
+            mm.quoter.pair_writes = mm.quoter.pair_writes if pair is None else pair
         if mm.rest.signer_pid is not None and os.environ.get("CENTBOOK_BENCH_SIGNER") != "inherit":
             _pin(mm.rest.signer_pid, {(os.cpu_count() or 1) - 1})
         runner = asyncio.ensure_future(mm.run(0, stop))
@@ -180,18 +182,21 @@ async def _session(sim: SimProcess, presign: bool, requote: str, before: bool = 
     assert all(seen[oid].client_order_id.startswith(mm.prefix) for oid in created)
     assert not [o for o in seen.values() if o.status == "resting" and o.client_order_id.startswith(mm.prefix)]
     assert hist.count >= min(DECISIONS, 200), f"only {hist.count} timed decisions in {elapsed:.0f}s"
-    return {"status": status, "hist": hist.summary(), "elapsed_s": elapsed, "orders": len(created),
+    q = mm.quoter
+    modes = {"defer_public": q is not None and bool(q.defer_public),
+             "pair_writes": q is not None and bool(q.pair_writes)}
+    return {**modes, "status": status, "hist": hist.summary(), "elapsed_s": elapsed, "orders": len(created),
             "tokens": dict(mm.tokens), "counts": dict(mm.counts)}
 
 
 def _record(benchmark: Any, name: str, presign: bool, requote: str, sim: SimProcess,
-            before: bool = False) -> None:
+            defer: bool | None = None, pair: bool | None = None) -> None:
     out: dict[str, Any] = {}
 
     def run() -> None:
         steal, host = _steal_ms(), _steal_ms(None)
         load = _load()
-        out.update(_on_uvloop(_session(sim, presign, requote, before)))
+        out.update(_on_uvloop(_session(sim, presign, requote, defer, pair)))
         after, host_after = _steal_ms(), _steal_ms(None)
         out["steal_ms"] = None if steal is None or after is None else round(after - steal, 1)
         out["host_steal_ms"] = None if host is None or host_after is None else round(host_after - host, 1)
@@ -206,7 +211,8 @@ def _record(benchmark: Any, name: str, presign: bool, requote: str, sim: SimProc
             "presigned": presign, "requote": requote, "seconds": round(out["elapsed_s"], 1),
             "orders_checked": out["orders"], "flow_rate": FLOW_RATE, "steal_ms_core0": out["steal_ms"],
             "steal_ms_host": out["host_steal_ms"], "load_1min": out["load"], "cores": os.cpu_count(),
-            "before": before}
+            "before": defer is False and pair is False, "defer_public": out["defer_public"],
+            "pair_writes": out["pair_writes"]}
     for stage in ("read_to_applied", "applied_to_decision", "decision_to_written", "written_to_response",
                   "exchange_to_written"):
         info[f"{stage}_p50_ns"] = lat[stage]["p50"]
@@ -254,7 +260,12 @@ def test_presigned_amend(benchmark, sim):
 def test_presigned_amend_before(benchmark, sim):
     """The same run with the compiled path's two changes off: every frame of a read handed to
     Python before it, and a second quote decided only after the first one's write."""
-    _record(benchmark, "presigned amend, before", True, "amend", sim, before=True)
+    _record(benchmark, "presigned amend, before", True, "amend", sim, defer=False, pair=False)
+
+
+def test_presigned_amend_paired(benchmark, sim):
+    """The same run with every request of a read made before any is written."""
+    _record(benchmark, "presigned amend, paired", True, "amend", sim, pair=True)
 
 
 def test_presigned_cancel_create(benchmark, sim):

@@ -1,8 +1,9 @@
 """The tick-to-trade stages of the compiled requote path in the benchmark report, before and after.
 
-``benchmarks/bench_mm.py`` runs the pre-signed amend session twice back to back: as the compiled
-path is (``presigned_amend``) and with its read-order and back-to-back-write changes off
-(``presigned_amend_before``). Each run records the compiled path's stage histograms
+``benchmarks/bench_mm.py`` runs the pre-signed amend session back to back: as the compiled path
+is (``presigned_amend``), with the reader handing every frame to Python before it
+(``presigned_amend_before``) and with every request of a read made before any is written
+(``presigned_amend_paired``). Each run records the compiled path's stage histograms
 (``compiled_<stage>_ns``: p50, p99, count), the host's load and steal time. Parts:
 :func:`stage_lines` (the table, the host's figures and the goal's targets for one group).
 """
@@ -12,7 +13,7 @@ from typing import Any
 
 from benchmarks.report import Targets, extra, fmt_us, key_of, md_table
 
-__all__ = ["STAGES", "stage_lines"]
+__all__ = ["RUNS", "STAGES", "stage_lines"]
 
 #: (stage key in extra_info, what it is): in the order a write goes through them
 STAGES = (
@@ -39,34 +40,39 @@ def _host(e: dict[str, Any]) -> str:
             if load is not None else "")
 
 
+#: (test name without test_, column heading): the runs compared, in this order
+RUNS = (("presigned_amend_before", "before"), ("presigned_amend", "after"),
+        ("presigned_amend_paired", "after, paired writes"))
+
+
 def stage_lines(benches: list[dict[str, Any]], targets: Targets) -> list[str]:
-    """The before/after stage table of a tick-to-trade group (empty without both runs), and the
-    tick-to-trade goal (p50 <= 30 µs, p99 <= 150 µs) checked on the run after into ``targets``."""
+    """The stage table of a tick-to-trade group (the runs of :data:`RUNS` present; empty without
+    the run before and the run after), the host's figures of each run, and the tick-to-trade goal
+    (p50 <= 30 µs, p99 <= 150 µs) checked on the run after into ``targets``."""
     runs = {key_of(b)[0]: extra(b) for b in benches}
-    before, after = runs.get("presigned_amend_before"), runs.get("presigned_amend")
+    after = runs.get("presigned_amend")
     if after is None or "compiled_read_to_hook_ns" not in after:
         return []
     targets.check("p50 <= 30 µs (pre-signed amend, compiled path)", f"{_us(after['p50_ns'])} µs",
                   after["p50_ns"] <= GOAL_P50_NS)
     targets.check("p99 <= 150 µs (pre-signed amend, compiled path)", f"{_us(after['p99_ns'])} µs",
                   after["p99_ns"] <= GOAL_P99_NS)
-    if before is None or "compiled_read_to_hook_ns" not in before:
+    shown = [(head, runs[name]) for name, head in RUNS
+             if name in runs and "compiled_read_to_hook_ns" in runs[name]]
+    if len(shown) < 2 or shown[0][0] != "before":
         return []
     rows = []
     for key, what in STAGES:
-        b, a = before[f"compiled_{key}_ns"], after[f"compiled_{key}_ns"]
-        rows.append([what, _us(b["p50"]), _us(b["p99"]), f"{b['count']:,}", _us(a["p50"]), _us(a["p99"]),
-                     f"{a['count']:,}"])
-    for name, p50, p99, n in (("tick-to-trade, every write", "p50_ns", "p99_ns", "samples"),
-                              ("tick-to-trade, first write of each read", "first_p50_ns", "first_p99_ns",
-                               "first_samples")):
-        rows.append([f"**{name}**", _us(before[p50]), _us(before[p99]), f"{before[n]:,}", _us(after[p50]),
-                     _us(after[p99]), f"{after[n]:,}"])
-    head = ["stage (compiled path, pre-signed amend)", "before p50 µs", "before p99 µs", "before n",
-            "after p50 µs", "after p99 µs", "after n"]
+        cells = [runs_e[f"compiled_{key}_ns"] for _, runs_e in shown]
+        rows.append([what, *(f"{_us(c['p50'])} / {_us(c['p99'])}" for c in cells)])
+    for name, p50, p99 in (("tick-to-trade, every write", "p50_ns", "p99_ns"),
+                           ("tick-to-trade, first write of each read", "first_p50_ns", "first_p99_ns")):
+        rows.append([f"**{name}**", *(f"**{_us(e[p50])} / {_us(e[p99])}**" for _, e in shown)])
+    head = ["stage (compiled path, pre-signed amend), µs", *(f"{h} p50 / p99" for h, _ in shown)]
     return ["**Tick-to-trade stage by stage, before and after** (run back to back on the same host; "
-            "before: every other frame of a read handed to Python before the compiled path, each "
-            "request written as soon as it is made; after: public trades and tickers handed to Python "
-            "after it, every request of the read made before any is written)\n",
+            "before: every other frame of a read handed to Python before the compiled path; after: "
+            "public trades and tickers, and the lifecycle of markets without an armed slot, handed to "
+            "Python after it; paired writes: besides, every request of the read made before any is "
+            "written)\n",
             *md_table(head, rows), "",
-            f"- before: {_host(before)}.", f"- after: {_host(after)}.", ""]
+            *(f"- {h}: {_host(e)}; {e.get('samples', 0):,} writes timed." for h, e in shown), ""]

@@ -52,7 +52,7 @@ cdef class Quoter(ReadHook):
     cdef readonly Py_ssize_t armed
     cdef public object on_fired         # on_fired(list of ArmedAmend), right after the writes
     cdef readonly int64_t fired, declined, unchanged, write_errors
-    cdef public bint pair_writes        # a read's requests all made before any is written
+    cdef public bint pair_writes        # a read's requests all made before any is written (off)
     cdef readonly object last_error     # repr of the last exception a slot met before its write
     cdef int64_t _declines[16]
 

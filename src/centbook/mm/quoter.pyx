@@ -33,9 +33,12 @@ makes it:
 
 Whenever one of them fails the slot is left armed and untouched and the Python decision that
 follows in the same read handles it (``declined`` counts those). A slot fires at most once per
-arming. Every request of the read (both slots of a market when both move, and those of the
-other markets changed in the read) is decided and made before any is written; then they are
-written back to back.
+arming. Each request is written as soon as it is made; with ``pair_writes`` every request of the
+read (both slots of a market when both move, and those of the other markets changed in the read)
+is made before any is written, then they are written back to back. That is not the default: the
+writes go one after the other on this thread either way, so pairing cannot bring a later write
+forward, and it holds the first write back by the later decisions (``benchmarks/bench_mm.py``
+measures both).
 
 The reader may hand the read's public trades and tickers, and the lifecycle frames of markets
 without an armed slot, to Python after this path (``defer_public``, ``watches_c``): they cannot
@@ -214,16 +217,16 @@ cdef class Quoter(ReadHook):
         armed slot's order was already where the strategy wants it; writes the transport refused
         (nothing went out; the slot stays armed and Python decides).
     pair_writes : bool
-        True (the default): every request of a read is made before any is written. False: each
-        is written as soon as it is made (a later decision waits for the writes before it; for
-        comparisons).
+        False (the default): each request is written as soon as it is made (a later decision
+        waits for the writes before it). True: every request of a read is made before any is
+        written, then they are written back to back (the first write waits for every decision).
     defer_public : bool
         :class:`centbook.hooks.ReadHook`'s; True here.
     """
 
     def __init__(self, on_fired=None):
         self.defer_public = True  # public trades and tickers cannot change an armed decision
-        self.pair_writes = True
+        self.pair_writes = False  # measured: pairing holds the first write back, brings none forward
         self._by_market = []
         self.on_fired = on_fired
 
@@ -306,7 +309,7 @@ cdef class Quoter(ReadHook):
         cdef int32_t bid = 0, ask = 0, top_bid = 0, top_ask = 0
         cdef int got, nth = 0
         cdef ArmedAmend a
-        cdef list ready = []  # (slot, request): every decision of the read made before any write
+        cdef list ready = []  # pair_writes: (slot, request), written after every decision of the read
         for k in range(n):
             m = changed[k]
             if m >= nm:
@@ -341,7 +344,7 @@ cdef class Quoter(ReadHook):
                 elif self._write(a, data, read_ns, applied_ns, nth):  # written as soon as it is made
                     fired.append(a)
                     nth += 1
-        # then written back to back: no decision waits for another slot's write
+        # pair_writes: written back to back, after every decision of the read
         for a, data in ready:
             if self._write(a, data, read_ns, applied_ns, nth):
                 fired.append(a)
