@@ -529,83 +529,7 @@ def rest_section(results: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-# ---------------------------------------------------------------- Markdown: tick-to-trade, sim
-
-_PRESIGNED = re.compile(r"pre.?sign", re.I)
-# tick-to-trade runs made to compare the compiled path's variants, not held to the targets
-COMPARISONS = ("presigned_amend_before", "presigned_amend_paired")
-
-
-def mm_section(results: dict[str, Any]) -> str:
-    """Tick-to-trade p50/p99/p99.9 per group, issue 9's targets on the pre-signed rows."""
-    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for bench in rows_of(results, "mm"):
-        groups[bench.get("group") or "mm"].append(bench)
-    if not groups:
-        return ""
-    out = []
-    t = Targets("Targets (tick-to-trade on pre-signed paths)")
-    for group in sorted(groups):
-        table = []
-        for b in groups[group]:
-            e = extra(b)
-            if "p50_ns" not in e:
-                continue
-            table.append([label(b, group), f"{e.get('samples', 0):,}", fmt_us(e["p50_ns"] / 1000),
-                          fmt_us(e["p99_ns"] / 1000), fmt_us(e["p999_ns"] / 1000) if "p999_ns" in e else "",
-                          fmt_us(e["first_p50_ns"] / 1000) if "first_p50_ns" in e else "",
-                          fmt_us(e["first_p99_ns"] / 1000) if "first_p99_ns" in e else ""])
-            # bench_mm.py records which path a run took; else the name says it ("presigned")
-            presigned = e["presigned"] if "presigned" in e else _PRESIGNED.search(f"{b['name']} {group}")
-            if presigned and key_of(b)[0] not in COMPARISONS:  # there for the stage comparison only
-                what = label(b, group)
-                t.check(f"p50 <= 150 µs ({what})", f"{fmt_us(e['p50_ns'] / 1000)} µs", e["p50_ns"] <= 150_000)
-                t.check(f"p99 <= 500 µs ({what})", f"{fmt_us(e['p99_ns'] / 1000)} µs", e["p99_ns"] <= 500_000)
-        if table:
-            what_is_timed = ": first frame read to order body written" if "tick-to-trade" in group else ""
-            firsts = any(row[5] for row in table)
-            head = ["path", "samples", "p50 µs", "p99 µs", "p99.9 µs"]
-            if firsts:  # every write, then only the first write each socket read starts
-                head += ["first write p50 µs", "first write p99 µs"]
-            out += [f"**{group}** (`benchmarks/bench_mm.py`{what_is_timed})\n",
-                    *md_table(head, [row if firsts else row[:5] for row in table]), ""]
-            if firsts:
-                out.append("p50/p99/p99.9 count every write; a tick that moves both quotes makes two, and "
-                           "the second waits for the first (one thread). The first-write columns count "
-                           "only the first write of each socket read. The targets are checked on every "
-                           "write.\n")
-            out += _mm_notes(groups[group], group)
-            # function-level import: benchmarks.report_t2t builds on this module's helpers
-            from benchmarks.report_t2t import stage_lines
-
-            out += stage_lines(groups[group], t)
-    out += t.markdown()
-    if not t.rows:
-        out.append("No pre-signed tick-to-trade result in this run: its targets are not evaluated.\n")
-    return "\n".join(out)
-
-
-def _mm_notes(benches: list[dict[str, Any]], group: str) -> list[str]:
-    """Who wrote the amends (or cancels) of each run, and the CPU time the host took from the
-    maker's core."""
-    notes = []
-    for b in benches:
-        e = extra(b)
-        said = []
-        if e.get("amends_compiled"):
-            said.append(f"{e['amends_compiled']:,} amends decided and written by the compiled path "
-                        f"(`centbook.mm.quoter`), {e.get('amends_now', 0):,} by Python in the read callback")
-        if e.get("cancels_compiled"):
-            said.append(f"{e['cancels_compiled']:,} cancels decided and written by the compiled path "
-                        f"(`centbook.mm.quoter`; the creates after them by the slot's task), of "
-                        f"{e.get('cancels', 0):,} cancels answered in the run")
-        if e.get("steal_ms_core0") is not None:
-            said.append(f"the host took {e['steal_ms_core0']:,} ms of the maker's core over "
-                        f"{e.get('seconds', '?')} s (steal time)")
-        if said:
-            notes.append(f"- {label(b, group)}: " + "; ".join(said) + ".")
-    return [*notes, ""] if notes else []
-
+# ---------------------------------------------------------------- Markdown: sim (tick-to-trade: report_t2t)
 
 def sim_section(results: dict[str, Any]) -> str:
     """The embedded exchange's synthetic flow: delivered book updates/s against the 50,000 target."""
@@ -782,6 +706,9 @@ def render(results: dict[str, Any], command: str, *, charts: dict[str, str] | No
         other suite present (decode, feed, REST, tick-to-trade, sim, anything else), the scale
         section, kalshi-sdk's note and the suites absent from the run.
     """
+    # function-level import: benchmarks.report_t2t builds on this module's helpers
+    from benchmarks.report_t2t import t2t_section
+
     charts = charts or {}
     info = results.get("machine_info", {})
     cpu = info.get("cpu", {}).get("brand_raw", "unknown CPU")
@@ -797,7 +724,7 @@ def render(results: dict[str, Any], command: str, *, charts: dict[str, str] | No
     if "book" in charts:
         parts.append(f"![ns per delta, by contender and grid]({charts['book']})\n")
     parts += [book_tables(results), sdk_note(results, sdk_status), decode_section(results),
-              feed_section(results), rest_section(results), mm_section(results), sim_section(results),
+              feed_section(results), rest_section(results), t2t_section(results), sim_section(results),
               other_section(results), scale(results, charts), absent_suites(results)]
     return "\n".join(p for p in parts if p)
 
