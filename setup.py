@@ -14,7 +14,7 @@ from setuptools import Extension, setup
 DEBUG = os.environ.get("CENTBOOK_DEBUG", "") not in ("", "0")
 MODULES = ["fixed", "grid", "book", "books", "metrics", "hooks", "mm.quoter", "feed.reader", "record.tap"]
 # Plain C sources compiled into a module besides its .pyx.
-C_SOURCES = {"books": ["csrc/cb_frame.c"]}
+C_SOURCES = {"books": ["csrc/cb_frame.c"], "feed.reader": ["csrc/cb_frame.c"]}
 
 if DEBUG:
     directives = {"boundscheck": True, "wraparound": True, "initializedcheck": True,

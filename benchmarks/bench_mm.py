@@ -30,6 +30,14 @@ trade on the run's path), the other stages' medians, and for the requote compari
 trip of one requote (amend: one request; cancel + create: the cancel written to the create
 answered) and the write tokens it cost (the client's endpoint costs).
 
+The pre-signed amend session also runs as the compiled path was before it handed a read's public
+trades and tickers (and the lifecycle of markets without an armed slot) to Python after itself
+(``test_presigned_amend_before``: ``Quoter.defer_public`` off), and with every request of a read
+made before any is written (``test_presigned_amend_paired``: ``Quoter.pair_writes`` on), right
+after the normal run, on the same host; each records the compiled path's stages
+(``compiled_<stage>_ns``: p50, p99, count; :mod:`centbook.mm.latency`), the host's 1-minute load
+and its steal time (``/proc/stat``: the maker's core and all cores) over the run.
+
 A second group (``WRITE_GROUP``) times one order write alone, from the call to the bytes handed
 to the transport: pre-signed creates through :class:`~centbook.rest.RestClient` + aiohttp
 against the same creates formatted by hand and written to a keep-alive socket (the floor a raw
@@ -64,18 +72,30 @@ TIME_CAP_S = 30.0 if QUICK else 120.0
 FLOW_RATE = 1000
 GROUP = "mm: tick-to-trade (first frame read -> order bytes written)"
 RESULTS: dict[str, dict[str, Any]] = {}
+COMPILED_STAGES = ("python_frames", "read_to_hook", "hook_to_decision", "decision_to_request",
+                   "request_to_written", "request_to_written_later")
 
 
-def _steal_ms(core: int = 0) -> float | None:
-    """CPU time the hypervisor gave to others while ``core`` wanted it ("steal", /proc/stat), ms."""
+def _steal_ms(core: int | None = 0) -> float | None:
+    """CPU time the hypervisor gave to others while ``core`` (None: any core) wanted it ("steal",
+    /proc/stat), ms."""
+    prefix = "cpu " if core is None else f"cpu{core} "
     try:
         with open("/proc/stat") as f:
             for line in f:
-                if line.startswith(f"cpu{core} "):
+                if line.startswith(prefix):
                     return int(line.split()[8]) * 1000 / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         pass
     return None
+
+
+def _load() -> float | None:
+    """The host's 1-minute load average (runnable tasks; the machine has ``os.cpu_count()`` cores)."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
 
 
 def _pin(pid: int, cores: set[int]) -> None:
@@ -119,7 +139,8 @@ def _config(presign: bool, requote: str) -> MMConfig:
     return cfg
 
 
-async def _session(sim: SimProcess, presign: bool, requote: str) -> dict[str, Any]:
+async def _session(sim: SimProcess, presign: bool, requote: str, defer: bool | None = None,
+                   pair: bool | None = None) -> dict[str, Any]:
     credentials = Credentials(sim.api_key_id, sim.private_key_pem)
     mm = MarketMaker(_config(presign, requote), sim.rest_url, sim.ws_url, credentials,
                      feed_config=FeedConfig(status_poll_s=2.0))
@@ -127,6 +148,9 @@ async def _session(sim: SimProcess, presign: bool, requote: str) -> dict[str, An
     stop = asyncio.Event()
     try:
         await mm.start()
+        if mm.quoter is not None:  # the compiled path's read order and write order (None: as is)
+            mm.quoter.defer_public = mm.quoter.defer_public if defer is None else defer
+            mm.quoter.pair_writes = mm.quoter.pair_writes if pair is None else pair
         if mm.rest.signer_pid is not None and os.environ.get("CENTBOOK_BENCH_SIGNER") != "inherit":
             _pin(mm.rest.signer_pid, {(os.cpu_count() or 1) - 1})
         runner = asyncio.ensure_future(mm.run(0, stop))
@@ -158,18 +182,25 @@ async def _session(sim: SimProcess, presign: bool, requote: str) -> dict[str, An
     assert all(seen[oid].client_order_id.startswith(mm.prefix) for oid in created)
     assert not [o for o in seen.values() if o.status == "resting" and o.client_order_id.startswith(mm.prefix)]
     assert hist.count >= min(DECISIONS, 200), f"only {hist.count} timed decisions in {elapsed:.0f}s"
-    return {"status": status, "hist": hist.summary(), "elapsed_s": elapsed, "orders": len(created),
+    q = mm.quoter
+    modes = {"defer_public": q is not None and bool(q.defer_public),
+             "pair_writes": q is not None and bool(q.pair_writes)}
+    return {**modes, "status": status, "hist": hist.summary(), "elapsed_s": elapsed, "orders": len(created),
             "tokens": dict(mm.tokens), "counts": dict(mm.counts)}
 
 
-def _record(benchmark: Any, name: str, presign: bool, requote: str, sim: SimProcess) -> None:
+def _record(benchmark: Any, name: str, presign: bool, requote: str, sim: SimProcess,
+            defer: bool | None = None, pair: bool | None = None) -> None:
     out: dict[str, Any] = {}
 
     def run() -> None:
-        steal = _steal_ms()
-        out.update(_on_uvloop(_session(sim, presign, requote)))
-        after = _steal_ms()
+        steal, host = _steal_ms(), _steal_ms(None)
+        load = _load()
+        out.update(_on_uvloop(_session(sim, presign, requote, defer, pair)))
+        after, host_after = _steal_ms(), _steal_ms(None)
         out["steal_ms"] = None if steal is None or after is None else round(after - steal, 1)
+        out["host_steal_ms"] = None if host is None or host_after is None else round(host_after - host, 1)
+        out["load"] = load
 
     benchmark.group = GROUP
     benchmark.pedantic(run, rounds=1, iterations=1)
@@ -178,10 +209,17 @@ def _record(benchmark: Any, name: str, presign: bool, requote: str, sim: SimProc
     counts, tokens = out["counts"], out["tokens"]
     info = {"p50_ns": h["p50"], "p99_ns": h["p99"], "p999_ns": h["p99.9"], "samples": h["count"],
             "presigned": presign, "requote": requote, "seconds": round(out["elapsed_s"], 1),
-            "orders_checked": out["orders"], "flow_rate": FLOW_RATE, "steal_ms_core0": out["steal_ms"]}
+            "orders_checked": out["orders"], "flow_rate": FLOW_RATE, "steal_ms_core0": out["steal_ms"],
+            "steal_ms_host": out["host_steal_ms"], "load_1min": out["load"], "cores": os.cpu_count(),
+            "before": defer is False and pair is False, "defer_public": out["defer_public"],
+            "pair_writes": out["pair_writes"]}
     for stage in ("read_to_applied", "applied_to_decision", "decision_to_written", "written_to_response",
                   "exchange_to_written"):
         info[f"{stage}_p50_ns"] = lat[stage]["p50"]
+    # the compiled path stage by stage (mm.latency: compiled_*), p50 and p99 and how many
+    for stage in COMPILED_STAGES:
+        h_stage = lat[f"compiled_{stage}"]
+        info[f"compiled_{stage}_ns"] = {key: h_stage[key] for key in ("p50", "p99", "count")}
     first = lat["tick_to_first_write_presigned" if presign else "tick_to_first_write"]
     info.update(first_p50_ns=first["p50"], first_p99_ns=first["p99"], first_samples=first["count"])
     other = "tick_to_trade_signed" if presign else "tick_to_trade_presigned"
@@ -209,11 +247,25 @@ def _record(benchmark: Any, name: str, presign: bool, requote: str, sim: SimProc
           f"queued {info['queued_samples']}, amends compiled {info['amends_compiled']} / from Python's "
           f"callback {info['amends_now']} / of {counts['amends']}, cancels compiled "
           f"{info['cancels_compiled']} / of {counts['cancels']}, {info['seconds']}s, host steal on core 0 "
-          f"{info['steal_ms_core0']} ms")
+          f"{info['steal_ms_core0']} ms (all cores {info['steal_ms_host']} ms), load {info['load_1min']} on "
+          f"{info['cores']} cores; compiled path stages p50/p99 us (n): "
+          + ", ".join(f"{k} {v['p50'] / 1000:.1f}/{v['p99'] / 1000:.1f} ({v['count']})"
+                      for k, v in ((st, info[f"compiled_{st}_ns"]) for st in COMPILED_STAGES)))
 
 
 def test_presigned_amend(benchmark, sim):
     _record(benchmark, "presigned amend", True, "amend", sim)
+
+
+def test_presigned_amend_before(benchmark, sim):
+    """The same run with the compiled path's two changes off: every frame of a read handed to
+    Python before it, and a second quote decided only after the first one's write."""
+    _record(benchmark, "presigned amend, before", True, "amend", sim, defer=False, pair=False)
+
+
+def test_presigned_amend_paired(benchmark, sim):
+    """The same run with every request of a read made before any is written."""
+    _record(benchmark, "presigned amend, paired", True, "amend", sim, pair=True)
 
 
 def test_presigned_cancel_create(benchmark, sim):

@@ -61,6 +61,8 @@ LABELS = {
     "event_loop_lag_while_ordering": "1 ms timer lateness while ordering",
     # bench_mm.py, bench_sim.py
     "presigned_amend": "pre-signed, requote by amend",
+    "presigned_amend_before": "pre-signed amend, before (every frame to Python first)",
+    "presigned_amend_paired": "pre-signed amend, paired writes (every request made before any write)",
     "presigned_cancel_create": "pre-signed, requote by cancel + create",
     "sign_on_demand_amend": "sign on demand, requote by amend",
     "write_restclient_aiohttp": "RestClient + aiohttp, pre-signed create",
@@ -185,7 +187,7 @@ def label(bench: dict[str, Any], group: str = "") -> str:
     return text + (f" `{param}`" if param and param not in group else "")
 
 
-def _table(head: list[str], rows: Iterable[list[str]], align: str = "") -> list[str]:
+def md_table(head: list[str], rows: Iterable[list[str]], align: str = "") -> list[str]:
     """A Markdown table; ``align`` is one letter per column (``l`` or ``r``), default: the first
     column left-aligned, the others right-aligned (figures)."""
     align = align or "l" + "r" * (len(head) - 1)
@@ -206,7 +208,7 @@ class Targets:
     def markdown(self) -> list[str]:
         if not self.rows:
             return []
-        return [f"**{self.title}**\n", *_table(["target", "measured", ""], self.rows, "lrl"), ""]
+        return [f"**{self.title}**\n", *md_table(["target", "measured", ""], self.rows, "lrl"), ""]
 
 
 def _missing(present: Iterable[str], expected: dict[str, str]) -> str:
@@ -241,7 +243,7 @@ def ratios(results: dict[str, Any]) -> str:
             else:
                 cells.append("not run")
         rows.append([LABELS.get(name, name), *cells])
-    out += _table(["contender", *grids], rows)
+    out += md_table(["contender", *grids], rows)
     if prefix:
         out.append("\n(prefix): timed on the first deltas of the stream only (see kalshi-sdk below).")
     if "order_book_c" not in names:
@@ -320,7 +322,7 @@ def book_tables(results: dict[str, Any]) -> str:
         rows = sorted(groups[group], key=lambda b: per_op(b)[0])
         slowest = per_op(rows[-1])[0]
         out.append(f"**{group}** (ns per operation, median of rounds)\n")
-        out += _table(["contender", "x faster than slowest", "median ns", "min ns"],
+        out += md_table(["contender", "x faster than slowest", "median ns", "min ns"],
                       ([label(b, group), f"{slowest / per_op(b)[0]:,.1f}x", fmt(per_op(b)[0]),
                         fmt(per_op(b)[1])] for b in rows))
         out.append("")
@@ -393,7 +395,7 @@ def decode_section(results: dict[str, Any]) -> str:
         return f"{per_op(b)[0] / fast_ns:,.1f}x"
 
     ordered = sorted(rows, key=lambda b: (unit_of(b) != "frame", key_of(b)[0] in _OTHER_FRAMES, per_op(b)[0]))
-    out += _table(["contender", "median ns", "min ns", "per", "time / centbook one call per frame"],
+    out += md_table(["contender", "median ns", "min ns", "per", "time / centbook one call per frame"],
                   ([label(b), fmt(per_op(b)[0]), fmt(per_op(b)[1]), unit_of(b), ratio(b)] for b in ordered))
     out.append("")
     t = Targets("Targets (frames into books)")
@@ -468,7 +470,7 @@ def feed_section(results: dict[str, Any]) -> str:
         if floor:
             cells.append(f"{msgs_per_s(floor) / rate:,.2f}x")
         table.append(cells)
-    out += [*_table(head, table), ""]
+    out += [*md_table(head, table), ""]
     t = Targets("Targets (feed, no Python subscriber)")
     if ours:
         rate = msgs_per_s(ours)
@@ -519,84 +521,15 @@ def rest_section(results: dict[str, Any]) -> str:
                 ops.append([label(b, group), fmt_us(med / 1000), fmt_us(low / 1000)])
         out.append(f"**{_heading(group)}** (`benchmarks/bench_rest.py`, the sim in its own process)\n")
         if per_client:
-            out += [*_table(["client", "p50 µs", "p99 µs", "client CPU µs per order"], per_client), ""]
+            out += [*md_table(["client", "p50 µs", "p99 µs", "client CPU µs per order"], per_client), ""]
         if pcts:
-            out += [*_table(["case", "p50 µs", "p99 µs", "max µs"], pcts), ""]
+            out += [*md_table(["case", "p50 µs", "p99 µs", "max µs"], pcts), ""]
         if ops:
-            out += [*_table(["case", "median µs", "min µs"], ops), ""]
+            out += [*md_table(["case", "median µs", "min µs"], ops), ""]
     return "\n".join(out)
 
 
-# ---------------------------------------------------------------- Markdown: tick-to-trade, sim
-
-_PRESIGNED = re.compile(r"pre.?sign", re.I)
-
-
-def mm_section(results: dict[str, Any]) -> str:
-    """Tick-to-trade p50/p99/p99.9 per group, issue 9's targets on the pre-signed rows."""
-    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for bench in rows_of(results, "mm"):
-        groups[bench.get("group") or "mm"].append(bench)
-    if not groups:
-        return ""
-    out = []
-    t = Targets("Targets (tick-to-trade on pre-signed paths)")
-    for group in sorted(groups):
-        table = []
-        for b in groups[group]:
-            e = extra(b)
-            if "p50_ns" not in e:
-                continue
-            table.append([label(b, group), f"{e.get('samples', 0):,}", fmt_us(e["p50_ns"] / 1000),
-                          fmt_us(e["p99_ns"] / 1000), fmt_us(e["p999_ns"] / 1000) if "p999_ns" in e else "",
-                          fmt_us(e["first_p50_ns"] / 1000) if "first_p50_ns" in e else "",
-                          fmt_us(e["first_p99_ns"] / 1000) if "first_p99_ns" in e else ""])
-            # bench_mm.py records which path a run took; else the name says it ("presigned")
-            if e["presigned"] if "presigned" in e else _PRESIGNED.search(f"{b['name']} {group}"):
-                what = label(b, group)
-                t.check(f"p50 <= 150 µs ({what})", f"{fmt_us(e['p50_ns'] / 1000)} µs", e["p50_ns"] <= 150_000)
-                t.check(f"p99 <= 500 µs ({what})", f"{fmt_us(e['p99_ns'] / 1000)} µs", e["p99_ns"] <= 500_000)
-        if table:
-            what_is_timed = ": first frame read to order body written" if "tick-to-trade" in group else ""
-            firsts = any(row[5] for row in table)
-            head = ["path", "samples", "p50 µs", "p99 µs", "p99.9 µs"]
-            if firsts:  # every write, then only the first write each socket read starts
-                head += ["first write p50 µs", "first write p99 µs"]
-            out += [f"**{group}** (`benchmarks/bench_mm.py`{what_is_timed})\n",
-                    *_table(head, [row if firsts else row[:5] for row in table]), ""]
-            if firsts:
-                out.append("p50/p99/p99.9 count every write; a tick that moves both quotes makes two, and "
-                           "the second waits for the first (one thread). The first-write columns count "
-                           "only the first write of each socket read. The targets are checked on every "
-                           "write.\n")
-            out += _mm_notes(groups[group], group)
-    out += t.markdown()
-    if not t.rows:
-        out.append("No pre-signed tick-to-trade result in this run: its targets are not evaluated.\n")
-    return "\n".join(out)
-
-
-def _mm_notes(benches: list[dict[str, Any]], group: str) -> list[str]:
-    """Who wrote the amends (or cancels) of each run, and the CPU time the host took from the
-    maker's core."""
-    notes = []
-    for b in benches:
-        e = extra(b)
-        said = []
-        if e.get("amends_compiled"):
-            said.append(f"{e['amends_compiled']:,} amends decided and written by the compiled path "
-                        f"(`centbook.mm.quoter`), {e.get('amends_now', 0):,} by Python in the read callback")
-        if e.get("cancels_compiled"):
-            said.append(f"{e['cancels_compiled']:,} cancels decided and written by the compiled path "
-                        f"(`centbook.mm.quoter`; the creates after them by the slot's task), of "
-                        f"{e.get('cancels', 0):,} cancels answered in the run")
-        if e.get("steal_ms_core0") is not None:
-            said.append(f"the host took {e['steal_ms_core0']:,} ms of the maker's core over "
-                        f"{e.get('seconds', '?')} s (steal time)")
-        if said:
-            notes.append(f"- {label(b, group)}: " + "; ".join(said) + ".")
-    return [*notes, ""] if notes else []
-
+# ---------------------------------------------------------------- Markdown: sim (tick-to-trade: report_t2t)
 
 def sim_section(results: dict[str, Any]) -> str:
     """The embedded exchange's synthetic flow: delivered book updates/s against the 50,000 target."""
@@ -611,7 +544,7 @@ def sim_section(results: dict[str, Any]) -> str:
                       f"{e['updates_per_s'] / asked:.0%}" if asked else ""])
     out = ["**Embedded exchange flow** (`benchmarks/bench_sim.py`: book updates delivered to a "
            "subscriber per second)\n",
-           *_table(["case", "requested/s", "delivered/s", "delivered"], table), ""]
+           *md_table(["case", "requested/s", "delivered/s", "delivered"], table), ""]
     best = max(extra(b)["updates_per_s"] for b in rows)
     t = Targets("Targets (embedded exchange)")
     t.check(">= 50,000 book updates/s delivered (best case)", f"{best:,.0f}/s", best >= 50_000)
@@ -626,7 +559,7 @@ def other_section(results: dict[str, Any]) -> str:
     out = []
     for group in sorted(groups):
         out += [f"**{group}** (ns per operation, median of rounds)\n",
-                *_table(["benchmark", "median ns", "min ns"],
+                *md_table(["benchmark", "median ns", "min ns"],
                         ([label(b, group), fmt(per_op(b)[0]), fmt(per_op(b)[1])] for b in groups[group])), ""]
     return "\n".join(out)
 
@@ -773,6 +706,9 @@ def render(results: dict[str, Any], command: str, *, charts: dict[str, str] | No
         other suite present (decode, feed, REST, tick-to-trade, sim, anything else), the scale
         section, kalshi-sdk's note and the suites absent from the run.
     """
+    # function-level import: benchmarks.report_t2t builds on this module's helpers
+    from benchmarks.report_t2t import t2t_section
+
     charts = charts or {}
     info = results.get("machine_info", {})
     cpu = info.get("cpu", {}).get("brand_raw", "unknown CPU")
@@ -788,7 +724,7 @@ def render(results: dict[str, Any], command: str, *, charts: dict[str, str] | No
     if "book" in charts:
         parts.append(f"![ns per delta, by contender and grid]({charts['book']})\n")
     parts += [book_tables(results), sdk_note(results, sdk_status), decode_section(results),
-              feed_section(results), rest_section(results), mm_section(results), sim_section(results),
+              feed_section(results), rest_section(results), t2t_section(results), sim_section(results),
               other_section(results), scale(results, charts), absent_suites(results)]
     return "\n".join(p for p in parts if p)
 

@@ -1285,6 +1285,50 @@ int cb_frame_parse_general(const char *buf, size_t len, cb_frame_t *r) {
     return r->err;
 }
 
+/* ------------------------------------------------------------------ the market of a msg */
+
+typedef struct {
+    char *out;
+    size_t cap, n;
+    int found;
+} msg_market_t;
+
+static int msg_market_member(cursor_t *c, const span_t *key, void *ctx_) {
+    msg_market_t *m = (msg_market_t *)ctx_;
+    span_t sp;
+    if (key->escaped || key->n != 13 || memcmp(key->s, "market_ticker", 13) != 0 || *c->p != '"')
+        return skip_value(c, 2);
+    if (scan_string(c, &sp)) return FATAL;
+    m->found++;
+    m->n = 0;
+    if (!sp.escaped && sp.n > 0 && sp.n <= m->cap) {
+        memcpy(m->out, sp.s, sp.n);
+        m->n = sp.n;
+    }
+    return 0;
+}
+
+static int msg_envelope_member(cursor_t *c, const span_t *key, void *ctx_) {
+    if (!key->escaped && key->n == 3 && memcmp(key->s, "msg", 3) == 0 && *c->p == '{')
+        return walk_object(c, 1, msg_market_member, ctx_);
+    return skip_value(c, 1);
+}
+
+size_t cb_frame_msg_market(const char *buf, size_t len, char *out, size_t cap) {
+    cursor_t c;
+    cb_frame_t scratch;   /* where a syntax error would be recorded; nothing else is read */
+    msg_market_t m = {out, cap, 0, 0};
+    reset(&scratch);
+    c.base = (const unsigned char *)buf;
+    c.p = c.base;
+    c.end = c.base + len;
+    c.r = &scratch;
+    skip_ws(&c);
+    if (c.p >= c.end || *c.p != '{') return 0;
+    if (walk_object(&c, 0, msg_envelope_member, &m)) return 0;
+    return m.found == 1 ? m.n : 0;
+}
+
 static const char *err_names[] = {
     "", "truncated", "syntax", "utf8", "depth", "trailing", "not_object", "duplicate_key", "type",
     "missing", "integer", "price", "size", "side", "ticker", "too_long", "level", "too_many_levels",

@@ -142,6 +142,13 @@ int cb_frame_parse(const char *buf, size_t len, cb_frame_t *r);
 /* The general parser alone (no shortcut): the reference the shortcut is tested against. */
 int cb_frame_parse_general(const char *buf, size_t len, cb_frame_t *r);
 
+/* The `market_ticker` string at the top level of the frame's `msg` object, for the frames whose
+ * body cb_frame_parse does not read (lifecycle, ...): copied to out (at most cap bytes, no NUL)
+ * and its length returned. 0 when the frame is not a JSON object with such a string, the string
+ * is empty, escaped or longer than cap, or it appears more than once (the caller then treats the
+ * frame as being about any market). Reads only buf[0..len). */
+size_t cb_frame_msg_market(const char *buf, size_t len, char *out, size_t cap);
+
 /* Static English descriptions. */
 const char *cb_frame_err_name(int err);   /* short reason key, e.g. "truncated" */
 const char *cb_frame_err_text(int err);   /* one sentence */

@@ -29,11 +29,32 @@ cdef class ReadHook:
     changed in the read, each once; ``read_ns`` is the monotonic time (``cb_monotonic_ns``) of the
     read's first frame. The pointer is valid only during the call. An exception raised here goes
     to the reader's caller like one from a Python listener; return 0 otherwise.
+
+    Attributes
+    ----------
+    defer_public : bool
+        False (the default): every other frame of a read reaches Python's ``on_message`` before
+        ``on_read_c``, in the order it came. True: the read's public trades and tickers (which
+        tell nothing of our own orders), and the lifecycle frames of markets the hook does not
+        watch (``watches_c``), may reach it after ``on_read_c`` instead; every other frame still
+        comes first and in order, and none overtakes another (a frame that must come first hands
+        those held back before it to Python first).
+    python_ns : int
+        Set by the reader before each ``on_read_c``: monotonic ns the read's frames spent in
+        Python's ``on_message`` before the hook (0 when none went).
     """
+
+    def __init__(self):
+        self.defer_public = False
 
     cdef int on_read_c(self, Books books, const Py_ssize_t *changed, Py_ssize_t n,
                        int64_t read_ns) except -1:
         return 0
+
+    cdef bint watches_c(self, Py_ssize_t market) noexcept:
+        """True when a frame about ``market`` (registry index, -1: a market without a book) may
+        change what ``on_read_c`` does, so it must reach Python first. The default: every market."""
+        return True
 
     def on_read(self, changed, int64_t read_ns=0, Books books=None):
         """Call :meth:`on_read_c` as the reader would after a read that changed the markets

@@ -784,6 +784,42 @@ def test_amends_written_in_a_read_reach_the_order_manager_when_a_later_slot_rais
     arun1(body())
 
 
+@pytest.mark.parametrize("pair", [False, True], ids=["one_by_one", "paired"])
+def test_both_quotes_of_a_read_are_written_paired_or_one_by_one(arun1: Any, pair: bool) -> None:
+    from centbook.mm.quoter import Quoter
+
+    async def body() -> None:
+        async with RawServer([_ok(), _ok()]) as server:
+            lane = OrderLane(server.url, connections=2, max_connections=2, timeout_s=5)
+            await lane.open()
+            try:
+                book = book_at_5100()  # quotes at 150 bp: bid 4900, ask 5300
+                parts = (b'{"price":"', b'","count":"', b'"}')
+                bid = armed_amend(book, lane.reserve(), lane.head("POST", "/o/b/amend"), parts,
+                                  live_price=4700, live_size=500, size=500, half_spread_bp=150)
+                ask = armed_amend(book, lane.reserve(), lane.head("POST", "/o/a/amend"), parts, side=1,
+                                  key=("KX-Q", "ask"), live_price=5500, live_size=500, size=500,
+                                  half_spread_bp=150)
+                writes: list[Any] = []
+                q = Quoter(lambda fired: writes.extend(lane.adopt(f.conn, "POST") for f in fired))
+                q.pair_writes = pair
+                q.arm(bid)
+                q.arm(ask)
+                q.on_read([0], 123)
+                assert q.fired == 2 and (bid.nth, ask.nth) == (0, 1) and bid.read_ns == ask.read_ns == 123
+                assert (bid.fired_price, ask.fired_price) == (4900, 5300)
+                # paired: the ask's request was made before the bid's write; else after it
+                assert (ask.made_ns <= bid.written_ns) is pair
+                assert bid.decided_ns <= bid.made_ns <= bid.written_ns <= ask.written_ns
+                assert [(await lane.finish(w)).status for w in writes] == [200, 200]
+                assert sorted(r.split(b" ")[1] for r in server.requests) == [b"/o/a/amend", b"/o/b/amend"]
+                assert all(b'"price":"0.' in r for r in server.requests)
+            finally:
+                await lane.close()
+
+    arun1(body())
+
+
 def test_a_reserved_connection_keeps_its_idle_age_and_is_retired_when_too_old(arun1: Any) -> None:
     async def body() -> None:
         async with RawServer([NEVER]) as server:  # keeps the connection open, answers nothing

@@ -23,6 +23,8 @@ class BookListener(picows.WSListener):
     reads: int
     other_frames: int
     refused_frames: int
+    hooked_reads: int
+    deferred_frames: int
     last_recv_ns: int
     last_ping_ns: int
     pings: int

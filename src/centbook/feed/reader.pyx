@@ -5,7 +5,9 @@ parsed by the C decoder straight from picows' read buffer and applied to its boo
 call; no Python object is made for it. Python subscribers hear once per socket read (when picows
 marks the frame ``last_in_buffer``), with the list of markets whose book changed in that read.
 Every other frame (subscription replies, ticker, trade, fill, lifecycle, ...) is handed to
-Python as bytes with its kind, for the typed decoder. C-level code can subclass the listener and
+Python as bytes with its kind, for the typed decoder: as it comes, or, for the public trades and
+tickers and the lifecycle of markets the read's compiled hook does not watch, when the hook allows
+it (``ReadHook.defer_public``), after the hook. C-level code can subclass the listener and
 override :meth:`frame_applied`, called for every book frame.
 
 :class:`CountingListener` is the same kind of listener with the decoding taken out: it counts
@@ -21,6 +23,15 @@ from centbook.books cimport CB_FRAME_INVALID, CB_KIND_DELTA, CB_KIND_SNAPSHOT, B
 from centbook.cb cimport cb_monotonic_ns
 from centbook.metrics cimport Histogram
 from centbook.hooks cimport ReadHook
+
+cdef extern from "cb_frame.h":
+    enum:
+        CB_KIND_TICKER
+        CB_KIND_TRADE
+        CB_KIND_MARKET_LIFECYCLE_V2
+        CB_KIND_MULTIVARIATE_MARKET_LIFECYCLE
+        CB_TICKER_MAX
+    size_t cb_frame_msg_market(const char *buf, size_t len, char *out, size_t cap)
 
 __all__ = ["BookListener", "CountingListener"]
 
@@ -48,8 +59,11 @@ cdef class BookListener(WSListener):
         Called from C at the end of every read that changed a book, before ``on_read``
         (:mod:`centbook.hooks`; the market maker's compiled requote path is one). Every other
         frame of the read has reached ``on_message`` by then (as it came), so what it told Python
-        (an order filled, a market paused, a subscription confirmed) holds before the hook runs.
-        ``quoter`` is the same attribute under its earlier name.
+        (an order filled, a market paused, a subscription confirmed) holds before the hook runs;
+        but when the hook's ``defer_public`` is set, the read's public trades and tickers, and
+        the lifecycle frames of markets the hook does not watch, not followed by a frame that
+        must come first reach ``on_message`` right after the hook (before ``on_read``), in their
+        order. ``quoter`` is the same attribute under its earlier name.
     sample_every : int
         Time the decode-and-apply of one book frame in every ``sample_every`` into
         ``apply_latency`` (from the first frame of its socket read to the book applied).
@@ -69,6 +83,8 @@ cdef class BookListener(WSListener):
     cdef public ReadHook hook
     cdef readonly Histogram apply_latency
     cdef readonly int64_t frames, book_frames, bytes_in, reads, other_frames, refused_frames
+    cdef readonly int64_t hooked_reads     # reads that called the hook (counted before the call)
+    cdef readonly int64_t deferred_frames  # frames held back for Python until after the hook
     cdef readonly int64_t last_recv_ns
     cdef readonly int64_t last_ping_ns     # the server's last heartbeat Ping (monotonic ns)
     cdef readonly int64_t pings
@@ -80,6 +96,8 @@ cdef class BookListener(WSListener):
     cdef uint32_t *_stamp
     cdef Py_ssize_t _nchanged, _cap
     cdef uint32_t _read_no
+    cdef int64_t _python_ns               # this read: ns in on_message before the hook
+    cdef list _deferred                   # this read: (kind, payload) due after the hook
     cdef list _tickers
     cdef bytearray _fragments
 
@@ -95,6 +113,7 @@ cdef class BookListener(WSListener):
         self._sample_every = max(1, sample_every)
         self._sample_countdown = 1
         self._tickers = []
+        self._deferred = []
         self._fragments = None
         self.close_code = None
 
@@ -142,20 +161,82 @@ cdef class BookListener(WSListener):
 
     cdef int _end_read(self) except -1:
         cdef Py_ssize_t k, n = self._nchanged
+        cdef int64_t python_ns = self._python_ns
         self._in_read = False
         self._read_no += 1
         if self._read_no == 0:
             self._read_no = 1
+        self._python_ns = 0
         if n == 0:
+            if self._deferred:
+                self._hand_deferred()
             return 0
         self._nchanged = 0
         if self.hook is not None:  # compiled reactions first: before any Python listener
-            self.hook.on_read_c(self.books, self._changed, n, self._read_start_ns)
+            self.hooked_reads += 1
+            self.hook.python_ns = python_ns
+            try:
+                self.hook.on_read_c(self.books, self._changed, n, self._read_start_ns)
+            finally:
+                if self._deferred:
+                    self._hand_deferred()
+        elif self._deferred:
+            self._hand_deferred()
         if self.on_read is not None:
             if len(self._tickers) != len(self.books):
                 self._tickers = self.books.tickers()
             tickers = self._tickers
             self.on_read([tickers[self._changed[k]] for k in range(n)], self._read_start_ns)
+        return 0
+
+    cdef int _hand_deferred(self) except -1:
+        """Hand the frames held back in this read to Python, in their order (all of them, even
+        when one listener call raises: the first exception is raised after)."""
+        cdef list due = self._deferred
+        first = None
+        self._deferred = []
+        for kind, payload in due:
+            try:
+                if self.on_message is not None:
+                    self.on_message(kind, payload)
+            except Exception as exc:  # noqa: BLE001 - the others are still owed
+                if first is None:
+                    first = exc
+        if first is not None:
+            raise first
+        return 0
+
+    cdef bint _may_wait(self, int kind, const char *buf, Py_ssize_t n) except -1:
+        """A public trade or ticker, or the lifecycle of a market the hook does not watch."""
+        cdef char ticker[CB_TICKER_MAX]
+        cdef size_t m
+        if kind == CB_KIND_TRADE or kind == CB_KIND_TICKER:
+            return True
+        if kind != CB_KIND_MARKET_LIFECYCLE_V2 and kind != CB_KIND_MULTIVARIATE_MARKET_LIFECYCLE:
+            return False
+        m = cb_frame_msg_market(buf, <size_t>n, ticker, CB_TICKER_MAX)
+        if m == 0:  # no single readable market: about any market
+            return False
+        return not self.hook.watches_c(self.books.index_of(ticker[:m].decode("utf-8", "replace")))
+
+    cdef int _message(self, int kind, const char *buf, Py_ssize_t n) except -1:
+        """A frame that is not a book frame: to Python now, or after the hook when it is a public
+        trade or ticker, or the lifecycle of a market the hook does not watch, and the hook allows
+        it."""
+        cdef int64_t t0
+        if self.on_message is None:
+            return 0
+        if self.hook is not None and self.hook.defer_public and self._may_wait(kind, buf, n):
+            self._deferred.append((kind, buf[:n]))
+            self.deferred_frames += 1
+            return 0
+        if self._deferred:  # held back frames go first: nothing overtakes them
+            self._hand_deferred()
+        t0 = cb_monotonic_ns()
+        try:
+            self.on_message(kind, buf[:n])
+        finally:
+            self._python_ns += cb_monotonic_ns() - t0
         return 0
 
     cdef int _apply(self, const char *buf, Py_ssize_t n) except -1:
@@ -175,8 +256,7 @@ cdef class BookListener(WSListener):
                 self.refused_frames += 1
             else:
                 self.other_frames += 1
-            if self.on_message is not None:
-                self.on_message(kind, buf[:n])
+            self._message(kind, buf, n)
         return 0
 
     cpdef on_ws_connected(self, WSTransport transport):
@@ -242,7 +322,8 @@ cdef class BookListener(WSListener):
     def stats(self):
         """Counters of this listener as a dict."""
         return {"frames": self.frames, "book_frames": self.book_frames, "other_frames": self.other_frames,
-                "refused_frames": self.refused_frames, "bytes_in": self.bytes_in, "reads": self.reads}
+                "refused_frames": self.refused_frames, "bytes_in": self.bytes_in, "reads": self.reads,
+                "hooked_reads": self.hooked_reads, "deferred_frames": self.deferred_frames}
 
 
 cdef class CountingListener(WSListener):

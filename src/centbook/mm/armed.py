@@ -150,6 +150,13 @@ class ArmedSlots:
                     log.exception("halting after a compiled amend failed")
 
     def _took_over(self, a: ArmedAmend) -> None:
+        lat = self.mm.latency
+        lat.compiled_python_frames.record(a.python_ns)
+        lat.compiled_read_to_hook.record(a.applied_ns - a.read_ns)
+        lat.compiled_hook_to_decision.record(a.decided_ns - a.applied_ns)
+        lat.compiled_decision_to_request.record(a.made_ns - a.decided_ns)
+        written = lat.compiled_request_to_written_later if a.nth else lat.compiled_request_to_written
+        written.record(a.written_ns - a.made_ns)
         slot = self._slots[a.key]
         slot.armed, slot.arm_key = None, ()
         started = self.mm.rest.armed_sent(a.write, a.sent_ms, a.written_ns)

@@ -17,6 +17,15 @@ starts (marked when the write is armed: a write that then waits for the budget s
 when a tick moves both quotes, the second write waits for the first (one thread), and every
 write is in ``tick_to_trade``.
 
+The compiled requote path (:mod:`centbook.mm.quoter`) is also timed stage by stage, per write it
+made: ``compiled_python_frames`` the time its read's other frames spent in Python before the
+path ran; ``compiled_read_to_hook`` first frame -> the path starts (books applied and those
+frames); ``compiled_hook_to_decision`` -> its decision (targets, threshold, after the decisions
+of the markets before it in the read); ``compiled_decision_to_request`` ->
+its request made (the remaining checks, the budget, the bytes); ``compiled_request_to_written``
+-> handed to the transport, for the first write of the read and apart for a later one
+(``compiled_request_to_written_later``: it also waits for the writes before it).
+
 Parts: :class:`Latency` (one histogram per stage), :data:`LATENCIES` (their names).
 """
 from __future__ import annotations
@@ -42,6 +51,12 @@ class Latency:
     tick_to_trade_queued: Histogram
     tick_to_first_write: Histogram
     tick_to_first_write_presigned: Histogram
+    compiled_python_frames: Histogram
+    compiled_read_to_hook: Histogram
+    compiled_hook_to_decision: Histogram
+    compiled_decision_to_request: Histogram
+    compiled_request_to_written: Histogram
+    compiled_request_to_written_later: Histogram
     requote_amend: Histogram
     requote_cancel_create: Histogram
 

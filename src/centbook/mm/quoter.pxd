@@ -41,6 +41,9 @@ cdef class ArmedAmend:
     # what it fired
     cdef public int32_t fired_price
     cdef public int64_t fired_count, read_ns, applied_ns, decided_ns, written_ns, sent_ms
+    cdef public int64_t python_ns       # ns its read spent in Python's on_message before the hook
+    cdef public int64_t made_ns         # its request made (checks passed, budget taken): monotonic
+    cdef public int nth                 # its write's place among the read's compiled writes (0: first)
 
 
 @cython.final
@@ -49,11 +52,13 @@ cdef class Quoter(ReadHook):
     cdef readonly Py_ssize_t armed
     cdef public object on_fired         # on_fired(list of ArmedAmend), right after the writes
     cdef readonly int64_t fired, declined, unchanged, write_errors
+    cdef public bint pair_writes        # a read's requests all made before any is written (off)
     cdef readonly object last_error     # repr of the last exception a slot met before its write
     cdef int64_t _declines[16]
 
     cdef bint _decline(self, int reason) noexcept
     cdef int _fire_all(self, const Py_ssize_t *changed, Py_ssize_t n, int64_t read_ns, int64_t applied_ns,
                        list fired) except -1
-    cdef bint _fire(self, ArmedAmend a, int32_t target, int32_t top_bid, int32_t top_ask,
-                    int64_t read_ns, int64_t applied_ns) except -1
+    cdef bytes _prepare(self, ArmedAmend a, int32_t target, int32_t top_bid, int32_t top_ask)
+    cdef object _declined(self, int reason)
+    cdef bint _write(self, ArmedAmend a, bytes data, int64_t read_ns, int64_t applied_ns, int nth) except -1

@@ -54,11 +54,15 @@ class ArmedAmend:
     applied_ns: int
     decided_ns: int
     written_ns: int
+    python_ns: int
+    nth: int
+    made_ns: int
     sent_ms: int
     def __init__(self) -> None: ...
 
 class Quoter(ReadHook):
     armed: int
+    pair_writes: bool
     fired: int
     declined: int
     unchanged: int
@@ -67,6 +71,7 @@ class Quoter(ReadHook):
     @property
     def declines(self) -> dict[str, int]: ...
     on_fired: Callable[[list[ArmedAmend]], Any] | None
+    def watches(self, market: int) -> bool: ...
     def __init__(self, on_fired: Callable[[list[ArmedAmend]], Any] | None = ...) -> None: ...
     def arm(self, a: ArmedAmend) -> None: ...
     def disarm(self, a: ArmedAmend) -> bool: ...

@@ -33,7 +33,19 @@ makes it:
 
 Whenever one of them fails the slot is left armed and untouched and the Python decision that
 follows in the same read handles it (``declined`` counts those). A slot fires at most once per
-arming.
+arming. Each request is written as soon as it is made; with ``pair_writes`` every request of the
+read (both slots of a market when both move, and those of the other markets changed in the read)
+is made before any is written, then they are written back to back. That is not the default: the
+writes go one after the other on this thread either way, so pairing cannot bring a later write
+forward, and it holds the first write back by the later decisions (``benchmarks/bench_mm.py``
+measures both).
+
+The reader may hand the read's public trades and tickers, and the lifecycle frames of markets
+without an armed slot, to Python after this path (``defer_public``, ``watches_c``): they cannot
+change anything an armed slot was armed on. Every frame that can (our orders, fills and
+positions of any market, as the total position limit spans markets; an armed market's lifecycle;
+exchange status, order groups, anything else) reaches Python first, which disarms what it
+changes.
 
 The market maker uses this path when ``compiled_amend`` is on in its configuration (the default)
 and it has the order lane (``order_lane``), pre-made signatures (``presign``) and the built-in
@@ -204,9 +216,17 @@ cdef class Quoter(ReadHook):
         Amends written; reads where an armed slot left the decision to Python; reads where an
         armed slot's order was already where the strategy wants it; writes the transport refused
         (nothing went out; the slot stays armed and Python decides).
+    pair_writes : bool
+        False (the default): each request is written as soon as it is made (a later decision
+        waits for the writes before it). True: every request of a read is made before any is
+        written, then they are written back to back (the first write waits for every decision).
+    defer_public : bool
+        :class:`centbook.hooks.ReadHook`'s; True here.
     """
 
     def __init__(self, on_fired=None):
+        self.defer_public = True  # public trades and tickers cannot change an armed decision
+        self.pair_writes = False  # measured: pairing holds the first write back, brings none forward
         self._by_market = []
         self.on_fired = on_fired
 
@@ -248,6 +268,18 @@ cdef class Quoter(ReadHook):
             return None
         return bid, ask
 
+    cdef bint watches_c(self, Py_ssize_t market) noexcept:
+        """A market with an armed slot: its lifecycle frames reach Python before this path."""
+        cdef object pair
+        if market < 0 or market >= len(self._by_market):
+            return False
+        pair = self._by_market[market]
+        return pair is not None and (pair[0] is not None or pair[1] is not None)
+
+    def watches(self, Py_ssize_t market):
+        """:meth:`watches_c` from Python (for tests)."""
+        return self.watches_c(market)
+
     @property
     def declines(self):
         """Reads where an armed slot left the decision to Python, by reason."""
@@ -275,8 +307,9 @@ cdef class Quoter(ReadHook):
         cdef Py_ssize_t k, m
         cdef Py_ssize_t nm = len(self._by_market)
         cdef int32_t bid = 0, ask = 0, top_bid = 0, top_ask = 0
-        cdef int got
+        cdef int got, nth = 0
         cdef ArmedAmend a
+        cdef list ready = []  # pair_writes: (slot, request), written after every decision of the read
         for k in range(n):
             m = changed[k]
             if m >= nm:
@@ -299,13 +332,23 @@ cdef class Quoter(ReadHook):
                     self._decline(got)
                     continue
                 try:
-                    went = self._fire(a, bid if a.side == 0 else ask, top_bid, top_ask, read_ns, applied_ns)
+                    data = self._prepare(a, bid if a.side == 0 else ask, top_bid, top_ask)
                 except Exception as exc:  # noqa: BLE001 - before the write: nothing went out
                     self.last_error = repr(exc)
                     self._decline(D_ERROR)
                     continue
-                if went:
+                if data is None:
+                    continue
+                if self.pair_writes:
+                    ready.append((a, data))
+                elif self._write(a, data, read_ns, applied_ns, nth):  # written as soon as it is made
                     fired.append(a)
+                    nth += 1
+        # pair_writes: written back to back, after every decision of the read
+        for a, data in ready:
+            if self._write(a, data, read_ns, applied_ns, nth):
+                fired.append(a)
+                nth += 1
         return 0
 
     cdef bint _decline(self, int reason) noexcept:
@@ -313,8 +356,9 @@ cdef class Quoter(ReadHook):
         self._declines[reason] += 1
         return False
 
-    cdef bint _fire(self, ArmedAmend a, int32_t target, int32_t top_bid, int32_t top_ask,
-                    int64_t read_ns, int64_t applied_ns) except -1:
+    cdef bytes _prepare(self, ArmedAmend a, int32_t target, int32_t top_bid, int32_t top_ask):
+        """The request that moves ``a``'s order to ``target`` (its budget tokens taken), or None
+        (unchanged, or declined: counted)."""
         cdef int64_t now, wall, count
         cdef PyObject *v
         cdef char price_buf[32]
@@ -323,34 +367,38 @@ cdef class Quoter(ReadHook):
         # Strategy.should_requote
         if abs(a.live_price - target) < a.threshold_bp and abs(a.live_size - a.size) < a.size_threshold:
             self.unchanged += 1
-            return False
+            return None
         # MarketMaker._limit (the floor) and MarketMaker._crosses
         if a.floor_bp >= 0 and target <= a.floor_bp:
-            return self._decline(D_FLOOR)
+            return self._declined(D_FLOOR)
         if not a.cancel and (target >= top_ask if a.side == 0 else target <= top_bid):
-            return self._decline(D_CROSSES)  # a cancel: the create after it decides (post-only)
+            return self._declined(D_CROSSES)  # a cancel: the create after it decides (post-only)
         now = cb_monotonic_ns()
         wall = _wall_ns()
         if now < a.not_before_ns:
-            return self._decline(D_QUOTE_LIFE)
+            return self._declined(D_QUOTE_LIFE)
         if now >= a.fresh_until_ns:
-            return self._decline(D_STALE)
+            return self._declined(D_STALE)
         if a.close_limit_ns and wall >= a.close_limit_ns:
-            return self._decline(D_CLOSING)
+            return self._declined(D_CLOSING)
         # Feed.is_tradable
         v = PyDict_GetItem(a.tradable, a.ticker)
         if v == NULL or not <object>v:
-            return self._decline(D_UNTRADABLE)
+            return self._declined(D_UNTRADABLE)
         if a.shard is not None:
             v = PyDict_GetItem(a.shard_trading, a.shard)
             if v != NULL and not <object>v:
-                return self._decline(D_UNTRADABLE)
+                return self._declined(D_UNTRADABLE)
         conn = a.conn
         if conn.closed or conn.waiter is not None or a.transport.is_closing():
-            return self._decline(D_CONNECTION)
+            return self._declined(D_CONNECTION)
         if not a.try_acquire(a.bucket, a.cost):
-            return self._decline(D_BUDGET)
+            return self._declined(D_BUDGET)
         count = a.filled + a.size  # Kalshi's amend count: filled + resting
+        a.fired_price = target
+        a.fired_count = count
+        a.sent_ms = wall // 1000000
+        a.decided_ns = now
         if a.cancel:
             data = a.head
         else:
@@ -358,8 +406,15 @@ cdef class Quoter(ReadHook):
             nc = cb_format_size(count, count_buf)
             body = a.body_pre + price_buf[:np] + a.body_mid + count_buf[:nc] + a.body_post
             data = a.head + b"%d\r\n\r\n" % len(body) + body
-        a.sent_ms = wall // 1000000
-        a.decided_ns = now
+        a.made_ns = cb_monotonic_ns()
+        return data
+
+    cdef object _declined(self, int reason):
+        self._decline(reason)
+        return None
+
+    cdef bint _write(self, ArmedAmend a, bytes data, int64_t read_ns, int64_t applied_ns, int nth) except -1:
+        """Hand ``a``'s request to its transport; False when the transport refused it."""
         try:
             a.transport.write(data)
         except (RuntimeError, OSError):  # closed under us: nothing went out (the tokens are spent)
@@ -369,9 +424,9 @@ cdef class Quoter(ReadHook):
         a.armed = False
         self.armed -= 1
         self._by_market[a.market][a.side] = None
-        a.fired_price = target
-        a.fired_count = count
         a.read_ns = read_ns
         a.applied_ns = applied_ns
+        a.python_ns = self.python_ns
+        a.nth = nth
         self.fired += 1
         return True
