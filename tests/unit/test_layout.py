@@ -45,7 +45,7 @@ PUBLIC = {
         "main",
     ],
     "centbook.cli.errors": [
-        "CommandError", "RUNTIME", "USAGE", "explain", "refused_key",
+        "CommandError", "RECORD_EXTRA", "RUNTIME", "USAGE", "explain", "refused_key",
     ],
     "centbook.cli.exchange": [
         "ENV_VARS", "Exchange", "ExchangeSettings", "add_exchange_options", "choose", "open_exchange",
@@ -68,11 +68,8 @@ PUBLIC = {
     "centbook.cli.importer": [
         "add_parser", "run",
     ],
-    "centbook.cli.report": [
-        "debug_wanted", "fail", "missing_extra",
-    ],
     "centbook.cli.record": [
-        "add_parser", "endpoints", "load_credentials", "run",
+        "add_parser", "run",
     ],
     "centbook.record": [
         "Coverage", "Kind", "MarketDirectory", "MarketSelectionError", "Record", "Recorder",
