@@ -17,7 +17,11 @@ Two details keep different connections and imported captures apart:
   (``"seq": "shared"`` in its import record) has its seq tracker reset after each frame, so the
   jumps are not gaps; its mid-file snapshots re-base the books as they did live.
 
-Parts: :class:`Event`, :class:`Replayer`, :func:`replay`, :func:`books_at`, :func:`renumber_sid`.
+:func:`books_at` starts from the last checkpoint before its time (:mod:`centbook.record.checkpoint`:
+the replay's whole state, kept beside each closed segment), not from the start.
+
+Parts: :class:`Event`, :class:`Replayer`, :func:`replay`, :func:`books_at`, :func:`build_checkpoints`,
+:func:`checkpoints`, :func:`renumber_sid`.
 """
 from __future__ import annotations
 
@@ -25,16 +29,31 @@ import json
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from itertools import islice
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from centbook.book import BookState
 from centbook.books import Books, FrameKind
 from centbook.grid import PriceGrid
-from centbook.record.segment import Kind, Record, iter_records
+from centbook.record.checkpoint import Checkpoint, read_checkpoints, write_checkpoints
+from centbook.record.segment import (
+    RECORD,
+    Kind,
+    Record,
+    index_path,
+    iter_blocks,
+    iter_records,
+    read_records,
+    segment_paths,
+)
 
-__all__ = ["SID_STRIDE", "Event", "Replayer", "books_at", "renumber_sid", "replay"]
+__all__ = ["CHECKPOINT_BYTES", "SID_STRIDE", "Event", "Replayer", "books_at", "build_checkpoints",
+           "checkpoints", "renumber_sid", "replay"]
 
 SID_STRIDE = 1_000_000
+#: Record bytes between two checkpoints (:func:`build_checkpoints`): a few ms of replay.
+CHECKPOINT_BYTES = 4 << 20
 _FRAME, _ACTION, _META, _COVERAGE = int(Kind.FRAME), int(Kind.ACTION), int(Kind.META), int(Kind.COVERAGE)
 _NONE = int(FrameKind.NONE)
 
@@ -103,6 +122,54 @@ class Replayer:
         self.sids: dict[int, set[int]] = defaultdict(set)
         self.markets_of: dict[int, set[str]] = defaultdict(set)
         self.mirrored: set[int] = set()
+        self.described: set[str] = set()
+
+    def save(self) -> dict[str, Any]:
+        """Return the whole replay state as JSON-able data (a checkpoint: :meth:`restore` takes it).
+
+        Every book (grid bands, state, levels, last seq, the sid that last delivered it, whether
+        metadata described it), the subscriptions' seq trackers, and what is known of the
+        connections. The decoder's counters are not part of it.
+        """
+        books = self.books
+        markets = []
+        for ticker in books:
+            book = books[ticker]
+            sid = books.market_sid(ticker)
+            markets.append([ticker, ticker in self.described, [list(b) for b in book.grid.bands],
+                            int(book.state), -1 if sid is None else sid, book.last_seq,
+                            [list(lv) for lv in book.levels(0)], [list(lv) for lv in book.levels(1)]])
+        return {"use_yes_price": self.use_yes_price, "shared_seq": sorted(self.shared_seq),
+                "sids": {str(c): sorted(v) for c, v in self.sids.items()},
+                "markets_of": {str(c): sorted(v) for c, v in self.markets_of.items()},
+                "mirrored": sorted(self.mirrored), "subscriptions": [list(s) for s in books.subscriptions()],
+                "markets": markets}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Take the state :meth:`save` returned (of a replay of every market) into this fresh replayer.
+
+        With ``tickers``, only their books are kept, as a replay of those markets has them.
+        """
+        self.use_yes_price = state["use_yes_price"]
+        self.shared_seq = set(state["shared_seq"])
+        self.sids = defaultdict(set, {int(c): set(v) for c, v in state["sids"].items()})
+        self.markets_of = defaultdict(set, {int(c): set(v) for c, v in state["markets_of"].items()})
+        self.mirrored = set(state["mirrored"])
+        books = self.books
+        for sid, seq, use_yes_price in state["subscriptions"]:
+            books.register_subscription(sid, use_yes_price=use_yes_price, seq=seq)
+        for ticker, described, bands, book_state, sid, last_seq, yes, no in state["markets"]:
+            if described:
+                self.described.add(ticker)
+            if self.wanted is not None and (ticker not in self.wanted or not described):
+                continue   # a replay of some markets makes books from metadata only
+            book = books.add(ticker, PriceGrid.from_bands([tuple(b) for b in bands]))
+            if book_state != BookState.EMPTY:
+                book.apply_snapshot_bp(yes=[tuple(lv) for lv in yes], no=[tuple(lv) for lv in no])
+                if book_state != BookState.LIVE:
+                    book.set_state(book_state)
+            book.last_seq = last_seq
+            books.set_market_sid(ticker, sid)
 
     def frame(self, connection: int, payload: bytes) -> int:
         """Apply one frame received on ``connection``; return its :class:`FrameKind`."""
@@ -186,6 +253,8 @@ class Replayer:
     def meta(self, market: dict[str, Any]) -> str | None:
         """Put a market's book on the grid of its metadata (created if new); return its ticker."""
         ticker = market.get("ticker")
+        if ticker:
+            self.described.add(ticker)
         if not ticker or (self.wanted is not None and ticker not in self.wanted):
             return ticker
         grid = PriceGrid.from_ranges(market["price_ranges"]) if market.get("price_ranges") else None
@@ -231,8 +300,75 @@ def replay(path: str | os.PathLike[str],
             yield event, books
 
 
+def build_checkpoints(path: str | os.PathLike[str], every_bytes: int = CHECKPOINT_BYTES) -> list[Checkpoint]:
+    """Replay a whole recording once and return checkpoints every ``every_bytes`` of records.
+
+    The checkpoints of each closed segment (one with an index) are also kept beside it
+    (:func:`~centbook.record.checkpoint.write_checkpoints`) when the directory is writable, so
+    later readers find them.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        A recording.
+    every_bytes : int
+        Record bytes (headers and payloads, uncompressed) between two checkpoints.
+    """
+    segments = segment_paths(path)
+    state = Replayer(None)
+    points: list[Checkpoint] = []
+    wall_max = 0
+    since = 0
+    header = RECORD.size
+    for number, segment in enumerate(segments):
+        for offset, raw in iter_blocks(segment):
+            for skip, record in enumerate(read_records(raw)):
+                if since >= every_bytes:
+                    points.append(Checkpoint(number, offset, skip, wall_max, state.save()))
+                    since = 0
+                state.apply(record)
+                wall_max = max(wall_max, record.wall_ns)
+                since += header + len(record.payload)
+        if index_path(segment).exists():
+            try:
+                write_checkpoints(segment, number, points)
+            except OSError:
+                pass   # a read-only recording: the next reader builds them again
+    return points
+
+
+def checkpoints(path: str | os.PathLike[str]) -> list[Checkpoint]:
+    """The checkpoints of a recording: those kept beside its closed segments, built when missing."""
+    segments = segment_paths(path)
+    points: list[Checkpoint] = []
+    for number, segment in enumerate(segments):
+        if not index_path(segment).exists():
+            break   # the open segment of a running recording: no checkpoints kept for it
+        found = read_checkpoints(segment, number)
+        if found is None:
+            return build_checkpoints(path)
+        points.extend(found)
+    return points
+
+
+def _records_from(segments: list[Path], point: Checkpoint) -> Iterator[Record]:
+    for number in range(point.segment, len(segments)):
+        start = point.offset if number == point.segment else 0
+        for offset, raw in iter_blocks(segments[number], start):
+            records = read_records(raw)
+            if number == point.segment and offset == point.offset:
+                records = islice(records, point.skip, None)
+            yield from records
+
+
 def books_at(path: str | os.PathLike[str], t_ns: int, tickers: Iterable[str] | None = None) -> Books:
     """Return the books with every event received at or before ``t_ns`` applied.
+
+    The replay starts from the last checkpoint before ``t_ns`` (:func:`checkpoints`; the first
+    call on a recording without them builds them, a whole replay), so its cost is that of the
+    records since that checkpoint. The books equal those of a replay from the start, level by
+    level, with the same states and seq trackers (the decoder's counters count only what was
+    applied here).
 
     Parameters
     ----------
@@ -248,8 +384,19 @@ def books_at(path: str | os.PathLike[str], t_ns: int, tickers: Iterable[str] | N
     Books
         A fresh registry (owned by the caller).
     """
+    segments = segment_paths(path)
     state = Replayer(tickers)
-    for record in iter_records(path):
+    start = None
+    for point in checkpoints(path):
+        if point.wall_ns > t_ns:
+            break
+        start = point
+    if start is None:
+        records: Iterator[Record] = iter_records(segments)
+    else:
+        state.restore(start.state)
+        records = _records_from(segments, start)
+    for record in records:
         if record.wall_ns > t_ns:
             break
         state.apply(record)

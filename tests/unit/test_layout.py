@@ -91,11 +91,15 @@ PUBLIC = {
         "FrameTap",
     ],
     "centbook.record.segment": [
-        "BLOCK", "RECORD", "Kind", "Record", "RecordingError", "SegmentWriter", "iter_records",
-        "read_records", "scan_blocks", "segment_paths",
+        "BLOCK", "RECORD", "Kind", "Record", "RecordingError", "SegmentWriter", "index_path",
+        "iter_blocks", "iter_records", "read_records", "scan_blocks", "segment_paths",
+    ],
+    "centbook.record.checkpoint": [
+        "CHECKPOINT_SUFFIX", "Checkpoint", "checkpoint_path", "read_checkpoints", "write_checkpoints",
     ],
     "centbook.replay": [
-        "SID_STRIDE", "Event", "Replayer", "books_at", "renumber_sid", "replay",
+        "CHECKPOINT_BYTES", "SID_STRIDE", "Event", "Replayer", "books_at", "build_checkpoints",
+        "checkpoints", "renumber_sid", "replay",
     ],
     "centbook.commands": [
         "CHANNELS", "CommandIds", "UPDATE_ACTIONS", "add_markets", "delete_markets",

@@ -1,0 +1,89 @@
+"""``books_at`` from checkpoints equals a replay from the start, on the imported real captures.
+
+The checkpoints hold the whole replay state (:meth:`centbook.replay.Replayer.save`); a replay
+resumed from one must reach, at every time, the books a replay from the start reaches: the same
+markets, states, levels, last seqs, the same sids per market and the same seq trackers.
+"""
+from __future__ import annotations
+
+import pytest
+
+from centbook.cli import main
+from centbook.record.checkpoint import checkpoint_path, read_checkpoints
+from centbook.record.segment import Kind, iter_records, segment_paths
+from centbook.replay import Replayer, books_at, build_checkpoints, checkpoints
+from tests.unit.test_decode_captures import CAPTURES, FILES
+
+METADATA = CAPTURES.parent / "metadata"
+pytestmark = pytest.mark.skipif(not FILES, reason=f"captures not found at {CAPTURES}")
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory):
+    out = tmp_path_factory.mktemp("imported") / "rec"
+    assert main(["import", *map(str, FILES), "--metadata", str(METADATA), "--out", str(out)]) == 0
+    return out
+
+
+def state_of(books):
+    """Everything of a registry a replay decides, but the decoder's counters."""
+    markets = {t: (books[t].state, books[t].levels(0), books[t].levels(1), books[t].last_seq,
+                   books.market_sid(t)) for t in books}
+    return markets, sorted(books.subscriptions())
+
+
+def states_at(path, times, tickers=None):
+    """The state of a replay from the start just before the first record received after each time."""
+    out, pending = {}, sorted(times)
+    state = Replayer(tickers)
+    for record in iter_records(path):
+        while pending and record.wall_ns > pending[0]:
+            out[pending.pop(0)] = state_of(state.books)
+        if not pending:
+            break
+        state.apply(record)
+    for t in pending:
+        out[t] = state_of(state.books)
+    return out
+
+
+def test_books_at_from_checkpoints_equals_the_replay_from_the_start(imported):
+    points = build_checkpoints(imported, every_bytes=256 << 10)
+    assert len(points) > 20
+    seg = segment_paths(imported)[0]
+    assert checkpoint_path(seg).exists() and read_checkpoints(seg, 0) == points
+    assert checkpoints(imported) == points       # read back, not built again
+    frames = [r.wall_ns for r in iter_records(imported) if r.kind == Kind.FRAME]
+    # before the first checkpoint, on checkpoints, between them, at the end
+    times = [frames[0], points[0].wall_ns, points[len(points) // 2].wall_ns + 1,
+             *(frames[len(frames) * k // 7] for k in range(1, 7)), frames[-1] + 1]
+    expected = states_at(imported, times)
+    for t in times:
+        got = state_of(books_at(imported, t))
+        assert got == expected[t], t
+    # the times saw books with levels and markets on subscriptions: the comparison has teeth
+    assert sum(bool(book[1]) for t in times for book in expected[t][0].values()) >= 5
+
+
+def test_books_at_of_some_markets_from_checkpoints(imported):
+    build_checkpoints(imported, every_bytes=256 << 10)
+    one = sorted(state_of(books_at(imported, 1 << 62))[0])[0]
+    frames = [r.wall_ns for r in iter_records(imported) if r.kind == Kind.FRAME]
+    times = [frames[len(frames) * k // 5] for k in range(1, 5)]
+    expected = states_at(imported, times, [one])
+    for t in times:
+        got = books_at(imported, t, tickers=[one])
+        assert list(got.tickers()) == [one]
+        assert state_of(got)[0] == expected[t][0]
+
+
+def test_a_saved_state_restores_exactly(imported):
+    state = Replayer(None)
+    for n, record in enumerate(iter_records(imported)):
+        state.apply(record)
+        if n == 40_000:
+            break
+    copy = Replayer(None)
+    copy.restore(state.save())
+    assert state_of(copy.books) == state_of(state.books)
+    assert copy.save() == state.save()
