@@ -24,7 +24,7 @@ from centbook.grid import PriceGrid
 from centbook.record.markets import MarketDirectory
 from centbook.record.recorder import Recorder
 from centbook.record.segment import Kind, SegmentWriter, iter_records, segment_paths
-from centbook.replay import books_at, build_checkpoints, replay
+from centbook.replay import books_at, build_checkpoints, replay, replay_books
 from centbook.sim import run_sim
 from tests.unit.test_replay_checkpoints import state_of, states_at
 
@@ -163,6 +163,11 @@ def test_recording_replays_to_the_live_and_exchange_books(arun1, tmp_path, fault
     expected = states_at(tmp_path, times)
     for t in times:
         assert state_of(books_at(tmp_path, t)) == expected[t], t
+    # and replay_books, at regular times, frames applied in compiled code (sids renumbered)
+    every = (max(walls) - walls[0]) // 7 + 1
+    got = [(t, state_of(books)) for t, books in replay_books(tmp_path, every)]
+    expected = states_at(tmp_path, [t for t, _ in got])
+    assert len(got) == 7 and [state for _, state in got] == [expected[t] for t, _ in got]
 
 
 def test_replay_filters_markets_and_books_at_stops_at_a_time(arun1, tmp_path):

@@ -88,10 +88,10 @@ PUBLIC = {
         "CAUSES", "Coverage", "FrameTap", "Recorder",
     ],
     "centbook.record.tap": [
-        "FrameTap",
+        "APPLIED", "DONE", "FrameTap", "PYTHON", "STOP", "apply_block",
     ],
     "centbook.record.segment": [
-        "BLOCK", "RECORD", "Kind", "Record", "RecordingError", "SegmentWriter", "index_path",
+        "BLOCK", "RECORD", "BlockInfo", "Kind", "Record", "RecordingError", "SegmentWriter", "index_path",
         "iter_blocks", "iter_records", "read_records", "scan_blocks", "segment_paths",
     ],
     "centbook.record.checkpoint": [

