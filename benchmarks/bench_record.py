@@ -148,12 +148,12 @@ def test_replay_books_captures(benchmark, imported):
         *_, (_t, books) = replay_books(path, 1 << 62)
         return books
 
-    books = benchmark.pedantic(once, rounds=3, iterations=1)
+    books = benchmark.pedantic(once, rounds=9, iterations=1)   # a few ms each: the best of more runs
     *_, (_event, final) = replay(path)
     assert all(books[k].levels(s) == final[k].levels(s) for k in final for s in (0, 1))
     rate = frames / benchmark.stats.stats.min
     payloads = [r.payload for r in iter_records(path) if r.kind == 0]
-    decoder_s = min(_decode_once(payloads) for _ in range(3))
+    decoder_s = min(_decode_once(payloads) for _ in range(9))
     blocks = [raw for seg in segment_paths(path) for _, raw in iter_blocks(seg)]
     start = time.perf_counter()
     for seg in segment_paths(path):
