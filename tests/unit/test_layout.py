@@ -368,6 +368,9 @@ PUBLIC = {
     "centbook.sim.errors": [
         "SimError", "bad_request", "invalid_order", "not_found",
     ],
+    "centbook.sim.replayed": [
+        "REPLAY_USER", "ReplaySource", "config_from_recording",
+    ],
     "centbook.sim.flow": [
         "FLOW_DEFAULTS", "FUNDING", "Flow", "measure",
     ],
