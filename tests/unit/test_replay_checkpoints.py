@@ -8,21 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from centbook.cli import main
 from centbook.record.checkpoint import checkpoint_path, read_checkpoints
 from centbook.record.segment import Kind, iter_records, segment_paths
 from centbook.replay import Replayer, books_at, build_checkpoints, checkpoints, replay_books
-from tests.unit.test_decode_captures import CAPTURES, FILES
-
-METADATA = CAPTURES.parent / "metadata"
-pytestmark = pytest.mark.skipif(not FILES, reason=f"captures not found at {CAPTURES}")
-
-
-@pytest.fixture(scope="module")
-def imported(tmp_path_factory):
-    out = tmp_path_factory.mktemp("imported") / "rec"
-    assert main(["import", *map(str, FILES), "--metadata", str(METADATA), "--out", str(out)]) == 0
-    return out
 
 
 def state_of(books):

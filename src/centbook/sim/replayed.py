@@ -115,17 +115,8 @@ class ReplaySource:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        """Start playing in the running loop."""
-        self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def stop(self) -> None:
-        """Stop playing."""
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        """Start playing in the running loop (the task ends with the loop, or when played)."""
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="centbook-sim-replay")
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
