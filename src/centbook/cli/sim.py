@@ -184,7 +184,7 @@ async def _serve(args: argparse.Namespace, server: SimServer, creds: dict[str, C
         if args.replay:
             from centbook.sim.replayed import ReplaySource  # the [record] extra, as in _config
 
-            ReplaySource(server.exchange, args.replay, args.speed).start()
+            ReplaySource(server.exchange, args.replay, args.speed, server.streams.publisher).start()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -4,21 +4,24 @@
   recording's (its ``META`` records: tickers, price ranges, titles), with the default users, so
   the REST market data describes the recorded markets;
 - :class:`ReplaySource`: an asyncio task that replays the recording (:func:`centbook.replay.replay`)
-  at its own pace or ``speed`` times faster and makes the engine's books follow the recorded
-  ones: after each recorded book frame, the levels that differ are brought to the recorded size
-  with resting orders of a dedicated replay user (more size: a new order at that price; less:
-  orders decreased or cancelled). Every public message then comes from the sim's own
-  publisher, so ``orderbook_delta`` (snapshots included), ``ticker`` and their seq and sid follow
-  the same rules as live; a client subscribing at any moment gets the book as recorded then.
+  at its own pace or ``speed`` times faster, sends its trade and lifecycle messages on to the
+  sim's subscribers as recorded, and makes the engine's books follow the recorded ones: after
+  each recorded book frame, the levels that differ are brought to the recorded size with resting
+  orders of a dedicated replay user (more size: a new order at that price; less: orders
+  decreased or cancelled). The book messages then come from the sim's own publisher, so
+  ``orderbook_delta`` (snapshots included), ``ticker`` and their seq and sid follow the same
+  rules as live; a client subscribing at any moment gets the book as recorded then.
 
 Recorded YES bids rest as YES bids, recorded NO bids at NO-leg price ``q`` as YES asks at
 ``10000 - q``, as the engine keeps them. A recorded book never crosses, so the replay user's
-orders never trade with each other. Recorded trades and lifecycle events are not replayed: the
-engine would change the books to make them.
+orders never trade with each other. Recorded trades and lifecycle events are relayed, not made
+by the engine (which would change the books, or close the market, to make them); the ``ticker``
+channel is the sim's own, from the played books.
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections import defaultdict
 from typing import Any
@@ -29,6 +32,7 @@ from centbook.record.segment import Kind, iter_records
 from centbook.replay import replay
 from centbook.sim.config import default_config
 from centbook.sim.engine import MAX_BP, Exchange, Order
+from centbook.sim.ws.publisher import Publisher
 
 __all__ = ["REPLAY_USER", "ReplaySource", "config_from_recording"]
 
@@ -36,6 +40,8 @@ __all__ = ["REPLAY_USER", "ReplaySource", "config_from_recording"]
 REPLAY_USER = "replay"
 _FUNDING = "1000000000.00"
 _BOOK_FRAMES = (FrameKind.ORDERBOOK_SNAPSHOT, FrameKind.ORDERBOOK_DELTA)
+# recorded messages sent on as they are: FrameKind -> the sim's channel
+_RELAYED = {FrameKind.TRADE: "trade", FrameKind.MARKET_LIFECYCLE_V2: "market_lifecycle_v2"}
 # a market stays open for the whole replay, whatever its recorded close time
 _OPEN_FOR_S = 10 * 365 * 86400
 
@@ -98,10 +104,12 @@ class ReplaySource:
         Set when the whole recording has been played.
     """
 
-    def __init__(self, exchange: Exchange, path: str | os.PathLike[str], speed: float = 1.0) -> None:
+    def __init__(self, exchange: Exchange, path: str | os.PathLike[str], speed: float = 1.0,
+                 publisher: Publisher | None = None) -> None:
         if not speed > 0:
             raise ValueError(f"speed must be > 0, got {speed}")
         self.exchange = exchange
+        self.publisher = publisher
         self.path = path
         self.speed = speed
         self.frames = 0
@@ -131,11 +139,22 @@ class ReplaySource:
                 await asyncio.sleep(lag)    # the recording's pace
             elif n % 512 == 0:
                 await asyncio.sleep(0)      # as fast as it goes: let the server serve
-            if (event.kind == Kind.FRAME and event.frame_kind in _BOOK_FRAMES
-                    and event.ticker in markets):
+            if event.kind != Kind.FRAME:
+                continue
+            if event.frame_kind in _BOOK_FRAMES and event.ticker in markets:
                 self.follow(event.ticker, books)
                 self.frames += 1
+            elif event.frame_kind in _RELAYED and self.publisher is not None:
+                self._relay(event.frame_kind, event.payload)
         self.done.set()
+
+    def _relay(self, kind: int, payload: bytes) -> None:
+        """Send a recorded trade or lifecycle message of a served market to the sim's subscribers."""
+        msg = json.loads(payload).get("msg") or {}
+        ticker = msg.get("market_ticker")
+        if ticker in self.exchange.markets and self.publisher is not None:
+            channel = _RELAYED[kind]
+            self.publisher.relay(channel, ticker if channel == "trade" else None, msg)
 
     def follow(self, ticker: str, books: Books) -> None:
         """Bring the engine's book of ``ticker`` to the replayed one, level by level."""
