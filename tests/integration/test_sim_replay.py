@@ -4,13 +4,14 @@ A prefix of two of the real Kalshi captures is imported into a recording (so the
 empty at its end), served by a ``centbook sim --replay`` process in a few seconds, and watched with
 a :class:`~centbook.feed.connection.Feed` over the sim's WebSocket: the Feed's books (snapshot,
 then the sim's own deltas, seq and sid) end equal to :func:`centbook.replay.replay`'s, and the
-REST market data describes the recorded markets.
+REST market data describes the recorded markets, which ``centbook watch --url`` shows.
 """
 from __future__ import annotations
 
 import asyncio
 import gzip
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -82,6 +83,13 @@ def test_a_feed_of_the_replaying_sim_ends_with_the_replayed_books(arun1, recordi
 
     with SimProcess(seed=1, args=["--replay", str(recording), "--speed", str(speed)]) as sim:
         got, deltas, listed, trades = arun1(watch(sim))
+        # and a person watching it sees the recorded markets, live
+        env = {**os.environ, "COLUMNS": "160", "TERM": "dumb"}
+        shown = subprocess.run([sys.executable, "-m", "centbook.cli", "watch", "--url", sim.base_url,
+                                "--credentials", str(sim.credentials_file), "--duration", "2"],
+                               capture_output=True, text=True, timeout=60, env=env)
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert all(t in shown.stdout for t in expected) and "LIVE" in shown.stdout, shown.stdout[-2000:]
     assert got == expected
     assert deltas > 100           # the books moved while the Feed watched: deltas, not only snapshots
     assert sorted(listed) == sorted(expected)
