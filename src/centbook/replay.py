@@ -17,11 +17,14 @@ Two details keep different connections and imported captures apart:
   (``"seq": "shared"`` in its import record) has its seq tracker reset after each frame, so the
   jumps are not gaps; its mid-file snapshots re-base the books as they did live.
 
-:func:`books_at` starts from the last checkpoint before its time (:mod:`centbook.record.checkpoint`:
-the replay's whole state, kept beside each closed segment), not from the start.
+:func:`replay` makes an :class:`Event` per record. :func:`books_at` and :func:`replay_books`,
+for callers that want only the books, apply each block's frames in one compiled loop
+(:func:`centbook.record.tap.apply_block`, the next block decompressed in a thread meanwhile), and
+:func:`books_at` starts from the last checkpoint before its time
+(:mod:`centbook.record.checkpoint`: the replay's whole state, kept beside each closed segment).
 
-Parts: :class:`Event`, :class:`Replayer`, :func:`replay`, :func:`books_at`, :func:`build_checkpoints`,
-:func:`checkpoints`, :func:`renumber_sid`.
+Parts: :class:`Event`, :class:`Replayer`, :func:`replay`, :func:`books_at`, :func:`replay_books`,
+:func:`build_checkpoints`, :func:`checkpoints`, :func:`renumber_sid`.
 """
 from __future__ import annotations
 
