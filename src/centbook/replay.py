@@ -19,9 +19,9 @@ Two details keep different connections and imported captures apart:
 
 :func:`replay` makes an :class:`Event` per record. :func:`books_at` and :func:`replay_books`,
 for callers that want only the books, apply each block's frames in one compiled loop
-(:func:`centbook.record.tap.apply_block`, the next block decompressed in a thread meanwhile), and
-:func:`books_at` starts from the last checkpoint before its time
-(:mod:`centbook.record.checkpoint`: the replay's whole state, kept beside each closed segment).
+(:func:`centbook.record.tap.apply_block`), and :func:`books_at` starts from the last checkpoint
+before its time (:mod:`centbook.record.checkpoint`: the replay's whole state, kept beside each
+closed segment).
 
 Parts: :class:`Event`, :class:`Replayer`, :func:`replay`, :func:`books_at`, :func:`replay_books`,
 :func:`build_checkpoints`, :func:`checkpoints`, :func:`renumber_sid`.
@@ -32,7 +32,6 @@ import json
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -387,20 +386,7 @@ def checkpoints(path: str | os.PathLike[str]) -> list[Checkpoint]:
 
 
 def _blocks_from(segments: list[Path], point: Checkpoint | None) -> Iterator[tuple[bytes, int]]:
-    """``(raw block, offset to start at)`` of every block from a checkpoint (None: the start).
-
-    The next block is read and decompressed in a thread while the caller applies this one
-    (zstandard and file reads release the GIL): decompressing costs about as much as decoding.
-    """
-    blocks = _blocks_in_order(segments, point)
-    with ThreadPoolExecutor(1, thread_name_prefix="centbook-replay") as pool:
-        ahead = pool.submit(next, blocks, None)
-        while (item := ahead.result()) is not None:
-            ahead = pool.submit(next, blocks, None)
-            yield item
-
-
-def _blocks_in_order(segments: list[Path], point: Checkpoint | None) -> Iterator[tuple[bytes, int]]:
+    """``(raw block, offset to start at)`` of every block from a checkpoint (None: the start)."""
     first = 0 if point is None else point.segment
     for number in range(first, len(segments)):
         at_point = point is not None and number == point.segment
