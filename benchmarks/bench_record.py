@@ -13,6 +13,11 @@ Run: ``.venv/bin/python -m pytest benchmarks/bench_record.py --benchmark-only -s
   import``); ``bytes_per_frame`` after compression;
 - ``test_replay_captures``: replayed frames per second into books, and ``x_decoder``, its time
   per frame over the compiled decoder's alone (``Books.apply_frames``) on the same frames;
+- ``test_replay_books_captures``: the same through :func:`centbook.replay.replay_books`, the
+  compiled path that applies a block's frames in one loop and makes no event per record;
+- ``test_books_at_captures``: ``books_at`` at 90% of the captures from the nearest checkpoint
+  (:data:`centbook.replay.CHECKPOINT_BYTES` apart), against a replay from the start to the same
+  time (``speedup``);
 - ``test_export_captures``: rows per second into Parquet, and the dataset's bytes per million
   deltas;
 - ``test_record_cpu_at_a_steady_rate``: CPU seconds of a ``centbook record`` process (startup
@@ -37,8 +42,8 @@ from centbook.feed.reader import BookListener
 from centbook.record.exporter import export
 from centbook.record.importer import import_captures, read_capture
 from centbook.record.recorder import FrameTap
-from centbook.record.segment import SegmentWriter, iter_records
-from centbook.replay import books_at, replay
+from centbook.record.segment import SegmentWriter, iter_blocks, iter_records, segment_paths
+from centbook.replay import Replayer, books_at, build_checkpoints, replay, replay_books
 
 CAPTURES = Path(__file__).resolve().parents[1] / ".." / "shared" / "kalshi" / "captures"
 FILES = sorted((CAPTURES / "events").glob("*.ndjson.gz")) if CAPTURES.is_dir() else []
@@ -133,6 +138,58 @@ def test_replay_captures(benchmark, imported):
     benchmark.extra_info.update(frames_per_s=round(rate), decoder_frames_per_s=round(frames / decoder_s),
                                 x_decoder=round((1 / rate) / (decoder_s / frames), 2))
     print(f"\nreplay: {benchmark.extra_info}")
+
+
+def test_replay_books_captures(benchmark, imported):
+    """The compiled fast path: replay_books over the whole captures, one yield at the end."""
+    path, frames = imported
+
+    def once() -> Books:
+        *_, (_t, books) = replay_books(path, 1 << 62)
+        return books
+
+    books = benchmark.pedantic(once, rounds=9, iterations=1)   # a few ms each: the best of more runs
+    *_, (_event, final) = replay(path)
+    assert all(books[k].levels(s) == final[k].levels(s) for k in final for s in (0, 1))
+    rate = frames / benchmark.stats.stats.min
+    payloads = [r.payload for r in iter_records(path) if r.kind == 0]
+    decoder_s = min(_decode_once(payloads) for _ in range(9))
+    blocks = [raw for seg in segment_paths(path) for _, raw in iter_blocks(seg)]
+    start = time.perf_counter()
+    for seg in segment_paths(path):
+        for _ in iter_blocks(seg):
+            pass
+    read_s = time.perf_counter() - start
+    benchmark.extra_info.update(frames_per_s=round(rate), decoder_frames_per_s=round(frames / decoder_s),
+                                x_decoder=round((1 / rate) / (decoder_s / frames), 2),
+                                read_and_decompress_s=round(read_s, 4), blocks=len(blocks))
+    print(f"\nreplay_books: {benchmark.extra_info}")
+
+
+def test_books_at_captures(benchmark, imported):
+    """``books_at`` late in the captures, from checkpoints, against a replay from the start to it."""
+    path, _ = imported
+    walls = [r.wall_ns for r in iter_records(path)]
+    t = walls[len(walls) * 9 // 10]
+    points = build_checkpoints(path)        # kept beside the segment, as a first books_at does
+    books = benchmark.pedantic(lambda: books_at(path, t), rounds=5, iterations=1)
+
+    def from_start() -> Replayer:
+        state = Replayer(None)
+        for record in iter_records(path):
+            if record.wall_ns > t:
+                break
+            state.apply(record)
+        return state
+
+    start = time.perf_counter()
+    state = from_start()
+    start_s = time.perf_counter() - start
+    assert all(books[k].levels(s) == state.books[k].levels(s) for k in state.books for s in (0, 1))
+    benchmark.extra_info.update(checkpoints=len(points), from_start_s=round(start_s, 4),
+                                books_at_s=round(benchmark.stats.stats.min, 4),
+                                speedup=round(start_s / benchmark.stats.stats.min, 1))
+    print(f"\nbooks_at: {benchmark.extra_info}")
 
 
 def _decode_once(payloads: list[bytes]) -> float:

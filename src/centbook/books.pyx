@@ -368,7 +368,7 @@ cdef class Books:
         self._subs[i].use_yes_price = 0
         return &self._subs[i]
 
-    def register_subscription(self, int64_t sid, *, bint use_yes_price=False):
+    def register_subscription(self, int64_t sid, *, bint use_yes_price=False, seq=None):
         """Declare how subscription ``sid`` was requested.
 
         Parameters
@@ -379,9 +379,32 @@ cdef class Books:
             The orderbook subscription asked for NO levels in YES terms: NO prices ``p`` are
             mirrored to the NO-leg price ``10000 - p`` so books always hold NO bids at NO-leg
             prices.
+        seq : int, optional
+            The last seq already seen on ``sid`` (restoring a saved state, see
+            :meth:`subscriptions`); by default the next frame sets the base.
         """
         cdef cb_subscription_t *s = self._sub(sid)
         s.use_yes_price = use_yes_price
+        if seq is not None:
+            s.last_seq = seq
+            s.has_seq = 1
+
+    def subscriptions(self):
+        """Return the subscriptions' trackers: ``[(sid, last seq or None, use_yes_price), ...]``.
+
+        With :meth:`register_subscription` (``seq=``) and :meth:`set_market_sid` this saves and
+        restores the registry's sequencing state (a replay checkpoint).
+        """
+        cdef Py_ssize_t i
+        return [(self._subs[i].sid, self._subs[i].last_seq if self._subs[i].has_seq else None,
+                 bool(self._subs[i].use_yes_price)) for i in range(self._nsubs)]
+
+    def set_market_sid(self, str ticker not None, int64_t sid):
+        """Set the sid that last delivered ``ticker`` (restoring a saved state; -1: none)."""
+        cdef Py_ssize_t i = self._index(ticker)
+        if i < 0:
+            raise KeyError(ticker)
+        self._markets[i].sid = sid if sid >= 0 else -1
 
     def subscription_seq(self, int64_t sid):
         """Return the last seq seen on ``sid``, or None if none was seen."""

@@ -24,8 +24,9 @@ from centbook.grid import PriceGrid
 from centbook.record.markets import MarketDirectory
 from centbook.record.recorder import Recorder
 from centbook.record.segment import Kind, SegmentWriter, iter_records, segment_paths
-from centbook.replay import books_at, replay
+from centbook.replay import books_at, build_checkpoints, replay, replay_books
 from centbook.sim import run_sim
+from tests.unit.test_replay_checkpoints import state_of, states_at
 
 BOOK_FRAMES = (FrameKind.ORDERBOOK_DELTA, FrameKind.ORDERBOOK_SNAPSHOT)
 
@@ -154,6 +155,19 @@ def test_recording_replays_to_the_live_and_exchange_books(arun1, tmp_path, fault
         assert len(mine) >= 2 and mine[0]["price_level_structure"] != "deci_cent"
         assert mine[-1]["price_level_structure"] == "deci_cent"
         assert books[ticker].grid == PriceGrid.from_ranges(mine[-1]["price_ranges"])
+    # books_at, from checkpoints every few blocks, equals the replay from the start at any time
+    points = build_checkpoints(tmp_path, every_bytes=16 << 10)
+    assert len(points) > 5 and any(subs for p in points for subs in p.state["subscriptions"])
+    walls = [r.wall_ns for r in iter_records(tmp_path)]
+    times = [walls[len(walls) * k // 9] for k in range(1, 9)]
+    expected = states_at(tmp_path, times)
+    for t in times:
+        assert state_of(books_at(tmp_path, t)) == expected[t], t
+    # and replay_books, at regular times, frames applied in compiled code (sids renumbered)
+    every = (max(walls) - walls[0]) // 7 + 1
+    got = [(t, state_of(books)) for t, books in replay_books(tmp_path, every)]
+    expected = states_at(tmp_path, [t for t, _ in got])
+    assert len(got) == 7 and [state for _, state in got] == [expected[t] for t, _ in got]
 
 
 def test_replay_filters_markets_and_books_at_stops_at_a_time(arun1, tmp_path):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import resource
 import signal
 import sys
@@ -16,12 +17,13 @@ from typing import Any
 from conftest import wait_for
 from test_feed import sim_config
 
+from centbook.cli.exchange import ENV_VARS
 from centbook.record.segment import Kind, iter_records, scan_blocks, segment_paths
 from centbook.sim import run_sim
 
 
 async def record(sim: Any, tmp: Path, *extra: str, limit: int | None = None,
-                 kill_when_flushed: bool = False) -> tuple[int, str]:
+                 kill_when_flushed: bool = False, via_env: bool = False) -> tuple[int, str]:
     creds = tmp / "creds.json"
     creds.write_text(json.dumps({"api_key_id": sim.api_key_id, "private_key_pem": sim.private_key_pem}))
     base = sim.rest_url.split("/trade-api")[0]
@@ -31,9 +33,15 @@ async def record(sim: Any, tmp: Path, *extra: str, limit: int | None = None,
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
+    # the exchange as flags, or as every command also takes it: from the environment
+    exchange = ["--url", base, "--credentials", str(creds)]
+    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS.values()}
+    if via_env:
+        env.update({ENV_VARS["url"]: base, ENV_VARS["credentials"]: str(creds)})
+        exchange = []
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "centbook.cli", "record", "--url", base, "--credentials", str(creds),
-        "--out", str(tmp / "rec"), *extra, stderr=asyncio.subprocess.PIPE, preexec_fn=limit_files)
+        sys.executable, "-m", "centbook.cli", "record", *exchange, "--out", str(tmp / "rec"), *extra,
+        stderr=asyncio.subprocess.PIPE, preexec_fn=limit_files, env=env)
     if kill_when_flushed:
         def flushed_records() -> int:
             segs = segment_paths(tmp / "rec") if (tmp / "rec").exists() else []
@@ -56,7 +64,8 @@ def run_with_sim(arun1: Any, tmp: Path, *extra: str, **options: Any) -> tuple[in
 
 def test_duration_run_stops_by_itself_with_a_complete_recording(arun1, tmp_path):
     code, err = run_with_sim(arun1, tmp_path, "--all", "--connections", "2", "--duration", "1.5",
-                             "--flush-interval", "0.2", "--channels", "trade,ticker,market_lifecycle_v2,fill")
+                             "--flush-interval", "0.2", "--channels", "trade,ticker,market_lifecycle_v2,fill",
+                             via_env=True)
     assert code == 0, err
     records = list(iter_records(tmp_path / "rec"))
     actions = [r.json()["action"] for r in records if r.kind == Kind.ACTION]
@@ -111,4 +120,5 @@ def test_usage_mistakes_are_one_line_and_exit_2(arun1, tmp_path):
     assert code3 == 2 and err3.strip().startswith("centbook record: --channels: unknown nope; known: ")
     assert code1 == 2 and err1.strip() == (
         "centbook record: unknown markets: NOPE-1, NOPE-2: check --markets/--series against GET /markets")
-    assert code2 == 2 and err2.strip().startswith("centbook record: --url wants http(s)://HOST[:PORT]")
+    assert code2 == 2 and err2.strip().startswith("centbook record: 'ftp://x' is not an exchange URL: ")
+    assert len(err2.strip().splitlines()) == 1

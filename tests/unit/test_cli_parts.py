@@ -3,6 +3,7 @@ watch's layout and the one-line explanation of errors."""
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import socket
 
@@ -127,3 +128,13 @@ def test_explain_finds_what_a_person_can_act_on():
     assert status == RUNTIME and line == "cannot resolve no-such-host.invalid: check the host name in --url"
     line, status = explain(ZeroDivisionError("division by zero"))
     assert status == RUNTIME and "--debug" in line and "ZeroDivisionError" in line
+
+
+def test_explain_names_the_record_extra_and_an_unwritable_disk():
+    line, status = explain(ModuleNotFoundError("No module named 'zstandard'", name="zstandard"))
+    assert status == USAGE and line.endswith("pip install 'centbook[record]'") and "zstandard" in line
+    line, status = explain(ModuleNotFoundError("No module named 'nope'", name="nope"))
+    assert "--debug" in line    # not the extra: no advice to install it
+    full = OSError(errno.ENOSPC, "No space left on device", "/data/rec/seg-000001.cbrec")
+    line, status = explain(full)
+    assert status == RUNTIME and line.startswith("cannot write /data/rec/seg-000001.cbrec: No space left")

@@ -48,7 +48,7 @@ PUBLIC = {
         "add_parser", "run_guard",
     ],
     "centbook.cli.errors": [
-        "CommandError", "RUNTIME", "USAGE", "explain", "refused_key",
+        "CommandError", "RECORD_EXTRA", "RUNTIME", "USAGE", "explain", "refused_key",
     ],
     "centbook.cli.exchange": [
         "ENV_VARS", "Exchange", "ExchangeSettings", "add_exchange_options", "choose", "open_exchange",
@@ -114,11 +114,8 @@ PUBLIC = {
     "centbook.cli.importer": [
         "add_parser", "run",
     ],
-    "centbook.cli.report": [
-        "debug_wanted", "fail", "missing_extra",
-    ],
     "centbook.cli.record": [
-        "add_parser", "endpoints", "load_credentials", "run",
+        "add_parser", "run",
     ],
     "centbook.record": [
         "Coverage", "Kind", "MarketDirectory", "MarketSelectionError", "Record", "Recorder",
@@ -137,14 +134,18 @@ PUBLIC = {
         "CAUSES", "Coverage", "FrameTap", "Recorder",
     ],
     "centbook.record.tap": [
-        "FrameTap",
+        "APPLIED", "DONE", "FrameTap", "PYTHON", "STOP", "apply_block",
     ],
     "centbook.record.segment": [
-        "BLOCK", "RECORD", "Kind", "Record", "RecordingError", "SegmentWriter", "iter_records",
-        "read_records", "scan_blocks", "segment_paths",
+        "BLOCK", "RECORD", "BlockInfo", "Kind", "Record", "RecordingError", "SegmentWriter", "index_path",
+        "iter_blocks", "iter_records", "read_records", "scan_blocks", "segment_paths",
+    ],
+    "centbook.record.checkpoint": [
+        "CHECKPOINT_SUFFIX", "Checkpoint", "checkpoint_path", "read_checkpoints", "write_checkpoints",
     ],
     "centbook.replay": [
-        "SID_STRIDE", "Event", "Replayer", "books_at", "renumber_sid", "replay",
+        "CHECKPOINT_BYTES", "SID_STRIDE", "Event", "Replayer", "books_at", "build_checkpoints",
+        "checkpoints", "renumber_sid", "replay",
     ],
     "centbook.commands": [
         "CHANNELS", "CommandIds", "UPDATE_ACTIONS", "add_markets", "delete_markets",
@@ -457,6 +458,9 @@ PUBLIC = {
     ],
     "centbook.sim.errors": [
         "SimError", "bad_request", "invalid_order", "not_found",
+    ],
+    "centbook.sim.replayed": [
+        "REPLAY_USER", "ReplaySource", "config_from_recording",
     ],
     "centbook.sim.flow": [
         "FLOW_DEFAULTS", "FUNDING", "Flow", "measure",

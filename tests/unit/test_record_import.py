@@ -21,13 +21,6 @@ METADATA = CAPTURES.parent / "metadata"
 pytestmark = pytest.mark.skipif(not FILES, reason=f"captures not found at {CAPTURES}")
 
 
-@pytest.fixture(scope="module")
-def imported(tmp_path_factory):
-    out = tmp_path_factory.mktemp("imported") / "rec"
-    assert main(["import", *map(str, FILES), "--metadata", str(METADATA), "--out", str(out)]) == 0
-    return out
-
-
 def test_import_is_lossless_and_in_receive_order(imported):
     records = list(iter_records(imported))
     by_connection: dict[int, list[bytes]] = {}

@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from centbook.cli.report import debug_wanted, fail
+from centbook.cli.errors import RUNTIME, CommandError
 
 __all__ = ["add_parser", "run"]
 
@@ -84,8 +84,7 @@ def run(args: argparse.Namespace) -> int:
         from centbook.backtest.sweep import make_jobs, overrides_of, parse_sweeps
         from centbook.record.segment import RecordingError
     except ImportError as exc:
-        return fail("backtest", f"{exc}: install the extras: pip install 'centbook[record,backtest]'", 2)
-    debug = debug_wanted(args)
+        raise CommandError(f"{exc}: install the extras: pip install 'centbook[record,backtest]'") from None
     try:
         seeds = _seeds(args)
         sweeps = parse_sweeps(args.sweep)
@@ -96,11 +95,11 @@ def run(args: argparse.Namespace) -> int:
         mm, bt = load_backtest_config(args.config, overrides)
         results = load_results(args.results) if args.results else None
     except (ValueError, OSError) as exc:
-        return fail("backtest", f"{exc}: fix the option or the configuration", 2, debug)
+        raise CommandError(f"{exc}: fix the option or the configuration") from None
     for rec in args.recording:
         if not Path(rec).is_dir():
-            return fail("backtest", f"--recording {rec}: no such directory (make one with centbook import "
-                                    f"or centbook record)", 2)
+            raise CommandError(f"--recording {rec}: no such directory (make one with centbook import "
+                               f"or centbook record)")
     try:
         if len(args.recording) == 1 and len(seeds) == 1 and not sweeps:
             return _single(args, mm, bt, seeds[0], results)
@@ -108,9 +107,9 @@ def run(args: argparse.Namespace) -> int:
                 for j in make_jobs(args.recording, seeds, sweeps, args.config, results)]
         return _sweep(args, jobs, [n for n, _ in sweeps])
     except RecordingError as exc:
-        return fail("backtest", f"{exc}: give a recording directory", 2, debug)
+        raise CommandError(f"{exc}: give a recording directory") from None
     except OSError as exc:
-        return fail("backtest", f"cannot write {args.out}: {exc.strerror or exc}", 1, debug)
+        raise CommandError(f"cannot write {args.out}: {exc.strerror or exc}", RUNTIME) from None
 
 
 def _single(args: argparse.Namespace, mm: Any, bt: Any, seed: int, results: dict[str, int] | None) -> int:
@@ -141,8 +140,8 @@ def _sweep(args: argparse.Namespace, jobs: list[Any], params: list[str]) -> int:
     except (OSError, TimeoutError) as exc:
         if not args.dask:
             raise
-        return fail("backtest", f"--dask {args.dask}: cannot use the scheduler ({exc}): check the address",
-                    1, debug_wanted(args))
+        raise CommandError(f"--dask {args.dask}: cannot use the scheduler ({exc}): check the address",
+                           RUNTIME) from None
     out = Path(args.out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
     for n, row in enumerate(rows):

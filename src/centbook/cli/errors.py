@@ -2,13 +2,16 @@
 
 - :class:`CommandError`: a mistake the command found itself, with its exit status;
 - :func:`explain`: the line and exit status for any exception a command lets out;
-- :data:`USAGE` (2: usage and configuration) and :data:`RUNTIME` (1: the run failed).
+- :data:`USAGE` (2: usage and configuration) and :data:`RUNTIME` (1: the run failed);
+- :data:`RECORD_EXTRA`: the optional modules whose absence is explained as the missing
+  ``[record]`` extra (a full or unwritable disk is explained too).
 
 :func:`centbook.cli.main` prints the line; ``--debug`` or ``CENTBOOK_DEBUG=1`` shows the
 traceback instead.
 """
 from __future__ import annotations
 
+import errno
 import socket
 import ssl
 
@@ -18,10 +21,15 @@ from centbook.auth import CredentialsError
 from centbook.mm.config import ConfigError
 from centbook.protocol.errors import AuthenticationError
 
-__all__ = ["RUNTIME", "USAGE", "CommandError", "explain", "refused_key"]
+__all__ = ["RECORD_EXTRA", "RUNTIME", "USAGE", "CommandError", "explain", "refused_key"]
 
 USAGE = 2
 RUNTIME = 1
+
+#: The modules of the ``[record]`` extra (recording, import, export).
+RECORD_EXTRA = frozenset({"zstandard", "pyarrow", "duckdb"})
+#: OS errors that mean a file cannot be written where the command was told to write it.
+_UNWRITABLE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG})
 
 
 class CommandError(Exception):
@@ -80,6 +88,12 @@ def _explain_one(exc: BaseException) -> tuple[str, int] | None:
                 "is the exchange running, and is --url right?"), RUNTIME
     if isinstance(exc, ConnectionRefusedError):
         return "the exchange refused the connection: is it running, and is --url right?", RUNTIME
+    if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] in RECORD_EXTRA:
+        return (f"this command needs the [record] extra ({exc.name} is missing): "
+                "pip install 'centbook[record]'"), USAGE
+    if isinstance(exc, OSError) and exc.errno in _UNWRITABLE:
+        where = exc.filename or "a file"
+        return f"cannot write {where}: {exc.strerror}; free space or choose another directory", RUNTIME
     return None
 
 

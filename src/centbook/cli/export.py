@@ -9,7 +9,7 @@ import argparse
 import sys
 from typing import Any
 
-from centbook.cli.report import debug_wanted, fail, missing_extra
+from centbook.cli.errors import RUNTIME, CommandError
 
 __all__ = ["add_parser", "run"]
 
@@ -25,19 +25,23 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``centbook export``; return the exit status."""
-    try:
-        # the [record] extra (pyarrow, zstandard) loads only when an export runs
-        from centbook.record.exporter import ExportError, export
-    except ImportError as exc:
-        return missing_extra("export", exc)
-    debug = debug_wanted(args)
+    """Run ``centbook export``; return the exit status.
+
+    Raises
+    ------
+    CommandError
+        A source that holds no recording (status 2), an output that cannot be written (1).
+    """
+    # the [record] extra (pyarrow, zstandard) loads only when an export runs; without it the
+    # ImportError reaches centbook.cli.main, which names the extra to install
+    from centbook.record.exporter import ExportError, export
+
     try:
         rows = export(args.source, args.parquet)
     except ExportError as exc:
-        return fail("export", exc, 2, debug)
+        raise CommandError(str(exc)) from exc
     except OSError as exc:
-        return fail("export", f"cannot write {args.parquet}: {exc.strerror or exc}", 1, debug)
+        raise CommandError(f"cannot write {args.parquet}: {exc.strerror or exc}", RUNTIME) from exc
     written = ", ".join(f"{table} {n}" for table, n in rows.items() if n) or "nothing new"
     print(f"exported to {args.parquet}: {written}", file=sys.stderr)
     return 0

@@ -9,7 +9,7 @@ import os
 import sys
 from typing import Any
 
-from centbook.cli.report import debug_wanted, fail, missing_extra
+from centbook.cli.errors import RUNTIME, CommandError
 
 __all__ = ["add_parser", "run"]
 
@@ -27,24 +27,29 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``centbook import``; return the exit status."""
-    try:
-        # the [record] extra (zstandard) loads only when a recording is made
-        from centbook.record.importer import CaptureError, import_captures
-        from centbook.record.segment import RecordingError, SegmentWriter, segment_paths
-    except ImportError as exc:
-        return missing_extra("import", exc)
-    debug = debug_wanted(args)
+    """Run ``centbook import``; return the exit status.
+
+    Raises
+    ------
+    CommandError
+        A capture or metadata file that cannot be read (status 2, naming the file and line), an
+        ``--out`` that already holds a recording (2), a recording that cannot be written (1).
+    """
+    # the [record] extra (zstandard) loads only when a recording is made; without it the
+    # ImportError reaches centbook.cli.main, which names the extra to install
+    from centbook.record.importer import CaptureError, import_captures
+    from centbook.record.segment import RecordingError, SegmentWriter, segment_paths
+
     if os.path.isdir(args.out) and segment_paths(args.out):
-        return fail("import", f"{args.out} already holds a recording: give a new --out directory", 2)
+        raise CommandError(f"{args.out} already holds a recording: give a new --out directory")
     try:
         # offline: a slower zstandard level costs little here (captures: ~19 bytes/frame, 22 at 3)
         writer = SegmentWriter(args.out, sync=False, level=9)
         summary = import_captures(args.captures, args.metadata, writer)
     except CaptureError as exc:
-        return fail("import", exc, 2, debug)
+        raise CommandError(str(exc)) from exc
     except RecordingError as exc:
-        return fail("import", exc, 1, debug)
+        raise CommandError(str(exc), RUNTIME) from exc
     print(f"imported {summary.frames} frames of {len(summary.markets)} markets into {args.out}",
           file=sys.stderr)
     return 0

@@ -57,6 +57,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--config", metavar="FILE", help="JSON configuration (series, events, markets, users)")
     p.add_argument("--tier", help="rate-limit tier of every configured user (basic, advanced, ..., fast)")
     p.add_argument("--max-skew-ms", type=int, help="accepted signature timestamp skew in ms (default 30000)")
+    p.add_argument("--replay", metavar="PATH",
+                   help="serve the markets of a recording (centbook record / import), their books played "
+                        "as recorded (needs the [record] extra)")
+    p.add_argument("--speed", type=float, default=1.0, metavar="X",
+                   help="with --replay: play X times faster than recorded (default 1)")
     p.add_argument("--flow", action="store_true", help="run synthetic order flow on every market")
     p.add_argument("--flow-rate", type=float, help="flow actions (~book updates) per second (default 200)")
     p.add_argument(
@@ -84,6 +89,18 @@ def _port(text: str) -> int:
 
 
 def _config(args: argparse.Namespace) -> dict[str, Any]:
+    if args.replay:
+        if args.config or args.flow:
+            raise CommandError("--replay serves the recording's markets: give it without --config and --flow")
+        if not args.speed > 0:
+            raise CommandError(f"--speed must be > 0, got {args.speed}")
+        # the [record] extra loads only for a replay; without it the ImportError names the extra
+        from centbook.record.segment import RecordingError
+        from centbook.sim.replayed import config_from_recording
+        try:
+            return config_from_recording(args.replay)
+        except (RecordingError, ValueError) as exc:
+            raise CommandError(f"--replay {args.replay}: {exc}") from None
     if not args.config:
         return default_config()
     try:
@@ -164,6 +181,10 @@ async def _serve(args: argparse.Namespace, server: SimServer, creds: dict[str, C
         # a token the caller chose (SimProcess passes one in the environment) is not printed
         admin = gate.token if gate.enabled and not os.environ.get(ADMIN_TOKEN_ENV) else None
         print(banner(port, written, cred.user if cred else None, args.ws_anonymous, admin), flush=True)
+        if args.replay:
+            from centbook.sim.replayed import ReplaySource  # the [record] extra, as in _config
+
+            ReplaySource(server.exchange, args.replay, args.speed, server.streams.publisher).start()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -21,7 +21,8 @@ kill or a power loss everything up to the last flush reads back. The index is a 
 missing.
 
 Parts: :class:`Kind`, :class:`Record`, :class:`SegmentWriter`, :func:`segment_paths`,
-:func:`scan_blocks`, :func:`read_records`, :func:`iter_records`, :class:`RecordingError`.
+:func:`scan_blocks`, :func:`iter_blocks`, :func:`read_records`, :func:`iter_records`,
+:func:`index_path`, :class:`RecordingError`.
 """
 from __future__ import annotations
 
@@ -37,8 +38,8 @@ from typing import Any, NamedTuple
 
 import zstandard
 
-__all__ = ["BLOCK", "RECORD", "Kind", "Record", "RecordingError", "SegmentWriter", "iter_records",
-           "read_records", "scan_blocks", "segment_paths"]
+__all__ = ["BLOCK", "RECORD", "BlockInfo", "Kind", "Record", "RecordingError", "SegmentWriter", "index_path",
+           "iter_blocks", "iter_records", "read_records", "scan_blocks", "segment_paths"]
 
 MAGIC = b"CBB1"
 BLOCK = struct.Struct("<4sIIIqqI")      # magic, compressed len, raw len, records, first/last wall ns, crc32
@@ -302,20 +303,34 @@ def scan_blocks(segment: Path) -> list[BlockInfo]:
 
 def _blocks_of(segment: Path) -> Iterator[bytes]:
     """The raw bytes of each complete block of a segment; stops at a torn or corrupt tail."""
+    for _info, raw in iter_blocks(segment):
+        yield raw
+
+
+def iter_blocks(segment: Path, start: int = 0) -> Iterator[tuple[BlockInfo, bytes]]:
+    """``(block info, raw bytes)`` of each complete block of a segment from byte ``start`` (a
+    block's offset); stops at a torn or corrupt tail.
+
+    Raises
+    ------
+    RecordingError
+        When a block header is not where one should be (not a segment, or a wrong ``start``).
+    """
     decompressor = zstandard.ZstdDecompressor()
     with open(segment, "rb") as fh:
+        fh.seek(start)
         while True:
             head = fh.read(BLOCK.size)
             if len(head) < BLOCK.size:
                 return
-            magic, clen, rlen, _n, _first, _last, crc = BLOCK.unpack(head)
+            magic, clen, rlen, n, first, last, crc = BLOCK.unpack(head)
+            offset = fh.tell() - BLOCK.size
             if magic != MAGIC:
-                at = fh.tell() - BLOCK.size
-                raise RecordingError(f"{segment}: not a centbook segment (bad block magic at byte {at})")
+                raise RecordingError(f"{segment}: not a centbook segment (bad block magic at byte {offset})")
             comp = fh.read(clen)
             if len(comp) < clen or zlib.crc32(comp) != crc:
                 return   # the tail a crash left: everything before it is whole
-            yield decompressor.decompress(comp, max_output_size=rlen)
+            yield BlockInfo(offset, n, first, last), decompressor.decompress(comp, max_output_size=rlen)
 
 
 def read_records(raw: bytes) -> Iterator[Record]:

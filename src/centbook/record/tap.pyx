@@ -1,22 +1,36 @@
-"""The recorder's per-frame hot path, compiled: a frame's bytes appended to a writer's buffer.
+"""The compiled hot paths of recordings: a frame into a writer's buffer, a block into the books.
 
-:class:`FrameTap` is what :class:`~centbook.feed.reader.BookListener` calls (its ``tap``) for
+- :class:`FrameTap`, recording: what :class:`~centbook.feed.reader.BookListener` calls (its ``tap``) for
 every text frame: it reads the wall clock once per socket read (the listener passes the read's
 monotonic ns), appends one ``FRAME`` record (the :data:`centbook.record.segment.RECORD` header,
 then the bytes) to the writer's buffer with a resize and two copies, and counts it. The writer
 collects the counts when it flushes (:meth:`FrameTap.take`); the tap calls the writer only when
 the buffer is full.
+- :func:`apply_block`, replaying: the frames of a decompressed block applied to a
+  :class:`~centbook.books.Books` in one loop, without a Python object per record; it hands back
+  to :class:`centbook.replay.Replayer` only the records that need Python (actions, metadata,
+  coverage, snapshots, control frames, resyncs).
 """
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE, PyByteArray_Resize
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t
+from libc.stdio cimport snprintf
 from libc.string cimport memcpy
 from posix.time cimport CLOCK_REALTIME, clock_gettime, timespec
 
-__all__ = ["FrameTap"]
+from centbook.books cimport CB_HAVE_SID, CB_KIND_SNAPSHOT, CB_KIND_SUBSCRIBED, Books
+
+__all__ = ["APPLIED", "DONE", "FrameTap", "PYTHON", "STOP", "apply_block"]
 
 cdef enum:
     HEADER = 23   # RECORD: <B H q q I, packed little-endian
+    LIFECYCLE_V2 = 14   # FrameKind.MARKET_LIFECYCLE_V2 (a Python enum in centbook.books)
+
+#: :func:`apply_block` results: the block is done; the record at ``pos`` was received after
+#: ``stop_ns`` (not applied); the record at ``pos`` needs Python (not applied); the frame at
+#: ``start`` was applied and its follow-up needs Python.
+DONE, STOP, PYTHON, APPLIED = 0, 1, 2, 3
 
 
 cdef inline int64_t _wall_ns() noexcept nogil:
@@ -99,3 +113,116 @@ cdef class FrameTap:
     def detach(self):
         """Stop counting into the writer (the writer forgets this tap)."""
         self.writer.detach(self)
+
+
+cdef char *_scratch = NULL
+cdef Py_ssize_t _scratch_cap = 0
+
+
+cdef const char *_renumbered(const char *p, Py_ssize_t n, int64_t offset, Py_ssize_t *out_n) except NULL:
+    """The frame with its first ``"sid":N`` made ``N + offset`` (as centbook.replay.renumber_sid)."""
+    global _scratch, _scratch_cap
+    cdef Py_ssize_t i = 0, j, k
+    cdef int64_t sid = 0
+    cdef char digits[24]
+    cdef int nd
+    cdef char *grown
+    while i + 6 <= n:
+        if (p[i] == 34 and p[i + 1] == 115 and p[i + 2] == 105 and p[i + 3] == 100
+                and p[i + 4] == 34 and p[i + 5] == 58):    # "sid":
+            break
+        i += 1
+    if i + 6 > n:
+        out_n[0] = n
+        return p
+    j = k = i + 6
+    while k < n and 48 <= p[k] <= 57:
+        sid = sid * 10 + (p[k] - 48)
+        k += 1
+    if k == j:
+        out_n[0] = n
+        return p
+    nd = snprintf(digits, sizeof(digits), "%lld", <long long>(sid + offset))
+    if n + nd > _scratch_cap:
+        grown = <char *>PyMem_Realloc(_scratch, 2 * (n + nd))
+        if grown == NULL:
+            raise MemoryError()
+        _scratch, _scratch_cap = grown, 2 * (n + nd)
+    memcpy(_scratch, p, j)
+    memcpy(_scratch + j, digits, nd)
+    memcpy(_scratch + j + nd, p + k, n - k)
+    out_n[0] = j + nd + n - k
+    return _scratch
+
+
+def apply_block(Books books, bytes raw, Py_ssize_t pos, Py_ssize_t stop_pos, int64_t stop_ns,
+                bytearray shared, int64_t sid_stride):
+    """Apply the frames of a decompressed block to ``books``, from byte ``pos``, until one needs Python.
+
+    What :meth:`centbook.replay.Replayer.frame` does for a frame, in one compiled loop: the sid of a
+    frame of connection ``c > 0`` renumbered to ``sid + c * sid_stride``; after a frame of a
+    connection whose seq is shared (``shared[c]`` non-zero), its subscription's tracker forgotten.
+
+    Parameters
+    ----------
+    books : Books
+    raw : bytes
+        A decompressed block (:func:`centbook.record.segment.read_records` reads the same).
+    pos : int
+        Where to start: the offset of a record in ``raw``.
+    stop_pos : int
+        Stop before the first record at or after this offset (``len(raw)``: none).
+    stop_ns : int
+        Stop before the first record received (wall clock) after this.
+    shared : bytearray
+        65,536 flags, one per connection: its seq is shared with markets outside the recording.
+    sid_stride : int
+        :data:`centbook.replay.SID_STRIDE`.
+
+    Returns
+    -------
+    (status, pos, start, kind) : tuple of int
+        ``DONE`` (``pos``: where the loop stopped, ``len(raw)`` or at ``stop_pos``), ``STOP``
+        (``pos``: the record received after ``stop_ns``), ``PYTHON`` (``pos``: a record to apply
+        in Python), ``APPLIED`` (``start``: the frame just applied, ``kind`` its
+        :class:`~centbook.books.FrameKind`, ``pos`` the next record).
+    """
+    cdef const char *base = PyBytes_AS_STRING(raw)
+    cdef Py_ssize_t end = PyBytes_GET_SIZE(raw)
+    cdef Py_ssize_t start, n, m
+    cdef uint8_t kind
+    cdef uint16_t conn
+    cdef int64_t wall
+    cdef uint32_t length
+    cdef int applied
+    cdef const char *frame
+    if len(shared) != 65536:
+        raise ValueError("shared must hold one flag per connection (65536)")
+    if stop_pos > end:
+        stop_pos = end
+    while pos < stop_pos:
+        start = pos
+        memcpy(&kind, base + pos, 1)
+        memcpy(&conn, base + pos + 1, 2)
+        memcpy(&wall, base + pos + 3, 8)
+        memcpy(&length, base + pos + 19, 4)
+        if wall > stop_ns:
+            return STOP, pos, start, 0
+        if kind != 0:
+            return PYTHON, pos, start, 0
+        n = length
+        frame = base + pos + HEADER
+        pos += HEADER + n
+        if shared[conn]:
+            applied = books.apply_frame_c(frame, n)
+            if books._frame.have & CB_HAVE_SID:   # the next frame sets a new base: jumps are no gaps
+                books.forget_subscription(books._frame.sid)
+        elif conn:
+            frame = _renumbered(frame, n, conn * sid_stride, &m)
+            applied = books.apply_frame_c(frame, m)
+        else:
+            applied = books.apply_frame_c(frame, n)
+        if (applied == CB_KIND_SNAPSHOT or applied == CB_KIND_SUBSCRIBED or applied == LIFECYCLE_V2
+                or books._resync_pending):
+            return APPLIED, pos, start, applied
+    return DONE, pos, pos, 0

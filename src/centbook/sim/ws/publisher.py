@@ -253,6 +253,18 @@ class Publisher:
         for sub in subs:
             sub.conn.enqueue({"type": "trade", "sid": sub.sid, "seq": 0, "msg": msg}, sub)
 
+    def relay(self, channel: str, ticker: str | None, msg: dict[str, Any]) -> None:
+        """Send a message body made elsewhere (a recording's) on a public channel.
+
+        To the channel's subscribers that want ``ticker`` (None: to all), with their sid and seq.
+        """
+        for sub in list(self.channel_subs[channel]):
+            if ticker is None or sub.wants(ticker):
+                out: dict[str, Any] = {"type": CHANNELS[channel], "sid": sub.sid, "msg": msg}
+                if channel in SEQUENCED:
+                    out["seq"] = 0
+                sub.conn.enqueue(out, sub)
+
     def _private(self, channel: str, ev: EngineEvent, ticker: str | None, build: Any) -> None:
         subs = self.channel_subs[channel]
         if not subs:
