@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import csv
 import json
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
 from centbook.cli import main
+from tests.unit.test_decode_captures import CAPTURES as EVENTS
 
-CAPTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "kalshi" / "captures"
-CAPTURE = CAPTURES / "events" / "KXGOLD15M-26AUG101900-00-2026-08-10.ndjson.gz"
+CAPTURES = EVENTS.parent
+CAPTURE = EVENTS / "KXGOLD15M-26AUG101900-00-2026-08-10.ndjson.gz"
 TICKER = "KXGOLD15M-26AUG101900-00"
 
 pytestmark = pytest.mark.skipif(not CAPTURE.exists(),
@@ -129,7 +129,7 @@ def test_a_sweep_gives_one_row_per_run_equal_to_the_single_runs(recording, tmp_p
 
 
 def test_a_sweep_runs_on_a_dask_cluster(recording, tmp_path):
-    distributed = pytest.importorskip("distributed")
+    import distributed  # the [backtest] extra, which make test installs
     rec, config = recording
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=None) as cluster:
@@ -161,7 +161,7 @@ def test_a_missing_recording_is_named(tmp_path, capsys):
 
 
 def test_an_unreachable_dask_scheduler_is_one_line_and_exit_1(recording, tmp_path, capsys):
-    dask = pytest.importorskip("dask")
+    import dask  # the [backtest] extra, which make test installs
     rec, config = recording
     with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
         code = main(["backtest", "--recording", str(rec), "--config", str(config),
