@@ -502,8 +502,8 @@ PUBLIC = {
         "OrderRoutes",
     ],
     "centbook.sim.http.params": [
-        "MAX_COUNT", "MAX_QUERY_DIGITS", "bool_field", "enum_field", "expiration_field", "int_field",
-        "paginate", "parse_count", "parse_price", "query_int", "required_field", "str_field",
+        "MAX_COUNT", "MAX_QUERY_DIGITS", "bool_field", "enum_field", "expiration_field", "in_time_window",
+        "int_field", "paginate", "parse_count", "parse_price", "query_int", "required_field", "str_field",
     ],
     "centbook.sim.http.portfolio": [
         "PortfolioRoutes",

@@ -17,7 +17,7 @@ from centbook.sim.engine.candles import candles as market_candles
 from centbook.sim.errors import bad_request, not_found
 from centbook.sim.http.candles import candle_query
 from centbook.sim.http.core import RouteFamily
-from centbook.sim.http.params import paginate, query_int
+from centbook.sim.http.params import in_time_window, paginate
 
 __all__ = ["HistoricalRoutes"]
 
@@ -25,14 +25,7 @@ __all__ = ["HistoricalRoutes"]
 def _by_ticker_and_time(request: web.Request, items: list[Any], ts: str) -> list[Any]:
     """Keep the items of the ``ticker`` asked for whose ``ts`` is within ``min_ts``/``max_ts``."""
     ticker = request.query.get("ticker")
-    lo, hi = query_int(request, "min_ts"), query_int(request, "max_ts")
-    return [
-        x
-        for x in items
-        if (not ticker or x.ticker == ticker)
-        and (lo is None or getattr(x, ts) // 10**9 >= lo)
-        and (hi is None or getattr(x, ts) // 10**9 <= hi)
-    ]
+    return in_time_window(request, [x for x in items if not ticker or x.ticker == ticker], ts)
 
 
 class HistoricalRoutes(RouteFamily):

@@ -15,7 +15,7 @@ from centbook.sim import wire
 from centbook.sim.engine import STATUS_FILTERS
 from centbook.sim.errors import SimError, bad_request
 from centbook.sim.http.core import RouteFamily
-from centbook.sim.http.params import paginate, query_int
+from centbook.sim.http.params import in_time_window, paginate, query_int
 
 __all__ = ["MarketRoutes"]
 
@@ -133,12 +133,7 @@ class MarketRoutes(RouteFamily):
         markets = [self.exchange.market(ticker)] if ticker else list(self.exchange.markets.values())
         history, cut = self.exchange.history, self.exchange.history.cutoff_ns()
         trades = [t for m in markets for t in m.trades if not history.fill(t, cut)]
-        lo, hi = query_int(request, "min_ts"), query_int(request, "max_ts")
-        trades = [
-            t
-            for t in trades
-            if (lo is None or t.ts_ns // 10**9 >= lo) and (hi is None or t.ts_ns // 10**9 <= hi)
-        ]
+        trades = in_time_window(request, trades)
         trades.sort(key=lambda t: t.ts_ns, reverse=True)
         page, cursor = paginate(request, trades, min_limit=0)
         return web.json_response({"trades": [wire.trade_json(t) for t in page], "cursor": cursor})

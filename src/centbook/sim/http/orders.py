@@ -21,6 +21,7 @@ from centbook.sim.http.params import (
     bool_field,
     enum_field,
     expiration_field,
+    in_time_window,
     int_field,
     paginate,
     parse_count,
@@ -59,12 +60,7 @@ class OrderRoutes(RouteFamily):
             if status not in ("resting", "canceled", "executed"):
                 raise bad_request(f"status must be resting, canceled or executed, got {status!r}")
             orders = [o for o in orders if o.status == status]
-        lo, hi = query_int(request, "min_ts"), query_int(request, "max_ts")
-        orders = [
-            o
-            for o in orders
-            if (lo is None or o.created_ns // 10**9 >= lo) and (hi is None or o.created_ns // 10**9 <= hi)
-        ]
+        orders = in_time_window(request, orders, "created_ns")
         orders.reverse()
         page, cursor = paginate(request, orders)
         return web.json_response({"orders": [wire.order_json(o) for o in page], "cursor": cursor})

@@ -145,3 +145,12 @@ def paginate(
     page = items[start : start + limit]
     nxt = start + limit
     return page, (str(nxt) if nxt < len(items) else "")
+
+
+def in_time_window(request: web.Request, items: list[Any], ts: str = "ts_ns") -> list[Any]:
+    """Keep the items whose ``ts`` attribute (ns) falls within the query's ``min_ts``/``max_ts``
+    (Unix seconds, both inclusive, either absent), as a new list."""
+    lo, hi = query_int(request, "min_ts"), query_int(request, "max_ts")
+    return [x for x in items
+            if (lo is None or getattr(x, ts) // 10**9 >= lo)
+            and (hi is None or getattr(x, ts) // 10**9 <= hi)]

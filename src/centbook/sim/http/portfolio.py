@@ -14,7 +14,7 @@ from centbook.sim import wire
 from centbook.sim.engine import MAX_BP
 from centbook.sim.errors import SimError, bad_request
 from centbook.sim.http.core import RouteFamily
-from centbook.sim.http.params import int_field, paginate, query_int, str_field
+from centbook.sim.http.params import in_time_window, int_field, paginate, str_field
 
 __all__ = ["PortfolioRoutes"]
 
@@ -96,12 +96,7 @@ class PortfolioRoutes(RouteFamily):
             fills = [f for f in fills if f.ticker == q["ticker"]]
         if q.get("order_id"):
             fills = [f for f in fills if f.order_id == q["order_id"]]
-        lo, hi = query_int(request, "min_ts"), query_int(request, "max_ts")
-        fills = [
-            f
-            for f in fills
-            if (lo is None or f.ts_ns // 10**9 >= lo) and (hi is None or f.ts_ns // 10**9 <= hi)
-        ]
+        fills = in_time_window(request, fills)
         fills.reverse()
         page, cursor = paginate(request, fills)
         return web.json_response({"fills": [wire.fill_json(f) for f in page], "cursor": cursor})
@@ -117,12 +112,7 @@ class PortfolioRoutes(RouteFamily):
             items = [s for s in items if s.ticker == q["ticker"]]
         if q.get("event_ticker"):
             items = [s for s in items if s.event_ticker == q["event_ticker"]]
-        lo, hi = query_int(request, "min_ts"), query_int(request, "max_ts")
-        items = [
-            s
-            for s in items
-            if (lo is None or s.ts_ns // 10**9 >= lo) and (hi is None or s.ts_ns // 10**9 <= hi)
-        ]
+        items = in_time_window(request, items)
         items.reverse()
         page, cursor = paginate(request, items)
         return web.json_response({"settlements": [wire.settlement_json(s) for s in page], "cursor": cursor})
